@@ -1,0 +1,33 @@
+package io.ebsreplicator.local.api;
+
+/** The operations ebs-local serves, named as in the service models. */
+public enum Operation {
+    START_SNAPSHOT("StartSnapshot"),
+    PUT_SNAPSHOT_BLOCK("PutSnapshotBlock"),
+    GET_SNAPSHOT_BLOCK("GetSnapshotBlock"),
+    LIST_SNAPSHOT_BLOCKS("ListSnapshotBlocks"),
+    LIST_CHANGED_BLOCKS("ListChangedBlocks"),
+    COMPLETE_SNAPSHOT("CompleteSnapshot"),
+    /** EC2 Query API, served because CompleteSnapshot only starts an asynchronous seal. */
+    DESCRIBE_SNAPSHOTS("DescribeSnapshots");
+
+    private final String apiName;
+
+    Operation(String apiName) {
+        this.apiName = apiName;
+    }
+
+    /** The name used on the wire and in fault profiles, for example {@code PutSnapshotBlock}. */
+    public String apiName() {
+        return apiName;
+    }
+
+    public static Operation fromApiName(String name) {
+        for (Operation op : values()) {
+            if (op.apiName.equals(name)) {
+                return op;
+            }
+        }
+        throw new IllegalArgumentException("Unknown operation '" + name + "'");
+    }
+}

@@ -1,0 +1,296 @@
+package io.ebsreplicator.local.auth;
+
+import io.ebsreplicator.local.api.EbsError;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * Verifies AWS Signature Version 4 header authentication, as the AWS front end does: the canonical
+ * request rebuilt from the request as received, the credential scope (date, region, service), the
+ * signing key derived from the secret, a constant-time comparison, and the clock skew. Regions and
+ * services come from the credential scope. Thread-safe.
+ */
+public final class SigV4Verifier {
+
+    public static final String UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
+
+    private static final String ALGORITHM = "AWS4-HMAC-SHA256";
+    private static final DateTimeFormatter AMZ_DATE =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT);
+
+    private final Map<String, AccessKey> keys = new HashMap<>();
+    private final Duration maxSkew;
+    private final Map<String, byte[]> signingKeys = new ConcurrentHashMap<>();
+
+    public SigV4Verifier(Collection<AccessKey> accessKeys, Duration maxSkew) {
+        for (AccessKey k : accessKeys) {
+            keys.put(k.accessKeyId(), k);
+        }
+        this.maxSkew = maxSkew;
+    }
+
+    /** What a verified signature establishes. */
+    public record Verified(AccessKey key, String region, String service) {}
+
+    /** The parts of a request the signature covers. */
+    public interface SignedRequest {
+        String method();
+
+        /** The path exactly as sent on the request line (still percent-encoded). */
+        String rawPath();
+
+        /** Query parameters, percent-decoded, in any order; repeated names allowed. */
+        List<Map.Entry<String, String>> queryParameters();
+
+        /** Every value of a header, case-insensitively, or an empty list. */
+        List<String> headerValues(String name);
+    }
+
+    /**
+     * Verifies the request's signature; throws {@link EbsError} (403) when it fails.
+     *
+     * @param payloadSha256Hex computes the hex SHA-256 of the body when the signature needs it
+     */
+    public Verified verify(SignedRequest request, Supplier<String> payloadSha256Hex) {
+        List<String> auth = request.headerValues("Authorization");
+        if (auth.isEmpty()) {
+            throw EbsError.authFailure(
+                    "MissingAuthenticationTokenException", "Missing Authentication Token");
+        }
+        String header = auth.get(0).trim();
+        if (!header.startsWith(ALGORITHM + " ")) {
+            throw EbsError.authFailure(
+                    "IncompleteSignatureException",
+                    "Authorization header requires the " + ALGORITHM + " algorithm.");
+        }
+        Map<String, String> parts = new HashMap<>();
+        for (String part : header.substring(ALGORITHM.length() + 1).split(",")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                parts.put(part.substring(0, eq).trim(), part.substring(eq + 1).trim());
+            }
+        }
+        String credential = parts.get("Credential");
+        String signedHeaders = parts.get("SignedHeaders");
+        String signature = parts.get("Signature");
+        if (credential == null || signedHeaders == null || signature == null) {
+            throw EbsError.authFailure(
+                    "IncompleteSignatureException",
+                    "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature'.");
+        }
+        String[] scope = credential.split("/");
+        if (scope.length != 5 || !scope[4].equals("aws4_request")) {
+            throw EbsError.authFailure(
+                    "IncompleteSignatureException", "Credential is malformed: " + credential);
+        }
+        AccessKey key = keys.get(scope[0]);
+        if (key == null) {
+            throw EbsError.authFailure(
+                    "UnrecognizedClientException",
+                    "The security token included in the request is invalid.");
+        }
+        List<String> dates = request.headerValues("X-Amz-Date");
+        if (dates.isEmpty()) {
+            throw EbsError.authFailure(
+                    "IncompleteSignatureException", "The request needs an X-Amz-Date header.");
+        }
+        String amzDate = dates.get(0).trim();
+        Instant signedAt;
+        try {
+            signedAt = LocalDateTime.parse(amzDate, AMZ_DATE).toInstant(ZoneOffset.UTC);
+        } catch (DateTimeParseException e) {
+            throw EbsError.authFailure(
+                    "IncompleteSignatureException", "X-Amz-Date is malformed: " + amzDate);
+        }
+        if (!amzDate.startsWith(scope[1])) {
+            throw EbsError.authFailure(
+                    "InvalidSignatureException",
+                    "Date in Credential scope does not match YYYYMMDD from X-Amz-Date.");
+        }
+        Instant now = Instant.now();
+        if (Duration.between(signedAt, now).abs().compareTo(maxSkew) > 0) {
+            throw EbsError.authFailure(
+                    "InvalidSignatureException",
+                    "Signature expired: "
+                            + amzDate
+                            + " is now earlier or later than "
+                            + now
+                            + " by more than "
+                            + maxSkew.toMinutes()
+                            + " minutes.");
+        }
+        String region = scope[2];
+        String service = scope[3];
+
+        List<String> claimed = request.headerValues("X-Amz-Content-SHA256");
+        String payloadHash = claimed.isEmpty() ? payloadSha256Hex.get() : claimed.get(0).trim();
+
+        String canonical = canonicalRequest(request, signedHeaders, payloadHash);
+        String stringToSign =
+                ALGORITHM
+                        + "\n"
+                        + amzDate
+                        + "\n"
+                        + scope[1]
+                        + "/"
+                        + region
+                        + "/"
+                        + service
+                        + "/aws4_request\n"
+                        + hex(sha256(canonical.getBytes(StandardCharsets.UTF_8)));
+        byte[] signingKey =
+                signingKeys.computeIfAbsent(
+                        key.secretAccessKey() + "/" + scope[1] + "/" + region + "/" + service,
+                        k -> deriveKey(key.secretAccessKey(), scope[1], region, service));
+        String expected = hex(hmac(signingKey, stringToSign));
+        if (!MessageDigest.isEqual(
+                expected.getBytes(StandardCharsets.US_ASCII),
+                signature.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII))) {
+            throw EbsError.authFailure(
+                    "InvalidSignatureException",
+                    "The request signature we calculated does not match the signature you"
+                            + " provided. Check your AWS Secret Access Key and signing method.");
+        }
+        if (!claimed.isEmpty()
+                && !payloadHash.equals(UNSIGNED_PAYLOAD)
+                && !payloadHash.equalsIgnoreCase(payloadSha256Hex.get())) {
+            throw EbsError.authFailure(
+                    "InvalidSignatureException",
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.");
+        }
+        return new Verified(key, region, service);
+    }
+
+    static String canonicalRequest(
+            SignedRequest request, String signedHeaders, String payloadHash) {
+        StringBuilder sb = new StringBuilder(512);
+        sb.append(request.method()).append('\n');
+        sb.append(canonicalUri(request.rawPath())).append('\n');
+        List<String[]> query = new ArrayList<>();
+        for (Map.Entry<String, String> e : request.queryParameters()) {
+            query.add(new String[] {uriEncode(e.getKey(), true), uriEncode(e.getValue(), true)});
+        }
+        query.sort((a, b) -> a[0].equals(b[0]) ? a[1].compareTo(b[1]) : a[0].compareTo(b[0]));
+        for (int i = 0; i < query.size(); i++) {
+            if (i > 0) {
+                sb.append('&');
+            }
+            sb.append(query.get(i)[0]).append('=').append(query.get(i)[1]);
+        }
+        sb.append('\n');
+        for (String name : signedHeaders.split(";")) {
+            List<String> values = request.headerValues(name);
+            sb.append(name.toLowerCase(Locale.ROOT)).append(':');
+            for (int i = 0; i < values.size(); i++) {
+                if (i > 0) {
+                    sb.append(',');
+                }
+                sb.append(values.get(i).trim().replaceAll(" +", " "));
+            }
+            sb.append('\n');
+        }
+        sb.append('\n').append(signedHeaders).append('\n').append(payloadHash);
+        return sb.toString();
+    }
+
+    /** Every service but S3 encodes the already-encoded path a second time. */
+    private static String canonicalUri(String rawPath) {
+        if (rawPath.isEmpty()) {
+            return "/";
+        }
+        return uriEncode(normalize(rawPath), false);
+    }
+
+    private static String normalize(String path) {
+        if (!path.contains("/.")) {
+            return path;
+        }
+        List<String> out = new ArrayList<>();
+        for (String seg : path.split("/", -1)) {
+            if (seg.equals(".")) {
+                continue;
+            }
+            if (seg.equals("..")) {
+                if (!out.isEmpty()) {
+                    out.remove(out.size() - 1);
+                }
+                continue;
+            }
+            out.add(seg);
+        }
+        String joined = String.join("/", out);
+        return joined.startsWith("/") ? joined : "/" + joined;
+    }
+
+    /** RFC 3986 percent-encoding as SigV4 specifies it; '/' kept unless {@code encodeSlash}. */
+    public static String uriEncode(String s, boolean encodeSlash) {
+        StringBuilder sb = new StringBuilder(s.length() + 16);
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if ((c >= 'A' && c <= 'Z')
+                    || (c >= 'a' && c <= 'z')
+                    || (c >= '0' && c <= '9')
+                    || c == '-'
+                    || c == '_'
+                    || c == '.'
+                    || c == '~'
+                    || (c == '/' && !encodeSlash)) {
+                sb.append(c);
+            } else {
+                sb.append('%')
+                        .append(Character.toUpperCase(Character.forDigit((c >> 4) & 0xf, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+            }
+        }
+        return sb.toString();
+    }
+
+    private static byte[] deriveKey(String secret, String date, String region, String service) {
+        byte[] k = hmac(("AWS4" + secret).getBytes(StandardCharsets.UTF_8), date);
+        k = hmac(k, region);
+        k = hmac(k, service);
+        return hmac(k, "aws4_request");
+    }
+
+    private static byte[] hmac(byte[] key, String data) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
+            return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] sha256(byte[] data) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String hex(byte[] b) {
+        return HexFormat.of().formatHex(b);
+    }
+}

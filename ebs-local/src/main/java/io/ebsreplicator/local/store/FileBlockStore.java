@@ -1,0 +1,91 @@
+package io.ebsreplicator.local.store;
+
+import io.ebsreplicator.local.service.Digest;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * Blocks as files named by their SHA-256 hex under {@code blocks/xx/}. A block is written to a
+ * temporary file and renamed into place, so a reader never sees a torn block and a crash leaves at
+ * most a temporary file, removed on the next start.
+ */
+public final class FileBlockStore implements BlockStore {
+
+    private static final String TMP_SUFFIX = ".tmp";
+
+    private final Path root;
+    private final boolean fsync;
+    private final AtomicLong count = new AtomicLong();
+    private final AtomicLong tmpSeq = new AtomicLong();
+
+    public FileBlockStore(Path root, boolean fsync) throws IOException {
+        this.root = root;
+        this.fsync = fsync;
+        Files.createDirectories(root);
+        long n = 0;
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (!Files.isRegularFile(p)) {
+                    continue;
+                }
+                if (p.getFileName().toString().endsWith(TMP_SUFFIX)) {
+                    Files.deleteIfExists(p); // an interrupted write; never acknowledged
+                } else {
+                    n++;
+                }
+            }
+        }
+        count.set(n);
+    }
+
+    private Path pathOf(Digest digest) {
+        String hex = digest.hex();
+        return root.resolve(hex.substring(0, 2)).resolve(hex);
+    }
+
+    @Override
+    public void put(Digest digest, byte[] data) throws IOException {
+        Path target = pathOf(digest);
+        if (Files.exists(target)) {
+            return;
+        }
+        Files.createDirectories(target.getParent());
+        Path tmp =
+                target.resolveSibling(
+                        target.getFileName() + "." + tmpSeq.incrementAndGet() + TMP_SUFFIX);
+        try (FileChannel ch =
+                FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer buf = ByteBuffer.wrap(data);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            if (fsync) {
+                ch.force(true);
+            }
+        }
+        Files.move(
+                tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        count.incrementAndGet();
+    }
+
+    @Override
+    public byte[] get(Digest digest) throws IOException {
+        return Files.readAllBytes(pathOf(digest));
+    }
+
+    @Override
+    public long blockCount() {
+        return count.get();
+    }
+
+    @Override
+    public void close() {}
+}
