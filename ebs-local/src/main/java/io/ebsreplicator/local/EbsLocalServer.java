@@ -21,6 +21,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -30,6 +32,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.util.concurrent.DefaultEventExecutorGroup;
 import io.netty.util.concurrent.EventExecutorGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,6 +71,7 @@ public final class EbsLocalServer implements AutoCloseable {
     private final EventLoopGroup io;
     private final EventExecutorGroup workers;
     private final Channel channel;
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final SelfSignedCertificate certificate;
     private final Path certificatePem;
     private final BlockStore blocks;
@@ -167,6 +171,7 @@ public final class EbsLocalServer implements AutoCloseable {
                                 new ChannelInitializer<SocketChannel>() {
                                     @Override
                                     protected void initChannel(SocketChannel ch) {
+                                        connections.add(ch);
                                         ChannelPipeline p = ch.pipeline();
                                         if (sslContext != null) {
                                             p.addLast(sslContext.newHandler(ch.alloc()));
@@ -287,12 +292,17 @@ public final class EbsLocalServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Connections first, then the I/O loops, then the workers: closing a connection still runs its
+     * handlers on the worker group, which must outlive the I/O loops.
+     */
     private void shutdownGroups() {
+        connections.close().syncUninterruptibly();
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         boss.terminationFuture().syncUninterruptibly();
         io.terminationFuture().syncUninterruptibly();
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workers.terminationFuture().syncUninterruptibly();
     }
 }

@@ -10,7 +10,6 @@ import io.ebsreplicator.local.service.Caller;
 import io.ebsreplicator.local.service.Digest;
 import io.ebsreplicator.local.service.EbsService;
 import io.ebsreplicator.local.service.ServiceResults.BlockPage;
-import io.ebsreplicator.local.service.ServiceResults.BlockRead;
 import io.ebsreplicator.local.service.ServiceResults.ChangePage;
 import io.ebsreplicator.local.service.ServiceResults.ListedBlock;
 import io.ebsreplicator.local.service.ServiceResults.ListedChange;
@@ -22,7 +21,8 @@ import io.ebsreplicator.local.service.Tag;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.netty.buffer.Unpooled;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -144,7 +144,7 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
             response =
                     ec2
                             ? describeSnapshots.handle(caller, ec2Params)
-                            : dispatch(route, caller, view);
+                            : dispatch(route, caller, view, ctx.alloc());
         } catch (EbsError e) {
             events.accept(new Event.Error(e.type(), e.reason()));
             response = ec2 ? DescribeSnapshots.error(e) : Responses.jsonError(e);
@@ -202,7 +202,8 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
         }
     }
 
-    private FullHttpResponse dispatch(Route route, Caller caller, HttpRequestView req) {
+    private FullHttpResponse dispatch(
+            Route route, Caller caller, HttpRequestView req, ByteBufAllocator alloc) {
         switch (route.operation()) {
             case START_SNAPSHOT:
                 return startSnapshot(caller, req);
@@ -213,7 +214,8 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
                                     caller,
                                     route.snapshotId(),
                                     route.blockIndex(),
-                                    req.body(),
+                                    req.bodyBuffers(),
+                                    req.bodyLength(),
                                     req.bodyDigest(),
                                     req.header("x-amz-Data-Length"),
                                     req.header("x-amz-Checksum"),
@@ -227,24 +229,29 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
                 }
             case GET_SNAPSHOT_BLOCK:
                 {
-                    BlockRead read =
+                    Digest digest =
                             service.getSnapshotBlock(
                                     caller,
                                     route.snapshotId(),
                                     route.blockIndex(),
                                     req.queryParameter("blockToken"));
-                    byte[] data = read.data();
+                    // Read from the store straight into a pooled direct buffer Netty sends from.
+                    ByteBuf data = alloc.directBuffer(Snapshot.BLOCK_SIZE);
+                    try {
+                        service.readBlock(digest, data.nioBuffer(0, Snapshot.BLOCK_SIZE));
+                        data.writerIndex(Snapshot.BLOCK_SIZE);
+                    } catch (RuntimeException e) {
+                        data.release();
+                        throw e;
+                    }
                     if (faults.corruptRead()) {
                         events.accept(new Event.CorruptedRead());
-                        data = data.clone();
-                        int pos = ThreadLocalRandom.current().nextInt(data.length);
-                        data[pos] ^= (byte) 0x5a;
+                        int pos = ThreadLocalRandom.current().nextInt(Snapshot.BLOCK_SIZE);
+                        data.setByte(pos, data.getByte(pos) ^ 0x5a);
                     }
-                    FullHttpResponse r =
-                            Responses.bytes(
-                                    200, "application/octet-stream", Unpooled.wrappedBuffer(data));
-                    r.headers().setInt("x-amz-Data-Length", data.length);
-                    r.headers().set("x-amz-Checksum", read.digest().base64());
+                    FullHttpResponse r = Responses.bytes(200, "application/octet-stream", data);
+                    r.headers().setInt("x-amz-Data-Length", Snapshot.BLOCK_SIZE);
+                    r.headers().set("x-amz-Checksum", digest.base64());
                     r.headers().set("x-amz-Checksum-Algorithm", "SHA256");
                     return r;
                 }

@@ -7,6 +7,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.FullHttpRequest;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
 import java.util.AbstractMap;
 import java.util.ArrayList;
@@ -87,10 +89,28 @@ final class HttpRequestView implements SigV4Verifier.SignedRequest {
         return body;
     }
 
+    /** The body as it sits in the network buffers, without copying it. */
+    ByteBuffer[] bodyBuffers() {
+        ByteBuf content = request.content();
+        return content.nioBuffers(content.readerIndex(), content.readableBytes());
+    }
+
+    int bodyLength() {
+        return request.content().readableBytes();
+    }
+
+    /** SHA-256 of the body, computed once for both the signature and the block checksum. */
     Digest bodyDigest() {
         if (bodyDigest == null) {
-            byte[] b = body();
-            bodyDigest = Digest.sha256(b, 0, b.length);
+            MessageDigest md = Digest.newSha256();
+            if (body != null) {
+                md.update(body);
+            } else {
+                for (ByteBuffer b : bodyBuffers()) {
+                    md.update(b.duplicate());
+                }
+            }
+            bodyDigest = Digest.of(md.digest());
         }
         return bodyDigest;
     }

@@ -4,7 +4,6 @@ import io.ebsreplicator.local.api.EbsError;
 import io.ebsreplicator.local.api.Operation;
 import io.ebsreplicator.local.fault.FaultInjector;
 import io.ebsreplicator.local.service.ServiceResults.BlockPage;
-import io.ebsreplicator.local.service.ServiceResults.BlockRead;
 import io.ebsreplicator.local.service.ServiceResults.ChangePage;
 import io.ebsreplicator.local.service.ServiceResults.ListedBlock;
 import io.ebsreplicator.local.service.ServiceResults.ListedChange;
@@ -16,6 +15,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -387,7 +387,8 @@ public final class EbsService {
             Caller caller,
             String snapshotId,
             String blockIndexRaw,
-            byte[] data,
+            ByteBuffer[] data,
+            int length,
             Digest bodyDigest,
             String dataLengthRaw,
             String checksum,
@@ -419,10 +420,10 @@ public final class EbsService {
                             + dataLength
                             + ".");
         }
-        if (data.length != dataLength) {
+        if (length != dataLength) {
             throw EbsError.invalidParameter(
                     "Failed to read block data: received "
-                            + data.length
+                            + length
                             + " bytes, x-amz-Data-Length says "
                             + dataLength
                             + ".");
@@ -514,7 +515,8 @@ public final class EbsService {
 
     // ---------------------------------------------------------------- GetSnapshotBlock
 
-    public BlockRead getSnapshotBlock(
+    /** Validates a read and returns the digest of the block to serve; see {@link #readBlock}. */
+    public Digest getSnapshotBlock(
             Caller caller, String snapshotId, String blockIndexRaw, String blockToken) {
         RegionState region = region(caller);
         region.accountQuota(caller.accountId(), Operation.GET_SNAPSHOT_BLOCK);
@@ -534,10 +536,15 @@ public final class EbsService {
                     "INVALID_BLOCK",
                     "Snapshot " + snap.id + " has no data at block " + blockIndex + ".");
         }
+        return digest;
+    }
+
+    /** Reads a block found by {@link #getSnapshotBlock} into {@code target}, filling it. */
+    public void readBlock(Digest digest, ByteBuffer target) {
         try {
-            return new BlockRead(blocks.get(digest), digest);
+            blocks.read(digest, target);
         } catch (IOException e) {
-            throw EbsError.internal("Failed to read block: " + e.getMessage());
+            throw EbsError.internal("Failed to read block " + digest.hex() + ": " + e.getMessage());
         }
     }
 

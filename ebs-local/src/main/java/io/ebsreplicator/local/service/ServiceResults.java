@@ -8,9 +8,6 @@ public final class ServiceResults {
 
     private ServiceResults() {}
 
-    /** One block read: the bytes and the checksum EBS stored for them. */
-    public record BlockRead(byte[] data, Digest digest) {}
-
     /** A listed block. */
     public record ListedBlock(int blockIndex, String blockToken) {}
 

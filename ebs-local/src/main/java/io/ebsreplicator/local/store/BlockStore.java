@@ -4,6 +4,7 @@ import io.ebsreplicator.local.service.Digest;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * Content-addressed block storage: each distinct block is stored once, under its SHA-256, however
@@ -15,7 +16,10 @@ public interface BlockStore extends Closeable {
      * Stores {@code data} under {@code digest} unless it is there already. When this returns, the
      * block survives a crash of the process.
      */
-    void put(Digest digest, byte[] data) throws IOException;
+    void put(Digest digest, ByteBuffer[] data) throws IOException;
+
+    /** Reads the block stored under {@code digest} into {@code target}, filling it. */
+    void read(Digest digest, ByteBuffer target) throws IOException;
 
     /** Reads the block stored under {@code digest}. */
     byte[] get(Digest digest) throws IOException;

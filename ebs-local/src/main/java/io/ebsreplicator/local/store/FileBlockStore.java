@@ -52,7 +52,7 @@ public final class FileBlockStore implements BlockStore {
     }
 
     @Override
-    public void put(Digest digest, byte[] data) throws IOException {
+    public void put(Digest digest, ByteBuffer[] data) throws IOException {
         Path target = pathOf(digest);
         if (Files.exists(target)) {
             return;
@@ -63,9 +63,15 @@ public final class FileBlockStore implements BlockStore {
                         target.getFileName() + "." + tmpSeq.incrementAndGet() + TMP_SUFFIX);
         try (FileChannel ch =
                 FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer buf = ByteBuffer.wrap(data);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
+            // Gathering write straight from the network buffers: no copy on the heap.
+            ByteBuffer[] views = new ByteBuffer[data.length];
+            long remaining = 0;
+            for (int i = 0; i < data.length; i++) {
+                views[i] = data[i].duplicate();
+                remaining += views[i].remaining();
+            }
+            while (remaining > 0) {
+                remaining -= ch.write(views);
             }
             if (fsync) {
                 ch.force(true);
@@ -74,6 +80,20 @@ public final class FileBlockStore implements BlockStore {
         Files.move(
                 tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         count.incrementAndGet();
+    }
+
+    @Override
+    public void read(Digest digest, ByteBuffer target) throws IOException {
+        try (FileChannel ch = FileChannel.open(pathOf(digest), StandardOpenOption.READ)) {
+            long position = 0;
+            while (target.hasRemaining()) {
+                int n = ch.read(target, position);
+                if (n < 0) {
+                    throw new IOException("Block " + digest.hex() + " is shorter than expected");
+                }
+                position += n;
+            }
+        }
     }
 
     @Override

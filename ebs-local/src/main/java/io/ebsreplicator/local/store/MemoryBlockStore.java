@@ -3,6 +3,7 @@ package io.ebsreplicator.local.store;
 import io.ebsreplicator.local.service.Digest;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.NoSuchFileException;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -12,8 +13,27 @@ public final class MemoryBlockStore implements BlockStore {
     private final ConcurrentHashMap<Digest, byte[]> blocks = new ConcurrentHashMap<>();
 
     @Override
-    public void put(Digest digest, byte[] data) {
-        blocks.putIfAbsent(digest, data);
+    public void put(Digest digest, ByteBuffer[] data) {
+        if (blocks.containsKey(digest)) {
+            return;
+        }
+        int length = 0;
+        for (ByteBuffer b : data) {
+            length += b.remaining();
+        }
+        byte[] copy = new byte[length];
+        int pos = 0;
+        for (ByteBuffer b : data) {
+            int n = b.remaining();
+            b.duplicate().get(copy, pos, n);
+            pos += n;
+        }
+        blocks.putIfAbsent(digest, copy);
+    }
+
+    @Override
+    public void read(Digest digest, ByteBuffer target) throws IOException {
+        target.put(get(digest));
     }
 
     @Override
