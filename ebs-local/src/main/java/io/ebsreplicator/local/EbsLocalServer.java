@@ -5,6 +5,7 @@ import io.ebsreplicator.local.auth.SigV4Verifier;
 import io.ebsreplicator.local.fault.FaultInjector;
 import io.ebsreplicator.local.fault.FaultProfile;
 import io.ebsreplicator.local.http.BodyTimeoutHandler;
+import io.ebsreplicator.local.http.UploadTracker;
 import io.ebsreplicator.local.http.EbsHttpHandler;
 import io.ebsreplicator.local.service.EbsClock;
 import io.ebsreplicator.local.service.EbsService;
@@ -161,6 +162,7 @@ public final class EbsLocalServer implements AutoCloseable {
         workers = new DefaultEventExecutorGroup(config.workerThreads);
         final SslContext sslContext = ssl;
         final long writeTimeoutMillis = config.writeTimeout.toMillis();
+        final var uploads = UploadTracker.newRegistry();
         ServerBootstrap b =
                 new ServerBootstrap()
                         .group(boss, io)
@@ -178,6 +180,7 @@ public final class EbsLocalServer implements AutoCloseable {
                                         }
                                         p.addLast(new HttpServerCodec(8192, 65536, 65536));
                                         p.addLast(new BodyTimeoutHandler(writeTimeoutMillis));
+                                        p.addLast(new UploadTracker(uploads));
                                         p.addLast(new HttpObjectAggregator(MAX_REQUEST_BYTES));
                                         p.addLast(workers, handler);
                                     }

@@ -144,7 +144,7 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
             response =
                     ec2
                             ? describeSnapshots.handle(caller, ec2Params)
-                            : dispatch(route, caller, view, ctx.alloc());
+                            : dispatch(route, caller, view, ctx.alloc(), Boolean.TRUE.equals(ctx.channel().attr(UploadTracker.CONFLICT).get()));
         } catch (EbsError e) {
             events.accept(new Event.Error(e.type(), e.reason()));
             response = ec2 ? DescribeSnapshots.error(e) : Responses.jsonError(e);
@@ -203,7 +203,11 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
     }
 
     private FullHttpResponse dispatch(
-            Route route, Caller caller, HttpRequestView req, ByteBufAllocator alloc) {
+            Route route,
+            Caller caller,
+            HttpRequestView req,
+            ByteBufAllocator alloc,
+            boolean uploadConflict) {
         switch (route.operation()) {
             case START_SNAPSHOT:
                 return startSnapshot(caller, req);
@@ -221,7 +225,8 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
                                     req.header("x-amz-Checksum"),
                                     req.header("x-amz-Checksum-Algorithm"),
                                     req.header("x-amz-Progress"),
-                                    req.header("Content-Encoding"));
+                                    req.header("Content-Encoding"),
+                                    uploadConflict);
                     FullHttpResponse r = Responses.empty(201);
                     r.headers().set("x-amz-Checksum", digest.base64());
                     r.headers().set("x-amz-Checksum-Algorithm", "SHA256");

@@ -394,7 +394,8 @@ public final class EbsService {
             String checksum,
             String checksumAlgorithm,
             String progressRaw,
-            String contentEncoding) {
+            String contentEncoding,
+            boolean uploadConflict) {
         RegionState region = region(caller);
         region.accountQuota(caller.accountId(), Operation.PUT_SNAPSHOT_BLOCK);
         if (contentEncoding != null
@@ -451,7 +452,7 @@ public final class EbsService {
                             + ").");
         }
         requirePendingForWrite(snap);
-        if (!snap.writesInFlight.add(blockIndex)) {
+        if (uploadConflict || !snap.writesInFlight.add(blockIndex)) {
             throw EbsError.validation(
                     "CONFLICTING_BLOCK_UPDATE",
                     "Another write to block "
