@@ -39,7 +39,7 @@ public final class EbsLocalConfig {
     private EbsLocalConfig(Builder b) {
         this.host = b.host;
         this.port = b.port;
-        this.regions = Set.copyOf(new LinkedHashSet<>(b.regions));
+        this.regions = java.util.Collections.unmodifiableSet(new LinkedHashSet<>(b.regions));
         this.dataDir = b.dataDir;
         this.fsync = b.fsync;
         this.tls = b.tls;

@@ -1,8 +1,10 @@
 package io.ebsreplicator.local;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.ebsreplicator.local.auth.AccessKey;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.ebs.EbsClient;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -13,7 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -21,16 +22,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import software.amazon.awssdk.services.ebs.EbsClient;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Kills a real ebs-local process with SIGKILL in the middle of a stream of writes, restarts it on
- * the same data directory, and proves that every acknowledged block reads back and nothing is
- * torn: CompleteSnapshot's LINEAR aggregate is accepted only if the restarted server holds exactly
- * the blocks written, with exactly their digests.
+ * the same data directory, and proves that every acknowledged block reads back and nothing is torn:
+ * CompleteSnapshot's LINEAR aggregate is accepted only if the restarted server holds exactly the
+ * blocks written, with exactly their digests.
  */
 class CrashSafetyTest {
 
@@ -211,5 +209,4 @@ class CrashSafetyTest {
             assertThat(process.isAlive()).isFalse();
         }
     }
-
 }

@@ -66,7 +66,9 @@ class ErrorReasonsTest {
     /** A second account's key pair, next to the documented default one. */
     static final AccessKey OTHER_ACCOUNT =
             new AccessKey(
-                    "AKIAEBSLOCAL00000002", "ebs-local/secret/key/of/another/account00", "444455556666");
+                    "AKIAEBSLOCAL00000002",
+                    "ebs-local/secret/key/of/another/account00",
+                    "444455556666");
 
     @RegisterExtension
     static final EbsLocalExtension EBS =
@@ -149,7 +151,8 @@ class ErrorReasonsTest {
     void snapshotNotFoundForEveryOperationOnAnIdThatDoesNotExist() throws Exception {
         String missing = "snap-0123456789abcdef0";
         byte[] data = EbsClients.block(1);
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String real = completed(ebs, ec2, 1, null, 0);
             var rnf = ResourceNotFoundExceptionReason.SNAPSHOT_NOT_FOUND;
             notFound(rnf, () -> EbsClients.put(ebs, missing, 0, data));
@@ -169,7 +172,9 @@ class ErrorReasonsTest {
 
     @Test
     void snapshotNotFoundFromAnotherRegion() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2(); var west = EbsClients.ebs(EBS.server(), OTHER_REGION)) {
+        try (var ebs = ebs();
+                var ec2 = ec2();
+                var west = EbsClients.ebs(EBS.server(), OTHER_REGION)) {
             String pending = EbsClients.start(ebs, 1, null).snapshotId();
             String done = completed(ebs, ec2, 1, null, 0);
             var rnf = ResourceNotFoundExceptionReason.SNAPSHOT_NOT_FOUND;
@@ -234,8 +239,7 @@ class ErrorReasonsTest {
                 .endpointOverride(EBS.endpoint())
                 .region(software.amazon.awssdk.regions.Region.of(REGION))
                 .credentialsProvider(EbsClients.credentials(key))
-                .httpClient(
-                        software.amazon.awssdk.http.apache.ApacheHttpClient.builder().build())
+                .httpClient(software.amazon.awssdk.http.apache.ApacheHttpClient.builder().build())
                 .overrideConfiguration(EbsClients.noRetries())
                 .build();
     }
@@ -266,11 +270,13 @@ class ErrorReasonsTest {
         }
     }
 
-    // ================================================================ Validation reasons (non-value)
+    // ================================================================ Validation reasons
+    // (non-value)
 
     @Test
     void invalidSnapshotIdInPathQueryAndBody() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String done = completed(ebs, ec2, 1, null, 0);
             var r = ValidationExceptionReason.INVALID_SNAPSHOT_ID;
             String upper = "snap-0123ABCD";
@@ -280,11 +286,14 @@ class ErrorReasonsTest {
             validation(r, () -> EbsClients.put(ebs, tooLong, 0, EbsClients.block(1)));
             validation(r, () -> EbsClients.get(ebs, upper, 0, "t"));
             validation(r, () -> ebs.listSnapshotBlocks(q -> q.snapshotId(upper)));
-            validation(r, () -> ebs.completeSnapshot(q -> q.snapshotId(upper).changedBlocksCount(0)));
+            validation(
+                    r, () -> ebs.completeSnapshot(q -> q.snapshotId(upper).changedBlocksCount(0)));
             validation(r, () -> ebs.listChangedBlocks(q -> q.secondSnapshotId(upper)));
             validation(
                     r,
-                    () -> ebs.listChangedBlocks(q -> q.firstSnapshotId(upper).secondSnapshotId(done)));
+                    () ->
+                            ebs.listChangedBlocks(
+                                    q -> q.firstSnapshotId(upper).secondSnapshotId(done)));
             validation(r, () -> EbsClients.start(ebs, 1, upper));
             validation(r, () -> EbsClients.start(ebs, 1, "snap-"));
         }
@@ -292,7 +301,8 @@ class ErrorReasonsTest {
 
     @Test
     void invalidBlockTokenAndInvalidPageToken() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             // 201 blocks so that a listing at 100 per page carries a NextToken.
             String id = EbsClients.start(ebs, 1, null).snapshotId();
             byte[] data = EbsClients.block(5);
@@ -315,21 +325,21 @@ class ErrorReasonsTest {
 
             var pt = ValidationExceptionReason.INVALID_PAGE_TOKEN;
             String next = page.nextToken();
-            validation(pt, () -> ebs.listSnapshotBlocks(r -> r.snapshotId(id).nextToken("garbage")));
+            validation(
+                    pt, () -> ebs.listSnapshotBlocks(r -> r.snapshotId(id).nextToken("garbage")));
             // A page token of ListSnapshotBlocks is not one of ListChangedBlocks.
             validation(
                     pt, () -> ebs.listChangedBlocks(r -> r.secondSnapshotId(id).nextToken(next)));
             // The genuine token works.
-            assertThat(
-                            ebs.listSnapshotBlocks(r -> r.snapshotId(id).nextToken(next))
-                                    .blocks())
+            assertThat(ebs.listSnapshotBlocks(r -> r.snapshotId(id).nextToken(next)).blocks())
                     .hasSize(1);
         }
     }
 
     @Test
     void unrelatedSnapshotsAcrossLineages() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String a = completed(ebs, ec2, 1, null, 0);
             String b = completed(ebs, ec2, 1, null, 1);
             String child = completed(ebs, ec2, 1, a, 2);
@@ -411,10 +421,13 @@ class ErrorReasonsTest {
             String first = EbsClients.start(ebs, 1, null).snapshotId();
             EbsClients.start(ebs, 1, null);
             ServiceQuotaExceededException e =
-                    thrown(ServiceQuotaExceededException.class, () -> EbsClients.start(ebs, 1, null));
+                    thrown(
+                            ServiceQuotaExceededException.class,
+                            () -> EbsClients.start(ebs, 1, null));
             assertThat(e.statusCode()).isEqualTo(402);
             assertThat(e.reason())
-                    .isEqualTo(ServiceQuotaExceededExceptionReason.DEPENDENCY_SERVICE_QUOTA_EXCEEDED);
+                    .isEqualTo(
+                            ServiceQuotaExceededExceptionReason.DEPENDENCY_SERVICE_QUOTA_EXCEEDED);
             // Per account: the other account still starts one.
             assertThat(EbsClients.start(other, 1, null).snapshotId()).startsWith("snap-");
             // Completing one frees a slot.
@@ -588,15 +601,23 @@ class ErrorReasonsTest {
         }
     }
 
-    // ================================================================ raw HTTP: encoding, timeout, conflict
+    // ================================================================ raw HTTP: encoding, timeout,
+    // conflict
 
     @Test
     void invalidContentEncodingOverRawHttp() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String id = EbsClients.start(ebs, 1, null).snapshotId();
             byte[] data = EbsClients.block(3);
             RawResponse r =
-                    rawPut(EBS.server(), id, 0, data, data.length, Map.of("Content-Encoding", "gzip"));
+                    rawPut(
+                            EBS.server(),
+                            id,
+                            0,
+                            data,
+                            data.length,
+                            Map.of("Content-Encoding", "gzip"));
             assertThat(r.status).isEqualTo(400);
             assertThat(r.header("x-amzn-ErrorType")).isEqualTo("ValidationException");
             assertThat(r.body).contains("\"Reason\":\"INVALID_CONTENT_ENCODING\"");
@@ -624,7 +645,10 @@ class ErrorReasonsTest {
                                                     .checksum(EbsClients.sha256(data))
                                                     .checksumAlgorithm(ChecksumAlgorithm.SHA256)
                                                     .overrideConfiguration(
-                                                            o -> o.putHeader("Content-Encoding", "gzip")),
+                                                            o ->
+                                                                    o.putHeader(
+                                                                            "Content-Encoding",
+                                                                            "gzip")),
                                     RequestBody.fromBytes(data)));
             // Only block 1 was stored.
             EbsClients.complete(ebs, id, List.of(data));
@@ -742,9 +766,14 @@ class ErrorReasonsTest {
 
     private static void writeHead(OutputStream out, SdkHttpRequest req) throws IOException {
         StringBuilder head = new StringBuilder();
-        head.append(req.method().name()).append(' ').append(req.encodedPath()).append(" HTTP/1.1\r\n");
+        head.append(req.method().name())
+                .append(' ')
+                .append(req.encodedPath())
+                .append(" HTTP/1.1\r\n");
         req.forEachHeader(
-                (name, values) -> values.forEach(v -> head.append(name).append(": ").append(v).append("\r\n")));
+                (name, values) ->
+                        values.forEach(
+                                v -> head.append(name).append(": ").append(v).append("\r\n")));
         head.append("\r\n");
         out.write(head.toString().getBytes(StandardCharsets.US_ASCII));
     }

@@ -106,12 +106,10 @@ class ValidationTest {
         try (var ebs = ebs()) {
             var r = ValidationExceptionReason.INVALID_TAG;
             validation(r, () -> start(ebs, q -> q.volumeSize(1L).tags(tags(51))));
-            validation(
-                    r, () -> start(ebs, q -> q.volumeSize(1L).tags(tag("k".repeat(128), "v"))));
+            validation(r, () -> start(ebs, q -> q.volumeSize(1L).tags(tag("k".repeat(128), "v"))));
             validation(r, () -> start(ebs, q -> q.volumeSize(1L).tags(tag("", "v"))));
             validation(r, () -> start(ebs, q -> q.volumeSize(1L).tags(tag("aws:name", "v"))));
-            validation(
-                    r, () -> start(ebs, q -> q.volumeSize(1L).tags(tag("k", "v".repeat(256)))));
+            validation(r, () -> start(ebs, q -> q.volumeSize(1L).tags(tag("k", "v".repeat(256)))));
             validation(
                     r,
                     () -> start(ebs, q -> q.volumeSize(1L).tags(tag("dup", "a"), tag("dup", "b"))));
@@ -147,7 +145,10 @@ class ValidationTest {
             var ick = ValidationExceptionReason.INVALID_CUSTOMER_KEY;
             validation(
                     ick,
-                    () -> start(ebs, q -> q.volumeSize(1L).encrypted(true).kmsKeyArn("not-an-arn")));
+                    () ->
+                            start(
+                                    ebs,
+                                    q -> q.volumeSize(1L).encrypted(true).kmsKeyArn("not-an-arn")));
             validation(
                     ick,
                     () ->
@@ -184,7 +185,8 @@ class ValidationTest {
             // A valid key of the caller without Encrypted, or with Encrypted false.
             validation(IPV, () -> start(ebs, q -> q.volumeSize(1L).kmsKeyArn(OWN_KEY)));
             validation(
-                    IPV, () -> start(ebs, q -> q.volumeSize(1L).encrypted(false).kmsKeyArn(OWN_KEY)));
+                    IPV,
+                    () -> start(ebs, q -> q.volumeSize(1L).encrypted(false).kmsKeyArn(OWN_KEY)));
             var ok = ebs.startSnapshot(q -> q.volumeSize(1L).encrypted(true).kmsKeyArn(OWN_KEY));
             assertThat(ok.kmsKeyArn()).isEqualTo(OWN_KEY);
         }
@@ -192,16 +194,29 @@ class ValidationTest {
 
     @Test
     void parentConstraints() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String parent = completed(ebs, ec2, 2, null, 0);
             String pendingParent = EbsClients.start(ebs, 1, null).snapshotId();
             // Encrypted together with ParentSnapshotId, either value.
             validation(
                     IPV,
-                    () -> start(ebs, q -> q.volumeSize(2L).parentSnapshotId(parent).encrypted(true)));
+                    () ->
+                            start(
+                                    ebs,
+                                    q ->
+                                            q.volumeSize(2L)
+                                                    .parentSnapshotId(parent)
+                                                    .encrypted(true)));
             validation(
                     IPV,
-                    () -> start(ebs, q -> q.volumeSize(2L).parentSnapshotId(parent).encrypted(false)));
+                    () ->
+                            start(
+                                    ebs,
+                                    q ->
+                                            q.volumeSize(2L)
+                                                    .parentSnapshotId(parent)
+                                                    .encrypted(false)));
             // The parent is still pending.
             validation(
                     ValidationExceptionReason.INVALID_DEPENDENCY_REQUEST,
@@ -240,7 +255,8 @@ class ValidationTest {
 
     @Test
     void blockIndexOutsideTheVolume() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String id = EbsClients.start(ebs, 1, null).snapshotId();
             byte[] data = EbsClients.block(1);
             var r = ValidationExceptionReason.INVALID_BLOCK;
@@ -273,7 +289,8 @@ class ValidationTest {
 
     @Test
     void bodyShorterThanDataLength() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String id = EbsClients.start(ebs, 1, null).snapshotId();
             byte[] half = new byte[EbsClients.BLOCK / 2];
             // The SDK sends x-amz-Data-Length as given and Content-Length from the body.
@@ -297,22 +314,19 @@ class ValidationTest {
 
     @Test
     void checksumMismatchStoresNothing() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String id = EbsClients.start(ebs, 1, null).snapshotId();
             byte[] a = EbsClients.block(10);
             byte[] b = EbsClients.block(11);
             validation(
-                    IPV,
-                    () -> put(ebs, id, 0, a, a.length, EbsClients.sha256(b), "SHA256", null));
+                    IPV, () -> put(ebs, id, 0, a, a.length, EbsClients.sha256(b), "SHA256", null));
             // A checksum that is not base64 at all.
             validation(IPV, () -> put(ebs, id, 0, a, a.length, "not*base64!", "SHA256", null));
             EbsClients.put(ebs, id, 1, b);
             // Counting the rejected block is refused; the count of what was stored is accepted.
             validation(
-                    IPV,
-                    () ->
-                            ebs.completeSnapshot(
-                                    q -> q.snapshotId(id).changedBlocksCount(2)));
+                    IPV, () -> ebs.completeSnapshot(q -> q.snapshotId(id).changedBlocksCount(2)));
             EbsClients.complete(ebs, id, List.of(b));
             EbsClients.awaitCompleted(ec2, id);
             assertThat(ebs.listSnapshotBlocks(q -> q.snapshotId(id)).blocks())
@@ -350,11 +364,13 @@ class ValidationTest {
 
     @Test
     void maxResultsAbove10000() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String id = completed(ebs, ec2, 1, null, 0);
             validation(IPV, () -> ebs.listSnapshotBlocks(q -> q.snapshotId(id).maxResults(10001)));
             validation(
-                    IPV, () -> ebs.listChangedBlocks(q -> q.secondSnapshotId(id).maxResults(10001)));
+                    IPV,
+                    () -> ebs.listChangedBlocks(q -> q.secondSnapshotId(id).maxResults(10001)));
             assertThat(ebs.listSnapshotBlocks(q -> q.snapshotId(id).maxResults(10000)).blocks())
                     .hasSize(1);
             assertThat(
@@ -366,7 +382,8 @@ class ValidationTest {
 
     @Test
     void maxResultsBelow100IsRaisedTo100() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String id = EbsClients.start(ebs, 1, null).snapshotId();
             byte[] data = EbsClients.block(20);
             List<byte[]> written = new ArrayList<>();
@@ -399,7 +416,8 @@ class ValidationTest {
     @Test
     void wrongChangedBlocksCountOrLinearChecksumLeavesThePendingSnapshotWritable()
             throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String id = EbsClients.start(ebs, 1, null).snapshotId();
             byte[] a = EbsClients.block(30);
             byte[] b = EbsClients.block(31);
@@ -468,7 +486,8 @@ class ValidationTest {
 
     @Test
     void writingToOrCompletingAgainACompletedSnapshot() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String id = EbsClients.start(ebs, 1, null).snapshotId();
             byte[] a = EbsClients.block(40);
             EbsClients.put(ebs, id, 0, a);
@@ -478,7 +497,8 @@ class ValidationTest {
             validation(null, () -> EbsClients.put(ebs, id, 1, a));
             validation(null, () -> EbsClients.put(ebs, id, 0, a));
             // Completing again with other values.
-            validation(null, () -> ebs.completeSnapshot(q -> q.snapshotId(id).changedBlocksCount(5)));
+            validation(
+                    null, () -> ebs.completeSnapshot(q -> q.snapshotId(id).changedBlocksCount(5)));
             // The same values are a retry of the accepted completion.
             assertThat(EbsClients.complete(ebs, id, List.of(a)).status())
                     .isEqualTo(Status.COMPLETED);
@@ -487,7 +507,8 @@ class ValidationTest {
 
     @Test
     void readingOrListingAPendingSnapshot() throws Exception {
-        try (var ebs = ebs(); var ec2 = ec2()) {
+        try (var ebs = ebs();
+                var ec2 = ec2()) {
             String base = completed(ebs, ec2, 1, null, 0);
             String token =
                     ebs.listSnapshotBlocks(q -> q.snapshotId(base)).blocks().get(0).blockToken();

@@ -144,7 +144,13 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
             response =
                     ec2
                             ? describeSnapshots.handle(caller, ec2Params)
-                            : dispatch(route, caller, view, ctx.alloc(), Boolean.TRUE.equals(ctx.channel().attr(UploadTracker.CONFLICT).get()));
+                            : dispatch(
+                                    route,
+                                    caller,
+                                    view,
+                                    ctx.alloc(),
+                                    Boolean.TRUE.equals(
+                                            ctx.channel().attr(UploadTracker.CONFLICT).get()));
         } catch (EbsError e) {
             events.accept(new Event.Error(e.type(), e.reason()));
             response = ec2 ? DescribeSnapshots.error(e) : Responses.jsonError(e);

@@ -23,7 +23,8 @@ public final class UploadTracker extends ChannelDuplexHandler {
     /** Set on a connection whose current PutSnapshotBlock overlaps another upload of its block. */
     public static final AttributeKey<Boolean> CONFLICT = AttributeKey.valueOf("ebs.uploadConflict");
 
-    private static final Pattern PUT_BLOCK = Pattern.compile("^/snapshots/([^/?]+)/blocks/([^/?]+)");
+    private static final Pattern PUT_BLOCK =
+            Pattern.compile("^/snapshots/([^/?]+)/blocks/([^/?]+)");
 
     private final ConcurrentMap<String, UploadTracker> uploads;
     private String held;

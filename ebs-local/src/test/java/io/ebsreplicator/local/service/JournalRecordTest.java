@@ -1,14 +1,14 @@
 package io.ebsreplicator.local.service;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class JournalRecordTest {
 
@@ -19,14 +19,33 @@ class JournalRecordTest {
         List<JournalRecord> records =
                 List.of(
                         new JournalRecord.Start(
-                                "us-east-1", "snap-0123456789abcdef0", "111122223333", 8,
-                                "snap-0fedcba9876543210", "a description",
-                                List.of(new Tag("k", "v"), new Tag("empty", "")), true,
-                                "arn:aws:kms:us-east-1:111122223333:key/x", 60, 1234L, "token",
+                                "us-east-1",
+                                "snap-0123456789abcdef0",
+                                "111122223333",
+                                8,
+                                "snap-0fedcba9876543210",
+                                "a description",
+                                List.of(new Tag("k", "v"), new Tag("empty", "")),
+                                true,
+                                "arn:aws:kms:us-east-1:111122223333:key/x",
+                                60,
+                                1234L,
+                                "token",
                                 "fp"),
                         new JournalRecord.Start(
-                                "eu-west-1", "snap-1", "111122223333", 1, null, null, List.of(),
-                                false, null, 10, 5L, null, null),
+                                "eu-west-1",
+                                "snap-1",
+                                "111122223333",
+                                1,
+                                null,
+                                null,
+                                List.of(),
+                                false,
+                                null,
+                                10,
+                                5L,
+                                null,
+                                null),
                         new JournalRecord.Put("us-east-1", "snap-1", 134217727, DIGEST, 99L, -1),
                         new JournalRecord.Complete("us-east-1", "snap-1", 7, null, 100L),
                         new JournalRecord.Complete("us-east-1", "snap-1", 7, "abc=", 100L),
@@ -40,12 +59,16 @@ class JournalRecordTest {
     /** The layout is part of the on-disk format: a change here needs a new journal version. */
     @Test
     void putLayoutIsStable() {
-        byte[] encoded =
-                JournalRecord.encode(new JournalRecord.Put("r", "s", 5, DIGEST, 7L, 50));
+        byte[] encoded = JournalRecord.encode(new JournalRecord.Put("r", "s", 5, DIGEST, 7L, 50));
         assertThat(HexFormat.of().formatHex(encoded))
                 .isEqualTo(
-                        "02" + "000172" + "000173" + "00000005" + DIGEST.hex()
-                                + "0000000000000007" + "00000032");
+                        "02"
+                                + "000172"
+                                + "000173"
+                                + "00000005"
+                                + DIGEST.hex()
+                                + "0000000000000007"
+                                + "00000032");
     }
 
     @Test

@@ -1,7 +1,7 @@
 package io.ebsreplicator.local.store;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,8 +13,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class FileJournalTest {
 
@@ -51,7 +51,8 @@ class FileJournalTest {
         append(file, "one", "two");
         long intact = Files.size(file);
         // A crash in the middle of an append: a length header promising more than was written.
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+        try (FileChannel ch =
+                FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
             ch.write(ByteBuffer.allocate(8).putInt(100).putInt(42).flip());
             ch.write(ByteBuffer.wrap("thr".getBytes(StandardCharsets.UTF_8)));
         }
@@ -75,7 +76,8 @@ class FileJournalTest {
     void stopsAtAHeaderTornInTwo() throws IOException {
         Path file = dir.resolve("journal.log");
         append(file, "x");
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+        try (FileChannel ch =
+                FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
             ch.write(ByteBuffer.wrap(new byte[] {0, 0, 0}));
         }
         assertThat(replay(file)).containsExactly("x");
