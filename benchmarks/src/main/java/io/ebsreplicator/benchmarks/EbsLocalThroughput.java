@@ -4,6 +4,19 @@ import io.ebsreplicator.local.EbsLocalConfig;
 import io.ebsreplicator.local.EbsLocalServer;
 import io.ebsreplicator.local.service.Quotas;
 
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.core.sync.ResponseTransformer;
+import software.amazon.awssdk.http.SdkHttpConfigurationOption;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.ebs.EbsClient;
+import software.amazon.awssdk.services.ebs.model.ChecksumAlgorithm;
+import software.amazon.awssdk.utils.AttributeMap;
+
 import java.io.ByteArrayInputStream;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -23,25 +36,12 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
-import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
-import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.core.sync.ResponseTransformer;
-import software.amazon.awssdk.http.SdkHttpConfigurationOption;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.ebs.EbsClient;
-import software.amazon.awssdk.services.ebs.model.ChecksumAlgorithm;
-import software.amazon.awssdk.utils.AttributeMap;
-
 /**
  * PutSnapshotBlock and GetSnapshotBlock throughput of ebs-local for 512 KiB blocks, over HTTP and
  * HTTPS, with the load generator (the AWS SDK for Java v2, sync Apache client, N threads) in the
  * same JVM on the same cores. Every block is distinct (so the content-addressed store writes each
- * one), checksums are computed before the timed phase, and every block read is verified against
- * its SHA-256 on the client as a replicator would. Prints a Markdown table and writes JSON.
+ * one), checksums are computed before the timed phase, and every block read is verified against its
+ * SHA-256 on the client as a replicator would. Prints a Markdown table and writes JSON.
  *
  * <p>Arguments: {@code [--blocks N] [--threads T] [--out FILE] [--modes http,https]}.
  */
@@ -93,23 +93,38 @@ public final class EbsLocalThroughput {
                         Locale.ROOT,
                         "| transport | operation | blocks | MiB/s | blocks/s | CPU-s per GiB (server + client) |%n"
                                 + "| --- | --- | ---: | ---: | ---: | ---: |%n"));
-        StringBuilder json = new StringBuilder("{\n  \"blocks\": " + blocks + ", \"threads\": " + threads
-                + ", \"cores\": " + Runtime.getRuntime().availableProcessors() + ",\n  \"results\": [\n");
+        StringBuilder json =
+                new StringBuilder(
+                        "{\n  \"blocks\": "
+                                + blocks
+                                + ", \"threads\": "
+                                + threads
+                                + ", \"cores\": "
+                                + Runtime.getRuntime().availableProcessors()
+                                + ",\n  \"results\": [\n");
         for (int i = 0; i < results.size(); i++) {
             Result r = results.get(i);
             table.append(
                     String.format(
                             Locale.ROOT,
                             "| %s | %s | %d | %.0f | %.0f | %.2f |%n",
-                            r.mode, r.op, r.blocks, r.mibPerSecond(), r.blocks / r.seconds,
+                            r.mode,
+                            r.op,
+                            r.blocks,
+                            r.mibPerSecond(),
+                            r.blocks / r.seconds,
                             r.cpuSecondsPerGib()));
             json.append(
                     String.format(
                             Locale.ROOT,
                             "    {\"transport\": \"%s\", \"operation\": \"%s\", \"mibPerSecond\": %.1f,"
                                     + " \"blocksPerSecond\": %.1f, \"cpuSecondsPerGiB\": %.3f}%s%n",
-                            r.mode, r.op, r.mibPerSecond(), r.blocks / r.seconds,
-                            r.cpuSecondsPerGib(), i + 1 < results.size() ? "," : ""));
+                            r.mode,
+                            r.op,
+                            r.mibPerSecond(),
+                            r.blocks / r.seconds,
+                            r.cpuSecondsPerGib(),
+                            i + 1 < results.size() ? "," : ""));
         }
         json.append("  ]\n}\n");
         System.out.println();
@@ -126,7 +141,8 @@ public final class EbsLocalThroughput {
     }
 
     private static List<Result> run(
-            boolean tls, int blocks, int threads, byte[] base, String[] checksums) throws Exception {
+            boolean tls, int blocks, int threads, byte[] base, String[] checksums)
+            throws Exception {
         Path dir = Files.createTempDirectory("ebs-local-bench");
         try (EbsLocalServer server =
                         EbsLocalServer.start(
@@ -150,7 +166,10 @@ public final class EbsLocalThroughput {
                                                 .maxConnections(threads)
                                                 .buildWithDefaults(
                                                         AttributeMap.builder()
-                                                                .put(SdkHttpConfigurationOption.TRUST_ALL_CERTIFICATES, tls)
+                                                                .put(
+                                                                        SdkHttpConfigurationOption
+                                                                                .TRUST_ALL_CERTIFICATES,
+                                                                        tls)
                                                                 .build()))
                                 .overrideConfiguration(
                                         ClientOverrideConfiguration.builder()
@@ -181,7 +200,8 @@ public final class EbsLocalThroughput {
                 next = page.nextToken();
             } while (next != null);
             if (tokens.size() != blocks) {
-                throw new IllegalStateException("Listed " + tokens.size() + " of " + blocks + " blocks");
+                throw new IllegalStateException(
+                        "Listed " + tokens.size() + " of " + blocks + " blocks");
             }
             parallel(threads, warmBlocks, i -> get(ebs, snap, i, tokens.get(i), checksums[i]));
             cpu0 = cpuNanos();
@@ -217,7 +237,9 @@ public final class EbsLocalThroughput {
             futures.add(
                     pool.submit(
                             () -> {
-                                for (int i = next.getAndIncrement(); i < blocks; i = next.getAndIncrement()) {
+                                for (int i = next.getAndIncrement();
+                                        i < blocks;
+                                        i = next.getAndIncrement()) {
                                     task.run(i);
                                 }
                                 return null;
@@ -232,7 +254,8 @@ public final class EbsLocalThroughput {
         }
     }
 
-    private static final ThreadLocal<byte[]> BUFFER = ThreadLocal.withInitial(() -> new byte[BLOCK]);
+    private static final ThreadLocal<byte[]> BUFFER =
+            ThreadLocal.withInitial(() -> new byte[BLOCK]);
 
     private static void put(EbsClient ebs, String snap, int index, byte[] base, String checksum) {
         byte[] buf = BUFFER.get();
