@@ -17,6 +17,7 @@ import io.ebsreplicator.local.store.MemoryBlockStore;
 import io.ebsreplicator.local.tls.SelfSignedCertificate;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -169,6 +170,10 @@ public final class EbsLocalServer implements AutoCloseable {
                         .channel(NioServerSocketChannel.class)
                         .option(ChannelOption.SO_BACKLOG, 1024)
                         .childOption(ChannelOption.TCP_NODELAY, true)
+                        // Blocks are 512 KiB: read them in large pieces rather than 2 KiB ones.
+                        .childOption(
+                                ChannelOption.RCVBUF_ALLOCATOR,
+                                new AdaptiveRecvByteBufAllocator(4096, 65536, 1024 * 1024))
                         .childHandler(
                                 new ChannelInitializer<SocketChannel>() {
                                     @Override
