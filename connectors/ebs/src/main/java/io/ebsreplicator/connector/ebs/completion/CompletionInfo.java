@@ -1,0 +1,32 @@
+package io.ebsreplicator.connector.ebs.completion;
+
+/**
+ * What completion keeps per request and target besides the block digests: identity, how many
+ * splits there are, where the target is in its life, and the completion values once computed.
+ * Keyed state (a POJO: Flink serializes it with schema evolution).
+ */
+public class CompletionInfo {
+
+    /** Blocks are still arriving. */
+    public static final int COPYING = 0;
+
+    /** CompleteSnapshot was accepted; waiting for the target to be {@code completed}. */
+    public static final int SEALING = 1;
+
+    /** The result was emitted. */
+    public static final int DONE = 2;
+
+    public String requestId;
+    public String sourceRegion;
+    public String sourceSnapshotId;
+    public String targetRegion;
+    public String targetSnapshotId;
+    public long requestStartMillis;
+    public int totalSplits = -1;
+    public int phase = COPYING;
+    public int changedBlocks;
+    public String checksum;
+    public long sealStartedMillis;
+
+    public CompletionInfo() {}
+}

@@ -1,0 +1,393 @@
+package io.ebsreplicator.connector.ebs.completion;
+
+import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.model.BlockCopied;
+import io.ebsreplicator.connector.ebs.model.ReplicationResult;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
+import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
+import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
+import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
+import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
+
+import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.CheckpointListener;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Completion, keyed by request and target region, on the task thread of its subtask: keeps the
+ * digest of every block written (keyed state, so it survives failover), counts blocks per split
+ * against each split's end marker, and when every split is accounted for computes the LINEAR
+ * aggregate, calls CompleteSnapshot, and watches the target with DescribeSnapshots until it is
+ * {@code completed} (optionally reading the written blocks back first) before it emits one
+ * result. A failure of the request for this target emits one failure result and drops the rest.
+ *
+ * <p>Waiting uses processing-time timers; at the end of a bounded input, {@link
+ * CompletionOperator} drains what is still sealing, since Flink drops pending processing-time
+ * timers when a bounded job finishes.
+ */
+public class ReplicationCompletionFunction
+        extends KeyedProcessFunction<String, BlockCopied, ReplicationResult>
+        implements CheckpointListener {
+
+    private static final long serialVersionUID = 1L;
+
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicationCompletionFunction.class);
+
+    static final ValueStateDescriptor<CompletionInfo> INFO =
+            new ValueStateDescriptor<>("completion-info", CompletionInfo.class);
+
+    private static final int BLOCK_SIZE = 512 * 1024;
+
+    private final EbsProxyFactory proxyFactory;
+    private final long pollMillis;
+    private final long sealTimeoutMillis;
+    private final boolean verify;
+    private final PipelineHook hook;
+
+    private transient ValueState<CompletionInfo> info;
+    private transient MapState<Integer, byte[]> digests;
+    private transient MapState<Integer, Long> expected;
+    private transient MapState<Integer, Long> received;
+    private transient Map<String, EbsProxy> proxies;
+    private transient Counter completed;
+    private transient Counter failed;
+
+    public ReplicationCompletionFunction(
+            EbsProxyFactory proxyFactory, Duration pollInterval, Duration sealTimeout, boolean verify) {
+        this(proxyFactory, pollInterval, sealTimeout, verify, PipelineHook.NONE);
+    }
+
+    public ReplicationCompletionFunction(
+            EbsProxyFactory proxyFactory,
+            Duration pollInterval,
+            Duration sealTimeout,
+            boolean verify,
+            PipelineHook hook) {
+        this.hook = hook == null ? PipelineHook.NONE : hook;
+        this.proxyFactory = proxyFactory;
+        this.pollMillis = Math.max(10, pollInterval.toMillis());
+        this.sealTimeoutMillis = sealTimeout.toMillis();
+        this.verify = verify;
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        info = getRuntimeContext().getState(INFO);
+        digests =
+                getRuntimeContext()
+                        .getMapState(
+                                new MapStateDescriptor<Integer, byte[]>(
+                                        "block-digests",
+                                        Types.INT,
+                                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        expected =
+                getRuntimeContext()
+                        .getMapState(new MapStateDescriptor<>("split-expected", Types.INT, Types.LONG));
+        received =
+                getRuntimeContext()
+                        .getMapState(new MapStateDescriptor<>("split-received", Types.INT, Types.LONG));
+        proxies = new HashMap<>();
+        var group = getRuntimeContext().getMetricGroup().addGroup("ebs");
+        completed = group.counter("targetsCompleted");
+        failed = group.counter("targetsFailed");
+    }
+
+    private EbsProxy proxy(String region) {
+        return proxies.computeIfAbsent(region, proxyFactory::create);
+    }
+
+    @Override
+    public void processElement(BlockCopied e, Context ctx, Collector<ReplicationResult> out)
+            throws Exception {
+        hook.onRecord(PipelineHook.COMPLETION, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        CompletionInfo i = info.value();
+        if (i == null) {
+            i = new CompletionInfo();
+            i.requestId = e.requestId();
+            i.sourceRegion = e.sourceRegion();
+            i.sourceSnapshotId = e.sourceSnapshotId();
+            i.targetRegion = e.targetRegion();
+            i.requestStartMillis = e.requestStartMillis();
+        }
+        if (i.phase == CompletionInfo.DONE) {
+            return; // a late event of a request already reported
+        }
+        if (i.targetSnapshotId == null && e.targetSnapshotId() != null && !e.targetSnapshotId().isEmpty()) {
+            i.targetSnapshotId = e.targetSnapshotId();
+        }
+        switch (e.kind()) {
+            case FAILED -> {
+                fail(i, e.failure(), out);
+                return;
+            }
+            case BLOCK -> {
+                if (!digests.contains(e.blockIndex())) {
+                    Long n = received.get(e.splitId());
+                    received.put(e.splitId(), n == null ? 1 : n + 1);
+                }
+                digests.put(e.blockIndex(), e.digest());
+            }
+            case SPLIT_END -> {
+                expected.put(e.splitId(), e.emittedBlocks());
+                i.totalSplits = e.totalSplits();
+            }
+            default -> throw new IllegalStateException("Unknown event " + e);
+        }
+        info.update(i);
+        if (i.phase == CompletionInfo.COPYING && allBlocksArrived(i)) {
+            startCompletion(i, ctx.timerService().currentProcessingTime(), out);
+            if (i.phase == CompletionInfo.SEALING) {
+                ctx.timerService().registerProcessingTimeTimer(ctx.timerService().currentProcessingTime() + pollMillis);
+            }
+        }
+    }
+
+    private boolean allBlocksArrived(CompletionInfo i) throws Exception {
+        if (i.totalSplits <= 0) {
+            return false;
+        }
+        int ended = 0;
+        for (Map.Entry<Integer, Long> s : expected.entries()) {
+            ended++;
+            Long got = received.get(s.getKey());
+            if ((got == null ? 0 : got) != s.getValue()) {
+                return false;
+            }
+        }
+        return ended == i.totalSplits;
+    }
+
+    /** Computes the aggregate and calls CompleteSnapshot; on success the target is sealing. */
+    private void startCompletion(CompletionInfo i, long now, Collector<ReplicationResult> out)
+            throws Exception {
+        List<Integer> indexes = new ArrayList<>();
+        for (Integer k : digests.keys()) {
+            indexes.add(k);
+        }
+        Collections.sort(indexes);
+        MessageDigest linear = sha256();
+        for (Integer k : indexes) {
+            linear.update(digests.get(k));
+        }
+        i.changedBlocks = indexes.size();
+        i.checksum = Base64.getEncoder().encodeToString(linear.digest());
+        try {
+            EbsProxy target = proxy(i.targetRegion);
+            target.markNew(i.targetSnapshotId, java.time.Instant.ofEpochMilli(now));
+            String status = target.completeSnapshot(i.targetSnapshotId, i.changedBlocks, i.checksum);
+            LOG.info("CompleteSnapshot {} in {} accepted ({} blocks): {}", i.targetSnapshotId, i.targetRegion, i.changedBlocks, status);
+            i.phase = CompletionInfo.SEALING;
+            i.sealStartedMillis = now;
+            info.update(i);
+        } catch (EbsProxyException ex) {
+            if (ex.kind() == EbsProxyException.Kind.FATAL) {
+                fail(i, RequestResolver.describe(ex), out);
+            } else {
+                // Still copying as far as state goes; the next event or the drain tries again.
+                LOG.warn("CompleteSnapshot {} failed transiently: {}", i.targetSnapshotId, ex.getMessage());
+                info.update(i);
+            }
+        }
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<ReplicationResult> out)
+            throws Exception {
+        CompletionInfo i = info.value();
+        if (i == null || i.phase == CompletionInfo.DONE) {
+            return;
+        }
+        if (i.phase == CompletionInfo.COPYING && allBlocksArrived(i)) {
+            startCompletion(i, timestamp, out);
+        }
+        if (i.phase == CompletionInfo.SEALING && !checkSealed(i, timestamp, out)) {
+            ctx.timerService().registerProcessingTimeTimer(timestamp + pollMillis);
+        } else if (i.phase == CompletionInfo.COPYING) {
+            ctx.timerService().registerProcessingTimeTimer(timestamp + pollMillis);
+        }
+    }
+
+    /**
+     * Checks a sealing target once; emits its result and returns {@code true} when it is done.
+     */
+    boolean checkSealed(CompletionInfo i, long now, Collector<ReplicationResult> out) throws Exception {
+        SnapshotDescription d;
+        try {
+            d = proxy(i.targetRegion).describeSnapshot(i.targetSnapshotId);
+        } catch (EbsProxyException ex) {
+            if (ex.kind() == EbsProxyException.Kind.FATAL) {
+                fail(i, RequestResolver.describe(ex), out);
+                return true;
+            }
+            return false;
+        }
+        if (d != null && d.completed()) {
+            String problem = verify ? verifyTarget(i) : null;
+            if (problem != null) {
+                fail(i, problem, out);
+            } else {
+                succeed(i, now, out);
+            }
+            return true;
+        }
+        if (d != null && d.failed()) {
+            fail(i, "Target " + i.targetSnapshotId + " went to error: " + d.stateMessage(), out);
+            return true;
+        }
+        if (sealTimeoutMillis > 0 && now - i.sealStartedMillis > sealTimeoutMillis) {
+            fail(i, "Target " + i.targetSnapshotId + " was not completed within " + Duration.ofMillis(sealTimeoutMillis), out);
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Drains this key at the end of a bounded input: completes it if every block arrived and waits
+     * for the seal, blocking, polling at the configured interval. Called by {@link
+     * CompletionOperator} with the key set.
+     */
+    void drain(Collector<ReplicationResult> out) throws Exception {
+        CompletionInfo i = info.value();
+        if (i == null || i.phase == CompletionInfo.DONE) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        if (i.phase == CompletionInfo.COPYING) {
+            if (!allBlocksArrived(i)) {
+                fail(i, "The input ended before every block of the target arrived ("
+                        + describeProgress(i) + ")", out);
+                return;
+            }
+            for (int attempt = 0; i.phase == CompletionInfo.COPYING && attempt < 10; attempt++) {
+                startCompletion(i, now, out);
+                if (i.phase == CompletionInfo.COPYING) {
+                    Thread.sleep(pollMillis * (attempt + 1));
+                }
+            }
+            if (i.phase == CompletionInfo.COPYING) {
+                fail(i, "CompleteSnapshot kept failing", out);
+                return;
+            }
+        }
+        while (i.phase == CompletionInfo.SEALING && !checkSealed(i, System.currentTimeMillis(), out)) {
+            Thread.sleep(pollMillis);
+        }
+    }
+
+    private String describeProgress(CompletionInfo i) throws Exception {
+        int ended = 0;
+        for (Integer ignored : expected.keys()) {
+            ended++;
+        }
+        int blocks = 0;
+        for (Integer ignored : digests.keys()) {
+            blocks++;
+        }
+        return ended + " of " + i.totalSplits + " splits ended, " + blocks + " blocks";
+    }
+
+    /** Reads every written block back from the target and compares it with the digest kept. */
+    private String verifyTarget(CompletionInfo i) throws Exception {
+        EbsProxy target = proxy(i.targetRegion);
+        Map<Integer, String> tokens = new HashMap<>();
+        int start = 0;
+        String next = null;
+        do {
+            var page = target.listSnapshotBlocks(i.targetSnapshotId, start, next, 10000);
+            for (ListedBlock b : page.blocks()) {
+                tokens.put(b.blockIndex(), b.blockToken());
+                start = b.blockIndex() + 1;
+            }
+            next = page.nextToken();
+        } while (next != null);
+        for (Map.Entry<Integer, byte[]> e : digests.entries()) {
+            String token = tokens.get(e.getKey());
+            if (token == null) {
+                return "Verification: block " + e.getKey() + " is missing from " + i.targetSnapshotId;
+            }
+            FetchedBlock b = target.getBlock(i.targetSnapshotId, e.getKey(), token).join();
+            byte[] actual = sha256().digest(b.data());
+            if (!Arrays.equals(actual, e.getValue())) {
+                return "Verification: block " + e.getKey() + " of " + i.targetSnapshotId + " differs from the source";
+            }
+        }
+        return null;
+    }
+
+    private void succeed(CompletionInfo i, long now, Collector<ReplicationResult> out) throws Exception {
+        out.collect(
+                new ReplicationResult(
+                        i.requestId, i.sourceRegion, i.sourceSnapshotId, i.targetRegion, i.targetSnapshotId,
+                        ReplicationResult.COMPLETED, i.changedBlocks, (long) i.changedBlocks * BLOCK_SIZE,
+                        i.checksum, Math.max(0, now - i.requestStartMillis), null));
+        completed.inc();
+        finish(i);
+    }
+
+    private void fail(CompletionInfo i, String reason, Collector<ReplicationResult> out) throws Exception {
+        out.collect(
+                new ReplicationResult(
+                        i.requestId, i.sourceRegion, i.sourceSnapshotId, i.targetRegion,
+                        i.targetSnapshotId == null || i.targetSnapshotId.isEmpty() ? null : i.targetSnapshotId,
+                        ReplicationResult.FAILED, 0, 0, null,
+                        Math.max(0, System.currentTimeMillis() - i.requestStartMillis), reason));
+        failed.inc();
+        finish(i);
+    }
+
+    /** Keeps only the small record that the request is done, so late events are ignored. */
+    private void finish(CompletionInfo i) throws Exception {
+        i.phase = CompletionInfo.DONE;
+        info.update(i);
+        digests.clear();
+        expected.clear();
+        received.clear();
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) {
+        hook.onCheckpointComplete(
+                PipelineHook.COMPLETION, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), checkpointId);
+    }
+
+    @Override
+    public void close() {
+        if (proxies != null) {
+            proxies.values().forEach(EbsProxy::close);
+            proxies.clear();
+        }
+    }
+}

@@ -1,0 +1,208 @@
+package io.ebsreplicator.connector.ebs.config;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every option of the EBS connector, in one place, one kebab-case key scheme under {@code ebs.}.
+ * The defaults follow the EBS direct API quotas and what a cross-region link needs.
+ */
+public final class EbsReplicationOptions {
+
+    private EbsReplicationOptions() {}
+
+    // ------------------------------------------------------------------ endpoints and credentials
+
+    public static final ConfigOption<Map<String, String>> ENDPOINTS =
+            ConfigOptions.key("ebs.endpoints")
+                    .mapType()
+                    .defaultValue(Map.of())
+                    .withDescription(
+                            "Endpoint override per region, e.g. 'us-east-1:http://127.0.0.1:4566'."
+                                    + " Regions not listed use the AWS endpoint. The same URL"
+                                    + " serves the EBS direct APIs and EC2 DescribeSnapshots.");
+
+    public static final ConfigOption<String> ACCESS_KEY_ID =
+            ConfigOptions.key("ebs.credentials.access-key-id")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Static access key id; when unset, the AWS default credentials"
+                                    + " provider chain is used (environment, profile, instance or"
+                                    + " pod role).");
+
+    public static final ConfigOption<String> SECRET_ACCESS_KEY =
+            ConfigOptions.key("ebs.credentials.secret-access-key")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("Static secret access key, with ebs.credentials.access-key-id.");
+
+    // ------------------------------------------------------------------ timeouts and retries
+
+    public static final ConfigOption<Duration> ATTEMPT_TIMEOUT =
+            ConfigOptions.key("ebs.request.attempt-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(30))
+                    .withDescription("Timeout of one attempt of any EBS or EC2 call.");
+
+    public static final ConfigOption<Duration> TOTAL_TIMEOUT =
+            ConfigOptions.key("ebs.request.total-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(10))
+                    .withDescription(
+                            "How long one call may keep retrying retryable errors (throttling, 5xx,"
+                                    + " resets, timeouts) before it is reported as failed.");
+
+    public static final ConfigOption<Duration> RETRY_BASE_BACKOFF =
+            ConfigOptions.key("ebs.retry.base-backoff")
+                    .durationType()
+                    .defaultValue(Duration.ofMillis(100))
+                    .withDescription("First backoff after a retryable error; doubles per attempt.");
+
+    public static final ConfigOption<Duration> RETRY_MAX_BACKOFF =
+            ConfigOptions.key("ebs.retry.max-backoff")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(20))
+                    .withDescription("Largest backoff between two attempts (full jitter below it).");
+
+    public static final ConfigOption<Duration> NEW_SNAPSHOT_GRACE =
+            ConfigOptions.key("ebs.retry.new-snapshot-grace")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(2))
+                    .withDescription(
+                            "For this long after StartSnapshot, 'snapshot does not exist' answers on"
+                                    + " the new snapshot are retried: EBS needs a while to make a"
+                                    + " new snapshot visible everywhere.");
+
+    // ------------------------------------------------------------------ request budget per region
+
+    public static final ConfigOption<Double> GET_RATE =
+            ConfigOptions.key("ebs.rate.get-per-second")
+                    .doubleType()
+                    .defaultValue(1000.0)
+                    .withDescription(
+                            "GetSnapshotBlock requests per second per region for the whole job"
+                                    + " (EBS default quota: 1,000 per account); each subtask gets"
+                                    + " its share, halved on throttling and regrown slowly.");
+
+    public static final ConfigOption<Double> PUT_RATE =
+            ConfigOptions.key("ebs.rate.put-per-second")
+                    .doubleType()
+                    .defaultValue(1000.0)
+                    .withDescription(
+                            "PutSnapshotBlock requests per second per region for the whole job"
+                                    + " (EBS default quota: 1,000 per account and per snapshot).");
+
+    public static final ConfigOption<Double> LIST_RATE =
+            ConfigOptions.key("ebs.rate.list-per-second")
+                    .doubleType()
+                    .defaultValue(50.0)
+                    .withDescription(
+                            "ListSnapshotBlocks plus ListChangedBlocks requests per second per"
+                                    + " region for the whole job (EBS default quota: 50).");
+
+    public static final ConfigOption<Double> CONTROL_RATE =
+            ConfigOptions.key("ebs.rate.control-per-second")
+                    .doubleType()
+                    .defaultValue(10.0)
+                    .withDescription(
+                            "StartSnapshot and CompleteSnapshot requests per second per region"
+                                    + " (EBS default quota: 10 each).");
+
+    // ------------------------------------------------------------------ source
+
+    public static final ConfigOption<Integer> SPLITS_PER_REQUEST =
+            ConfigOptions.key("ebs.source.splits-per-request")
+                    .intType()
+                    .defaultValue(0)
+                    .withDescription(
+                            "Block-index ranges one request is cut into, so a large volume is"
+                                    + " listed and copied by many readers; 0 means four per source"
+                                    + " reader.");
+
+    public static final ConfigOption<Integer> MIN_SPLIT_BLOCKS =
+            ConfigOptions.key("ebs.source.min-split-blocks")
+                    .intType()
+                    .defaultValue(2048)
+                    .withDescription(
+                            "Smallest block-index range worth a split (2,048 blocks = 1 GiB of"
+                                    + " volume address space).");
+
+    public static final ConfigOption<Integer> LIST_PAGE_SIZE =
+            ConfigOptions.key("ebs.source.list-page-size")
+                    .intType()
+                    .defaultValue(10000)
+                    .withDescription("MaxResults of each List call (100..10,000).");
+
+    // ------------------------------------------------------------------ copier
+
+    public static final ConfigOption<Integer> MAX_IN_FLIGHT =
+            ConfigOptions.key("ebs.copier.max-in-flight")
+                    .intType()
+                    .defaultValue(32)
+                    .withDescription(
+                            "Blocks a copier subtask works on at once (each holds one 512 KiB"
+                                    + " block in memory).");
+
+    public static final ConfigOption<Integer> READ_ATTEMPTS =
+            ConfigOptions.key("ebs.copier.read-attempts")
+                    .intType()
+                    .defaultValue(5)
+                    .withDescription(
+                            "Reads of a block whose data does not match its checksum before the"
+                                    + " request fails.");
+
+    // ------------------------------------------------------------------ targets and completion
+
+    public static final ConfigOption<Duration> TARGET_TIMEOUT =
+            ConfigOptions.key("ebs.target.timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofHours(1))
+                    .withDescription(
+                            "StartSnapshot Timeout of each target (10 minutes .. 72 hours): EBS"
+                                    + " cancels a target that makes no progress for this long.");
+
+    public static final ConfigOption<Duration> COMPLETION_POLL_INTERVAL =
+            ConfigOptions.key("ebs.completion.poll-interval")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(2))
+                    .withDescription(
+                            "How often a sealing target is checked with EC2 DescribeSnapshots.");
+
+    public static final ConfigOption<Boolean> VERIFY =
+            ConfigOptions.key("ebs.completion.verify")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription(
+                            "After a target completes, read its block checksums back and compare"
+                                    + " them with the source's before reporting success.");
+
+    /** Every option, for documentation and the uniqueness test. */
+    public static List<ConfigOption<?>> all() {
+        return List.of(
+                ENDPOINTS,
+                ACCESS_KEY_ID,
+                SECRET_ACCESS_KEY,
+                ATTEMPT_TIMEOUT,
+                TOTAL_TIMEOUT,
+                RETRY_BASE_BACKOFF,
+                RETRY_MAX_BACKOFF,
+                NEW_SNAPSHOT_GRACE,
+                GET_RATE,
+                PUT_RATE,
+                LIST_RATE,
+                CONTROL_RATE,
+                SPLITS_PER_REQUEST,
+                MIN_SPLIT_BLOCKS,
+                LIST_PAGE_SIZE,
+                MAX_IN_FLIGHT,
+                READ_ATTEMPTS,
+                TARGET_TIMEOUT,
+                COMPLETION_POLL_INTERVAL,
+                VERIFY);
+    }
+}

@@ -1,0 +1,311 @@
+package io.ebsreplicator.connector.ebs.copier;
+
+import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.model.BlockCopied;
+import io.ebsreplicator.connector.ebs.model.BlockTask;
+import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
+import io.ebsreplicator.connector.ebs.proxy.BlockListing;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
+import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
+import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
+import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
+
+import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
+
+import org.apache.flink.api.common.accumulators.LongCounter;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.CheckpointListener;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.async.ResultFuture;
+import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Copies one block per call, asynchronously, one instance per copier subtask: GetSnapshotBlock
+ * from the source, SHA-256 checked against the checksum EBS sent (read again on a mismatch), the
+ * {@link BlockTransform} applied, then PutSnapshotBlock to every target region at once, so a
+ * fan-out reads each source block once. Emits one {@link BlockCopied} per target with the index
+ * and digest only; the 512 KiB payload lives inside this call and nowhere else. A block token that
+ * EBS refuses (expired while the job was paused, or restored from a checkpoint) is replaced by
+ * listing that one block again. Split ends and request failures pass through to every target.
+ *
+ * <p>How many blocks are in flight is bounded by the async operator's capacity ({@code
+ * ebs.copier.max-in-flight}).
+ */
+public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockCopied>
+        implements CheckpointListener {
+
+    private static final long serialVersionUID = 1L;
+
+    private static final Logger LOG = LoggerFactory.getLogger(BlockCopyFunction.class);
+
+    /** Blocks written to targets, all subtasks and targets together; read by the command line. */
+    public static final String BLOCKS_WRITTEN_ACCUMULATOR = "ebs-blocks-written";
+
+    private final EbsProxyFactory proxyFactory;
+    private final BlockTransform transform;
+    private final int readAttempts;
+    private final PipelineHook hook;
+
+    private transient Map<String, EbsProxy> proxies;
+    private transient ExecutorService relister;
+    private transient Counter blocksCopied;
+    private transient Counter bytesWritten;
+    private transient Counter checksumMismatches;
+    private transient Counter tokenRefreshes;
+    private transient AtomicInteger inFlight;
+    private transient LongCounter blocksWrittenTotal;
+    private transient java.util.Set<String> seenTargets;
+
+    public BlockCopyFunction(EbsProxyFactory proxyFactory, BlockTransform transform, int readAttempts) {
+        this(proxyFactory, transform, readAttempts, PipelineHook.NONE);
+    }
+
+    public BlockCopyFunction(
+            EbsProxyFactory proxyFactory, BlockTransform transform, int readAttempts, PipelineHook hook) {
+        this.hook = hook == null ? PipelineHook.NONE : hook;
+        this.proxyFactory = proxyFactory;
+        this.transform = transform == null ? BlockTransform.IDENTITY : transform;
+        this.readAttempts = Math.max(1, readAttempts);
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        proxies = new ConcurrentHashMap<>();
+        seenTargets = ConcurrentHashMap.newKeySet();
+        // Re-listing is a blocking call: never on SDK completion threads.
+        relister =
+                Executors.newSingleThreadExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "ebs-copier-relist");
+                            t.setDaemon(true);
+                            return t;
+                        });
+        var group = getRuntimeContext().getMetricGroup().addGroup("ebs");
+        blocksCopied = group.counter("blocksCopied");
+        bytesWritten = group.counter("bytesWritten");
+        checksumMismatches = group.counter("checksumMismatches");
+        tokenRefreshes = group.counter("blockTokenRefreshes");
+        inFlight = new AtomicInteger();
+        // Accumulators reach the client while the job runs: the command line shows progress.
+        blocksWrittenTotal = new LongCounter();
+        getRuntimeContext().addAccumulator(BLOCKS_WRITTEN_ACCUMULATOR, blocksWrittenTotal);
+        group.gauge("blocksInFlight", inFlight::get);
+    }
+
+    private EbsProxy proxy(String region) {
+        return proxies.computeIfAbsent(region, proxyFactory::create);
+    }
+
+    /**
+     * The proxy of a target region, told once that {@code snapshot} is new: for a while after
+     * StartSnapshot (made by the enumerator, elsewhere) EBS may answer that it does not exist yet.
+     */
+    private EbsProxy targetProxy(String region, String snapshot) {
+        EbsProxy p = proxy(region);
+        if (seenTargets.add(snapshot)) {
+            p.markNew(snapshot, java.time.Instant.now());
+        }
+        return p;
+    }
+
+    @Override
+    public void asyncInvoke(BlockTask task, ResultFuture<BlockCopied> result) {
+        hook.onRecord(PipelineHook.COPIER, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        Map<String, String> targets = TargetSnapshots.decode(task.targets());
+        switch (task.kind()) {
+            case SPLIT_END -> result.complete(perTarget(task, targets, BlockCopied.Kind.SPLIT_END, null, null));
+            case REQUEST_FAILED -> result.complete(
+                    perTarget(task, targets, BlockCopied.Kind.FAILED, null, task.failure()));
+            case BLOCK -> copy(task, targets, result);
+            default -> result.completeExceptionally(new IllegalStateException("Unknown " + task));
+        }
+    }
+
+    private void copy(BlockTask task, Map<String, String> targets, ResultFuture<BlockCopied> result) {
+        inFlight.incrementAndGet();
+        read(task, task.blockToken(), 1)
+                .thenCompose(
+                        source -> {
+                            byte[] out = transform.apply(task.blockIndex(), source.data());
+                            // Hash again only when the transform changed the bytes.
+                            byte[] digest = out == source.data() ? source.digest() : sha256(out);
+                            return writeAll(task, targets, out, digest);
+                        })
+                .whenComplete(
+                        (copied, error) -> {
+                            inFlight.decrementAndGet();
+                            if (error == null) {
+                                result.complete(copied);
+                            } else {
+                                String reason = RequestResolver.describe(unwrap(error));
+                                LOG.warn("Block {} of request {} failed: {}", task.blockIndex(), task.requestId(), reason);
+                                result.complete(perTarget(task, targets, BlockCopied.Kind.FAILED, null, reason));
+                            }
+                        });
+    }
+
+    /** A block read and checked: its bytes and their SHA-256, hashed once. */
+    private record Verified(byte[] data, byte[] digest) {}
+
+    /** Reads a block and checks it against the checksum EBS sent, reading again on a mismatch. */
+    private CompletableFuture<Verified> read(BlockTask task, String token, int attempt) {
+        EbsProxy source = proxy(task.sourceRegion());
+        return source.getBlock(task.sourceSnapshotId(), task.blockIndex(), token)
+                .handle(
+                        (block, error) -> {
+                            if (error != null) {
+                                Throwable e = unwrap(error);
+                                if (e instanceof EbsProxyException p
+                                        && p.kind() == EbsProxyException.Kind.INVALID_TOKEN
+                                        && attempt <= readAttempts) {
+                                    tokenRefreshes.inc();
+                                    return CompletableFuture.supplyAsync(() -> relist(task), relister)
+                                            .thenCompose(fresh -> read(task, fresh, attempt + 1));
+                                }
+                                return CompletableFuture.<Verified>failedFuture(e);
+                            }
+                            byte[] digest = sha256(block.data());
+                            if (Base64.getEncoder().encodeToString(digest).equals(block.checksumBase64())) {
+                                return CompletableFuture.completedFuture(
+                                        new Verified(block.data(), digest));
+                            }
+                            checksumMismatches.inc();
+                            if (attempt >= readAttempts) {
+                                return CompletableFuture.<Verified>failedFuture(
+                                        new IllegalStateException(
+                                                "Block " + task.blockIndex() + " of " + task.sourceSnapshotId()
+                                                        + " in " + task.sourceRegion() + " did not match its"
+                                                        + " checksum in " + attempt + " reads"));
+                            }
+                            return read(task, token, attempt + 1);
+                        })
+                .thenCompose(f -> f);
+    }
+
+    /** A fresh token for one block: list the source from that index. */
+    private String relist(BlockTask task) {
+        BlockListing page =
+                proxy(task.sourceRegion())
+                        .listSnapshotBlocks(task.sourceSnapshotId(), task.blockIndex(), null, 100);
+        for (ListedBlock b : page.blocks()) {
+            if (b.blockIndex() == task.blockIndex() && b.blockToken() != null) {
+                return b.blockToken();
+            }
+        }
+        throw new IllegalStateException(
+                "Block " + task.blockIndex() + " is no longer listed in " + task.sourceSnapshotId());
+    }
+
+    private CompletableFuture<List<BlockCopied>> writeAll(
+            BlockTask task, Map<String, String> targets, byte[] data, byte[] digest) {
+        String checksum = Base64.getEncoder().encodeToString(digest);
+        List<String> regions = new ArrayList<>(targets.keySet());
+        List<CompletableFuture<BlockCopied>> writes = new ArrayList<>(regions.size());
+        for (String region : regions) {
+            String snapshot = targets.get(region);
+            writes.add(
+                    targetProxy(region, snapshot)
+                            .putBlock(snapshot, task.blockIndex(), data, checksum)
+                            .handle(
+                                    (v, error) -> {
+                                        if (error == null) {
+                                            blocksCopied.inc();
+                                            bytesWritten.inc(data.length);
+                                            blocksWrittenTotal.add(1);
+                                            return copied(task, region, snapshot, BlockCopied.Kind.BLOCK, digest, null);
+                                        }
+                                        // One target failing must not hold back the others.
+                                        return copied(
+                                                task, region, snapshot, BlockCopied.Kind.FAILED, null,
+                                                RequestResolver.describe(unwrap(error)));
+                                    }));
+        }
+        return CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0]))
+                .thenApply(v -> writes.stream().map(CompletableFuture::join).toList());
+    }
+
+    private static List<BlockCopied> perTarget(
+            BlockTask task, Map<String, String> targets, BlockCopied.Kind kind, byte[] digest, String failure) {
+        List<BlockCopied> out = new ArrayList<>(targets.size());
+        for (Map.Entry<String, String> t : targets.entrySet()) {
+            out.add(copied(task, t.getKey(), t.getValue(), kind, digest, failure));
+        }
+        return out;
+    }
+
+    private static BlockCopied copied(
+            BlockTask task, String region, String snapshot, BlockCopied.Kind kind, byte[] digest, String failure) {
+        return new BlockCopied(
+                kind,
+                task.requestId(),
+                region,
+                snapshot,
+                task.splitId(),
+                task.totalSplits(),
+                task.blockIndex(),
+                digest == null ? null : Arrays.copyOf(digest, digest.length),
+                task.emittedBlocks(),
+                failure,
+                task.sourceRegion(),
+                task.sourceSnapshotId(),
+                task.requestStartMillis());
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) {
+        hook.onCheckpointComplete(
+                PipelineHook.COPIER, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), checkpointId);
+    }
+
+    @Override
+    public void timeout(BlockTask task, ResultFuture<BlockCopied> result) {
+        // Never fail the job for one slow block: the request fails for its targets instead.
+        result.complete(
+                perTarget(task, TargetSnapshots.decode(task.targets()), BlockCopied.Kind.FAILED, null,
+                        "Timeout: block " + task.blockIndex() + " was not copied in time"));
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    static byte[] sha256(byte[] data) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (relister != null) {
+            relister.shutdownNow();
+        }
+        if (proxies != null) {
+            proxies.values().forEach(EbsProxy::close);
+            proxies.clear();
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package io.ebsreplicator.connector.ebs.model;
+
+/**
+ * What the block copier emits per target: a block written (index and SHA-256, never the data),
+ * the end of a split, or a failure of the request for this target. Keyed by {@link
+ * #completionKey()} into completion.
+ */
+public record BlockCopied(
+        Kind kind,
+        String requestId,
+        String targetRegion,
+        String targetSnapshotId,
+        int splitId,
+        int totalSplits,
+        int blockIndex,
+        byte[] digest,
+        long emittedBlocks,
+        String failure,
+        String sourceRegion,
+        String sourceSnapshotId,
+        long requestStartMillis) {
+
+    /** What a {@link BlockCopied} carries. */
+    public enum Kind {
+        BLOCK,
+        SPLIT_END,
+        FAILED
+    }
+
+    public String completionKey() {
+        return requestId + "\n" + targetRegion;
+    }
+}

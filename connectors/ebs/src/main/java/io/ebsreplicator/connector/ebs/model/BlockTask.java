@@ -1,0 +1,50 @@
+package io.ebsreplicator.connector.ebs.model;
+
+/**
+ * What the lineage source emits: a block to copy (a descriptor of about 200 bytes, never the
+ * data), the end of a split with the number of blocks it emitted, or the failure of a whole
+ * request found while resolving it. Keyed by {@link #copyKey()} into the block copier.
+ *
+ * <p>The block token may be stale when this record is restored from a checkpoint; the copier lists
+ * the block again when EBS refuses it.
+ *
+ * @param kind what this record is
+ * @param requestId the replication request
+ * @param splitId the split of the request that emitted it
+ * @param totalSplits how many splits the request has
+ * @param sourceRegion the source region
+ * @param sourceSnapshotId the snapshot blocks are read from
+ * @param blockIndex the block (BLOCK)
+ * @param blockToken the token to read it with (BLOCK)
+ * @param emittedBlocks blocks the split emitted (SPLIT_END)
+ * @param targets the target snapshots, encoded by {@link TargetSnapshots}
+ * @param failure why the request failed (REQUEST_FAILED)
+ * @param requestStartMillis when the request was accepted, for durations and lag
+ */
+public record BlockTask(
+        Kind kind,
+        String requestId,
+        int splitId,
+        int totalSplits,
+        String sourceRegion,
+        String sourceSnapshotId,
+        int blockIndex,
+        String blockToken,
+        long emittedBlocks,
+        String targets,
+        String failure,
+        long requestStartMillis) {
+
+    /** What a {@link BlockTask} carries. */
+    public enum Kind {
+        BLOCK,
+        SPLIT_END,
+        REQUEST_FAILED
+    }
+
+    /** Spreads blocks of one request over the copier's subtasks; markers by split. */
+    public int copyKey() {
+        int salt = kind == Kind.BLOCK ? blockIndex : -1 - splitId;
+        return 31 * requestId.hashCode() + salt;
+    }
+}

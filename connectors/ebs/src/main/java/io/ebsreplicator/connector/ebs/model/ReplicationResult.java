@@ -1,0 +1,73 @@
+package io.ebsreplicator.connector.ebs.model;
+
+import java.util.Locale;
+
+/**
+ * The outcome of a request for one target: one per request and target region. {@code status} is
+ * {@code COMPLETED} only once the target snapshot is {@code completed} in EBS.
+ */
+public record ReplicationResult(
+        String requestId,
+        String sourceRegion,
+        String sourceSnapshotId,
+        String targetRegion,
+        String targetSnapshotId,
+        String status,
+        long blocksWritten,
+        long bytesWritten,
+        String checksum,
+        long durationMs,
+        String error) {
+
+    public static final String COMPLETED = "COMPLETED";
+    public static final String FAILED = "FAILED";
+
+    public boolean succeeded() {
+        return COMPLETED.equals(status);
+    }
+
+    /** One JSON object on one line, as the command line prints it. */
+    public String toJson() {
+        StringBuilder sb = new StringBuilder("{");
+        field(sb, "requestId", requestId).append(',');
+        field(sb, "sourceRegion", sourceRegion).append(',');
+        field(sb, "sourceSnapshotId", sourceSnapshotId).append(',');
+        field(sb, "targetRegion", targetRegion).append(',');
+        field(sb, "targetSnapshotId", targetSnapshotId).append(',');
+        field(sb, "status", status).append(',');
+        sb.append("\"blocksWritten\":").append(blocksWritten).append(',');
+        sb.append("\"bytesWritten\":").append(bytesWritten).append(',');
+        field(sb, "checksum", checksum).append(',');
+        sb.append("\"durationMs\":").append(durationMs);
+        if (error != null) {
+            sb.append(',');
+            field(sb, "error", error);
+        }
+        return sb.append('}').toString();
+    }
+
+    private static StringBuilder field(StringBuilder sb, String name, String value) {
+        sb.append('"').append(name).append("\":");
+        if (value == null) {
+            return sb.append("null");
+        }
+        sb.append('"');
+        for (char c : value.toCharArray()) {
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        return sb.append('"');
+    }
+}

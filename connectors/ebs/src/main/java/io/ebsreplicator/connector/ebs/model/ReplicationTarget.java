@@ -1,0 +1,33 @@
+package io.ebsreplicator.connector.ebs.model;
+
+import java.io.Serializable;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One destination of a replication: a region and, for an incremental copy, the snapshot there that
+ * is the copy of the base. Stored in enumerator state; see {@code ReplicationRequestSerializer}.
+ *
+ * @param region the target region
+ * @param parentSnapshotId the target's copy of the base snapshot, or {@code null} for a full copy
+ * @param kmsKeyArn encrypt the target with this key (full copies; a child inherits its parent's)
+ * @param tags tags for the target snapshot
+ * @param description description for the target snapshot, or {@code null}
+ */
+public record ReplicationTarget(
+        String region,
+        String parentSnapshotId,
+        String kmsKeyArn,
+        Map<String, String> tags,
+        String description)
+        implements Serializable {
+
+    public ReplicationTarget {
+        Objects.requireNonNull(region, "region");
+        tags = tags == null ? Map.of() : Map.copyOf(tags);
+    }
+
+    public static ReplicationTarget of(String region) {
+        return new ReplicationTarget(region, null, null, Map.of(), null);
+    }
+}

@@ -1,0 +1,119 @@
+package io.ebsreplicator.connector.ebs.pipeline;
+
+import io.ebsreplicator.connector.ebs.completion.CompletionOperator;
+import io.ebsreplicator.connector.ebs.completion.ReplicationCompletionFunction;
+import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
+import io.ebsreplicator.connector.ebs.copier.BlockCopyFunction;
+import io.ebsreplicator.connector.ebs.copier.BlockTransform;
+import io.ebsreplicator.connector.ebs.model.BlockCopied;
+import io.ebsreplicator.connector.ebs.model.BlockTask;
+import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
+import io.ebsreplicator.connector.ebs.model.ReplicationResult;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
+import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
+import io.ebsreplicator.connector.ebs.source.EbsLineageSource;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Wires the replication job: lineage source -> keyBy(request, block) -> async block copier ->
+ * keyBy(request, target) -> completion. Stable operator uids keep savepoints restorable across
+ * versions and parallelism changes. Runs on the client that builds the job.
+ */
+public final class EbsReplicationPipeline {
+
+    public static final String SOURCE_UID = "ebs-lineage-source";
+    public static final String COPIER_UID = "ebs-block-copier";
+    public static final String COMPLETION_UID = "ebs-completion";
+
+    private EbsReplicationPipeline() {}
+
+    /** The replication of {@code requests} with the options in {@code options}, over real EBS. */
+    public static DataStream<ReplicationResult> build(
+            StreamExecutionEnvironment env,
+            List<ReplicationRequest> requests,
+            Configuration options,
+            BlockTransform transform) {
+        // Each parallel user of a region gets its share of the region's request budget.
+        int users = Math.max(1, env.getParallelism());
+        EbsProxyFactory factory =
+                new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options).withShare(users));
+        return build(env, requests, options, transform, factory);
+    }
+
+    /** The same with a given proxy factory (tests use a scripted one). */
+    public static DataStream<ReplicationResult> build(
+            StreamExecutionEnvironment env,
+            List<ReplicationRequest> requests,
+            Configuration options,
+            BlockTransform transform,
+            EbsProxyFactory factory) {
+        return build(env, requests, options, transform, factory, PipelineHook.NONE);
+    }
+
+    /** The same with a test seam in every operator; see {@link PipelineHook}. */
+    public static DataStream<ReplicationResult> build(
+            StreamExecutionEnvironment env,
+            List<ReplicationRequest> requests,
+            Configuration options,
+            BlockTransform transform,
+            EbsProxyFactory factory,
+            PipelineHook hook) {
+        EbsLineageSource source =
+                EbsLineageSource.builder()
+                        .requests(requests)
+                        .proxyFactory(factory)
+                        .splitsPerRequest(options.get(EbsReplicationOptions.SPLITS_PER_REQUEST))
+                        .minSplitBlocks(options.get(EbsReplicationOptions.MIN_SPLIT_BLOCKS))
+                        .listPageSize(options.get(EbsReplicationOptions.LIST_PAGE_SIZE))
+                        .targetTimeout(options.get(EbsReplicationOptions.TARGET_TIMEOUT))
+                        .hook(hook)
+                        .build();
+        DataStream<BlockTask> tasks =
+                env.fromSource(source, WatermarkStrategy.noWatermarks(), "EBS lineage source")
+                        .uid(SOURCE_UID);
+
+        Duration total = options.get(EbsReplicationOptions.TOTAL_TIMEOUT);
+        // A block may retry its read and each write for the total timeout; past three of those it
+        // is reported failed rather than failing the job.
+        long copyTimeoutMillis = total.toMillis() * 3;
+        DataStream<BlockCopied> copied =
+                AsyncDataStream.unorderedWait(
+                                tasks.keyBy(BlockTask::copyKey, Types.INT),
+                                new BlockCopyFunction(
+                                        factory,
+                                        transform,
+                                        options.get(EbsReplicationOptions.READ_ATTEMPTS),
+                                        hook),
+                                copyTimeoutMillis,
+                                TimeUnit.MILLISECONDS,
+                                options.get(EbsReplicationOptions.MAX_IN_FLIGHT))
+                        .uid(COPIER_UID)
+                        .name("EBS block copier");
+
+        ReplicationCompletionFunction completion =
+                new ReplicationCompletionFunction(
+                        factory,
+                        options.get(EbsReplicationOptions.COMPLETION_POLL_INTERVAL),
+                        options.get(EbsReplicationOptions.TARGET_TIMEOUT),
+                        options.get(EbsReplicationOptions.VERIFY),
+                        hook);
+        return copied.keyBy(BlockCopied::completionKey, Types.STRING)
+                .transform(
+                        "EBS completion",
+                        TypeInformation.of(ReplicationResult.class),
+                        new CompletionOperator(completion))
+                .uid(COMPLETION_UID);
+    }
+}

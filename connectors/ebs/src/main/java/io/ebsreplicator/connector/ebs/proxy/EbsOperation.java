@@ -1,0 +1,33 @@
+package io.ebsreplicator.connector.ebs.proxy;
+
+/**
+ * The calls a proxy makes, with their API names (as in errors, fault profiles and metrics) and the
+ * request budget each one spends. Used wherever a proxy runs.
+ */
+public enum EbsOperation {
+    START_SNAPSHOT("StartSnapshot", RequestBudget.Group.CONTROL),
+    PUT_SNAPSHOT_BLOCK("PutSnapshotBlock", RequestBudget.Group.PUT),
+    GET_SNAPSHOT_BLOCK("GetSnapshotBlock", RequestBudget.Group.GET),
+    LIST_SNAPSHOT_BLOCKS("ListSnapshotBlocks", RequestBudget.Group.LIST),
+    LIST_CHANGED_BLOCKS("ListChangedBlocks", RequestBudget.Group.LIST),
+    COMPLETE_SNAPSHOT("CompleteSnapshot", RequestBudget.Group.CONTROL),
+    DESCRIBE_SNAPSHOTS("DescribeSnapshots", RequestBudget.Group.DESCRIBE);
+
+    private final String apiName;
+    private final RequestBudget.Group group;
+
+    EbsOperation(String apiName, RequestBudget.Group group) {
+        this.apiName = apiName;
+        this.group = group;
+    }
+
+    /** The API name, e.g. {@code PutSnapshotBlock}. */
+    public String apiName() {
+        return apiName;
+    }
+
+    /** The request budget this operation spends. */
+    public RequestBudget.Group group() {
+        return group;
+    }
+}

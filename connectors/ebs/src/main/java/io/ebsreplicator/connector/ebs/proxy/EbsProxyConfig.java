@@ -1,0 +1,353 @@
+package io.ebsreplicator.connector.ebs.proxy;
+
+import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
+
+import org.apache.flink.configuration.Configuration;
+
+import java.io.Serializable;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * Everything an {@link SdkEbsProxy} is built from: endpoints, credentials, timeouts, backoffs, the
+ * new-snapshot grace and the request rates per region. Immutable and serializable: it travels with
+ * the job graph inside an {@link SdkEbsProxyFactory} from the client to the JobManager and the
+ * TaskManagers, where each user builds its own proxy from it.
+ *
+ * <p>The rates are those of the whole job per region; {@link #share()} is the number of users that
+ * split them (for example the parallelism of the copier), so each proxy gets {@code rate / share}.
+ */
+public final class EbsProxyConfig implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * EC2 refills its account-wide bucket of non-mutating Describe calls at 20 per second; the
+     * completion poller is the only DescribeSnapshots caller.
+     */
+    public static final double DEFAULT_DESCRIBE_RATE = 20.0;
+
+    /**
+     * Concurrent HTTP/1.1 connections of the async client, which carries Get and Put: enough for
+     * a copier subtask's in-flight blocks (default 32) times a few targets, with room to spare.
+     */
+    public static final int DEFAULT_MAX_CONCURRENCY = 256;
+
+    private final TreeMap<String, String> endpoints;
+    private final String accessKeyId;
+    private final String secretAccessKey;
+    private final Duration attemptTimeout;
+    private final Duration totalTimeout;
+    private final Duration baseBackoff;
+    private final Duration maxBackoff;
+    private final Duration newSnapshotGrace;
+    private final double getRate;
+    private final double putRate;
+    private final double listRate;
+    private final double controlRate;
+    private final double describeRate;
+    private final int share;
+    private final int maxConcurrency;
+
+    private EbsProxyConfig(Builder b) {
+        this.endpoints = new TreeMap<>(b.endpoints);
+        this.accessKeyId = b.accessKeyId;
+        this.secretAccessKey = b.secretAccessKey;
+        this.attemptTimeout = positive(b.attemptTimeout, "attempt timeout");
+        this.totalTimeout = positive(b.totalTimeout, "total timeout");
+        this.baseBackoff = positive(b.baseBackoff, "base backoff");
+        this.maxBackoff = positive(b.maxBackoff, "max backoff");
+        this.newSnapshotGrace = Objects.requireNonNull(b.newSnapshotGrace, "grace");
+        this.getRate = rate(b.getRate, "get");
+        this.putRate = rate(b.putRate, "put");
+        this.listRate = rate(b.listRate, "list");
+        this.controlRate = rate(b.controlRate, "control");
+        this.describeRate = rate(b.describeRate, "describe");
+        this.share = b.share;
+        this.maxConcurrency = b.maxConcurrency;
+        if ((accessKeyId == null) != (secretAccessKey == null)) {
+            throw new IllegalArgumentException(
+                    "Static credentials need both the access key id and the secret access key");
+        }
+        if (maxBackoff.compareTo(baseBackoff) < 0) {
+            throw new IllegalArgumentException("max backoff must be >= base backoff");
+        }
+        if (share < 1) {
+            throw new IllegalArgumentException("share must be >= 1, not " + share);
+        }
+        if (maxConcurrency < 1) {
+            throw new IllegalArgumentException("maxConcurrency must be >= 1");
+        }
+        for (Map.Entry<String, String> e : endpoints.entrySet()) {
+            URI.create(e.getValue()); // fail at job build time, not in a TaskManager
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The proxy configuration from the job configuration ({@link EbsReplicationOptions}). */
+    public static EbsProxyConfig fromConfiguration(Configuration conf) {
+        return builder()
+                .endpoints(conf.get(EbsReplicationOptions.ENDPOINTS))
+                .credentials(
+                        conf.get(EbsReplicationOptions.ACCESS_KEY_ID),
+                        conf.get(EbsReplicationOptions.SECRET_ACCESS_KEY))
+                .attemptTimeout(conf.get(EbsReplicationOptions.ATTEMPT_TIMEOUT))
+                .totalTimeout(conf.get(EbsReplicationOptions.TOTAL_TIMEOUT))
+                .baseBackoff(conf.get(EbsReplicationOptions.RETRY_BASE_BACKOFF))
+                .maxBackoff(conf.get(EbsReplicationOptions.RETRY_MAX_BACKOFF))
+                .newSnapshotGrace(conf.get(EbsReplicationOptions.NEW_SNAPSHOT_GRACE))
+                .getRate(conf.get(EbsReplicationOptions.GET_RATE))
+                .putRate(conf.get(EbsReplicationOptions.PUT_RATE))
+                .listRate(conf.get(EbsReplicationOptions.LIST_RATE))
+                .controlRate(conf.get(EbsReplicationOptions.CONTROL_RATE))
+                .build();
+    }
+
+    /** This configuration with the rates split among {@code users} (at least 1). */
+    public EbsProxyConfig withShare(int users) {
+        return toBuilder().share(users).build();
+    }
+
+    public Builder toBuilder() {
+        return new Builder()
+                .endpoints(endpoints)
+                .credentials(accessKeyId, secretAccessKey)
+                .attemptTimeout(attemptTimeout)
+                .totalTimeout(totalTimeout)
+                .baseBackoff(baseBackoff)
+                .maxBackoff(maxBackoff)
+                .newSnapshotGrace(newSnapshotGrace)
+                .getRate(getRate)
+                .putRate(putRate)
+                .listRate(listRate)
+                .controlRate(controlRate)
+                .describeRate(describeRate)
+                .share(share)
+                .maxConcurrency(maxConcurrency);
+    }
+
+    /** The endpoint override of {@code region}, or {@code null} for the AWS endpoint. */
+    public URI endpoint(String region) {
+        String e = endpoints.get(region);
+        return e == null ? null : URI.create(e);
+    }
+
+    public Map<String, String> endpoints() {
+        return Map.copyOf(endpoints);
+    }
+
+    /** Whether static credentials are configured (else the default provider chain is used). */
+    public boolean hasStaticCredentials() {
+        return accessKeyId != null;
+    }
+
+    public String accessKeyId() {
+        return accessKeyId;
+    }
+
+    public String secretAccessKey() {
+        return secretAccessKey;
+    }
+
+    public Duration attemptTimeout() {
+        return attemptTimeout;
+    }
+
+    public Duration totalTimeout() {
+        return totalTimeout;
+    }
+
+    public Duration baseBackoff() {
+        return baseBackoff;
+    }
+
+    public Duration maxBackoff() {
+        return maxBackoff;
+    }
+
+    public Duration newSnapshotGrace() {
+        return newSnapshotGrace;
+    }
+
+    public int share() {
+        return share;
+    }
+
+    public int maxConcurrency() {
+        return maxConcurrency;
+    }
+
+    /** The configured rate of a group for the whole job, before the share. */
+    public double configuredRate(RequestBudget.Group group) {
+        return switch (group) {
+            case GET -> getRate;
+            case PUT -> putRate;
+            case LIST -> listRate;
+            case CONTROL -> controlRate;
+            case DESCRIBE -> describeRate;
+        };
+    }
+
+    /** The rate one proxy gets for a group: the configured rate divided by the share. */
+    public double ratePerUser(RequestBudget.Group group) {
+        return configuredRate(group) / share;
+    }
+
+    @Override
+    public String toString() {
+        // Never print the secret: this ends up in logs and in the Flink web UI.
+        return "EbsProxyConfig{endpoints="
+                + endpoints
+                + ", credentials="
+                + (accessKeyId == null ? "default-chain" : accessKeyId + "/***")
+                + ", attemptTimeout="
+                + attemptTimeout
+                + ", totalTimeout="
+                + totalTimeout
+                + ", backoff="
+                + baseBackoff
+                + ".."
+                + maxBackoff
+                + ", grace="
+                + newSnapshotGrace
+                + ", rates(get/put/list/control/describe)="
+                + getRate
+                + "/"
+                + putRate
+                + "/"
+                + listRate
+                + "/"
+                + controlRate
+                + "/"
+                + describeRate
+                + ", share="
+                + share
+                + "}";
+    }
+
+    private static Duration positive(Duration d, String what) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(what + " must be positive, not " + d);
+        }
+        return d;
+    }
+
+    private static double rate(double r, String what) {
+        if (!(r > 0) || Double.isInfinite(r)) {
+            throw new IllegalArgumentException(what + " rate must be positive, not " + r);
+        }
+        return r;
+    }
+
+    /** Builds an {@link EbsProxyConfig}; the defaults are those of {@link EbsReplicationOptions}. */
+    public static final class Builder {
+        private Map<String, String> endpoints = Map.of();
+        private String accessKeyId;
+        private String secretAccessKey;
+        private Duration attemptTimeout = EbsReplicationOptions.ATTEMPT_TIMEOUT.defaultValue();
+        private Duration totalTimeout = EbsReplicationOptions.TOTAL_TIMEOUT.defaultValue();
+        private Duration baseBackoff = EbsReplicationOptions.RETRY_BASE_BACKOFF.defaultValue();
+        private Duration maxBackoff = EbsReplicationOptions.RETRY_MAX_BACKOFF.defaultValue();
+        private Duration newSnapshotGrace = EbsReplicationOptions.NEW_SNAPSHOT_GRACE.defaultValue();
+        private double getRate = EbsReplicationOptions.GET_RATE.defaultValue();
+        private double putRate = EbsReplicationOptions.PUT_RATE.defaultValue();
+        private double listRate = EbsReplicationOptions.LIST_RATE.defaultValue();
+        private double controlRate = EbsReplicationOptions.CONTROL_RATE.defaultValue();
+        private double describeRate = DEFAULT_DESCRIBE_RATE;
+        private int share = 1;
+        private int maxConcurrency = DEFAULT_MAX_CONCURRENCY;
+
+        private Builder() {}
+
+        public Builder endpoints(Map<String, String> v) {
+            endpoints = v == null ? Map.of() : Map.copyOf(v);
+            return this;
+        }
+
+        /** Adds an endpoint override for one region, e.g. {@code http://127.0.0.1:4566}. */
+        public Builder endpoint(String region, String url) {
+            TreeMap<String, String> m = new TreeMap<>(endpoints);
+            m.put(region, url);
+            endpoints = m;
+            return this;
+        }
+
+        /** Static credentials; both {@code null} for the default provider chain. */
+        public Builder credentials(String accessKeyId, String secretAccessKey) {
+            this.accessKeyId = accessKeyId;
+            this.secretAccessKey = secretAccessKey;
+            return this;
+        }
+
+        public Builder attemptTimeout(Duration v) {
+            attemptTimeout = v;
+            return this;
+        }
+
+        public Builder totalTimeout(Duration v) {
+            totalTimeout = v;
+            return this;
+        }
+
+        public Builder baseBackoff(Duration v) {
+            baseBackoff = v;
+            return this;
+        }
+
+        public Builder maxBackoff(Duration v) {
+            maxBackoff = v;
+            return this;
+        }
+
+        public Builder newSnapshotGrace(Duration v) {
+            newSnapshotGrace = v;
+            return this;
+        }
+
+        public Builder getRate(double v) {
+            getRate = v;
+            return this;
+        }
+
+        public Builder putRate(double v) {
+            putRate = v;
+            return this;
+        }
+
+        public Builder listRate(double v) {
+            listRate = v;
+            return this;
+        }
+
+        public Builder controlRate(double v) {
+            controlRate = v;
+            return this;
+        }
+
+        public Builder describeRate(double v) {
+            describeRate = v;
+            return this;
+        }
+
+        /** How many users split the rates (e.g. the copier's parallelism); default 1. */
+        public Builder share(int v) {
+            share = v;
+            return this;
+        }
+
+        public Builder maxConcurrency(int v) {
+            maxConcurrency = v;
+            return this;
+        }
+
+        public EbsProxyConfig build() {
+            return new EbsProxyConfig(this);
+        }
+    }
+}

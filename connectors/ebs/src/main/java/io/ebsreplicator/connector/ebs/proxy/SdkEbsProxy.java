@@ -1,0 +1,714 @@
+package io.ebsreplicator.connector.ebs.proxy;
+
+import io.ebsreplicator.connector.ebs.exception.EbsErrorClassifier;
+import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+
+import org.apache.flink.annotation.VisibleForTesting;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.async.AsyncRequestBody;
+import software.amazon.awssdk.core.async.AsyncResponseTransformer;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
+import software.amazon.awssdk.http.nio.netty.SdkEventLoopGroup;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.ebs.EbsAsyncClient;
+import software.amazon.awssdk.services.ebs.EbsClient;
+import software.amazon.awssdk.services.ebs.model.Block;
+import software.amazon.awssdk.services.ebs.model.ChangedBlock;
+import software.amazon.awssdk.services.ebs.model.ChecksumAggregationMethod;
+import software.amazon.awssdk.services.ebs.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.ebs.model.CompleteSnapshotRequest;
+import software.amazon.awssdk.services.ebs.model.CompleteSnapshotResponse;
+import software.amazon.awssdk.services.ebs.model.GetSnapshotBlockRequest;
+import software.amazon.awssdk.services.ebs.model.GetSnapshotBlockResponse;
+import software.amazon.awssdk.services.ebs.model.ListChangedBlocksRequest;
+import software.amazon.awssdk.services.ebs.model.ListChangedBlocksResponse;
+import software.amazon.awssdk.services.ebs.model.ListSnapshotBlocksRequest;
+import software.amazon.awssdk.services.ebs.model.ListSnapshotBlocksResponse;
+import software.amazon.awssdk.services.ebs.model.PutSnapshotBlockRequest;
+import software.amazon.awssdk.services.ebs.model.StartSnapshotRequest;
+import software.amazon.awssdk.services.ebs.model.StartSnapshotResponse;
+import software.amazon.awssdk.services.ebs.model.Tag;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsRequest;
+import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsResponse;
+import software.amazon.awssdk.services.ec2.model.Snapshot;
+
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * The {@link EbsProxy} of one region over the AWS SDK for Java v2. Built where it is used (an
+ * enumerator's {@code start}, a reader, an operator's {@code open}) on the JobManager or a
+ * TaskManager, and closed there; never serialized.
+ *
+ * <p>Clients: an {@link EbsAsyncClient} on Netty for the block traffic (Get and Put, many in
+ * flight), an {@link EbsClient} on the Apache client for the few control and list calls, and an
+ * {@link Ec2Client} on the same Apache client for DescribeSnapshots.
+ *
+ * <p>Retries belong to the proxy, not to the SDK (its retries are off): every attempt first spends
+ * the {@link RequestBudget} of its operation group, runs with the per-attempt timeout, and a
+ * failure is classified once by {@link EbsErrorClassifier}. Retryable failures are retried after
+ * an exponential backoff with full jitter until the total timeout, then thrown as {@link
+ * EbsProxyException.Kind#RETRYABLE}; invalid tokens and fatal errors are thrown at once. Async
+ * calls never block a thread: budget waits and backoffs are scheduled on a small scheduler.
+ */
+public final class SdkEbsProxy implements EbsProxy {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SdkEbsProxy.class);
+
+    /**
+     * Connections of the Apache client for Start/List/Complete/Describe: these are synchronous and
+     * called by a handful of threads (enumerator workers, source readers, the completion operator).
+     */
+    private static final int SYNC_MAX_CONNECTIONS = 32;
+
+    /** Connecting is quick or not at all; a black-holed connect should not eat the whole attempt. */
+    private static final Duration MAX_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
+    /**
+     * Threads that run scheduled attempts (retries after a backoff, sends after a budget wait):
+     * they only hand requests to the SDK, so two keep up with thousands of requests per second.
+     */
+    private static final int SCHEDULER_THREADS = 2;
+
+    /** An attempt shorter than this cannot even get a response back; give it at least this long. */
+    private static final long MIN_ATTEMPT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+    private static final AtomicInteger INSTANCES = new AtomicInteger();
+
+    private final String region;
+    private final EbsProxyConfig config;
+    private final EbsProxyListener listener;
+    private final AwsCredentialsProvider credentials;
+    private final SdkHttpClient syncHttp;
+    private final EbsClient ebs;
+    private final EbsAsyncClient ebsAsync;
+    private final SdkEventLoopGroup eventLoops;
+    private final Ec2Client ec2;
+    private final ScheduledExecutorService scheduler;
+    private final Map<RequestBudget.Group, RequestBudget> budgets;
+
+    /** Snapshots this proxy started, or was told are new, with the time they started. */
+    private final Map<String, Instant> newSnapshots = new ConcurrentHashMap<>();
+
+    /** Async calls not finished yet, so that close() can fail them instead of leaving them hanging. */
+    private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
+
+    private volatile boolean closed;
+
+    public SdkEbsProxy(String region, EbsProxyConfig config) {
+        this(region, config, EbsProxyListener.NO_OP);
+    }
+
+    public SdkEbsProxy(String region, EbsProxyConfig config, EbsProxyListener listener) {
+        this.region = region;
+        this.config = config;
+        this.listener = listener == null ? EbsProxyListener.NO_OP : listener;
+        this.budgets = new EnumMap<>(RequestBudget.Group.class);
+        for (RequestBudget.Group g : RequestBudget.Group.values()) {
+            budgets.put(g, new RequestBudget(config.ratePerUser(g)));
+        }
+        this.credentials =
+                config.hasStaticCredentials()
+                        ? StaticCredentialsProvider.create(
+                                AwsBasicCredentials.create(
+                                        config.accessKeyId(), config.secretAccessKey()))
+                        : DefaultCredentialsProvider.builder().build();
+        Region sdkRegion = Region.of(region);
+        URI endpoint = config.endpoint(region);
+        Duration attempt = config.attemptTimeout();
+        Duration connect = min(attempt, MAX_CONNECT_TIMEOUT);
+
+        this.syncHttp =
+                ApacheHttpClient.builder()
+                        .maxConnections(SYNC_MAX_CONNECTIONS)
+                        .connectionTimeout(connect)
+                        // The attempt timeout is the real bound; the socket timeout only has to
+                        // be no shorter, or it would cut long attempts that are still fine.
+                        .socketTimeout(attempt)
+                        .build();
+        var ebsBuilder =
+                EbsClient.builder()
+                        .region(sdkRegion)
+                        .credentialsProvider(credentials)
+                        .httpClient(syncHttp)
+                        .overrideConfiguration(
+                                o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
+        // Our own event loops: the SDK's own would make close() wait out a 2 s quiet period.
+        this.eventLoops = SdkEventLoopGroup.builder().build();
+        var asyncBuilder =
+                EbsAsyncClient.builder()
+                        .region(sdkRegion)
+                        .credentialsProvider(credentials)
+                        .httpClientBuilder(
+                                NettyNioAsyncHttpClient.builder()
+                                        .eventLoopGroup(eventLoops)
+                                        .maxConcurrency(config.maxConcurrency())
+                                        .connectionTimeout(connect)
+                                        .connectionAcquisitionTimeout(attempt)
+                                        .readTimeout(attempt)
+                                        .writeTimeout(attempt)
+                                        .tcpKeepAlive(true))
+                        .overrideConfiguration(
+                                o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
+        var ec2Builder =
+                Ec2Client.builder()
+                        .region(sdkRegion)
+                        .credentialsProvider(credentials)
+                        .httpClient(syncHttp)
+                        .overrideConfiguration(
+                                o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
+        if (endpoint != null) {
+            ebsBuilder.endpointOverride(endpoint);
+            asyncBuilder.endpointOverride(endpoint);
+            ec2Builder.endpointOverride(endpoint);
+        }
+        this.ebs = ebsBuilder.build();
+        this.ebsAsync = asyncBuilder.build();
+        this.ec2 = ec2Builder.build();
+
+        int instance = INSTANCES.incrementAndGet();
+        ScheduledThreadPoolExecutor s =
+                new ScheduledThreadPoolExecutor(
+                        SCHEDULER_THREADS,
+                        r -> {
+                            Thread t = new Thread(r, "ebs-proxy-" + region + "-" + instance);
+                            t.setDaemon(true);
+                            return t;
+                        });
+        s.setRemoveOnCancelPolicy(true);
+        this.scheduler = s;
+        LOG.info("EBS proxy for {} built: {}", region, config);
+    }
+
+    @Override
+    public String region() {
+        return region;
+    }
+
+    // ------------------------------------------------------------------ operations
+
+    @Override
+    public StartedSnapshot startSnapshot(StartSnapshotSpec spec) {
+        StartSnapshotRequest.Builder b =
+                StartSnapshotRequest.builder()
+                        .volumeSize(spec.volumeSizeGib())
+                        .parentSnapshotId(spec.parentSnapshotId())
+                        .clientToken(spec.clientToken())
+                        .description(spec.description())
+                        .kmsKeyArn(spec.kmsKeyArn())
+                        .timeout(spec.timeoutMinutes());
+        if (!spec.tags().isEmpty()) {
+            List<Tag> tags = new ArrayList<>();
+            // Sorted, so that a replay with the same ClientToken sends the same parameters.
+            new java.util.TreeMap<>(spec.tags())
+                    .forEach((k, v) -> tags.add(Tag.builder().key(k).value(v).build()));
+            b.tags(tags);
+        }
+        if (spec.encrypted() != null) {
+            // Only when set: EBS refuses Encrypted together with ParentSnapshotId.
+            b.encrypted(spec.encrypted());
+        }
+        StartSnapshotRequest request = b.build();
+        StartSnapshotResponse r =
+                callSync(
+                        EbsOperation.START_SNAPSHOT,
+                        spec.parentSnapshotId(),
+                        null,
+                        timeout -> ebs.startSnapshot(withTimeout(request, timeout)));
+        // EBS's start time, not ours: a replayed StartSnapshot of an old target is not new.
+        markNew(r.snapshotId(), r.startTime());
+        return new StartedSnapshot(r.snapshotId(), r.statusAsString(), orZero(r.volumeSize()));
+    }
+
+    @Override
+    public BlockListing listSnapshotBlocks(
+            String snapshotId, int startingBlockIndex, String nextToken, int maxResults) {
+        ListSnapshotBlocksRequest.Builder b =
+                ListSnapshotBlocksRequest.builder().snapshotId(snapshotId).maxResults(maxResults);
+        if (nextToken != null) {
+            b.nextToken(nextToken);
+        } else {
+            b.startingBlockIndex(startingBlockIndex);
+        }
+        ListSnapshotBlocksRequest request = b.build();
+        ListSnapshotBlocksResponse r =
+                callSync(
+                        EbsOperation.LIST_SNAPSHOT_BLOCKS,
+                        snapshotId,
+                        null,
+                        timeout -> ebs.listSnapshotBlocks(withTimeout(request, timeout)));
+        List<ListedBlock> blocks = new ArrayList<>(r.blocks().size());
+        for (Block block : r.blocks()) {
+            blocks.add(new ListedBlock(block.blockIndex(), block.blockToken()));
+        }
+        return new BlockListing(blocks, r.nextToken(), orZero(r.volumeSize()), r.expiryTime());
+    }
+
+    @Override
+    public BlockListing listChangedBlocks(
+            String firstSnapshotId,
+            String secondSnapshotId,
+            int startingBlockIndex,
+            String nextToken,
+            int maxResults) {
+        ListChangedBlocksRequest.Builder b =
+                ListChangedBlocksRequest.builder()
+                        .firstSnapshotId(firstSnapshotId)
+                        .secondSnapshotId(secondSnapshotId)
+                        .maxResults(maxResults);
+        if (nextToken != null) {
+            b.nextToken(nextToken);
+        } else {
+            b.startingBlockIndex(startingBlockIndex);
+        }
+        ListChangedBlocksRequest request = b.build();
+        ListChangedBlocksResponse r =
+                callSync(
+                        EbsOperation.LIST_CHANGED_BLOCKS,
+                        secondSnapshotId,
+                        null,
+                        timeout -> ebs.listChangedBlocks(withTimeout(request, timeout)));
+        List<ListedBlock> blocks = new ArrayList<>(r.changedBlocks().size());
+        for (ChangedBlock block : r.changedBlocks()) {
+            blocks.add(new ListedBlock(block.blockIndex(), block.secondBlockToken()));
+        }
+        return new BlockListing(blocks, r.nextToken(), orZero(r.volumeSize()), r.expiryTime());
+    }
+
+    @Override
+    public CompletableFuture<FetchedBlock> getBlock(
+            String snapshotId, int blockIndex, String blockToken) {
+        GetSnapshotBlockRequest request =
+                GetSnapshotBlockRequest.builder()
+                        .snapshotId(snapshotId)
+                        .blockIndex(blockIndex)
+                        .blockToken(blockToken)
+                        .build();
+        return callAsync(
+                EbsOperation.GET_SNAPSHOT_BLOCK,
+                snapshotId,
+                blockIndex,
+                timeout ->
+                        ebsAsync.getSnapshotBlock(
+                                        withTimeout(request, timeout),
+                                        AsyncResponseTransformer
+                                                .<GetSnapshotBlockResponse>toBytes())
+                                .thenApply(SdkEbsProxy::fetched));
+    }
+
+    private static FetchedBlock fetched(ResponseBytes<GetSnapshotBlockResponse> bytes) {
+        // The transformer's array is ours alone: no copy of the 512 KiB.
+        return new FetchedBlock(bytes.asByteArrayUnsafe(), bytes.response().checksum());
+    }
+
+    @Override
+    public CompletableFuture<Void> putBlock(
+            String snapshotId, int blockIndex, byte[] data, String checksumBase64) {
+        PutSnapshotBlockRequest request =
+                PutSnapshotBlockRequest.builder()
+                        .snapshotId(snapshotId)
+                        .blockIndex(blockIndex)
+                        .dataLength(data.length)
+                        .checksum(checksumBase64)
+                        .checksumAlgorithm(ChecksumAlgorithm.SHA256)
+                        .build();
+        return callAsync(
+                EbsOperation.PUT_SNAPSHOT_BLOCK,
+                snapshotId,
+                blockIndex,
+                timeout ->
+                        ebsAsync.putSnapshotBlock(
+                                        withTimeout(request, timeout),
+                                        // No copy: the caller hands the block over and does not
+                                        // change it while the put runs.
+                                        AsyncRequestBody.fromBytesUnsafe(data))
+                                .thenApply(r -> (Void) null));
+    }
+
+    @Override
+    public String completeSnapshot(
+            String snapshotId, int changedBlocksCount, String linearChecksumBase64) {
+        CompleteSnapshotRequest.Builder b =
+                CompleteSnapshotRequest.builder()
+                        .snapshotId(snapshotId)
+                        .changedBlocksCount(changedBlocksCount);
+        if (linearChecksumBase64 != null) {
+            b.checksum(linearChecksumBase64)
+                    .checksumAlgorithm(ChecksumAlgorithm.SHA256)
+                    .checksumAggregationMethod(ChecksumAggregationMethod.LINEAR);
+        }
+        CompleteSnapshotRequest request = b.build();
+        CompleteSnapshotResponse r =
+                callSync(
+                        EbsOperation.COMPLETE_SNAPSHOT,
+                        snapshotId,
+                        null,
+                        timeout -> ebs.completeSnapshot(withTimeout(request, timeout)));
+        return r.statusAsString();
+    }
+
+    @Override
+    public SnapshotDescription describeSnapshot(String snapshotId) {
+        DescribeSnapshotsRequest request =
+                DescribeSnapshotsRequest.builder().snapshotIds(snapshotId).build();
+        DescribeSnapshotsResponse r;
+        try {
+            r =
+                    callSync(
+                            EbsOperation.DESCRIBE_SNAPSHOTS,
+                            snapshotId,
+                            null,
+                            timeout -> ec2.describeSnapshots(withTimeout(request, timeout)));
+        } catch (EbsProxyException e) {
+            if ("InvalidSnapshot.NotFound".equals(e.errorCode())) {
+                return null;
+            }
+            throw e;
+        }
+        for (Snapshot s : r.snapshots()) {
+            if (snapshotId.equals(s.snapshotId())) {
+                return new SnapshotDescription(
+                        s.snapshotId(),
+                        s.stateAsString(),
+                        s.stateMessage(),
+                        s.volumeSize() == null ? 0 : s.volumeSize());
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void markNew(String snapshotId, Instant startTime) {
+        Instant now = Instant.now();
+        // Forget what is past its grace, so a long-lived proxy does not collect every snapshot.
+        newSnapshots.values().removeIf(t -> t.plus(config.newSnapshotGrace()).isBefore(now));
+        // A start time ahead of our clock (skew) counts from now, so the grace stays bounded.
+        Instant start = startTime == null || startTime.isAfter(now) ? now : startTime;
+        newSnapshots.merge(snapshotId, start, (a, b) -> a.isAfter(b) ? a : b);
+    }
+
+    /** Whether EBS may still answer "does not exist" for this snapshot because it is too new. */
+    @VisibleForTesting
+    boolean isNew(String snapshotId) {
+        if (snapshotId == null) {
+            return false;
+        }
+        Instant started = newSnapshots.get(snapshotId);
+        return started != null
+                && Instant.now().isBefore(started.plus(config.newSnapshotGrace()));
+    }
+
+    /** The request budget of one operation group, to observe its adaptation. */
+    public RequestBudget budget(RequestBudget.Group group) {
+        return budgets.get(group);
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        scheduler.shutdownNow();
+        // Calls waiting for a backoff or the budget will not run any more: say so.
+        for (CompletableFuture<?> f : List.copyOf(pending)) {
+            f.completeExceptionally(
+                    EbsErrorClassifier.classify(
+                            new CancellationException("The EBS proxy was closed"),
+                            "close",
+                            region,
+                            null,
+                            null,
+                            false));
+        }
+        closeQuietly(ebsAsync);
+        // Nothing is in flight any more: no quiet period, and no need to wait for the threads.
+        eventLoops.eventLoopGroup().shutdownGracefully(0, 5, TimeUnit.SECONDS);
+        closeQuietly(ebs);
+        closeQuietly(ec2);
+        closeQuietly(syncHttp);
+        if (credentials instanceof AutoCloseable c) {
+            closeQuietly(c);
+        }
+    }
+
+    // ------------------------------------------------------------------ retries
+
+    /** Runs a synchronous call with budget, per-attempt timeout, retries and classification. */
+    private <T> T callSync(
+            EbsOperation op, String snapshotId, Integer blockIndex, Function<Duration, T> attempt) {
+        RequestBudget budget = budgets.get(op.group());
+        long deadline = System.nanoTime() + config.totalTimeout().toNanos();
+        int attempts = 0;
+        while (true) {
+            try {
+                budget.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw classify(e, op, snapshotId, blockIndex);
+            }
+            attempts++;
+            listener.onRequest(op.apiName());
+            EbsProxyException failure;
+            try {
+                return attempt.apply(attemptTimeout(deadline));
+            } catch (RuntimeException e) {
+                failure = classify(e, op, snapshotId, blockIndex);
+            }
+            long backoff = afterFailure(op, failure, attempts, deadline);
+            if (Thread.currentThread().isInterrupted()) {
+                // Cancelled task: do not keep a dying thread busy with retries.
+                throw failure;
+            }
+            try {
+                TimeUnit.NANOSECONDS.sleep(backoff);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw failure;
+            }
+        }
+    }
+
+    /** Runs an async call with budget, per-attempt timeout, retries and classification. */
+    private <T> CompletableFuture<T> callAsync(
+            EbsOperation op,
+            String snapshotId,
+            Integer blockIndex,
+            Function<Duration, CompletableFuture<T>> attempt) {
+        AsyncCall<T> call = new AsyncCall<>(op, snapshotId, blockIndex, attempt);
+        if (closed) {
+            call.result.completeExceptionally(
+                    classify(
+                            new CancellationException("The EBS proxy is closed"),
+                            op,
+                            snapshotId,
+                            blockIndex));
+            return call.result;
+        }
+        pending.add(call.result);
+        call.result.whenComplete((v, e) -> pending.remove(call.result));
+        call.spendBudget();
+        return call.result;
+    }
+
+    /**
+     * After a failed attempt: reports throttling, then either throws (not retryable, or the total
+     * timeout would pass during the backoff) or returns the backoff to wait, in nanoseconds.
+     */
+    private long afterFailure(
+            EbsOperation op, EbsProxyException failure, int attempts, long deadline) {
+        if (EbsErrorClassifier.isThrottling(failure)) {
+            budgets.get(op.group()).onThrottle();
+            listener.onThrottle(op.apiName());
+        }
+        if (failure.kind() != EbsProxyException.Kind.RETRYABLE) {
+            throw failure;
+        }
+        long backoff = backoffNanos(attempts);
+        if (System.nanoTime() + backoff >= deadline) {
+            throw giveUp(failure, attempts);
+        }
+        listener.onRetry(op.apiName(), failure.errorCode(), failure.reason());
+        return backoff;
+    }
+
+    /**
+     * Full jitter (uniform in [0, cap]) with the cap doubling from the base backoff per failed
+     * attempt up to the max backoff: spreads the retries of a throttled burst instead of sending
+     * them back in lockstep.
+     */
+    @VisibleForTesting
+    long backoffNanos(int failedAttempts) {
+        long base = config.baseBackoff().toNanos();
+        long max = config.maxBackoff().toNanos();
+        int doublings = Math.min(Math.max(0, failedAttempts - 1), 30);
+        long cap = base << doublings;
+        if (cap <= 0 || cap > max) {
+            cap = max;
+        }
+        return ThreadLocalRandom.current().nextLong(cap + 1);
+    }
+
+    private Duration attemptTimeout(long deadline) {
+        long remaining = deadline - System.nanoTime();
+        long attempt = Math.min(config.attemptTimeout().toNanos(), remaining);
+        return Duration.ofNanos(Math.max(MIN_ATTEMPT_NANOS, attempt));
+    }
+
+    private EbsProxyException classify(
+            Throwable error, EbsOperation op, String snapshotId, Integer blockIndex) {
+        // Only writes to a snapshot we just started may meet "does not exist" for a while; reads
+        // and lists are of completed snapshots.
+        boolean isNew =
+                (op == EbsOperation.PUT_SNAPSHOT_BLOCK || op == EbsOperation.COMPLETE_SNAPSHOT)
+                        && isNew(snapshotId);
+        return EbsErrorClassifier.classify(
+                error, op.apiName(), region, snapshotId, blockIndex, isNew);
+    }
+
+    private EbsProxyException giveUp(EbsProxyException last, int attempts) {
+        return new EbsProxyException(
+                last.kind(),
+                last.errorCode(),
+                last.reason(),
+                last.region(),
+                last.snapshotId(),
+                last.blockIndex(),
+                last.getMessage()
+                        + " (gave up after "
+                        + attempts
+                        + " attempts within the total timeout of "
+                        + config.totalTimeout()
+                        + ")",
+                last.getCause());
+    }
+
+    /** One async call through its attempts. Runs on the caller, SDK and scheduler threads. */
+    private final class AsyncCall<T> {
+        final EbsOperation op;
+        final String snapshotId;
+        final Integer blockIndex;
+        final Function<Duration, CompletableFuture<T>> attempt;
+        final CompletableFuture<T> result = new CompletableFuture<>();
+        final long deadline = System.nanoTime() + config.totalTimeout().toNanos();
+        int attempts; // only touched by the one thread running the current step
+        volatile CompletableFuture<T> inFlight;
+
+        AsyncCall(
+                EbsOperation op,
+                String snapshotId,
+                Integer blockIndex,
+                Function<Duration, CompletableFuture<T>> attempt) {
+            this.op = op;
+            this.snapshotId = snapshotId;
+            this.blockIndex = blockIndex;
+            this.attempt = attempt;
+            // A caller that gives up on the result also gives up on the request on the wire.
+            result.whenComplete(
+                    (v, e) -> {
+                        CompletableFuture<T> f = inFlight;
+                        if (result.isCancelled() && f != null) {
+                            f.cancel(true);
+                        }
+                    });
+        }
+
+        void spendBudget() {
+            long wait = budgets.get(op.group()).reserveNanos();
+            if (wait == 0) {
+                send();
+            } else {
+                later(this::send, wait);
+            }
+        }
+
+        void send() {
+            if (result.isDone()) {
+                return;
+            }
+            attempts++;
+            listener.onRequest(op.apiName());
+            CompletableFuture<T> f;
+            try {
+                f = attempt.apply(attemptTimeout(deadline));
+            } catch (RuntimeException e) {
+                f = CompletableFuture.failedFuture(e);
+            }
+            inFlight = f;
+            f.whenComplete(
+                    (value, error) -> {
+                        if (error == null) {
+                            result.complete(value);
+                        } else {
+                            failed(error);
+                        }
+                    });
+        }
+
+        void failed(Throwable error) {
+            EbsProxyException failure = classify(error, op, snapshotId, blockIndex);
+            long backoff;
+            try {
+                backoff = afterFailure(op, failure, attempts, deadline);
+            } catch (EbsProxyException e) {
+                result.completeExceptionally(e);
+                return;
+            }
+            later(this::spendBudget, backoff);
+        }
+
+        void later(Runnable step, long delayNanos) {
+            try {
+                scheduler.schedule(step, delayNanos, TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException e) {
+                result.completeExceptionally(
+                        classify(
+                                new CancellationException("The EBS proxy was closed"),
+                                op,
+                                snapshotId,
+                                blockIndex));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static <R extends software.amazon.awssdk.awscore.AwsRequest> R withTimeout(
+            R request, Duration attemptTimeout) {
+        AwsRequestOverrideConfiguration o =
+                request.overrideConfiguration()
+                        .map(AwsRequestOverrideConfiguration::toBuilder)
+                        .orElseGet(AwsRequestOverrideConfiguration::builder)
+                        .apiCallAttemptTimeout(attemptTimeout)
+                        .apiCallTimeout(attemptTimeout)
+                        .build();
+        @SuppressWarnings("unchecked")
+        R r = (R) request.toBuilder().overrideConfiguration(o).build();
+        return r;
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    private static long orZero(Long v) {
+        return v == null ? 0 : v;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("Failed to close {}", c, e);
+        }
+    }
+}

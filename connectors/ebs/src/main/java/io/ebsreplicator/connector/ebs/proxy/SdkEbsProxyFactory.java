@@ -1,0 +1,42 @@
+package io.ebsreplicator.connector.ebs.proxy;
+
+/**
+ * Builds {@link SdkEbsProxy}s from an {@link EbsProxyConfig}. Serializable, carrying configuration
+ * only: created on the client with the job, shipped to the JobManager and the TaskManagers, where
+ * {@link #create} builds a proxy and its clients in {@code open}/{@code start}/{@code
+ * createReader}.
+ */
+public final class SdkEbsProxyFactory implements EbsProxyFactory {
+
+    private static final long serialVersionUID = 1L;
+
+    private final EbsProxyConfig config;
+
+    public SdkEbsProxyFactory(EbsProxyConfig config) {
+        this.config = java.util.Objects.requireNonNull(config, "config");
+    }
+
+    public EbsProxyConfig config() {
+        return config;
+    }
+
+    /** This factory with the per-region rates split among {@code users} (e.g. a parallelism). */
+    public SdkEbsProxyFactory withShare(int users) {
+        return new SdkEbsProxyFactory(config.withShare(users));
+    }
+
+    @Override
+    public EbsProxy create(String region) {
+        return new SdkEbsProxy(region, config);
+    }
+
+    /** A proxy that reports requests, retries and throttling to {@code listener} (e.g. metrics). */
+    public SdkEbsProxy create(String region, EbsProxyListener listener) {
+        return new SdkEbsProxy(region, config, listener);
+    }
+
+    @Override
+    public String toString() {
+        return "SdkEbsProxyFactory{" + config + "}";
+    }
+}

@@ -1,0 +1,235 @@
+package io.ebsreplicator.connector.ebs.source.enumerator;
+
+import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
+import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
+import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
+import io.ebsreplicator.connector.ebs.proxy.BlockListing;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
+import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
+import io.ebsreplicator.connector.ebs.proxy.StartedSnapshot;
+import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Turns a request into splits: validates it, checks that the source (and, for an incremental copy,
+ * the base and the lineage between them) can be read, starts the target snapshot in every target
+ * region with a deterministic ClientToken, and cuts the source's block-index space into ranges.
+ * Runs on the enumerator's worker thread (through {@code callAsync}), never on the coordinator
+ * thread, because it calls EBS.
+ */
+public final class RequestResolver {
+
+    /** Blocks per GiB of volume. */
+    static final int BLOCKS_PER_GIB = 2048;
+
+    private static final Pattern SNAPSHOT_ID = Pattern.compile("^snap-[0-9a-f]{1,59}$");
+    private static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-[0-9]+$");
+
+    private final Function<String, EbsProxy> proxies;
+    private final int splitsPerRequest;
+    private final int minSplitBlocks;
+    private final int timeoutMinutes;
+
+    /**
+     * @param proxies the proxy of a region (created and cached by the enumerator)
+     * @param splitsPerRequest the most splits one request is cut into
+     * @param minSplitBlocks the smallest block range worth a split
+     * @param timeoutMinutes StartSnapshot Timeout of the targets
+     */
+    public RequestResolver(
+            Function<String, EbsProxy> proxies,
+            int splitsPerRequest,
+            int minSplitBlocks,
+            int timeoutMinutes) {
+        this.proxies = proxies;
+        this.splitsPerRequest = Math.max(1, splitsPerRequest);
+        this.minSplitBlocks = Math.max(1, minSplitBlocks);
+        this.timeoutMinutes = timeoutMinutes;
+    }
+
+    /** A request that cannot be served as given; reported as a failure result. */
+    public static final class InvalidRequestException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public InvalidRequestException(String message) {
+            super(message);
+        }
+    }
+
+    /** Validates the request's own fields; throws {@link InvalidRequestException}. */
+    public static void validate(ReplicationRequest r) {
+        if (r.requestId().isBlank() || r.requestId().length() > 128) {
+            throw new InvalidRequestException("requestId must have 1 to 128 characters");
+        }
+        requireSnapshotId(r.sourceSnapshotId(), "sourceSnapshotId");
+        requireRegion(r.sourceRegion(), "sourceRegion");
+        if (r.baseSnapshotId() != null) {
+            requireSnapshotId(r.baseSnapshotId(), "baseSnapshotId");
+            if (r.baseSnapshotId().equals(r.sourceSnapshotId())) {
+                throw new InvalidRequestException("baseSnapshotId equals sourceSnapshotId");
+            }
+        }
+        if (r.targets().isEmpty()) {
+            throw new InvalidRequestException("at least one target region is required");
+        }
+        Set<String> regions = new HashSet<>();
+        for (ReplicationTarget t : r.targets()) {
+            requireRegion(t.region(), "target region");
+            if (!regions.add(t.region())) {
+                throw new InvalidRequestException("target region " + t.region() + " is repeated");
+            }
+            if (r.baseSnapshotId() != null && t.parentSnapshotId() == null) {
+                throw new InvalidRequestException(
+                        "an incremental copy (baseSnapshotId) needs the target parent, the copy of"
+                                + " the base in " + t.region());
+            }
+            if (r.baseSnapshotId() == null && t.parentSnapshotId() != null) {
+                throw new InvalidRequestException(
+                        "a target parent in " + t.region() + " needs baseSnapshotId");
+            }
+            if (t.parentSnapshotId() != null) {
+                requireSnapshotId(t.parentSnapshotId(), "target parent");
+            }
+        }
+    }
+
+    private static void requireSnapshotId(String id, String what) {
+        if (id == null || !SNAPSHOT_ID.matcher(id).matches()) {
+            throw new InvalidRequestException(what + " '" + id + "' is not a snapshot id");
+        }
+    }
+
+    private static void requireRegion(String region, String what) {
+        if (region == null || !REGION.matcher(region).matches()) {
+            throw new InvalidRequestException(what + " '" + region + "' is not a region");
+        }
+    }
+
+    /**
+     * Resolves a request into its splits. Throws {@link InvalidRequestException} or a FATAL
+     * {@link EbsProxyException} when the request cannot succeed, and a RETRYABLE one when it
+     * should be tried again later.
+     */
+    public List<BlockRangeSplit> resolve(ReplicationRequest r, long acceptedMillis) {
+        validate(r);
+        EbsProxy source = proxies.apply(r.sourceRegion());
+        // One small page proves the source (and the lineage from the base) readable and tells the
+        // volume size; the readers list for real from their own ranges.
+        BlockListing probe =
+                r.incremental()
+                        ? source.listChangedBlocks(
+                                r.baseSnapshotId(), r.sourceSnapshotId(), 0, null, 100)
+                        : source.listSnapshotBlocks(r.sourceSnapshotId(), 0, null, 100);
+        long volumeGib = probe.volumeSizeGib();
+        Map<String, String> started = new LinkedHashMap<>();
+        Map<String, String> failedTargets = new LinkedHashMap<>();
+        String failure = null;
+        for (ReplicationTarget t : r.targets()) {
+            try {
+                StartedSnapshot s = proxies.apply(t.region()).startSnapshot(spec(r, t, volumeGib, 0));
+                started.put(t.region(), s.snapshotId());
+            } catch (EbsProxyException e) {
+                if (e.kind() != EbsProxyException.Kind.FATAL) {
+                    throw e; // retried later as a whole; started targets are found again by token
+                }
+                // One bad target region must not hold back the others.
+                failedTargets.put(t.region(), "");
+                failure = describe(e);
+            }
+        }
+        List<BlockRangeSplit> splits = new ArrayList<>();
+        if (!started.isEmpty()) {
+            splits.addAll(cut(r, volumeGib, TargetSnapshots.encode(started), acceptedMillis));
+        }
+        if (!failedTargets.isEmpty()) {
+            splits.add(
+                    BlockRangeSplit.failed(
+                            r.requestId(), r.sourceRegion(), r.sourceSnapshotId(),
+                            TargetSnapshots.encode(failedTargets), failure, acceptedMillis));
+        }
+        return splits;
+    }
+
+    /** A failure reason for a result: the error code, its reason and the message. */
+    public static String describe(Throwable e) {
+        if (e instanceof EbsProxyException p) {
+            return p.errorCode()
+                    + (p.reason() == null ? "" : "(" + p.reason() + ")")
+                    + ": "
+                    + p.getMessage();
+        }
+        if (e instanceof InvalidRequestException) {
+            return "InvalidRequest: " + e.getMessage();
+        }
+        return e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+
+    StartSnapshotSpec spec(ReplicationRequest r, ReplicationTarget t, long volumeGib, int gen) {
+        Map<String, String> tags = new LinkedHashMap<>(t.tags());
+        tags.putIfAbsent("ebs-replicator:source", r.sourceRegion() + "/" + r.sourceSnapshotId());
+        tags.putIfAbsent("ebs-replicator:request", r.requestId());
+        String description =
+                t.description() != null
+                        ? t.description()
+                        : "Copy of " + r.sourceSnapshotId() + " from " + r.sourceRegion();
+        boolean full = t.parentSnapshotId() == null;
+        return new StartSnapshotSpec(
+                volumeGib,
+                t.parentSnapshotId(),
+                clientToken(r.requestId(), t.region(), gen),
+                description,
+                tags,
+                full && t.kmsKeyArn() != null ? Boolean.TRUE : null,
+                t.kmsKeyArn(),
+                timeoutMinutes);
+    }
+
+    /**
+     * The StartSnapshot ClientToken: derived from request, region and generation only, so a
+     * StartSnapshot replayed after a failover returns the same target snapshot.
+     */
+    public static String clientToken(String requestId, String region, int generation) {
+        try {
+            byte[] d =
+                    MessageDigest.getInstance("SHA-256")
+                            .digest(
+                                    (requestId + "\n" + region + "\n" + generation)
+                                            .getBytes(StandardCharsets.UTF_8));
+            return "ebsr-" + HexFormat.of().formatHex(d, 0, 24);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Equal block-index ranges over the volume, at least {@code minSplitBlocks} each. */
+    List<BlockRangeSplit> cut(
+            ReplicationRequest r, long volumeGib, String targets, long acceptedMillis) {
+        long blocks = volumeGib * BLOCKS_PER_GIB;
+        int n = (int) Math.max(1, Math.min(splitsPerRequest, (blocks + minSplitBlocks - 1) / minSplitBlocks));
+        long size = (blocks + n - 1) / n;
+        List<BlockRangeSplit> splits = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int start = (int) Math.min(blocks, i * size);
+            int end = (int) Math.min(blocks, (i + 1) * size);
+            splits.add(
+                    new BlockRangeSplit(
+                            r.requestId(), i, n, r.sourceRegion(), r.sourceSnapshotId(),
+                            r.baseSnapshotId(), targets, start, end, start, 0, null,
+                            acceptedMillis));
+        }
+        return splits;
+    }
+}

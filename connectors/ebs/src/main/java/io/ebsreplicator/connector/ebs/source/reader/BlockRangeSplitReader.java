@@ -1,0 +1,182 @@
+package io.ebsreplicator.connector.ebs.source.reader;
+
+import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.proxy.BlockListing;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
+import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
+import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
+import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+
+import org.apache.flink.connector.base.source.reader.RecordsBySplits;
+import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitsAddition;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lists the blocks of its splits, one page per {@link #fetch()}, on the reader's fetcher thread.
+ * A split is listed from its checkpointed block index with {@code StartingBlockIndex}; NextTokens
+ * are followed only within this reader's lifetime and dropped when EBS refuses one (expired or
+ * invalid), after which listing resumes from the block index. A split ends when a page reaches
+ * its range end or the listing ends. Transient failures back off here, on the fetcher thread,
+ * waking early if the reader is closed.
+ */
+public final class BlockRangeSplitReader implements SplitReader<ListedRecord, BlockRangeSplit> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BlockRangeSplitReader.class);
+
+    /** Backoff after a listing failed transiently even after the proxy's own retries. */
+    private static final long BACKOFF_MILLIS = 2_000;
+
+    private final EbsProxyFactory proxyFactory;
+    private final int pageSize;
+    private final Deque<Cursor> splits = new ArrayDeque<>();
+    private final Map<String, EbsProxy> proxies = new HashMap<>();
+    private final Object sleeper = new Object();
+    private volatile boolean wakeUp;
+
+    public BlockRangeSplitReader(EbsProxyFactory proxyFactory, int pageSize) {
+        this.proxyFactory = proxyFactory;
+        this.pageSize = pageSize;
+    }
+
+    /** Where the listing of one split stands. */
+    private static final class Cursor {
+        final BlockRangeSplit split;
+        int nextIndex;
+        String nextToken;
+
+        Cursor(BlockRangeSplit split) {
+            this.split = split;
+            this.nextIndex = split.nextIndex();
+        }
+    }
+
+    @Override
+    public RecordsWithSplitIds<ListedRecord> fetch() {
+        Cursor c = splits.peekFirst();
+        if (c == null) {
+            return new RecordsBySplits<>(Map.of(), Set.of());
+        }
+        String id = c.split.splitId();
+        if (c.split.failure() != null) {
+            splits.pollFirst();
+            return finished(id, List.of(ListedRecord.failed(c.split.failure())));
+        }
+        if (c.nextIndex >= c.split.rangeEnd()) {
+            splits.pollFirst();
+            return finished(id, List.of(ListedRecord.end()));
+        }
+        BlockListing page;
+        try {
+            page = list(c);
+        } catch (EbsProxyException e) {
+            switch (e.kind()) {
+                case INVALID_TOKEN -> {
+                    // An expired or invalid NextToken: list again from the block index.
+                    c.nextToken = null;
+                    return new RecordsBySplits<>(Map.of(), Set.of());
+                }
+                case RETRYABLE -> {
+                    LOG.warn("Listing {} failed transiently; backing off: {}", id, e.getMessage());
+                    backOff();
+                    return new RecordsBySplits<>(Map.of(), Set.of());
+                }
+                default -> {
+                    splits.pollFirst();
+                    return finished(id, List.of(ListedRecord.failed(RequestResolver.describe(e))));
+                }
+            }
+        }
+        List<ListedRecord> records = new ArrayList<>(page.blocks().size() + 1);
+        boolean reachedEnd = false;
+        for (ListedBlock b : page.blocks()) {
+            if (b.blockIndex() >= c.split.rangeEnd()) {
+                reachedEnd = true;
+                break;
+            }
+            if (b.blockIndex() < c.nextIndex) {
+                continue; // already emitted (a page that overlaps the resume point)
+            }
+            if (b.blockToken() != null) {
+                records.add(ListedRecord.block(b.blockIndex(), b.blockToken()));
+            }
+            c.nextIndex = b.blockIndex() + 1;
+        }
+        if (reachedEnd || page.nextToken() == null) {
+            splits.pollFirst();
+            records.add(ListedRecord.end());
+            return finished(id, records);
+        }
+        c.nextToken = page.nextToken();
+        return new RecordsBySplits<>(Map.of(id, records), Set.of());
+    }
+
+    private BlockListing list(Cursor c) {
+        BlockRangeSplit s = c.split;
+        EbsProxy proxy = proxies.computeIfAbsent(s.sourceRegion(), proxyFactory::create);
+        return s.baseSnapshotId() == null
+                ? proxy.listSnapshotBlocks(s.sourceSnapshotId(), c.nextIndex, c.nextToken, pageSize)
+                : proxy.listChangedBlocks(
+                        s.baseSnapshotId(), s.sourceSnapshotId(), c.nextIndex, c.nextToken, pageSize);
+    }
+
+    private static RecordsWithSplitIds<ListedRecord> finished(String id, Collection<ListedRecord> records) {
+        return new RecordsBySplits<>(Map.of(id, records), Set.of(id));
+    }
+
+    private void backOff() {
+        synchronized (sleeper) {
+            if (wakeUp) {
+                wakeUp = false;
+                return;
+            }
+            try {
+                sleeper.wait(BACKOFF_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            wakeUp = false;
+        }
+    }
+
+    @Override
+    public void handleSplitsChanges(SplitsChange<BlockRangeSplit> splitsChanges) {
+        if (!(splitsChanges instanceof SplitsAddition)) {
+            throw new UnsupportedOperationException(
+                    "Unsupported split change " + splitsChanges.getClass().getSimpleName());
+        }
+        for (BlockRangeSplit s : splitsChanges.splits()) {
+            splits.addLast(new Cursor(s));
+        }
+    }
+
+    @Override
+    public void wakeUp() {
+        synchronized (sleeper) {
+            wakeUp = true;
+            sleeper.notifyAll();
+        }
+    }
+
+    @Override
+    public void close() {
+        for (EbsProxy p : proxies.values()) {
+            p.close();
+        }
+        proxies.clear();
+    }
+}

@@ -1,0 +1,66 @@
+package io.ebsreplicator.connector.ebs.source.reader;
+
+import io.ebsreplicator.connector.ebs.model.BlockTask;
+import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
+import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitState;
+
+import org.apache.flink.api.connector.source.SourceReaderContext;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.source.reader.SingleThreadMultiplexSourceReaderBase;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
+
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * One per source subtask: asks the enumerator for a split whenever it finishes one (pull-based, so
+ * a large volume's ranges spread over whichever readers are free), lists it through a {@link
+ * BlockRangeSplitReader} on a fetcher thread, and emits {@link BlockTask}s on the task thread.
+ */
+public final class EbsLineageSourceReader
+        extends SingleThreadMultiplexSourceReaderBase<
+                ListedRecord, BlockTask, BlockRangeSplit, BlockRangeSplitState> {
+
+    public EbsLineageSourceReader(
+            Supplier<SplitReader<ListedRecord, BlockRangeSplit>> splitReader,
+            Configuration config,
+            SourceReaderContext context,
+            PipelineHook hook) {
+        super(
+                splitReader,
+                new EbsLineageRecordEmitter(hook, context.getIndexOfSubtask()),
+                config,
+                context);
+        this.hook = hook;
+    }
+
+    private final PipelineHook hook;
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) throws Exception {
+        super.notifyCheckpointComplete(checkpointId);
+        hook.onCheckpointComplete(PipelineHook.SOURCE, context.getIndexOfSubtask(), checkpointId);
+    }
+
+    @Override
+    public void start() {
+        super.start();
+        context.sendSplitRequest();
+    }
+
+    @Override
+    protected void onSplitFinished(Map<String, BlockRangeSplitState> finishedSplitIds) {
+        context.sendSplitRequest();
+    }
+
+    @Override
+    protected BlockRangeSplitState initializedState(BlockRangeSplit split) {
+        return new BlockRangeSplitState(split);
+    }
+
+    @Override
+    protected BlockRangeSplit toSplitType(String splitId, BlockRangeSplitState state) {
+        return state.toSplit();
+    }
+}

@@ -1,0 +1,173 @@
+package io.ebsreplicator.connector.ebs.source.split;
+
+import org.apache.flink.api.connector.source.SourceSplit;
+
+import java.util.Objects;
+
+/**
+ * A range of block indexes of one request's source snapshot, {@code [rangeStart, rangeEnd)}, with
+ * how far a reader got: the next block index to list and the blocks emitted so far. Only indexes
+ * are kept, never block tokens or NextTokens, which expire. A split with a {@code failure} carries
+ * a request that could not be resolved; its reader emits the failure and finishes it.
+ *
+ * <p>Stored in reader and enumerator state; see {@link BlockRangeSplitSerializer}.
+ */
+public final class BlockRangeSplit implements SourceSplit {
+
+    private final String requestId;
+    private final int splitIndex;
+    private final int totalSplits;
+    private final String sourceRegion;
+    private final String sourceSnapshotId;
+    private final String baseSnapshotId;
+    private final String targets;
+    private final int rangeStart;
+    private final int rangeEnd;
+    private final int nextIndex;
+    private final long emittedBlocks;
+    private final String failure;
+    private final long requestStartMillis;
+
+    public BlockRangeSplit(
+            String requestId,
+            int splitIndex,
+            int totalSplits,
+            String sourceRegion,
+            String sourceSnapshotId,
+            String baseSnapshotId,
+            String targets,
+            int rangeStart,
+            int rangeEnd,
+            int nextIndex,
+            long emittedBlocks,
+            String failure,
+            long requestStartMillis) {
+        this.requestId = Objects.requireNonNull(requestId);
+        this.splitIndex = splitIndex;
+        this.totalSplits = totalSplits;
+        this.sourceRegion = Objects.requireNonNull(sourceRegion);
+        this.sourceSnapshotId = Objects.requireNonNull(sourceSnapshotId);
+        this.baseSnapshotId = baseSnapshotId;
+        this.targets = Objects.requireNonNull(targets);
+        this.rangeStart = rangeStart;
+        this.rangeEnd = rangeEnd;
+        this.nextIndex = nextIndex;
+        this.emittedBlocks = emittedBlocks;
+        this.failure = failure;
+        this.requestStartMillis = requestStartMillis;
+    }
+
+    /** A split that only reports that its request failed. */
+    public static BlockRangeSplit failed(
+            String requestId,
+            String sourceRegion,
+            String sourceSnapshotId,
+            String targets,
+            String failure,
+            long requestStartMillis) {
+        return new BlockRangeSplit(
+                requestId, 0, 1, sourceRegion, sourceSnapshotId, null, targets, 0, 0, 0, 0,
+                failure, requestStartMillis);
+    }
+
+    @Override
+    public String splitId() {
+        return requestId + "#" + splitIndex;
+    }
+
+    /** The same split, advanced to {@code nextIndex} with {@code emittedBlocks} emitted. */
+    public BlockRangeSplit withProgress(int nextIndex, long emittedBlocks) {
+        return new BlockRangeSplit(
+                requestId, splitIndex, totalSplits, sourceRegion, sourceSnapshotId, baseSnapshotId,
+                targets, rangeStart, rangeEnd, nextIndex, emittedBlocks, failure,
+                requestStartMillis);
+    }
+
+    public String requestId() {
+        return requestId;
+    }
+
+    public int splitIndex() {
+        return splitIndex;
+    }
+
+    public int totalSplits() {
+        return totalSplits;
+    }
+
+    public String sourceRegion() {
+        return sourceRegion;
+    }
+
+    public String sourceSnapshotId() {
+        return sourceSnapshotId;
+    }
+
+    /** The base of an incremental copy, or {@code null} for a full copy. */
+    public String baseSnapshotId() {
+        return baseSnapshotId;
+    }
+
+    /** Target snapshots, encoded by {@code TargetSnapshots}. */
+    public String targets() {
+        return targets;
+    }
+
+    public int rangeStart() {
+        return rangeStart;
+    }
+
+    public int rangeEnd() {
+        return rangeEnd;
+    }
+
+    public int nextIndex() {
+        return nextIndex;
+    }
+
+    public long emittedBlocks() {
+        return emittedBlocks;
+    }
+
+    public String failure() {
+        return failure;
+    }
+
+    public long requestStartMillis() {
+        return requestStartMillis;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof BlockRangeSplit)) {
+            return false;
+        }
+        BlockRangeSplit s = (BlockRangeSplit) o;
+        return splitIndex == s.splitIndex
+                && totalSplits == s.totalSplits
+                && rangeStart == s.rangeStart
+                && rangeEnd == s.rangeEnd
+                && nextIndex == s.nextIndex
+                && emittedBlocks == s.emittedBlocks
+                && requestStartMillis == s.requestStartMillis
+                && requestId.equals(s.requestId)
+                && sourceRegion.equals(s.sourceRegion)
+                && sourceSnapshotId.equals(s.sourceSnapshotId)
+                && Objects.equals(baseSnapshotId, s.baseSnapshotId)
+                && targets.equals(s.targets)
+                && Objects.equals(failure, s.failure);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(requestId, splitIndex, nextIndex, emittedBlocks);
+    }
+
+    @Override
+    public String toString() {
+        return "BlockRangeSplit{" + splitId() + " [" + rangeStart + "," + rangeEnd + ") next="
+                + nextIndex + " emitted=" + emittedBlocks + " source=" + sourceRegion + "/"
+                + sourceSnapshotId + (baseSnapshotId == null ? "" : " base=" + baseSnapshotId)
+                + " targets=" + targets + (failure == null ? "" : " failure=" + failure) + "}";
+    }
+}

@@ -1,0 +1,94 @@
+package io.ebsreplicator.connector.ebs.source.split;
+
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.core.memory.DataOutputView;
+
+import java.io.IOException;
+
+/**
+ * Versioned serializer of {@link BlockRangeSplit}. Version 1 layout: requestId, splitIndex,
+ * totalSplits, sourceRegion, sourceSnapshotId, optional baseSnapshotId, targets, rangeStart,
+ * rangeEnd, nextIndex, emittedBlocks, optional failure, requestStartMillis. Unknown versions and
+ * trailing bytes are rejected.
+ */
+public final class BlockRangeSplitSerializer implements SimpleVersionedSerializer<BlockRangeSplit> {
+
+    public static final int VERSION_1 = 1;
+
+    public static final BlockRangeSplitSerializer INSTANCE = new BlockRangeSplitSerializer();
+
+    @Override
+    public int getVersion() {
+        return VERSION_1;
+    }
+
+    @Override
+    public byte[] serialize(BlockRangeSplit split) throws IOException {
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        write(split, out);
+        return out.getCopyOfBuffer();
+    }
+
+    @Override
+    public BlockRangeSplit deserialize(int version, byte[] serialized) throws IOException {
+        if (version != VERSION_1) {
+            throw new IOException("Unknown BlockRangeSplit serializer version " + version);
+        }
+        DataInputDeserializer in = new DataInputDeserializer(serialized);
+        BlockRangeSplit split = read(in);
+        if (in.available() > 0) {
+            throw new IOException(
+                    "Trailing " + in.available() + " bytes after a BlockRangeSplit (version 1)");
+        }
+        return split;
+    }
+
+    /** Writes the version 1 layout; used inside enumerator state too. */
+    public static void write(BlockRangeSplit s, DataOutputView out) throws IOException {
+        out.writeUTF(s.requestId());
+        out.writeInt(s.splitIndex());
+        out.writeInt(s.totalSplits());
+        out.writeUTF(s.sourceRegion());
+        out.writeUTF(s.sourceSnapshotId());
+        writeOptional(out, s.baseSnapshotId());
+        out.writeUTF(s.targets());
+        out.writeInt(s.rangeStart());
+        out.writeInt(s.rangeEnd());
+        out.writeInt(s.nextIndex());
+        out.writeLong(s.emittedBlocks());
+        writeOptional(out, s.failure());
+        out.writeLong(s.requestStartMillis());
+    }
+
+    /** Reads the version 1 layout. */
+    public static BlockRangeSplit read(DataInputView in) throws IOException {
+        return new BlockRangeSplit(
+                in.readUTF(),
+                in.readInt(),
+                in.readInt(),
+                in.readUTF(),
+                in.readUTF(),
+                readOptional(in),
+                in.readUTF(),
+                in.readInt(),
+                in.readInt(),
+                in.readInt(),
+                in.readLong(),
+                readOptional(in),
+                in.readLong());
+    }
+
+    public static void writeOptional(DataOutputView out, String s) throws IOException {
+        out.writeBoolean(s != null);
+        if (s != null) {
+            out.writeUTF(s);
+        }
+    }
+
+    public static String readOptional(DataInputView in) throws IOException {
+        return in.readBoolean() ? in.readUTF() : null;
+    }
+}
