@@ -1,9 +1,9 @@
 package io.ebsreplicator.connector.ebs.completion;
 
 /**
- * What completion keeps per request and target besides the block digests: identity, how many
- * splits there are, where the target is in its life, and the completion values once computed.
- * Keyed state (a POJO: Flink serializes it with schema evolution).
+ * What completion keeps per request and target besides the block digests: identity, how many splits
+ * there are, where the target is in its life, and the completion values once computed. Keyed state
+ * (a POJO: Flink serializes it with schema evolution).
  */
 public class CompletionInfo {
 

@@ -3,6 +3,7 @@ package io.ebsreplicator.connector.ebs.completion;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
+import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
@@ -10,8 +11,7 @@ import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
 
-import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
-
+import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.api.common.state.MapState;
@@ -23,6 +23,8 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -35,20 +37,17 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 /**
  * Completion, keyed by request and target region, on the task thread of its subtask: keeps the
  * digest of every block written (keyed state, so it survives failover), counts blocks per split
  * against each split's end marker, and when every split is accounted for computes the LINEAR
  * aggregate, calls CompleteSnapshot, and watches the target with DescribeSnapshots until it is
- * {@code completed} (optionally reading the written blocks back first) before it emits one
- * result. A failure of the request for this target emits one failure result and drops the rest.
+ * {@code completed} (optionally reading the written blocks back first) before it emits one result.
+ * A failure of the request for this target emits one failure result and drops the rest.
  *
- * <p>Waiting uses processing-time timers; at the end of a bounded input, {@link
- * CompletionOperator} drains what is still sealing, since Flink drops pending processing-time
- * timers when a bounded job finishes.
+ * <p>Waiting uses processing-time timers; at the end of a bounded input, {@link CompletionOperator}
+ * drains what is still sealing, since Flink drops pending processing-time timers when a bounded job
+ * finishes.
  */
 public class ReplicationCompletionFunction
         extends KeyedProcessFunction<String, BlockCopied, ReplicationResult>
@@ -63,6 +62,9 @@ public class ReplicationCompletionFunction
 
     private static final int BLOCK_SIZE = 512 * 1024;
 
+    /** Blocks written to targets, all subtasks and targets together; read by the command line. */
+    public static final String BLOCKS_WRITTEN_ACCUMULATOR = "ebs-blocks-written";
+
     private final EbsProxyFactory proxyFactory;
     private final long pollMillis;
     private final long sealTimeoutMillis;
@@ -76,9 +78,13 @@ public class ReplicationCompletionFunction
     private transient Map<String, EbsProxy> proxies;
     private transient Counter completed;
     private transient Counter failed;
+    private transient LongCounter blocksWrittenTotal;
 
     public ReplicationCompletionFunction(
-            EbsProxyFactory proxyFactory, Duration pollInterval, Duration sealTimeout, boolean verify) {
+            EbsProxyFactory proxyFactory,
+            Duration pollInterval,
+            Duration sealTimeout,
+            boolean verify) {
         this(proxyFactory, pollInterval, sealTimeout, verify, PipelineHook.NONE);
     }
 
@@ -107,14 +113,19 @@ public class ReplicationCompletionFunction
                                         PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         expected =
                 getRuntimeContext()
-                        .getMapState(new MapStateDescriptor<>("split-expected", Types.INT, Types.LONG));
+                        .getMapState(
+                                new MapStateDescriptor<>("split-expected", Types.INT, Types.LONG));
         received =
                 getRuntimeContext()
-                        .getMapState(new MapStateDescriptor<>("split-received", Types.INT, Types.LONG));
+                        .getMapState(
+                                new MapStateDescriptor<>("split-received", Types.INT, Types.LONG));
         proxies = new HashMap<>();
         var group = getRuntimeContext().getMetricGroup().addGroup("ebs");
         completed = group.counter("targetsCompleted");
         failed = group.counter("targetsFailed");
+        // Accumulators reach the client while the job runs: the command line shows progress.
+        blocksWrittenTotal = new LongCounter();
+        getRuntimeContext().addAccumulator(BLOCKS_WRITTEN_ACCUMULATOR, blocksWrittenTotal);
     }
 
     private EbsProxy proxy(String region) {
@@ -124,7 +135,8 @@ public class ReplicationCompletionFunction
     @Override
     public void processElement(BlockCopied e, Context ctx, Collector<ReplicationResult> out)
             throws Exception {
-        hook.onRecord(PipelineHook.COMPLETION, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        hook.onRecord(
+                PipelineHook.COMPLETION, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         CompletionInfo i = info.value();
         if (i == null) {
             i = new CompletionInfo();
@@ -137,7 +149,9 @@ public class ReplicationCompletionFunction
         if (i.phase == CompletionInfo.DONE) {
             return; // a late event of a request already reported
         }
-        if (i.targetSnapshotId == null && e.targetSnapshotId() != null && !e.targetSnapshotId().isEmpty()) {
+        if (i.targetSnapshotId == null
+                && e.targetSnapshotId() != null
+                && !e.targetSnapshotId().isEmpty()) {
             i.targetSnapshotId = e.targetSnapshotId();
         }
         switch (e.kind()) {
@@ -146,6 +160,7 @@ public class ReplicationCompletionFunction
                 return;
             }
             case BLOCK -> {
+                blocksWrittenTotal.add(1);
                 if (!digests.contains(e.blockIndex())) {
                     Long n = received.get(e.splitId());
                     received.put(e.splitId(), n == null ? 1 : n + 1);
@@ -162,7 +177,9 @@ public class ReplicationCompletionFunction
         if (i.phase == CompletionInfo.COPYING && allBlocksArrived(i)) {
             startCompletion(i, ctx.timerService().currentProcessingTime(), out);
             if (i.phase == CompletionInfo.SEALING) {
-                ctx.timerService().registerProcessingTimeTimer(ctx.timerService().currentProcessingTime() + pollMillis);
+                ctx.timerService()
+                        .registerProcessingTimeTimer(
+                                ctx.timerService().currentProcessingTime() + pollMillis);
             }
         }
     }
@@ -199,8 +216,14 @@ public class ReplicationCompletionFunction
         try {
             EbsProxy target = proxy(i.targetRegion);
             target.markNew(i.targetSnapshotId, java.time.Instant.ofEpochMilli(now));
-            String status = target.completeSnapshot(i.targetSnapshotId, i.changedBlocks, i.checksum);
-            LOG.info("CompleteSnapshot {} in {} accepted ({} blocks): {}", i.targetSnapshotId, i.targetRegion, i.changedBlocks, status);
+            String status =
+                    target.completeSnapshot(i.targetSnapshotId, i.changedBlocks, i.checksum);
+            LOG.info(
+                    "CompleteSnapshot {} in {} accepted ({} blocks): {}",
+                    i.targetSnapshotId,
+                    i.targetRegion,
+                    i.changedBlocks,
+                    status);
             i.phase = CompletionInfo.SEALING;
             i.sealStartedMillis = now;
             info.update(i);
@@ -209,7 +232,10 @@ public class ReplicationCompletionFunction
                 fail(i, RequestResolver.describe(ex), out);
             } else {
                 // Still copying as far as state goes; the next event or the drain tries again.
-                LOG.warn("CompleteSnapshot {} failed transiently: {}", i.targetSnapshotId, ex.getMessage());
+                LOG.warn(
+                        "CompleteSnapshot {} failed transiently: {}",
+                        i.targetSnapshotId,
+                        ex.getMessage());
                 info.update(i);
             }
         }
@@ -232,10 +258,9 @@ public class ReplicationCompletionFunction
         }
     }
 
-    /**
-     * Checks a sealing target once; emits its result and returns {@code true} when it is done.
-     */
-    boolean checkSealed(CompletionInfo i, long now, Collector<ReplicationResult> out) throws Exception {
+    /** Checks a sealing target once; emits its result and returns {@code true} when it is done. */
+    boolean checkSealed(CompletionInfo i, long now, Collector<ReplicationResult> out)
+            throws Exception {
         SnapshotDescription d;
         try {
             d = proxy(i.targetRegion).describeSnapshot(i.targetSnapshotId);
@@ -260,7 +285,13 @@ public class ReplicationCompletionFunction
             return true;
         }
         if (sealTimeoutMillis > 0 && now - i.sealStartedMillis > sealTimeoutMillis) {
-            fail(i, "Target " + i.targetSnapshotId + " was not completed within " + Duration.ofMillis(sealTimeoutMillis), out);
+            fail(
+                    i,
+                    "Target "
+                            + i.targetSnapshotId
+                            + " was not completed within "
+                            + Duration.ofMillis(sealTimeoutMillis),
+                    out);
             return true;
         }
         return false;
@@ -279,8 +310,12 @@ public class ReplicationCompletionFunction
         long now = System.currentTimeMillis();
         if (i.phase == CompletionInfo.COPYING) {
             if (!allBlocksArrived(i)) {
-                fail(i, "The input ended before every block of the target arrived ("
-                        + describeProgress(i) + ")", out);
+                fail(
+                        i,
+                        "The input ended before every block of the target arrived ("
+                                + describeProgress(i)
+                                + ")",
+                        out);
                 return;
             }
             for (int attempt = 0; i.phase == CompletionInfo.COPYING && attempt < 10; attempt++) {
@@ -294,7 +329,8 @@ public class ReplicationCompletionFunction
                 return;
             }
         }
-        while (i.phase == CompletionInfo.SEALING && !checkSealed(i, System.currentTimeMillis(), out)) {
+        while (i.phase == CompletionInfo.SEALING
+                && !checkSealed(i, System.currentTimeMillis(), out)) {
             Thread.sleep(pollMillis);
         }
     }
@@ -328,34 +364,60 @@ public class ReplicationCompletionFunction
         for (Map.Entry<Integer, byte[]> e : digests.entries()) {
             String token = tokens.get(e.getKey());
             if (token == null) {
-                return "Verification: block " + e.getKey() + " is missing from " + i.targetSnapshotId;
+                return "Verification: block "
+                        + e.getKey()
+                        + " is missing from "
+                        + i.targetSnapshotId;
             }
             FetchedBlock b = target.getBlock(i.targetSnapshotId, e.getKey(), token).join();
             byte[] actual = sha256().digest(b.data());
             if (!Arrays.equals(actual, e.getValue())) {
-                return "Verification: block " + e.getKey() + " of " + i.targetSnapshotId + " differs from the source";
+                return "Verification: block "
+                        + e.getKey()
+                        + " of "
+                        + i.targetSnapshotId
+                        + " differs from the source";
             }
         }
         return null;
     }
 
-    private void succeed(CompletionInfo i, long now, Collector<ReplicationResult> out) throws Exception {
+    private void succeed(CompletionInfo i, long now, Collector<ReplicationResult> out)
+            throws Exception {
         out.collect(
                 new ReplicationResult(
-                        i.requestId, i.sourceRegion, i.sourceSnapshotId, i.targetRegion, i.targetSnapshotId,
-                        ReplicationResult.COMPLETED, i.changedBlocks, (long) i.changedBlocks * BLOCK_SIZE,
-                        i.checksum, Math.max(0, now - i.requestStartMillis), null));
+                        i.requestId,
+                        i.sourceRegion,
+                        i.sourceSnapshotId,
+                        i.targetRegion,
+                        i.targetSnapshotId,
+                        ReplicationResult.COMPLETED,
+                        i.changedBlocks,
+                        (long) i.changedBlocks * BLOCK_SIZE,
+                        i.checksum,
+                        Math.max(0, now - i.requestStartMillis),
+                        null));
         completed.inc();
         finish(i);
     }
 
-    private void fail(CompletionInfo i, String reason, Collector<ReplicationResult> out) throws Exception {
+    private void fail(CompletionInfo i, String reason, Collector<ReplicationResult> out)
+            throws Exception {
         out.collect(
                 new ReplicationResult(
-                        i.requestId, i.sourceRegion, i.sourceSnapshotId, i.targetRegion,
-                        i.targetSnapshotId == null || i.targetSnapshotId.isEmpty() ? null : i.targetSnapshotId,
-                        ReplicationResult.FAILED, 0, 0, null,
-                        Math.max(0, System.currentTimeMillis() - i.requestStartMillis), reason));
+                        i.requestId,
+                        i.sourceRegion,
+                        i.sourceSnapshotId,
+                        i.targetRegion,
+                        i.targetSnapshotId == null || i.targetSnapshotId.isEmpty()
+                                ? null
+                                : i.targetSnapshotId,
+                        ReplicationResult.FAILED,
+                        0,
+                        0,
+                        null,
+                        Math.max(0, System.currentTimeMillis() - i.requestStartMillis),
+                        reason));
         failed.inc();
         finish(i);
     }
@@ -380,7 +442,9 @@ public class ReplicationCompletionFunction
     @Override
     public void notifyCheckpointComplete(long checkpointId) {
         hook.onCheckpointComplete(
-                PipelineHook.COMPLETION, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), checkpointId);
+                PipelineHook.COMPLETION,
+                getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
+                checkpointId);
     }
 
     @Override

@@ -39,7 +39,8 @@ public final class EbsReplicationOptions {
             ConfigOptions.key("ebs.credentials.secret-access-key")
                     .stringType()
                     .noDefaultValue()
-                    .withDescription("Static secret access key, with ebs.credentials.access-key-id.");
+                    .withDescription(
+                            "Static secret access key, with ebs.credentials.access-key-id.");
 
     // ------------------------------------------------------------------ timeouts and retries
 
@@ -67,7 +68,8 @@ public final class EbsReplicationOptions {
             ConfigOptions.key("ebs.retry.max-backoff")
                     .durationType()
                     .defaultValue(Duration.ofSeconds(20))
-                    .withDescription("Largest backoff between two attempts (full jitter below it).");
+                    .withDescription(
+                            "Largest backoff between two attempts (full jitter below it).");
 
     public static final ConfigOption<Duration> NEW_SNAPSHOT_GRACE =
             ConfigOptions.key("ebs.retry.new-snapshot-grace")

@@ -4,21 +4,20 @@ import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
+import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
-import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
 import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
 
-import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
-
-import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -34,17 +33,14 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 /**
- * Copies one block per call, asynchronously, one instance per copier subtask: GetSnapshotBlock
- * from the source, SHA-256 checked against the checksum EBS sent (read again on a mismatch), the
- * {@link BlockTransform} applied, then PutSnapshotBlock to every target region at once, so a
- * fan-out reads each source block once. Emits one {@link BlockCopied} per target with the index
- * and digest only; the 512 KiB payload lives inside this call and nowhere else. A block token that
- * EBS refuses (expired while the job was paused, or restored from a checkpoint) is replaced by
- * listing that one block again. Split ends and request failures pass through to every target.
+ * Copies one block per call, asynchronously, one instance per copier subtask: GetSnapshotBlock from
+ * the source, SHA-256 checked against the checksum EBS sent (read again on a mismatch), the {@link
+ * BlockTransform} applied, then PutSnapshotBlock to every target region at once, so a fan-out reads
+ * each source block once. Emits one {@link BlockCopied} per target with the index and digest only;
+ * the 512 KiB payload lives inside this call and nowhere else. A block token that EBS refuses
+ * (expired while the job was paused, or restored from a checkpoint) is replaced by listing that one
+ * block again. Split ends and request failures pass through to every target.
  *
  * <p>How many blocks are in flight is bounded by the async operator's capacity ({@code
  * ebs.copier.max-in-flight}).
@@ -55,9 +51,6 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     private static final long serialVersionUID = 1L;
 
     private static final Logger LOG = LoggerFactory.getLogger(BlockCopyFunction.class);
-
-    /** Blocks written to targets, all subtasks and targets together; read by the command line. */
-    public static final String BLOCKS_WRITTEN_ACCUMULATOR = "ebs-blocks-written";
 
     private final EbsProxyFactory proxyFactory;
     private final BlockTransform transform;
@@ -71,15 +64,18 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     private transient Counter checksumMismatches;
     private transient Counter tokenRefreshes;
     private transient AtomicInteger inFlight;
-    private transient LongCounter blocksWrittenTotal;
     private transient java.util.Set<String> seenTargets;
 
-    public BlockCopyFunction(EbsProxyFactory proxyFactory, BlockTransform transform, int readAttempts) {
+    public BlockCopyFunction(
+            EbsProxyFactory proxyFactory, BlockTransform transform, int readAttempts) {
         this(proxyFactory, transform, readAttempts, PipelineHook.NONE);
     }
 
     public BlockCopyFunction(
-            EbsProxyFactory proxyFactory, BlockTransform transform, int readAttempts, PipelineHook hook) {
+            EbsProxyFactory proxyFactory,
+            BlockTransform transform,
+            int readAttempts,
+            PipelineHook hook) {
         this.hook = hook == null ? PipelineHook.NONE : hook;
         this.proxyFactory = proxyFactory;
         this.transform = transform == null ? BlockTransform.IDENTITY : transform;
@@ -104,9 +100,6 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
         checksumMismatches = group.counter("checksumMismatches");
         tokenRefreshes = group.counter("blockTokenRefreshes");
         inFlight = new AtomicInteger();
-        // Accumulators reach the client while the job runs: the command line shows progress.
-        blocksWrittenTotal = new LongCounter();
-        getRuntimeContext().addAccumulator(BLOCKS_WRITTEN_ACCUMULATOR, blocksWrittenTotal);
         group.gauge("blocksInFlight", inFlight::get);
     }
 
@@ -128,18 +121,24 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
 
     @Override
     public void asyncInvoke(BlockTask task, ResultFuture<BlockCopied> result) {
-        hook.onRecord(PipelineHook.COPIER, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        hook.onRecord(
+                PipelineHook.COPIER, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         Map<String, String> targets = TargetSnapshots.decode(task.targets());
         switch (task.kind()) {
-            case SPLIT_END -> result.complete(perTarget(task, targets, BlockCopied.Kind.SPLIT_END, null, null));
-            case REQUEST_FAILED -> result.complete(
-                    perTarget(task, targets, BlockCopied.Kind.FAILED, null, task.failure()));
+            case SPLIT_END ->
+                    result.complete(
+                            perTarget(task, targets, BlockCopied.Kind.SPLIT_END, null, null));
+            case REQUEST_FAILED ->
+                    result.complete(
+                            perTarget(
+                                    task, targets, BlockCopied.Kind.FAILED, null, task.failure()));
             case BLOCK -> copy(task, targets, result);
             default -> result.completeExceptionally(new IllegalStateException("Unknown " + task));
         }
     }
 
-    private void copy(BlockTask task, Map<String, String> targets, ResultFuture<BlockCopied> result) {
+    private void copy(
+            BlockTask task, Map<String, String> targets, ResultFuture<BlockCopied> result) {
         inFlight.incrementAndGet();
         read(task, task.blockToken(), 1)
                 .thenCompose(
@@ -156,8 +155,18 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                                 result.complete(copied);
                             } else {
                                 String reason = RequestResolver.describe(unwrap(error));
-                                LOG.warn("Block {} of request {} failed: {}", task.blockIndex(), task.requestId(), reason);
-                                result.complete(perTarget(task, targets, BlockCopied.Kind.FAILED, null, reason));
+                                LOG.warn(
+                                        "Block {} of request {} failed: {}",
+                                        task.blockIndex(),
+                                        task.requestId(),
+                                        reason);
+                                result.complete(
+                                        perTarget(
+                                                task,
+                                                targets,
+                                                BlockCopied.Kind.FAILED,
+                                                null,
+                                                reason));
                             }
                         });
     }
@@ -177,13 +186,16 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                                         && p.kind() == EbsProxyException.Kind.INVALID_TOKEN
                                         && attempt <= readAttempts) {
                                     tokenRefreshes.inc();
-                                    return CompletableFuture.supplyAsync(() -> relist(task), relister)
+                                    return CompletableFuture.supplyAsync(
+                                                    () -> relist(task), relister)
                                             .thenCompose(fresh -> read(task, fresh, attempt + 1));
                                 }
                                 return CompletableFuture.<Verified>failedFuture(e);
                             }
                             byte[] digest = sha256(block.data());
-                            if (Base64.getEncoder().encodeToString(digest).equals(block.checksumBase64())) {
+                            if (Base64.getEncoder()
+                                    .encodeToString(digest)
+                                    .equals(block.checksumBase64())) {
                                 return CompletableFuture.completedFuture(
                                         new Verified(block.data(), digest));
                             }
@@ -191,9 +203,16 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                             if (attempt >= readAttempts) {
                                 return CompletableFuture.<Verified>failedFuture(
                                         new IllegalStateException(
-                                                "Block " + task.blockIndex() + " of " + task.sourceSnapshotId()
-                                                        + " in " + task.sourceRegion() + " did not match its"
-                                                        + " checksum in " + attempt + " reads"));
+                                                "Block "
+                                                        + task.blockIndex()
+                                                        + " of "
+                                                        + task.sourceSnapshotId()
+                                                        + " in "
+                                                        + task.sourceRegion()
+                                                        + " did not match its"
+                                                        + " checksum in "
+                                                        + attempt
+                                                        + " reads"));
                             }
                             return read(task, token, attempt + 1);
                         })
@@ -211,7 +230,10 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
             }
         }
         throw new IllegalStateException(
-                "Block " + task.blockIndex() + " is no longer listed in " + task.sourceSnapshotId());
+                "Block "
+                        + task.blockIndex()
+                        + " is no longer listed in "
+                        + task.sourceSnapshotId());
     }
 
     private CompletableFuture<List<BlockCopied>> writeAll(
@@ -229,12 +251,21 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                                         if (error == null) {
                                             blocksCopied.inc();
                                             bytesWritten.inc(data.length);
-                                            blocksWrittenTotal.add(1);
-                                            return copied(task, region, snapshot, BlockCopied.Kind.BLOCK, digest, null);
+                                            return copied(
+                                                    task,
+                                                    region,
+                                                    snapshot,
+                                                    BlockCopied.Kind.BLOCK,
+                                                    digest,
+                                                    null);
                                         }
                                         // One target failing must not hold back the others.
                                         return copied(
-                                                task, region, snapshot, BlockCopied.Kind.FAILED, null,
+                                                task,
+                                                region,
+                                                snapshot,
+                                                BlockCopied.Kind.FAILED,
+                                                null,
                                                 RequestResolver.describe(unwrap(error)));
                                     }));
         }
@@ -243,7 +274,11 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     }
 
     private static List<BlockCopied> perTarget(
-            BlockTask task, Map<String, String> targets, BlockCopied.Kind kind, byte[] digest, String failure) {
+            BlockTask task,
+            Map<String, String> targets,
+            BlockCopied.Kind kind,
+            byte[] digest,
+            String failure) {
         List<BlockCopied> out = new ArrayList<>(targets.size());
         for (Map.Entry<String, String> t : targets.entrySet()) {
             out.add(copied(task, t.getKey(), t.getValue(), kind, digest, failure));
@@ -252,7 +287,12 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     }
 
     private static BlockCopied copied(
-            BlockTask task, String region, String snapshot, BlockCopied.Kind kind, byte[] digest, String failure) {
+            BlockTask task,
+            String region,
+            String snapshot,
+            BlockCopied.Kind kind,
+            byte[] digest,
+            String failure) {
         return new BlockCopied(
                 kind,
                 task.requestId(),
@@ -272,14 +312,20 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     @Override
     public void notifyCheckpointComplete(long checkpointId) {
         hook.onCheckpointComplete(
-                PipelineHook.COPIER, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), checkpointId);
+                PipelineHook.COPIER,
+                getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
+                checkpointId);
     }
 
     @Override
     public void timeout(BlockTask task, ResultFuture<BlockCopied> result) {
         // Never fail the job for one slow block: the request fails for its targets instead.
         result.complete(
-                perTarget(task, TargetSnapshots.decode(task.targets()), BlockCopied.Kind.FAILED, null,
+                perTarget(
+                        task,
+                        TargetSnapshots.decode(task.targets()),
+                        BlockCopied.Kind.FAILED,
+                        null,
                         "Timeout: block " + task.blockIndex() + " was not copied in time"));
     }
 

@@ -4,9 +4,9 @@ import java.io.Serializable;
 
 /**
  * A pluggable change applied to each block between reading and writing it (for example
- * re-encryption by the application, or scrubbing). Runs inside the copier's async callbacks, on
- * SDK completion threads: it must be thread-safe and should be quick. The default is {@link
- * #IDENTITY}, which writes the source bytes unchanged and costs nothing.
+ * re-encryption by the application, or scrubbing). Runs inside the copier's async callbacks, on SDK
+ * completion threads: it must be thread-safe and should be quick. The default is {@link #IDENTITY},
+ * which writes the source bytes unchanged and costs nothing.
  */
 @FunctionalInterface
 public interface BlockTransform extends Serializable {

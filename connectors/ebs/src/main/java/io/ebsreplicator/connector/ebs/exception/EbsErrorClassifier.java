@@ -210,7 +210,8 @@ public final class EbsErrorClassifier {
         if (s instanceof ResourceNotFoundException nf) {
             // A new snapshot takes a while to become visible everywhere in EBS; after the grace it
             // really is gone.
-            return snapshotIsNew && nf.reason() == ResourceNotFoundExceptionReason.SNAPSHOT_NOT_FOUND
+            return snapshotIsNew
+                            && nf.reason() == ResourceNotFoundExceptionReason.SNAPSHOT_NOT_FOUND
                     ? Kind.RETRYABLE
                     : Kind.FATAL;
         }
@@ -302,8 +303,7 @@ public final class EbsErrorClassifier {
         if (reason != null) {
             b.append('/').append(reason);
         }
-        String detail =
-                e instanceof AwsServiceException a ? serviceMessage(a) : e.getMessage();
+        String detail = e instanceof AwsServiceException a ? serviceMessage(a) : e.getMessage();
         if (detail != null) {
             b.append(": ").append(detail);
         }

@@ -1,9 +1,9 @@
 package io.ebsreplicator.connector.ebs.model;
 
 /**
- * What the block copier emits per target: a block written (index and SHA-256, never the data),
- * the end of a split, or a failure of the request for this target. Keyed by {@link
- * #completionKey()} into completion.
+ * What the block copier emits per target: a block written (index and SHA-256, never the data), the
+ * end of a split, or a failure of the request for this target. Keyed by {@link #completionKey()}
+ * into completion.
  */
 public record BlockCopied(
         Kind kind,

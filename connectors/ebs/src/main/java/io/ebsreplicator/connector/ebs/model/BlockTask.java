@@ -1,9 +1,9 @@
 package io.ebsreplicator.connector.ebs.model;
 
 /**
- * What the lineage source emits: a block to copy (a descriptor of about 200 bytes, never the
- * data), the end of a split with the number of blocks it emitted, or the failure of a whole
- * request found while resolving it. Keyed by {@link #copyKey()} into the block copier.
+ * What the lineage source emits: a block to copy (a descriptor of about 200 bytes, never the data),
+ * the end of a split with the number of blocks it emitted, or the failure of a whole request found
+ * while resolving it. Keyed by {@link #copyKey()} into the block copier.
  *
  * <p>The block token may be stale when this record is restored from a checkpoint; the copier lists
  * the block again when EBS refuses it.

@@ -31,8 +31,8 @@ public final class EbsProxyConfig implements Serializable {
     public static final double DEFAULT_DESCRIBE_RATE = 20.0;
 
     /**
-     * Concurrent HTTP/1.1 connections of the async client, which carries Get and Put: enough for
-     * a copier subtask's in-flight blocks (default 32) times a few targets, with room to spare.
+     * Concurrent HTTP/1.1 connections of the async client, which carries Get and Put: enough for a
+     * copier subtask's in-flight blocks (default 32) times a few targets, with room to spare.
      */
     public static final int DEFAULT_MAX_CONCURRENCY = 256;
 
@@ -245,7 +245,9 @@ public final class EbsProxyConfig implements Serializable {
         return r;
     }
 
-    /** Builds an {@link EbsProxyConfig}; the defaults are those of {@link EbsReplicationOptions}. */
+    /**
+     * Builds an {@link EbsProxyConfig}; the defaults are those of {@link EbsReplicationOptions}.
+     */
     public static final class Builder {
         private Map<String, String> endpoints = Map.of();
         private String accessKeyId;

@@ -1,8 +1,8 @@
 package io.ebsreplicator.connector.ebs.proxy;
 
 /**
- * Hears what a proxy does, so that its user can count requests, retries and throttling answers
- * (in Flink metrics, for instance). Called on whichever thread runs the attempt: a task thread, the
+ * Hears what a proxy does, so that its user can count requests, retries and throttling answers (in
+ * Flink metrics, for instance). Called on whichever thread runs the attempt: a task thread, the
  * enumerator's worker, an SDK completion thread or the proxy's scheduler. Implementations must be
  * thread-safe, cheap and must not throw.
  */

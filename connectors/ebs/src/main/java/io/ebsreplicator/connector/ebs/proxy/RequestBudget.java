@@ -12,9 +12,9 @@ import java.util.function.LongSupplier;
  * {@link #GROWTH_PER_SECOND} back up to the configured rate.
  *
  * <p>One instance per operation group in each {@link SdkEbsProxy}, shared by every thread that uses
- * that proxy (async completions, task threads); it lives in the TaskManager or JobManager that built
- * the proxy and is never serialized. Thread-safe. Pure Java, driven by an injectable clock so that
- * tests can move time by hand.
+ * that proxy (async completions, task threads); it lives in the TaskManager or JobManager that
+ * built the proxy and is never serialized. Thread-safe. Pure Java, driven by an injectable clock so
+ * that tests can move time by hand.
  */
 public final class RequestBudget {
 
@@ -94,8 +94,8 @@ public final class RequestBudget {
 
     /**
      * Reserves one request and returns how long the caller must wait before sending it, in
-     * nanoseconds (0: send now). Never blocks: async callers schedule the send after the wait.
-     * The reservation is taken whatever the caller does afterwards.
+     * nanoseconds (0: send now). Never blocks: async callers schedule the send after the wait. The
+     * reservation is taken whatever the caller does afterwards.
      */
     public long reserveNanos() {
         synchronized (this) {
@@ -173,6 +173,10 @@ public final class RequestBudget {
 
     @Override
     public String toString() {
-        return "RequestBudget{configured=" + configuredRate + "/s, current=" + currentRate() + "/s}";
+        return "RequestBudget{configured="
+                + configuredRate
+                + "/s, current="
+                + currentRate()
+                + "/s}";
     }
 }

@@ -4,10 +4,8 @@ import io.ebsreplicator.connector.ebs.exception.EbsErrorClassifier;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 
 import org.apache.flink.annotation.VisibleForTesting;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -75,8 +73,8 @@ import java.util.function.Function;
  *
  * <p>Retries belong to the proxy, not to the SDK (its retries are off): every attempt first spends
  * the {@link RequestBudget} of its operation group, runs with the per-attempt timeout, and a
- * failure is classified once by {@link EbsErrorClassifier}. Retryable failures are retried after
- * an exponential backoff with full jitter until the total timeout, then thrown as {@link
+ * failure is classified once by {@link EbsErrorClassifier}. Retryable failures are retried after an
+ * exponential backoff with full jitter until the total timeout, then thrown as {@link
  * EbsProxyException.Kind#RETRYABLE}; invalid tokens and fatal errors are thrown at once. Async
  * calls never block a thread: budget waits and backoffs are scheduled on a small scheduler.
  */
@@ -90,7 +88,9 @@ public final class SdkEbsProxy implements EbsProxy {
      */
     private static final int SYNC_MAX_CONNECTIONS = 32;
 
-    /** Connecting is quick or not at all; a black-holed connect should not eat the whole attempt. */
+    /**
+     * Connecting is quick or not at all; a black-holed connect should not eat the whole attempt.
+     */
     private static final Duration MAX_CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
     /**
@@ -119,7 +119,9 @@ public final class SdkEbsProxy implements EbsProxy {
     /** Snapshots this proxy started, or was told are new, with the time they started. */
     private final Map<String, Instant> newSnapshots = new ConcurrentHashMap<>();
 
-    /** Async calls not finished yet, so that close() can fail them instead of leaving them hanging. */
+    /**
+     * Async calls not finished yet, so that close() can fail them instead of leaving them hanging.
+     */
     private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
 
     private volatile boolean closed;
@@ -160,8 +162,7 @@ public final class SdkEbsProxy implements EbsProxy {
                         .region(sdkRegion)
                         .credentialsProvider(credentials)
                         .httpClient(syncHttp)
-                        .overrideConfiguration(
-                                o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
+                        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
         // Our own event loops: the SDK's own would make close() wait out a 2 s quiet period.
         this.eventLoops = SdkEventLoopGroup.builder().build();
         var asyncBuilder =
@@ -177,15 +178,13 @@ public final class SdkEbsProxy implements EbsProxy {
                                         .readTimeout(attempt)
                                         .writeTimeout(attempt)
                                         .tcpKeepAlive(true))
-                        .overrideConfiguration(
-                                o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
+                        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
         var ec2Builder =
                 Ec2Client.builder()
                         .region(sdkRegion)
                         .credentialsProvider(credentials)
                         .httpClient(syncHttp)
-                        .overrideConfiguration(
-                                o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
+                        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
         if (endpoint != null) {
             ebsBuilder.endpointOverride(endpoint);
             asyncBuilder.endpointOverride(endpoint);
@@ -423,8 +422,7 @@ public final class SdkEbsProxy implements EbsProxy {
             return false;
         }
         Instant started = newSnapshots.get(snapshotId);
-        return started != null
-                && Instant.now().isBefore(started.plus(config.newSnapshotGrace()));
+        return started != null && Instant.now().isBefore(started.plus(config.newSnapshotGrace()));
     }
 
     /** The request budget of one operation group, to observe its adaptation. */

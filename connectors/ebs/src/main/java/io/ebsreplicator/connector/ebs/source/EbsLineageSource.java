@@ -30,11 +30,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The lineage source (FLIP-27): enumerates the blocks to copy for a set of replication requests,
- * a full snapshot through ListSnapshotBlocks or the changes since a base through
- * ListChangedBlocks, as small {@link BlockTask} descriptors. The enumerator (JobManager) resolves
- * requests and starts the targets; readers (TaskManagers) list block-index ranges. Bounded: it
- * finishes when every request's blocks have been emitted. Build with {@link #builder()}.
+ * The lineage source (FLIP-27): enumerates the blocks to copy for a set of replication requests, a
+ * full snapshot through ListSnapshotBlocks or the changes since a base through ListChangedBlocks,
+ * as small {@link BlockTask} descriptors. The enumerator (JobManager) resolves requests and starts
+ * the targets; readers (TaskManagers) list block-index ranges. Bounded: it finishes when every
+ * request's blocks have been emitted. Build with {@link #builder()}.
  */
 public final class EbsLineageSource
         implements Source<BlockTask, BlockRangeSplit, EbsLineageEnumeratorState>,
@@ -102,7 +102,8 @@ public final class EbsLineageSource
     }
 
     @Override
-    public SimpleVersionedSerializer<EbsLineageEnumeratorState> getEnumeratorCheckpointSerializer() {
+    public SimpleVersionedSerializer<EbsLineageEnumeratorState>
+            getEnumeratorCheckpointSerializer() {
         return new EbsLineageEnumeratorStateSerializer();
     }
 

@@ -11,6 +11,8 @@ import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 
 import org.apache.flink.api.connector.source.SplitEnumerator;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -27,23 +29,22 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 /**
  * Runs on the JobManager: resolves requests into block-range splits one at a time off the
  * coordinator thread ({@code callAsync}), hands splits to readers as they ask for work, and takes
- * splits back from failed readers. A request that fails fatally becomes a failure split, so it
- * ends in a failure result instead of failing the job; one that fails transiently is retried with
- * a growing delay. When every request is resolved and every split handed out, readers are told
- * there is no more work (bounded mode).
+ * splits back from failed readers. A request that fails fatally becomes a failure split, so it ends
+ * in a failure result instead of failing the job; one that fails transiently is retried with a
+ * growing delay. When every request is resolved and every split handed out, readers are told there
+ * is no more work (bounded mode).
  */
 public final class EbsLineageSourceEnumerator
         implements SplitEnumerator<BlockRangeSplit, EbsLineageEnumeratorState> {
 
     private static final Logger LOG = LoggerFactory.getLogger(EbsLineageSourceEnumerator.class);
 
-    /** First delay before a transiently failed request is resolved again; doubles up to a minute. */
+    /**
+     * First delay before a transiently failed request is resolved again; doubles up to a minute.
+     */
     private static final long FIRST_RETRY_MILLIS = 500;
 
     private static final long MAX_RETRY_MILLIS = 60_000;
@@ -73,7 +74,9 @@ public final class EbsLineageSourceEnumerator
         this.context = context;
         this.proxyFactory = proxyFactory;
         this.splitsPerRequest =
-                splitsPerRequest > 0 ? splitsPerRequest : 4 * Math.max(1, context.currentParallelism());
+                splitsPerRequest > 0
+                        ? splitsPerRequest
+                        : 4 * Math.max(1, context.currentParallelism());
         this.minSplitBlocks = minSplitBlocks;
         this.timeoutMinutes = (int) Math.max(10, Math.min(4320, targetTimeout.toMinutes()));
         this.pending = new ArrayDeque<>(state.pendingRequests());
@@ -94,7 +97,9 @@ public final class EbsLineageSourceEnumerator
         resolveNext();
     }
 
-    /** Proxies are built here, on first use by the worker thread, and closed with the enumerator. */
+    /**
+     * Proxies are built here, on first use by the worker thread, and closed with the enumerator.
+     */
     private synchronized EbsProxy proxy(String region) {
         return proxies.computeIfAbsent(region, proxyFactory::create);
     }
@@ -122,8 +127,12 @@ public final class EbsLineageSourceEnumerator
                 && e.kind() != EbsProxyException.Kind.FATAL) {
             int attempt = attempts.merge(id, 1, Integer::sum);
             long delay = Math.min(MAX_RETRY_MILLIS, FIRST_RETRY_MILLIS << Math.min(attempt, 16));
-            LOG.warn("Request {} could not be resolved yet (attempt {}), retrying in {} ms: {}",
-                    id, attempt, delay, e.getMessage());
+            LOG.warn(
+                    "Request {} could not be resolved yet (attempt {}), retrying in {} ms: {}",
+                    id,
+                    attempt,
+                    delay,
+                    e.getMessage());
             // Move it behind the others so that one slow request does not hold them up.
             pending.remove(request);
             pending.addLast(request);

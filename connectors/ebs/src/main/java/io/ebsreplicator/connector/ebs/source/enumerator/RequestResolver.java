@@ -61,7 +61,7 @@ public final class RequestResolver {
     }
 
     /** A request that cannot be served as given; reported as a failure result. */
-    public static final class InvalidRequestException extends RuntimeException {
+    public static final class InvalidRequestException extends IllegalArgumentException {
         private static final long serialVersionUID = 1L;
 
         public InvalidRequestException(String message) {
@@ -94,7 +94,8 @@ public final class RequestResolver {
             if (r.baseSnapshotId() != null && t.parentSnapshotId() == null) {
                 throw new InvalidRequestException(
                         "an incremental copy (baseSnapshotId) needs the target parent, the copy of"
-                                + " the base in " + t.region());
+                                + " the base in "
+                                + t.region());
             }
             if (r.baseSnapshotId() == null && t.parentSnapshotId() != null) {
                 throw new InvalidRequestException(
@@ -119,9 +120,9 @@ public final class RequestResolver {
     }
 
     /**
-     * Resolves a request into its splits. Throws {@link InvalidRequestException} or a FATAL
-     * {@link EbsProxyException} when the request cannot succeed, and a RETRYABLE one when it
-     * should be tried again later.
+     * Resolves a request into its splits. Throws {@link InvalidRequestException} or a FATAL {@link
+     * EbsProxyException} when the request cannot succeed, and a RETRYABLE one when it should be
+     * tried again later.
      */
     public List<BlockRangeSplit> resolve(ReplicationRequest r, long acceptedMillis) {
         validate(r);
@@ -139,7 +140,8 @@ public final class RequestResolver {
         String failure = null;
         for (ReplicationTarget t : r.targets()) {
             try {
-                StartedSnapshot s = proxies.apply(t.region()).startSnapshot(spec(r, t, volumeGib, 0));
+                StartedSnapshot s =
+                        proxies.apply(t.region()).startSnapshot(spec(r, t, volumeGib, 0));
                 started.put(t.region(), s.snapshotId());
             } catch (EbsProxyException e) {
                 if (e.kind() != EbsProxyException.Kind.FATAL) {
@@ -157,8 +159,12 @@ public final class RequestResolver {
         if (!failedTargets.isEmpty()) {
             splits.add(
                     BlockRangeSplit.failed(
-                            r.requestId(), r.sourceRegion(), r.sourceSnapshotId(),
-                            TargetSnapshots.encode(failedTargets), failure, acceptedMillis));
+                            r.requestId(),
+                            r.sourceRegion(),
+                            r.sourceSnapshotId(),
+                            TargetSnapshots.encode(failedTargets),
+                            failure,
+                            acceptedMillis));
         }
         return splits;
     }
@@ -218,7 +224,13 @@ public final class RequestResolver {
     List<BlockRangeSplit> cut(
             ReplicationRequest r, long volumeGib, String targets, long acceptedMillis) {
         long blocks = volumeGib * BLOCKS_PER_GIB;
-        int n = (int) Math.max(1, Math.min(splitsPerRequest, (blocks + minSplitBlocks - 1) / minSplitBlocks));
+        int n =
+                (int)
+                        Math.max(
+                                1,
+                                Math.min(
+                                        splitsPerRequest,
+                                        (blocks + minSplitBlocks - 1) / minSplitBlocks));
         long size = (blocks + n - 1) / n;
         List<BlockRangeSplit> splits = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
@@ -226,8 +238,18 @@ public final class RequestResolver {
             int end = (int) Math.min(blocks, (i + 1) * size);
             splits.add(
                     new BlockRangeSplit(
-                            r.requestId(), i, n, r.sourceRegion(), r.sourceSnapshotId(),
-                            r.baseSnapshotId(), targets, start, end, start, 0, null,
+                            r.requestId(),
+                            i,
+                            n,
+                            r.sourceRegion(),
+                            r.sourceSnapshotId(),
+                            r.baseSnapshotId(),
+                            targets,
+                            start,
+                            end,
+                            start,
+                            0,
+                            null,
                             acceptedMillis));
         }
         return splits;

@@ -13,6 +13,8 @@ import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitsAddition;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -23,16 +25,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 /**
- * Lists the blocks of its splits, one page per {@link #fetch()}, on the reader's fetcher thread.
- * A split is listed from its checkpointed block index with {@code StartingBlockIndex}; NextTokens
- * are followed only within this reader's lifetime and dropped when EBS refuses one (expired or
- * invalid), after which listing resumes from the block index. A split ends when a page reaches
- * its range end or the listing ends. Transient failures back off here, on the fetcher thread,
- * waking early if the reader is closed.
+ * Lists the blocks of its splits, one page per {@link #fetch()}, on the reader's fetcher thread. A
+ * split is listed from its checkpointed block index with {@code StartingBlockIndex}; NextTokens are
+ * followed only within this reader's lifetime and dropped when EBS refuses one (expired or
+ * invalid), after which listing resumes from the block index. A split ends when a page reaches its
+ * range end or the listing ends. Transient failures back off here, on the fetcher thread, waking
+ * early if the reader is closed.
  */
 public final class BlockRangeSplitReader implements SplitReader<ListedRecord, BlockRangeSplit> {
 
@@ -131,10 +130,15 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
         return s.baseSnapshotId() == null
                 ? proxy.listSnapshotBlocks(s.sourceSnapshotId(), c.nextIndex, c.nextToken, pageSize)
                 : proxy.listChangedBlocks(
-                        s.baseSnapshotId(), s.sourceSnapshotId(), c.nextIndex, c.nextToken, pageSize);
+                        s.baseSnapshotId(),
+                        s.sourceSnapshotId(),
+                        c.nextIndex,
+                        c.nextToken,
+                        pageSize);
     }
 
-    private static RecordsWithSplitIds<ListedRecord> finished(String id, Collection<ListedRecord> records) {
+    private static RecordsWithSplitIds<ListedRecord> finished(
+            String id, Collection<ListedRecord> records) {
         return new RecordsBySplits<>(Map.of(id, records), Set.of(id));
     }
 

@@ -34,19 +34,39 @@ public final class EbsLineageRecordEmitter
                 if (record.blockIndex() < state.nextIndex()) {
                     return; // emitted before a restore
                 }
-                output.collect(task(s, BlockTask.Kind.BLOCK, record.blockIndex(), record.blockToken(), 0, null));
+                output.collect(
+                        task(
+                                s,
+                                BlockTask.Kind.BLOCK,
+                                record.blockIndex(),
+                                record.blockToken(),
+                                0,
+                                null));
                 state.emitted(record.blockIndex());
             }
-            case END -> output.collect(
-                    task(s, BlockTask.Kind.SPLIT_END, -1, null, state.emittedBlocks(), null));
-            case FAILED -> output.collect(
-                    task(s, BlockTask.Kind.REQUEST_FAILED, -1, null, 0, record.failure()));
+            case END ->
+                    output.collect(
+                            task(
+                                    s,
+                                    BlockTask.Kind.SPLIT_END,
+                                    -1,
+                                    null,
+                                    state.emittedBlocks(),
+                                    null));
+            case FAILED ->
+                    output.collect(
+                            task(s, BlockTask.Kind.REQUEST_FAILED, -1, null, 0, record.failure()));
             default -> throw new IllegalStateException("Unknown record " + record);
         }
     }
 
     private static BlockTask task(
-            BlockRangeSplit s, BlockTask.Kind kind, int index, String token, long emitted, String failure) {
+            BlockRangeSplit s,
+            BlockTask.Kind kind,
+            int index,
+            String token,
+            long emitted,
+            String failure) {
         return new BlockTask(
                 kind,
                 s.requestId(),

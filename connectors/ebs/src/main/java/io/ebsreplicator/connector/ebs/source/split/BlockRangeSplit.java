@@ -66,8 +66,19 @@ public final class BlockRangeSplit implements SourceSplit {
             String failure,
             long requestStartMillis) {
         return new BlockRangeSplit(
-                requestId, 0, 1, sourceRegion, sourceSnapshotId, null, targets, 0, 0, 0, 0,
-                failure, requestStartMillis);
+                requestId,
+                0,
+                1,
+                sourceRegion,
+                sourceSnapshotId,
+                null,
+                targets,
+                0,
+                0,
+                0,
+                0,
+                failure,
+                requestStartMillis);
     }
 
     @Override
@@ -78,8 +89,18 @@ public final class BlockRangeSplit implements SourceSplit {
     /** The same split, advanced to {@code nextIndex} with {@code emittedBlocks} emitted. */
     public BlockRangeSplit withProgress(int nextIndex, long emittedBlocks) {
         return new BlockRangeSplit(
-                requestId, splitIndex, totalSplits, sourceRegion, sourceSnapshotId, baseSnapshotId,
-                targets, rangeStart, rangeEnd, nextIndex, emittedBlocks, failure,
+                requestId,
+                splitIndex,
+                totalSplits,
+                sourceRegion,
+                sourceSnapshotId,
+                baseSnapshotId,
+                targets,
+                rangeStart,
+                rangeEnd,
+                nextIndex,
+                emittedBlocks,
+                failure,
                 requestStartMillis);
     }
 
@@ -165,9 +186,24 @@ public final class BlockRangeSplit implements SourceSplit {
 
     @Override
     public String toString() {
-        return "BlockRangeSplit{" + splitId() + " [" + rangeStart + "," + rangeEnd + ") next="
-                + nextIndex + " emitted=" + emittedBlocks + " source=" + sourceRegion + "/"
-                + sourceSnapshotId + (baseSnapshotId == null ? "" : " base=" + baseSnapshotId)
-                + " targets=" + targets + (failure == null ? "" : " failure=" + failure) + "}";
+        return "BlockRangeSplit{"
+                + splitId()
+                + " ["
+                + rangeStart
+                + ","
+                + rangeEnd
+                + ") next="
+                + nextIndex
+                + " emitted="
+                + emittedBlocks
+                + " source="
+                + sourceRegion
+                + "/"
+                + sourceSnapshotId
+                + (baseSnapshotId == null ? "" : " base=" + baseSnapshotId)
+                + " targets="
+                + targets
+                + (failure == null ? "" : " failure=" + failure)
+                + "}";
     }
 }

@@ -1,8 +1,8 @@
 package io.ebsreplicator.connector.ebs.source.split;
 
 /**
- * The mutable progress of a split inside a reader: advanced by the record emitter as blocks go
- * out, turned back into a {@link BlockRangeSplit} for checkpoints. One per split in a reader.
+ * The mutable progress of a split inside a reader: advanced by the record emitter as blocks go out,
+ * turned back into a {@link BlockRangeSplit} for checkpoints. One per split in a reader.
  */
 public final class BlockRangeSplitState {
 

@@ -1,0 +1,71 @@
+package io.ebsreplicator.job;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+
+/**
+ * The command line: {@code replicate}, {@code verify} and {@code demo}. The same entry point runs
+ * under {@code java -jar ebs-replicator.jar} (an embedded Flink) and under {@code flink run
+ * ebs-replicator-job.jar} (the cluster). Exit status: 0 success, 1 a target failed or differs, 2 a
+ * usage error.
+ */
+public final class EbsReplicatorCli {
+
+    static final String USAGE =
+            String.join(
+                    "\n",
+                    "ebs-replicator: disaster-recovery replication of EBS snapshots across regions",
+                    "",
+                    "Usage: java -jar ebs-replicator.jar <command> [options]",
+                    "       flink run ebs-replicator-job.jar <command> [options]",
+                    "",
+                    "Commands:",
+                    "  replicate   copy a snapshot (in full, or incrementally from a base) to other regions",
+                    "  verify      compare two snapshots block by block",
+                    "  demo        run ebs-local, build a lineage and replicate it, all in this process",
+                    "  help        this text; 'help <command>' for a command's options");
+
+    private EbsReplicatorCli() {}
+
+    public static void main(String[] args) throws Exception {
+        int status = run(args, System.out, System.err);
+        System.exit(status);
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        if (args.length == 0) {
+            err.println(USAGE);
+            return 2;
+        }
+        String command = args[0];
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            return switch (command) {
+                case "replicate" -> ReplicateCommand.run(rest, out, err);
+                case "verify" -> VerifyCommand.run(rest, out, err);
+                case "demo" -> DemoCommand.run(rest, out, err);
+                case "help", "--help", "-h" -> {
+                    out.println(rest.length == 0 ? USAGE : usage(rest[0]));
+                    yield 0;
+                }
+                default -> {
+                    err.println("Unknown command '" + command + "'\n\n" + USAGE);
+                    yield 2;
+                }
+            };
+        } catch (Flags.UsageException | IllegalArgumentException e) {
+            err.println(
+                    "ebs-replicator " + command + ": " + e.getMessage() + "\n\n" + usage(command));
+            return 2;
+        }
+    }
+
+    private static String usage(String command) {
+        return switch (command) {
+            case "replicate" -> ReplicateCommand.USAGE;
+            case "verify" -> VerifyCommand.USAGE;
+            case "demo" -> DemoCommand.USAGE;
+            default -> USAGE;
+        };
+    }
+}
