@@ -9,6 +9,7 @@ import io.ebsreplicator.connector.ebs.pipeline.EbsReplicationPipeline;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.HeartbeatManagerOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -45,6 +46,9 @@ final class Replication {
             PrintStream progress)
             throws Exception {
         Configuration jobConf = new Configuration();
+        // Accumulators travel with heartbeats: report progress of an embedded run every second.
+        // (Under flink run the cluster's own configuration applies.)
+        jobConf.set(HeartbeatManagerOptions.HEARTBEAT_INTERVAL, Duration.ofSeconds(1));
         jobConf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         jobConf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 20);
         jobConf.set(
