@@ -176,7 +176,9 @@ public class ReplicationCompletionFunction
         info.update(i);
         if (i.phase == CompletionInfo.COPYING && allBlocksArrived(i)) {
             startCompletion(i, ctx.timerService().currentProcessingTime(), out);
-            if (i.phase == CompletionInfo.SEALING) {
+            // SEALING: poll the seal. COPYING: CompleteSnapshot failed transiently and no
+            // further event may come for this target, so the timer tries again.
+            if (i.phase != CompletionInfo.DONE) {
                 ctx.timerService()
                         .registerProcessingTimeTimer(
                                 ctx.timerService().currentProcessingTime() + pollMillis);

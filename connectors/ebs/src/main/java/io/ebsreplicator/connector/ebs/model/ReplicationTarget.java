@@ -24,7 +24,12 @@ public record ReplicationTarget(
 
     public ReplicationTarget {
         Objects.requireNonNull(region, "region");
-        tags = tags == null ? Map.of() : Map.copyOf(tags);
+        // Insertion order kept: tags are written to state in a stable order.
+        tags =
+                tags == null
+                        ? Map.of()
+                        : java.util.Collections.unmodifiableMap(
+                                new java.util.LinkedHashMap<>(tags));
     }
 
     public static ReplicationTarget of(String region) {

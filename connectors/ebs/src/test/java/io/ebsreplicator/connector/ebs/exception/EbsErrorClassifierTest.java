@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
-
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
 import software.amazon.awssdk.core.exception.AbortedException;
 import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
@@ -201,7 +200,8 @@ class EbsErrorClassifierTest {
                         ? new UncheckedIOException(new IOException("Connection reset"))
                         : causeType == ClosedChannelException.class
                                 ? new ClosedChannelException()
-                                : causeType.getConstructor(String.class)
+                                : causeType
+                                        .getConstructor(String.class)
                                         .newInstance("Connection reset by peer");
         SdkClientException e =
                 SdkClientException.builder()
@@ -258,10 +258,7 @@ class EbsErrorClassifierTest {
     void abandonedCallsAreRetryableNotFailures() {
         assertKind(new InterruptedException(), Kind.RETRYABLE, "InterruptedException", null);
         assertKind(
-                new CancellationException("closed"),
-                Kind.RETRYABLE,
-                "CancellationException",
-                null);
+                new CancellationException("closed"), Kind.RETRYABLE, "CancellationException", null);
         assertKind(
                 AbortedException.builder().cause(new InterruptedException()).build(),
                 Kind.RETRYABLE,
@@ -364,12 +361,17 @@ class EbsErrorClassifierTest {
     void serviceQuotaExceededIsFatal() {
         ServiceQuotaExceededException e =
                 ServiceQuotaExceededException.builder()
-                        .reason(ServiceQuotaExceededExceptionReason.DEPENDENCY_SERVICE_QUOTA_EXCEEDED)
+                        .reason(
+                                ServiceQuotaExceededExceptionReason
+                                        .DEPENDENCY_SERVICE_QUOTA_EXCEEDED)
                         .message("Too many pending snapshots")
                         .statusCode(402)
                         .build();
         assertKind(
-                e, Kind.FATAL, "ServiceQuotaExceededException", "DEPENDENCY_SERVICE_QUOTA_EXCEEDED");
+                e,
+                Kind.FATAL,
+                "ServiceQuotaExceededException",
+                "DEPENDENCY_SERVICE_QUOTA_EXCEEDED");
         assertThat(EbsErrorClassifier.isThrottling(e)).isFalse();
     }
 
@@ -396,8 +398,7 @@ class EbsErrorClassifierTest {
 
     @Test
     void unknownErrorsAreFatal() {
-        assertKind(
-                new IllegalStateException("bug"), Kind.FATAL, "IllegalStateException", null);
+        assertKind(new IllegalStateException("bug"), Kind.FATAL, "IllegalStateException", null);
     }
 
     // ------------------------------------------------------------------ wrapping and context
@@ -432,7 +433,10 @@ class EbsErrorClassifierTest {
                 "AccessDeniedException",
                 "UNAUTHORIZED_ACCOUNT");
         assertThat(EbsErrorClassifier.isThrottling(new CompletionException(throttled))).isTrue();
-        assertThat(EbsErrorClassifier.classify(new CompletionException(denied), OP, REGION, SNAP, 1, false).getCause())
+        assertThat(
+                        EbsErrorClassifier.classify(
+                                        new CompletionException(denied), OP, REGION, SNAP, 1, false)
+                                .getCause())
                 .isSameAs(denied);
     }
 
@@ -445,7 +449,10 @@ class EbsErrorClassifierTest {
                         .statusCode(400)
                         .build();
         assertKind(
-                new CompletionException(e), Kind.FATAL, "ValidationException", "UNRELATED_SNAPSHOTS");
+                new CompletionException(e),
+                Kind.FATAL,
+                "ValidationException",
+                "UNRELATED_SNAPSHOTS");
         ValidationException token =
                 ValidationException.builder()
                         .reason(ValidationExceptionReason.INVALID_BLOCK_TOKEN)
@@ -464,7 +471,9 @@ class EbsErrorClassifierTest {
         EbsProxyException first =
                 EbsErrorClassifier.classify(
                         ApiCallAttemptTimeoutException.create(300), OP, REGION, SNAP, 7, false);
-        assertThat(EbsErrorClassifier.classify(new CompletionException(first), "x", "y", null, null, false))
+        assertThat(
+                        EbsErrorClassifier.classify(
+                                new CompletionException(first), "x", "y", null, null, false))
                 .isSameAs(first);
         assertThat(EbsErrorClassifier.isRetryable(first, false)).isTrue();
     }
@@ -483,7 +492,14 @@ class EbsErrorClassifierTest {
         assertThat(c.blockIndex()).isEqualTo(42);
         assertThat(c.getCause()).isSameAs(e);
         assertThat(c.getMessage())
-                .contains(OP, REGION, SNAP, "block 42", "FATAL", "ValidationException", "INVALID_BLOCK")
+                .contains(
+                        OP,
+                        REGION,
+                        SNAP,
+                        "block 42",
+                        "FATAL",
+                        "ValidationException",
+                        "INVALID_BLOCK")
                 .contains("The block index is outside the volume");
     }
 
@@ -492,10 +508,19 @@ class EbsErrorClassifierTest {
         // Guards the chain against an entry that shadows a whole kind.
         Set<Kind> seen =
                 Set.of(
-                        EbsErrorClassifier.classify(ApiCallTimeoutException.create(1), OP, REGION, SNAP, 1, false).kind(),
+                        EbsErrorClassifier.classify(
+                                        ApiCallTimeoutException.create(1),
+                                        OP,
+                                        REGION,
+                                        SNAP,
+                                        1,
+                                        false)
+                                .kind(),
                         EbsErrorClassifier.classify(
                                         ValidationException.builder()
-                                                .reason(ValidationExceptionReason.INVALID_PAGE_TOKEN)
+                                                .reason(
+                                                        ValidationExceptionReason
+                                                                .INVALID_PAGE_TOKEN)
                                                 .statusCode(400)
                                                 .build(),
                                         OP,
@@ -504,7 +529,9 @@ class EbsErrorClassifierTest {
                                         1,
                                         false)
                                 .kind(),
-                        EbsErrorClassifier.classify(new IllegalArgumentException(), OP, REGION, SNAP, 1, false).kind());
+                        EbsErrorClassifier.classify(
+                                        new IllegalArgumentException(), OP, REGION, SNAP, 1, false)
+                                .kind());
         assertThat(seen).containsExactlyInAnyOrder(Kind.values());
     }
 

@@ -2,16 +2,6 @@ package io.ebsreplicator.connector.ebs.pipeline;
 
 import io.ebsreplicator.local.EbsLocalServer;
 
-import java.security.MessageDigest;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
-import java.util.SortedMap;
-import java.util.TreeMap;
-
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -21,6 +11,16 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ebs.EbsClient;
 import software.amazon.awssdk.services.ebs.model.ChecksumAggregationMethod;
 import software.amazon.awssdk.services.ebs.model.ChecksumAlgorithm;
+
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * Builds source snapshots in ebs-local with the real SDK and reads snapshots back, so tests can
@@ -101,7 +101,9 @@ public final class EbsFixture implements AutoCloseable {
         }
     }
 
-    /** Every block of a completed snapshot, read through the API and checked against its checksum. */
+    /**
+     * Every block of a completed snapshot, read through the API and checked against its checksum.
+     */
     public SortedMap<Integer, byte[]> read(String id) {
         SortedMap<Integer, byte[]> out = new TreeMap<>();
         String next = null;
@@ -111,12 +113,16 @@ public final class EbsFixture implements AutoCloseable {
             for (var b : page.blocks()) {
                 var resp =
                         ebs.getSnapshotBlock(
-                                r -> r.snapshotId(id).blockIndex(b.blockIndex()).blockToken(b.blockToken()),
+                                r ->
+                                        r.snapshotId(id)
+                                                .blockIndex(b.blockIndex())
+                                                .blockToken(b.blockToken()),
                                 ResponseTransformer.toBytes());
                 byte[] data = resp.asByteArray();
                 String sum = Base64.getEncoder().encodeToString(sha().digest(data));
                 if (!sum.equals(resp.response().checksum())) {
-                    throw new AssertionError("Block " + b.blockIndex() + " of " + id + " fails its checksum");
+                    throw new AssertionError(
+                            "Block " + b.blockIndex() + " of " + id + " fails its checksum");
                 }
                 out.put(b.blockIndex(), data);
             }

@@ -1,7 +1,5 @@
 package io.ebsreplicator.connector.ebs.pipeline;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
@@ -16,6 +14,10 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.util.CloseableIterator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,10 +27,7 @@ import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * End-to-end replication on a MiniCluster against ebs-local over HTTP with the real SDK: full and
@@ -125,9 +124,13 @@ class EbsReplicationITCase {
             g1.put(i * 7, EbsFixture.block(1000 + i));
         }
         String s1 = source.snapshot(2, null, g1);
-        List<ReplicationTarget> targets = List.of(ReplicationTarget.of(DR), ReplicationTarget.of(DR2));
-        List<ReplicationResult> r1 = run(List.of(new ReplicationRequest("full-1", SOURCE, s1, null, targets)));
-        assertThat(r1).hasSize(2).allSatisfy(r -> assertThat(r.status()).as(r.toJson()).isEqualTo("COMPLETED"));
+        List<ReplicationTarget> targets =
+                List.of(ReplicationTarget.of(DR), ReplicationTarget.of(DR2));
+        List<ReplicationResult> r1 =
+                run(List.of(new ReplicationRequest("full-1", SOURCE, s1, null, targets)));
+        assertThat(r1)
+                .hasSize(2)
+                .allSatisfy(r -> assertThat(r.status()).as(r.toJson()).isEqualTo("COMPLETED"));
         Map<String, String> copyOf1 = new HashMap<>();
         r1.forEach(r -> copyOf1.put(r.targetRegion(), r.targetSnapshotId()));
         assertIdentical(s1, dr, copyOf1.get(DR));
@@ -151,11 +154,15 @@ class EbsReplicationITCase {
                             new ReplicationTarget(DR2, parents.get(DR2), null, Map.of(), null));
             List<ReplicationResult> r =
                     run(List.of(new ReplicationRequest("inc-" + gen, SOURCE, next, base, t)));
-            assertThat(r).hasSize(2).allSatisfy(x -> assertThat(x.status()).as(x.toJson()).isEqualTo("COMPLETED"));
+            assertThat(r)
+                    .hasSize(2)
+                    .allSatisfy(x -> assertThat(x.status()).as(x.toJson()).isEqualTo("COMPLETED"));
             Map<String, String> copies = new HashMap<>();
             r.forEach(x -> copies.put(x.targetRegion(), x.targetSnapshotId()));
             for (ReplicationResult x : r) {
-                assertThat(x.blocksWritten()).as("only the change set is written").isEqualTo(change.size());
+                assertThat(x.blocksWritten())
+                        .as("only the change set is written")
+                        .isEqualTo(change.size());
                 Snapshot target = EBS.service().snapshot(x.targetRegion(), x.targetSnapshotId());
                 assertThat(target.parentId()).isEqualTo(parents.get(x.targetRegion()));
             }
@@ -182,15 +189,36 @@ class EbsReplicationITCase {
         }
         String huge = source.snapshot(16384, null, sparse);
 
-        List<ReplicationResult> first = run(List.of(new ReplicationRequest("base-a", SOURCE, a, null, List.of(ReplicationTarget.of(DR)))));
+        List<ReplicationResult> first =
+                run(
+                        List.of(
+                                new ReplicationRequest(
+                                        "base-a",
+                                        SOURCE,
+                                        a,
+                                        null,
+                                        List.of(ReplicationTarget.of(DR)))));
         String aCopy = first.get(0).targetSnapshotId();
         List<ReplicationResult> results =
                 run(
                         List.of(
-                                new ReplicationRequest("empty-b", SOURCE, b, a,
-                                        List.of(new ReplicationTarget(DR, aCopy, null, Map.of(), null))),
-                                new ReplicationRequest("huge", SOURCE, huge, null, List.of(ReplicationTarget.of(DR)))));
-        assertThat(results).hasSize(2).allSatisfy(x -> assertThat(x.status()).as(x.toJson()).isEqualTo("COMPLETED"));
+                                new ReplicationRequest(
+                                        "empty-b",
+                                        SOURCE,
+                                        b,
+                                        a,
+                                        List.of(
+                                                new ReplicationTarget(
+                                                        DR, aCopy, null, Map.of(), null))),
+                                new ReplicationRequest(
+                                        "huge",
+                                        SOURCE,
+                                        huge,
+                                        null,
+                                        List.of(ReplicationTarget.of(DR)))));
+        assertThat(results)
+                .hasSize(2)
+                .allSatisfy(x -> assertThat(x.status()).as(x.toJson()).isEqualTo("COMPLETED"));
         Map<String, ReplicationResult> byId = new HashMap<>();
         results.forEach(x -> byId.put(x.requestId(), x));
         assertThat(byId.get("empty-b").blocksWritten()).isZero();
@@ -206,11 +234,30 @@ class EbsReplicationITCase {
         List<ReplicationResult> results =
                 run(
                         List.of(
-                                new ReplicationRequest("missing", SOURCE, "snap-0123456789abcdef0", null,
+                                new ReplicationRequest(
+                                        "missing",
+                                        SOURCE,
+                                        "snap-0123456789abcdef0",
+                                        null,
                                         List.of(ReplicationTarget.of(DR))),
-                                new ReplicationRequest("unrelated", SOURCE, good, otherLineage,
-                                        List.of(new ReplicationTarget(DR, "snap-00000000000000001", null, Map.of(), null))),
-                                new ReplicationRequest("good", SOURCE, good, null, List.of(ReplicationTarget.of(DR)))));
+                                new ReplicationRequest(
+                                        "unrelated",
+                                        SOURCE,
+                                        good,
+                                        otherLineage,
+                                        List.of(
+                                                new ReplicationTarget(
+                                                        DR,
+                                                        "snap-00000000000000001",
+                                                        null,
+                                                        Map.of(),
+                                                        null))),
+                                new ReplicationRequest(
+                                        "good",
+                                        SOURCE,
+                                        good,
+                                        null,
+                                        List.of(ReplicationTarget.of(DR)))));
         Map<String, ReplicationResult> byId = new HashMap<>();
         results.forEach(x -> byId.put(x.requestId(), x));
         assertThat(results).hasSize(3);
@@ -223,7 +270,9 @@ class EbsReplicationITCase {
         // No target was started for the failed requests.
         for (String id : dr.snapshotIds()) {
             Snapshot s = EBS.service().snapshot(DR, id);
-            assertThat(s.status()).as("no orphaned pending target: " + id).isNotEqualTo(SnapshotStatus.PENDING);
+            assertThat(s.status())
+                    .as("no orphaned pending target: " + id)
+                    .isNotEqualTo(SnapshotStatus.PENDING);
         }
     }
 }

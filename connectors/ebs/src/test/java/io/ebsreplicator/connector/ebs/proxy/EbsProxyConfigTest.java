@@ -4,7 +4,6 @@ import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.util.InstantiationUtil;
-
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -83,13 +82,12 @@ class EbsProxyConfigTest {
     void theFactorySurvivesJavaSerializationAsFlinkShipsIt() throws Exception {
         SdkEbsProxyFactory factory =
                 new SdkEbsProxyFactory(
-                        EbsProxyConfig.builder()
-                                .endpoint("us-west-2", "http://127.0.0.1:1")
-                                .credentials("AKIAEXAMPLE", "secret")
-                                .build())
+                                EbsProxyConfig.builder()
+                                        .endpoint("us-west-2", "http://127.0.0.1:1")
+                                        .credentials("AKIAEXAMPLE", "secret")
+                                        .build())
                         .withShare(3);
-        SdkEbsProxyFactory copy =
-                InstantiationUtil.clone(factory, getClass().getClassLoader());
+        SdkEbsProxyFactory copy = InstantiationUtil.clone(factory, getClass().getClassLoader());
         assertThat(copy.config().toString()).isEqualTo(factory.config().toString());
         assertThat(copy.config().share()).isEqualTo(3);
         assertThat(copy.config().secretAccessKey()).isEqualTo("secret");

@@ -101,8 +101,8 @@ public final class FakeEbsProxy implements EbsProxy {
     }
 
     /**
-     * A serializable {@link EbsProxyFactory} handing out the fake of each region registered under
-     * a name: every {@code create} of one region returns the same fake, so a test sees what the job
+     * A serializable {@link EbsProxyFactory} handing out the fake of each region registered under a
+     * name: every {@code create} of one region returns the same fake, so a test sees what the job
      * did. Closing a fake does not discard it.
      */
     public static final class Factory implements EbsProxyFactory {
@@ -415,7 +415,8 @@ public final class FakeEbsProxy implements EbsProxy {
             call(EbsOperation.PUT_SNAPSHOT_BLOCK, snapshotId, blockIndex, data, checksumBase64);
             FakeSnapshot s = writable(EbsOperation.PUT_SNAPSHOT_BLOCK, snapshotId);
             if (blockIndex < 0 || blockIndex >= s.volumeSizeGib * BLOCKS_PER_GIB) {
-                throw validation(EbsOperation.PUT_SNAPSHOT_BLOCK, "INVALID_BLOCK", snapshotId, blockIndex);
+                throw validation(
+                        EbsOperation.PUT_SNAPSHOT_BLOCK, "INVALID_BLOCK", snapshotId, blockIndex);
             }
             if (data.length != BLOCK_SIZE || !sha256(data).equals(checksumBase64)) {
                 throw validation(
@@ -438,7 +439,8 @@ public final class FakeEbsProxy implements EbsProxy {
         FakeSnapshot s = existing(EbsOperation.COMPLETE_SNAPSHOT, snapshotId);
         if (s.completion != null && !"error".equals(s.status)) {
             // A repeated CompleteSnapshot with the same values answers the current status.
-            if (s.completion.equals(List.of(changedBlocksCount, String.valueOf(linearChecksumBase64)))) {
+            if (s.completion.equals(
+                    List.of(changedBlocksCount, String.valueOf(linearChecksumBase64)))) {
                 return s.status;
             }
             throw validation(EbsOperation.COMPLETE_SNAPSHOT, null, snapshotId, null);
@@ -606,8 +608,7 @@ public final class FakeEbsProxy implements EbsProxy {
             }
             blocks.add(new ListedBlock(e.getKey(), e.getValue()));
         }
-        return new BlockListing(
-                blocks, next, s.volumeSizeGib, Instant.now().plus(BLOCK_TOKEN_TTL));
+        return new BlockListing(blocks, next, s.volumeSizeGib, Instant.now().plus(BLOCK_TOKEN_TTL));
     }
 
     private int resume(EbsOperation op, String snapshotId, int startingBlockIndex, String token) {
@@ -623,7 +624,11 @@ public final class FakeEbsProxy implements EbsProxy {
                     region,
                     snapshotId,
                     null,
-                    op.apiName() + " failed in " + region + " for " + snapshotId
+                    op.apiName()
+                            + " failed in "
+                            + region
+                            + " for "
+                            + snapshotId
                             + ": the page token is invalid or expired",
                     null);
         }

@@ -4,7 +4,6 @@ import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException.Kind;
 
 import org.apache.flink.util.InstantiationUtil;
-
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -34,7 +33,10 @@ class FakeEbsProxyTest {
         assertThatThrownBy(() -> ebs.listSnapshotBlocks(id, 0, null, 100))
                 .isInstanceOf(EbsProxyException.class);
         // LINEAR is over the digests in block order, not in write order.
-        assertThatThrownBy(() -> ebs.completeSnapshot(id, 2, linearChecksum(List.of(block(3), block(1)))))
+        assertThatThrownBy(
+                        () ->
+                                ebs.completeSnapshot(
+                                        id, 2, linearChecksum(List.of(block(3), block(1)))))
                 .isInstanceOfSatisfying(
                         EbsProxyException.class, e -> assertThat(e.kind()).isEqualTo(Kind.FATAL));
         assertThat(ebs.completeSnapshot(id, 2, linearChecksum(List.of(block(1), block(3)))))
@@ -99,14 +101,19 @@ class FakeEbsProxyTest {
                         EbsProxyException.class,
                         e -> assertThat(e.kind()).isEqualTo(Kind.RETRYABLE));
         ebs.putBlock(id, 0, block(0), sha256(block(0))).get();
-        ebs.failAlways("DescribeSnapshots", () -> FakeEbsProxy.fatal("AccessDeniedException", "UNAUTHORIZED_ACCOUNT"));
+        ebs.failAlways(
+                "DescribeSnapshots",
+                () -> FakeEbsProxy.fatal("AccessDeniedException", "UNAUTHORIZED_ACCOUNT"));
         assertThatThrownBy(() -> ebs.describeSnapshot(id)).isInstanceOf(EbsProxyException.class);
         assertThatThrownBy(() -> ebs.describeSnapshot(id)).isInstanceOf(EbsProxyException.class);
         ebs.clearFailures();
         assertThat(ebs.describeSnapshot(id).status()).isEqualTo("pending");
         assertThat(ebs.calls("PutSnapshotBlock")).hasSize(2);
         assertThat(ebs.calls("PutSnapshotBlock").get(1).args()).startsWith(id, 0);
-        assertThat(ebs.calls()).extracting(FakeEbsProxy.Call::operation).first().isEqualTo("StartSnapshot");
+        assertThat(ebs.calls())
+                .extracting(FakeEbsProxy.Call::operation)
+                .first()
+                .isEqualTo("StartSnapshot");
         assertThatThrownBy(() -> ebs.putBlock(id, 1, new byte[10], sha256(new byte[10])).get())
                 .cause()
                 .isInstanceOfSatisfying(
@@ -126,7 +133,8 @@ class FakeEbsProxyTest {
         } finally {
             FakeEbsProxy.unregister("fake-test");
         }
-        assertThatThrownBy(() -> factory.create("us-west-2")).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> factory.create("us-west-2"))
+                .isInstanceOf(IllegalStateException.class);
     }
 
     private static StartSnapshotSpec spec(String parent, String token) {

@@ -149,7 +149,8 @@ class RequestBudgetTest {
 
     @Test
     void acquireBlocksForTheReservedWait() throws InterruptedException {
-        RequestBudget b = new RequestBudget(20, Duration.ZERO, Duration.ofMillis(250), System::nanoTime);
+        RequestBudget b =
+                new RequestBudget(20, Duration.ZERO, Duration.ofMillis(250), System::nanoTime);
         long t0 = System.nanoTime();
         for (int i = 0; i < 5; i++) {
             b.acquire();

@@ -98,15 +98,19 @@ class SdkEbsProxyTest {
             SnapshotDescription described = awaitCompleted(proxy, started.snapshotId());
             assertThat(described.volumeSizeGib()).isEqualTo(1);
 
-            BlockListing listing =
-                    proxy.listSnapshotBlocks(started.snapshotId(), 0, null, 100);
-            assertThat(listing.blocks()).extracting(ListedBlock::blockIndex).containsExactly(0, 5, 2047);
+            BlockListing listing = proxy.listSnapshotBlocks(started.snapshotId(), 0, null, 100);
+            assertThat(listing.blocks())
+                    .extracting(ListedBlock::blockIndex)
+                    .containsExactly(0, 5, 2047);
             assertThat(listing.nextToken()).isNull();
             assertThat(listing.volumeSizeGib()).isEqualTo(1);
             assertThat(listing.expiryTime()).isAfter(Instant.now());
             for (ListedBlock listed : listing.blocks()) {
                 FetchedBlock fetched =
-                        proxy.getBlock(started.snapshotId(), listed.blockIndex(), listed.blockToken())
+                        proxy.getBlock(
+                                        started.snapshotId(),
+                                        listed.blockIndex(),
+                                        listed.blockToken())
                                 .get(10, TimeUnit.SECONDS);
                 byte[] expected = blocks.get(listed.blockIndex());
                 assertThat(fetched.data()).isEqualTo(expected);
@@ -237,8 +241,7 @@ class SdkEbsProxyTest {
                     new StartSnapshotSpec(
                             3, null, spec.clientToken(), null, Map.of(), null, null, 30);
             EbsProxyException e =
-                    catchThrowableOfType(
-                            () -> proxy.startSnapshot(other), EbsProxyException.class);
+                    catchThrowableOfType(() -> proxy.startSnapshot(other), EbsProxyException.class);
             assertThat(e.kind()).isEqualTo(Kind.FATAL);
             assertThat(e.errorCode()).isEqualTo("ConflictException");
         }
@@ -291,7 +294,9 @@ class SdkEbsProxyTest {
             assertThat(EBS.server().stats().faults(Disruption.RESET)).isGreaterThan(resets);
             assertThat(listener.retries("PutSnapshotBlock")).isPositive();
             assertThat(listener.retries("GetSnapshotBlock")).isPositive();
-            assertThat(listener.throttles("PutSnapshotBlock") + listener.throttles("GetSnapshotBlock"))
+            assertThat(
+                            listener.throttles("PutSnapshotBlock")
+                                    + listener.throttles("GetSnapshotBlock"))
                     .isPositive();
             assertThat(listener.requests("PutSnapshotBlock")).isGreaterThan(50);
         }
@@ -315,8 +320,7 @@ class SdkEbsProxyTest {
 
             // The proxy that started it, and one told about it, retry until EBS sees it.
             other.markNew(id, Instant.now());
-            CompletableFuture<Void> byStarter =
-                    starter.putBlock(id, 0, block(0), sha256(block(0)));
+            CompletableFuture<Void> byStarter = starter.putBlock(id, 0, block(0), sha256(block(0)));
             CompletableFuture<Void> byOther = other.putBlock(id, 1, block(1), sha256(block(1)));
             byStarter.get(20, TimeUnit.SECONDS);
             byOther.get(20, TimeUnit.SECONDS);
@@ -356,7 +360,10 @@ class SdkEbsProxyTest {
             assertThat(EBS.server().stats().faults(Disruption.STALL)).isGreaterThan(stalls + 1);
         }
         EbsProxyConfig patient =
-                config(EBS).attemptTimeout(Duration.ofMillis(300)).totalTimeout(Duration.ofSeconds(15)).build();
+                config(EBS)
+                        .attemptTimeout(Duration.ofMillis(300))
+                        .totalTimeout(Duration.ofSeconds(15))
+                        .build();
         try (SdkEbsProxy proxy = proxy(EBS, patient).build()) {
             String id = proxy.startSnapshot(spec(1, null)).snapshotId();
             long stalls = EBS.server().stats().faults(Disruption.STALL);
@@ -465,7 +472,8 @@ class SdkEbsProxyTest {
             }
             List<CompletableFuture<Void>> puts = new ArrayList<>();
             blocks.forEach((index, d) -> puts.add(proxy.putBlock(id, index, d, sha256(d))));
-            CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+            CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new))
+                    .get(30, TimeUnit.SECONDS);
 
             RequestBudget budget = proxy.budget(RequestBudget.Group.PUT);
             assertThat(budget.currentRate()).isLessThan(budget.configuredRate());

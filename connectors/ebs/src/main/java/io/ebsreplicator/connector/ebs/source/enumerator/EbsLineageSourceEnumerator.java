@@ -58,6 +58,10 @@ public final class EbsLineageSourceEnumerator
     private final Deque<BlockRangeSplit> unassigned;
     private final Set<Integer> waitingReaders = new LinkedHashSet<>();
     private final Map<String, Integer> attempts = new HashMap<>();
+
+    /** Requests that failed transiently are not resolved again before this time (epoch ms). */
+    private final Map<String, Long> notBefore = new HashMap<>();
+
     private final Map<String, EbsProxy> proxies = new LinkedHashMap<>();
 
     private transient ScheduledExecutorService retryTimer;
@@ -105,14 +109,25 @@ public final class EbsLineageSourceEnumerator
     }
 
     private void resolveNext() {
-        if (resolving || pending.isEmpty()) {
+        if (resolving) {
             return;
         }
+        long now = System.currentTimeMillis();
+        PendingRequest next = null;
+        for (PendingRequest p : pending) {
+            if (notBefore.getOrDefault(p.request().requestId(), 0L) <= now) {
+                next = p;
+                break;
+            }
+        }
+        if (next == null) {
+            return; // the retry timer calls again when the first one is due
+        }
         resolving = true;
-        PendingRequest next = pending.peekFirst();
+        PendingRequest request = next;
         context.callAsync(
-                () -> resolver.resolve(next.request(), next.acceptedMillis()),
-                (splits, error) -> onResolved(next, splits, error));
+                () -> resolver.resolve(request.request(), request.acceptedMillis()),
+                (splits, error) -> onResolved(request, splits, error));
     }
 
     private void onResolved(PendingRequest request, List<BlockRangeSplit> splits, Throwable error) {
@@ -121,12 +136,15 @@ public final class EbsLineageSourceEnumerator
         if (error == null) {
             pending.remove(request);
             attempts.remove(id);
+            notBefore.remove(id);
             unassigned.addAll(splits);
             LOG.info("Request {} resolved into {} splits", id, splits.size());
         } else if (error instanceof EbsProxyException e
                 && e.kind() != EbsProxyException.Kind.FATAL) {
             int attempt = attempts.merge(id, 1, Integer::sum);
-            long delay = Math.min(MAX_RETRY_MILLIS, FIRST_RETRY_MILLIS << Math.min(attempt, 16));
+            long delay =
+                    Math.min(MAX_RETRY_MILLIS, FIRST_RETRY_MILLIS << Math.min(attempt - 1, 16));
+            notBefore.put(id, System.currentTimeMillis() + delay);
             LOG.warn(
                     "Request {} could not be resolved yet (attempt {}), retrying in {} ms: {}",
                     id,
@@ -141,13 +159,12 @@ public final class EbsLineageSourceEnumerator
                     delay,
                     TimeUnit.MILLISECONDS);
             assignWaiting();
-            if (pending.peekFirst() != request) {
-                resolveNext();
-            }
+            resolveNext(); // others may be due now
             return;
         } else {
             pending.remove(request);
             attempts.remove(id);
+            notBefore.remove(id);
             String reason = RequestResolver.describe(error);
             LOG.warn("Request {} failed: {}", id, reason);
             unassigned.add(failureSplit(request, reason));

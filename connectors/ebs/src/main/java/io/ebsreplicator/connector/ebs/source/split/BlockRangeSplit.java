@@ -83,7 +83,8 @@ public final class BlockRangeSplit implements SourceSplit {
 
     @Override
     public String splitId() {
-        return requestId + "#" + splitIndex;
+        // A failure split for some targets shares index 0 with the request's first range.
+        return requestId + "#" + splitIndex + (failure == null ? "" : "!failed");
     }
 
     /** The same split, advanced to {@code nextIndex} with {@code emittedBlocks} emitted. */

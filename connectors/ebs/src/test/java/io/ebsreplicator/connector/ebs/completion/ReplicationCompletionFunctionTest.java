@@ -1,0 +1,641 @@
+package io.ebsreplicator.connector.ebs.completion;
+
+import io.ebsreplicator.connector.ebs.model.BlockCopied;
+import io.ebsreplicator.connector.ebs.model.ReplicationResult;
+import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
+import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
+
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tests {@link ReplicationCompletionFunction} inside {@link CompletionOperator}, in a keyed
+ * operator test harness with processing time driven by hand, against {@link FakeEbsProxy}.
+ */
+class ReplicationCompletionFunctionTest {
+
+    private static final String SOURCE_REGION = "us-east-1";
+    private static final String SOURCE_SNAPSHOT = "snap-0123";
+    private static final String TARGET_REGION = "eu-west-1";
+    private static final String REQUEST = "req-1";
+    private static final long POLL = 10;
+
+    /** Split 0 holds blocks 0, 1, 2; split 1 holds 1000 and 1001. */
+    private static final int[] SPLIT_0 = {0, 1, 2};
+
+    private static final int[] SPLIT_1 = {1000, 1001};
+
+    private String name;
+    private FakeEbsProxy.Factory factory;
+    private FakeEbsProxy target;
+    private String targetSnapshot;
+    private final Map<Integer, byte[]> written = new TreeMap<>();
+    private final List<
+                    KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult>>
+            harnesses = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        name = "completion-test-" + UUID.randomUUID();
+        factory = FakeEbsProxy.register(name);
+        target = factory.proxy(TARGET_REGION);
+        targetSnapshot = startTarget(target, "token-1");
+        for (int i : SPLIT_0) {
+            put(target, targetSnapshot, i);
+        }
+        for (int i : SPLIT_1) {
+            put(target, targetSnapshot, i);
+        }
+        target.clearCalls();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (var h : harnesses) {
+            h.close();
+        }
+        FakeEbsProxy.unregister(name);
+    }
+
+    @Test
+    void completesOnceWithTheCountAndLinearChecksumOnlyAfterTheTargetIsCompleted()
+            throws Exception {
+        target.sealAfterPolls(2);
+        var harness = harness();
+        harness.setProcessingTime(100);
+
+        // Blocks out of index order, split 1 first: the aggregate must be in index order.
+        blocks(harness, 1, SPLIT_1);
+        harness.processElement(splitEnd(1, 2), 0);
+        blocks(harness, 0, 2, 0, 1);
+        assertThat(target.calls("CompleteSnapshot")).as("split 0 has not ended yet").isEmpty();
+        harness.processElement(splitEnd(0, 3), 0);
+
+        List<FakeEbsProxy.Call> completes = target.calls("CompleteSnapshot");
+        assertThat(completes).hasSize(1);
+        assertThat(completes.get(0).args())
+                .containsExactly(targetSnapshot, 5, expectedLinearChecksum());
+        assertThat(target.markedNew(targetSnapshot)).isNotNull();
+        assertThat(harness.extractOutputValues()).as("still sealing").isEmpty();
+
+        harness.setProcessingTime(100 + POLL); // DescribeSnapshots: pending
+        assertThat(harness.extractOutputValues()).isEmpty();
+        harness.setProcessingTime(100 + 2 * POLL); // pending (turns completed after answering)
+        assertThat(harness.extractOutputValues()).isEmpty();
+        harness.setProcessingTime(100 + 3 * POLL); // completed
+        List<ReplicationResult> results = harness.extractOutputValues();
+
+        assertThat(results).hasSize(1);
+        ReplicationResult r = results.get(0);
+        assertThat(r.status()).isEqualTo(ReplicationResult.COMPLETED);
+        assertThat(r.succeeded()).isTrue();
+        assertThat(r.requestId()).isEqualTo(REQUEST);
+        assertThat(r.sourceRegion()).isEqualTo(SOURCE_REGION);
+        assertThat(r.sourceSnapshotId()).isEqualTo(SOURCE_SNAPSHOT);
+        assertThat(r.targetRegion()).isEqualTo(TARGET_REGION);
+        assertThat(r.targetSnapshotId()).isEqualTo(targetSnapshot);
+        assertThat(r.blocksWritten()).isEqualTo(5);
+        assertThat(r.bytesWritten()).isEqualTo(5L * FakeEbsProxy.BLOCK_SIZE);
+        assertThat(r.checksum()).isEqualTo(expectedLinearChecksum());
+        assertThat(r.error()).isNull();
+        assertThat(r.durationMs()).isEqualTo(100 + 3 * POLL - 50);
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+        assertThat(target.calls("DescribeSnapshots")).hasSize(3);
+        assertThat(target.status(targetSnapshot)).isEqualTo("completed");
+
+        // No further polling and no second result.
+        harness.setProcessingTime(100 + 10 * POLL);
+        assertThat(harness.extractOutputValues()).hasSize(1);
+        assertThat(target.calls("DescribeSnapshots")).hasSize(3);
+    }
+
+    @Test
+    void aDuplicateBlockEventIsNotCountedTwice() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+
+        blocks(harness, 0, SPLIT_0);
+        harness.processElement(block(0, 1), 0); // replayed after a failover
+        blocks(harness, 1, SPLIT_1);
+        harness.processElement(block(1, 1000), 0);
+        harness.processElement(splitEnd(0, 3), 0);
+        harness.processElement(splitEnd(1, 2), 0);
+        harness.setProcessingTime(POLL);
+
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+        assertThat(target.calls("CompleteSnapshot").get(0).args().get(1)).isEqualTo(5);
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.COMPLETED);
+        assertThat(results.get(0).blocksWritten()).isEqualTo(5);
+    }
+
+    @Test
+    void doesNotCompleteBeforeEveryBlockOfAnEndedSplitArrived() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+
+        // Split ends can overtake blocks (different copier subtasks).
+        harness.processElement(splitEnd(0, 3), 0);
+        harness.processElement(splitEnd(1, 2), 0);
+        blocks(harness, 0, 0, 1);
+        blocks(harness, 1, SPLIT_1);
+        harness.setProcessingTime(10 * POLL);
+        assertThat(target.calls("CompleteSnapshot")).isEmpty();
+        assertThat(harness.extractOutputValues()).isEmpty();
+
+        blocks(harness, 0, 2);
+        harness.setProcessingTime(11 * POLL);
+
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+        assertThat(harness.extractOutputValues())
+                .extracting(ReplicationResult::status)
+                .containsExactly(ReplicationResult.COMPLETED);
+    }
+
+    @Test
+    void aFailedEventYieldsExactlyOneFailedResultAndLaterEventsAreIgnored() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+
+        blocks(harness, 0, SPLIT_0);
+        harness.processElement(failed("ListSnapshotBlocks failed: AccessDenied"), 0);
+        blocks(harness, 1, SPLIT_1);
+        harness.processElement(splitEnd(0, 3), 0);
+        harness.processElement(splitEnd(1, 2), 0);
+        harness.processElement(failed("again"), 0);
+        harness.setProcessingTime(100 * POLL);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        ReplicationResult r = results.get(0);
+        assertThat(r.status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(r.succeeded()).isFalse();
+        assertThat(r.error()).isEqualTo("ListSnapshotBlocks failed: AccessDenied");
+        assertThat(r.targetSnapshotId()).isEqualTo(targetSnapshot);
+        assertThat(r.blocksWritten()).isZero();
+        assertThat(r.checksum()).isNull();
+        assertThat(target.calls("CompleteSnapshot")).isEmpty();
+        assertThat(target.calls("DescribeSnapshots")).isEmpty();
+    }
+
+    @Test
+    void aFailedEventForATargetThatNeverStartedHasNoTargetSnapshot() throws Exception {
+        var harness = harness();
+
+        harness.processElement(
+                new BlockCopied(
+                        BlockCopied.Kind.FAILED,
+                        REQUEST,
+                        "ap-south-1",
+                        "",
+                        0,
+                        1,
+                        -1,
+                        null,
+                        0,
+                        "AccessDeniedException: no",
+                        SOURCE_REGION,
+                        SOURCE_SNAPSHOT,
+                        50),
+                0);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).targetRegion()).isEqualTo("ap-south-1");
+        assertThat(results.get(0).targetSnapshotId()).isNull();
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+    }
+
+    @Test
+    void aRejectedCompleteSnapshotYieldsAFailedResult() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+
+        // Two blocks reported written, but only one reached the target: EBS rejects the count
+        // with a fatal ValidationException.
+        String other = startTarget(target, "token-2");
+        put(target, other, 0);
+        harness.processElement(
+                new BlockCopied(
+                        BlockCopied.Kind.BLOCK,
+                        "req-2",
+                        TARGET_REGION,
+                        other,
+                        0,
+                        1,
+                        0,
+                        digest(0),
+                        0,
+                        null,
+                        SOURCE_REGION,
+                        SOURCE_SNAPSHOT,
+                        0),
+                0);
+        harness.processElement(
+                new BlockCopied(
+                        BlockCopied.Kind.BLOCK,
+                        "req-2",
+                        TARGET_REGION,
+                        other,
+                        0,
+                        1,
+                        1,
+                        digest(1),
+                        0,
+                        null,
+                        SOURCE_REGION,
+                        SOURCE_SNAPSHOT,
+                        0),
+                0);
+        harness.processElement(
+                new BlockCopied(
+                        BlockCopied.Kind.SPLIT_END,
+                        "req-2",
+                        TARGET_REGION,
+                        other,
+                        0,
+                        1,
+                        -1,
+                        null,
+                        2,
+                        null,
+                        SOURCE_REGION,
+                        SOURCE_SNAPSHOT,
+                        0),
+                0);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error()).contains("ValidationException");
+    }
+
+    @Test
+    void aTargetThatGoesToErrorYieldsAFailedResult() throws Exception {
+        target.sealAfterPolls(5);
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+
+        target.setStatus(targetSnapshot, "error", "cancelled by EBS");
+        harness.setProcessingTime(POLL);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error()).contains("cancelled by EBS");
+    }
+
+    @Test
+    void aTransientCompleteSnapshotFailureIsRetriedOnATimer() throws Exception {
+        target.failNext("CompleteSnapshot", FakeEbsProxy::throttled);
+        var harness = harness();
+        harness.setProcessingTime(0);
+
+        allEvents(harness);
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+        assertThat(harness.extractOutputValues()).isEmpty();
+
+        // No further event arrives for this target: a timer must try again.
+        for (int t = 1; t <= 5; t++) {
+            harness.setProcessingTime(t * POLL);
+        }
+
+        assertThat(target.calls("CompleteSnapshot")).hasSize(2);
+        assertThat(harness.extractOutputValues())
+                .extracting(ReplicationResult::status)
+                .containsExactly(ReplicationResult.COMPLETED);
+    }
+
+    @Test
+    void twoTargetsOfOneRequestCompleteIndependently() throws Exception {
+        FakeEbsProxy second = factory.proxy("ap-south-1");
+        String secondSnapshot = startTarget(second, "token-3");
+        for (int i : SPLIT_0) {
+            put(second, secondSnapshot, i);
+        }
+        var harness = harness();
+        harness.setProcessingTime(0);
+
+        allEvents(harness);
+        for (int i : SPLIT_0) {
+            harness.processElement(
+                    new BlockCopied(
+                            BlockCopied.Kind.BLOCK,
+                            REQUEST,
+                            "ap-south-1",
+                            secondSnapshot,
+                            0,
+                            1,
+                            i,
+                            digest(i),
+                            0,
+                            null,
+                            SOURCE_REGION,
+                            SOURCE_SNAPSHOT,
+                            50),
+                    0);
+        }
+        harness.processElement(
+                new BlockCopied(
+                        BlockCopied.Kind.SPLIT_END,
+                        REQUEST,
+                        "ap-south-1",
+                        secondSnapshot,
+                        0,
+                        1,
+                        -1,
+                        null,
+                        3,
+                        null,
+                        SOURCE_REGION,
+                        SOURCE_SNAPSHOT,
+                        50),
+                0);
+        harness.setProcessingTime(POLL);
+
+        assertThat(harness.extractOutputValues())
+                .extracting(ReplicationResult::targetRegion, ReplicationResult::blocksWritten)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple(TARGET_REGION, 5L),
+                        org.assertj.core.groups.Tuple.tuple("ap-south-1", 3L));
+    }
+
+    // ------------------------------------------------------------------ checkpoints
+
+    @Test
+    void aSnapshotTakenWhileCopyingRestoresAndContinues() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+        blocks(harness, 0, SPLIT_0);
+        harness.processElement(splitEnd(0, 3), 0);
+        blocks(harness, 1, 1000);
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+        harnesses.remove(harness);
+
+        var restored = harness(snapshot);
+        restored.setProcessingTime(0);
+        // After the failover the last block is replayed together with the rest.
+        blocks(restored, 1, 1000, 1001);
+        restored.processElement(splitEnd(1, 2), 0);
+        restored.setProcessingTime(POLL);
+
+        List<FakeEbsProxy.Call> completes = target.calls("CompleteSnapshot");
+        assertThat(completes).hasSize(1);
+        assertThat(completes.get(0).args())
+                .containsExactly(targetSnapshot, 5, expectedLinearChecksum());
+        assertThat(restored.extractOutputValues())
+                .extracting(ReplicationResult::status, ReplicationResult::checksum)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                ReplicationResult.COMPLETED, expectedLinearChecksum()));
+    }
+
+    @Test
+    void aSnapshotTakenWhileSealingRestoresItsTimerAndEmitsTheResult() throws Exception {
+        target.sealAfterPolls(3);
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        harness.setProcessingTime(POLL);
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+        harnesses.remove(harness);
+        assertThat(harness.extractOutputValues()).isEmpty();
+
+        var restored = harness(snapshot);
+        for (int t = 2; t <= 6; t++) {
+            restored.setProcessingTime(t * POLL);
+        }
+
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+        assertThat(restored.extractOutputValues())
+                .extracting(ReplicationResult::status)
+                .containsExactly(ReplicationResult.COMPLETED);
+    }
+
+    @Test
+    void aSnapshotTakenAfterTheResultIgnoresReplayedEvents() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        harness.setProcessingTime(POLL);
+        assertThat(harness.extractOutputValues()).hasSize(1);
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        harness.close();
+        harnesses.remove(harness);
+
+        var restored = harness(snapshot);
+        restored.setProcessingTime(0);
+        allEvents(restored);
+        restored.setProcessingTime(10 * POLL);
+        restored.endInput();
+
+        assertThat(restored.extractOutputValues()).isEmpty();
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+    }
+
+    // ------------------------------------------------------------------ end of input
+
+    @Test
+    void endInputDrainsASealingTarget() throws Exception {
+        target.sealAfterPolls(3);
+        var harness = harness();
+        // The drain waits in wall-clock time, as processing time is in a running job.
+        harness.setProcessingTime(System.currentTimeMillis());
+        allEvents(harness);
+        assertThat(harness.extractOutputValues()).isEmpty();
+
+        harness.endInput();
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).error()).isNull();
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.COMPLETED);
+        assertThat(results.get(0).checksum()).isEqualTo(expectedLinearChecksum());
+        assertThat(target.status(targetSnapshot)).isEqualTo("completed");
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+    }
+
+    @Test
+    void endInputFailsATargetWhoseBlocksDidNotAllArrive() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+        blocks(harness, 0, SPLIT_0);
+        harness.processElement(splitEnd(0, 3), 0);
+        blocks(harness, 1, 1000);
+
+        harness.endInput();
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error()).contains("1 of 2 splits ended").contains("4 blocks");
+        assertThat(target.calls("CompleteSnapshot")).isEmpty();
+    }
+
+    @Test
+    void endInputCompletesATargetWhoseCompleteSnapshotFailedTransiently() throws Exception {
+        target.failNext("CompleteSnapshot", FakeEbsProxy::throttled);
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+
+        harness.endInput();
+
+        assertThat(target.calls("CompleteSnapshot")).hasSize(2);
+        assertThat(harness.extractOutputValues())
+                .extracting(ReplicationResult::status)
+                .containsExactly(ReplicationResult.COMPLETED);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> harness()
+            throws Exception {
+        return harness(null);
+    }
+
+    private KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> harness(
+            OperatorSubtaskState restoreFrom) throws Exception {
+        KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> h =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new CompletionOperator(
+                                new ReplicationCompletionFunction(
+                                        factory,
+                                        Duration.ofMillis(POLL),
+                                        Duration.ofMinutes(5),
+                                        false)),
+                        (KeySelector<BlockCopied, String>) BlockCopied::completionKey,
+                        Types.STRING);
+        harnesses.add(h);
+        if (restoreFrom != null) {
+            h.initializeState(restoreFrom);
+        }
+        h.open();
+        return h;
+    }
+
+    private static String startTarget(FakeEbsProxy proxy, String token) {
+        return proxy.startSnapshot(
+                        new StartSnapshotSpec(1, null, token, null, Map.of(), null, null, 60))
+                .snapshotId();
+    }
+
+    private void put(FakeEbsProxy proxy, String snapshot, int index) {
+        byte[] data = FakeEbsProxy.block(index);
+        written.put(index, data);
+        proxy.putBlock(snapshot, index, data, FakeEbsProxy.sha256(data)).join();
+    }
+
+    private void allEvents(
+            KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> h)
+            throws Exception {
+        blocks(h, 0, SPLIT_0);
+        blocks(h, 1, SPLIT_1);
+        h.processElement(splitEnd(0, 3), 0);
+        h.processElement(splitEnd(1, 2), 0);
+    }
+
+    private void blocks(
+            KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> h,
+            int split,
+            int... indexes)
+            throws Exception {
+        for (int i : indexes) {
+            h.processElement(block(split, i), 0);
+        }
+    }
+
+    private BlockCopied block(int split, int index) {
+        return new BlockCopied(
+                BlockCopied.Kind.BLOCK,
+                REQUEST,
+                TARGET_REGION,
+                targetSnapshot,
+                split,
+                2,
+                index,
+                digest(index),
+                0,
+                null,
+                SOURCE_REGION,
+                SOURCE_SNAPSHOT,
+                50);
+    }
+
+    private BlockCopied splitEnd(int split, long emitted) {
+        return new BlockCopied(
+                BlockCopied.Kind.SPLIT_END,
+                REQUEST,
+                TARGET_REGION,
+                targetSnapshot,
+                split,
+                2,
+                -1,
+                null,
+                emitted,
+                null,
+                SOURCE_REGION,
+                SOURCE_SNAPSHOT,
+                50);
+    }
+
+    private BlockCopied failed(String reason) {
+        return new BlockCopied(
+                BlockCopied.Kind.FAILED,
+                REQUEST,
+                TARGET_REGION,
+                targetSnapshot,
+                0,
+                2,
+                -1,
+                null,
+                0,
+                reason,
+                SOURCE_REGION,
+                SOURCE_SNAPSHOT,
+                50);
+    }
+
+    /** The raw 32-byte SHA-256 of the block written at {@code index}. */
+    private static byte[] digest(int index) {
+        return sha256(FakeEbsProxy.block(index));
+    }
+
+    private static byte[] sha256(byte[] data) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** SHA-256 over the raw block digests in ascending index order, base64; computed here. */
+    private String expectedLinearChecksum() throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        for (byte[] data : new TreeMap<>(written).values()) {
+            md.update(sha256(data));
+        }
+        return Base64.getEncoder().encodeToString(md.digest());
+    }
+}

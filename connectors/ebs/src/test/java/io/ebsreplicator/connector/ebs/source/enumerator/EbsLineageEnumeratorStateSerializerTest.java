@@ -1,0 +1,197 @@
+package io.ebsreplicator.connector.ebs.source.enumerator;
+
+import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
+import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
+import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Tests {@link EbsLineageEnumeratorStateSerializer}, including the committed v1 fixture. */
+class EbsLineageEnumeratorStateSerializerTest {
+
+    /** Written once by {@link #writeFixture()} with the version 1 serializer; never regenerate. */
+    static final String FIXTURE = "/serializer-fixtures/enumerator-state-v1.bin";
+
+    private final EbsLineageEnumeratorStateSerializer serializer =
+            new EbsLineageEnumeratorStateSerializer();
+
+    /** The state stored in {@link #FIXTURE}: two pending requests and two unassigned splits. */
+    static EbsLineageEnumeratorState fixtureState() {
+        ReplicationRequest full =
+                new ReplicationRequest(
+                        "req-full",
+                        "us-east-1",
+                        "snap-0123456789abcdef0",
+                        null,
+                        List.of(
+                                new ReplicationTarget(
+                                        "eu-west-1",
+                                        null,
+                                        "arn:aws:kms:eu-west-1:111122223333:key/abcd",
+                                        Map.of("team", "storage", "env", "prod"),
+                                        "nightly copy"),
+                                ReplicationTarget.of("ap-south-1")));
+        ReplicationRequest incremental =
+                new ReplicationRequest(
+                        "req-incr",
+                        "us-east-1",
+                        "snap-0000000000000000b",
+                        "snap-0000000000000000a",
+                        List.of(
+                                new ReplicationTarget(
+                                        "eu-west-1",
+                                        "snap-0eeeeeeeeeeeeeee1",
+                                        null,
+                                        Map.of("k", "v"),
+                                        null)));
+        BlockRangeSplit split =
+                new BlockRangeSplit(
+                        "req-prev",
+                        1,
+                        2,
+                        "us-east-1",
+                        "snap-0000000000000000c",
+                        null,
+                        "eu-west-1=snap-0fffffffffffffff1",
+                        1024,
+                        2048,
+                        1500,
+                        99,
+                        null,
+                        1_700_000_000_000L);
+        BlockRangeSplit failed =
+                BlockRangeSplit.failed(
+                        "req-bad",
+                        "us-east-1",
+                        "snap-0000000000000000d",
+                        "eu-west-1=",
+                        "ResourceNotFoundException(SNAPSHOT_NOT_FOUND): gone",
+                        1_700_000_000_001L);
+        return new EbsLineageEnumeratorState(
+                List.of(
+                        new PendingRequest(full, 1_700_000_000_002L),
+                        new PendingRequest(incremental, 1_700_000_000_003L)),
+                List.of(split, failed));
+    }
+
+    @Test
+    void roundTripsRequestsWithTargetsTagsParentAndKmsAndUnassignedSplits() throws IOException {
+        EbsLineageEnumeratorState state = fixtureState();
+
+        EbsLineageEnumeratorState back = roundTrip(state);
+
+        assertThat(back).isEqualTo(state);
+        ReplicationTarget kmsTarget = back.pendingRequests().get(0).request().targets().get(0);
+        assertThat(kmsTarget.kmsKeyArn()).isEqualTo("arn:aws:kms:eu-west-1:111122223333:key/abcd");
+        assertThat(kmsTarget.tags())
+                .containsExactlyInAnyOrderEntriesOf(Map.of("team", "storage", "env", "prod"));
+        assertThat(kmsTarget.description()).isEqualTo("nightly copy");
+        assertThat(kmsTarget.parentSnapshotId()).isNull();
+        ReplicationTarget plain = back.pendingRequests().get(0).request().targets().get(1);
+        assertThat(plain).isEqualTo(ReplicationTarget.of("ap-south-1"));
+        ReplicationRequest incremental = back.pendingRequests().get(1).request();
+        assertThat(incremental.baseSnapshotId()).isEqualTo("snap-0000000000000000a");
+        assertThat(incremental.targets().get(0).parentSnapshotId())
+                .isEqualTo("snap-0eeeeeeeeeeeeeee1");
+        assertThat(back.pendingRequests().get(1).acceptedMillis()).isEqualTo(1_700_000_000_003L);
+        assertThat(back.unassignedSplits()).containsExactlyElementsOf(state.unassignedSplits());
+        assertThat(back.unassignedSplits().get(1).failure()).isNotNull();
+    }
+
+    @Test
+    void roundTripsEmptyState() throws IOException {
+        EbsLineageEnumeratorState empty = new EbsLineageEnumeratorState(List.of(), List.of());
+
+        assertThat(roundTrip(empty)).isEqualTo(empty);
+    }
+
+    @Test
+    void keepsTheOrderOfRequestsAndSplits() throws IOException {
+        EbsLineageEnumeratorState state = fixtureState();
+
+        EbsLineageEnumeratorState back = roundTrip(state);
+
+        assertThat(back.pendingRequests())
+                .extracting(p -> p.request().requestId())
+                .containsExactly("req-full", "req-incr");
+        assertThat(back.unassignedSplits())
+                .extracting(BlockRangeSplit::requestId)
+                .containsExactly("req-prev", "req-bad");
+    }
+
+    @Test
+    void rejectsUnknownVersion() throws IOException {
+        byte[] bytes = serializer.serialize(fixtureState());
+
+        assertThatThrownBy(() -> serializer.deserialize(2, bytes))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("version 2");
+    }
+
+    @Test
+    void rejectsTrailingBytes() throws IOException {
+        byte[] bytes = serializer.serialize(fixtureState());
+        byte[] longer = Arrays.copyOf(bytes, bytes.length + 3);
+
+        assertThatThrownBy(
+                        () ->
+                                serializer.deserialize(
+                                        EbsLineageEnumeratorStateSerializer.VERSION_1, longer))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("Trailing 3 bytes");
+    }
+
+    @Test
+    void rejectsTruncatedBytes() throws IOException {
+        byte[] bytes = serializer.serialize(fixtureState());
+        byte[] shorter = Arrays.copyOf(bytes, bytes.length - 2);
+
+        assertThatThrownBy(
+                        () ->
+                                serializer.deserialize(
+                                        EbsLineageEnumeratorStateSerializer.VERSION_1, shorter))
+                .isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void committedVersion1FixtureStillDeserializes() throws IOException {
+        byte[] committed;
+        try (InputStream in = getClass().getResourceAsStream(FIXTURE)) {
+            assertThat(in).as("test resource %s", FIXTURE).isNotNull();
+            committed = in.readAllBytes();
+        }
+
+        EbsLineageEnumeratorState state =
+                serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_1, committed);
+
+        assertThat(state).isEqualTo(fixtureState());
+    }
+
+    /** Writes the fixture; run once, on purpose, with {@code -Debs.writeFixtures=true}. */
+    @Test
+    @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
+    void writeFixture() throws IOException {
+        Path file = Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE);
+        Files.createDirectories(file.getParent());
+        Files.write(file, serializer.serialize(fixtureState()));
+    }
+
+    private EbsLineageEnumeratorState roundTrip(EbsLineageEnumeratorState state)
+            throws IOException {
+        return serializer.deserialize(serializer.getVersion(), serializer.serialize(state));
+    }
+}
