@@ -31,7 +31,6 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -209,12 +208,12 @@ public class ReplicationCompletionFunction
             indexes.add(k);
         }
         Collections.sort(indexes);
-        MessageDigest linear = sha256();
+        LinearChecksum linear = new LinearChecksum();
         for (Integer k : indexes) {
-            linear.update(digests.get(k));
+            linear.add(digests.get(k));
         }
-        i.changedBlocks = indexes.size();
-        i.checksum = Base64.getEncoder().encodeToString(linear.digest());
+        i.changedBlocks = linear.count();
+        i.checksum = linear.value();
         try {
             EbsProxy target = proxy(i.targetRegion);
             target.markNew(i.targetSnapshotId, java.time.Instant.ofEpochMilli(now));
