@@ -52,6 +52,12 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
 
     private static final Logger LOG = LoggerFactory.getLogger(BlockCopyFunction.class);
 
+    /** Blocks listed ahead when a token is refused: one List call serves a run of refusals. */
+    static final int RELIST_PAGE = 1000;
+
+    /** Tokens kept ahead at most (about 100 bytes each). */
+    private static final int MAX_CACHED_TOKENS = 100_000;
+
     private final EbsProxyFactory proxyFactory;
     private final BlockTransform transform;
     private final int readAttempts;
@@ -59,6 +65,12 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
 
     private transient Map<String, EbsProxy> proxies;
     private transient ExecutorService relister;
+
+    /**
+     * Tokens listed ahead by {@link #freshToken}, by region/snapshot/index; re-list thread only.
+     */
+    private transient Map<String, String> freshTokens;
+
     private transient Counter blocksCopied;
     private transient Counter bytesWritten;
     private transient Counter checksumMismatches;
@@ -85,6 +97,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     @Override
     public void open(OpenContext openContext) {
         proxies = new ConcurrentHashMap<>();
+        freshTokens = new java.util.HashMap<>();
         seenTargets = ConcurrentHashMap.newKeySet();
         // Re-listing is a blocking call: never on SDK completion threads.
         relister =
@@ -187,7 +200,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                                         && attempt <= readAttempts) {
                                     tokenRefreshes.inc();
                                     return CompletableFuture.supplyAsync(
-                                                    () -> relist(task), relister)
+                                                    () -> freshToken(task, token), relister)
                                             .thenCompose(fresh -> read(task, fresh, attempt + 1));
                                 }
                                 return CompletableFuture.<Verified>failedFuture(e);
@@ -219,21 +232,47 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                 .thenCompose(f -> f);
     }
 
-    /** A fresh token for one block: list the source from that index. */
-    private String relist(BlockTask task) {
+    /**
+     * A fresh token for one block. When tokens expire (a pause longer than their lifetime, or a
+     * restore from an old checkpoint), they expire for every block in flight and those after it, so
+     * one List call fetches the tokens of the next {@value #RELIST_PAGE} blocks and later refusals
+     * are served from them: about one List call per page instead of one per block. Runs on the
+     * re-list thread only.
+     */
+    private String freshToken(BlockTask task, String refused) {
+        String key = task.sourceRegion() + "/" + task.sourceSnapshotId() + "/" + task.blockIndex();
+        String cached = freshTokens.remove(key);
+        if (cached != null && !cached.equals(refused)) {
+            return cached;
+        }
         BlockListing page =
                 proxy(task.sourceRegion())
-                        .listSnapshotBlocks(task.sourceSnapshotId(), task.blockIndex(), null, 100);
+                        .listSnapshotBlocks(
+                                task.sourceSnapshotId(), task.blockIndex(), null, RELIST_PAGE);
+        if (freshTokens.size() > MAX_CACHED_TOKENS) {
+            freshTokens.clear(); // tokens of blocks that never asked; they would expire anyway
+        }
+        String found = null;
         for (ListedBlock b : page.blocks()) {
-            if (b.blockIndex() == task.blockIndex() && b.blockToken() != null) {
-                return b.blockToken();
+            if (b.blockToken() == null) {
+                continue;
+            }
+            if (b.blockIndex() == task.blockIndex()) {
+                found = b.blockToken();
+            } else {
+                freshTokens.put(
+                        task.sourceRegion() + "/" + task.sourceSnapshotId() + "/" + b.blockIndex(),
+                        b.blockToken());
             }
         }
-        throw new IllegalStateException(
-                "Block "
-                        + task.blockIndex()
-                        + " is no longer listed in "
-                        + task.sourceSnapshotId());
+        if (found == null) {
+            throw new IllegalStateException(
+                    "Block "
+                            + task.blockIndex()
+                            + " is no longer listed in "
+                            + task.sourceSnapshotId());
+        }
+        return found;
     }
 
     private CompletableFuture<List<BlockCopied>> writeAll(

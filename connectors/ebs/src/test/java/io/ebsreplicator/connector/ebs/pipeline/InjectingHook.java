@@ -1,0 +1,118 @@
+package io.ebsreplicator.connector.ebs.pipeline;
+
+import org.apache.flink.testutils.junit.SharedReference;
+
+import java.util.UUID;
+
+/**
+ * A {@link PipelineHook} for the failover, savepoint and token tests. It can (1) throw one {@link
+ * RuntimeException} from one operator, on the first record after a checkpoint completed in that
+ * operator; (2) pace the source, so that listing lasts long enough for checkpoints, savepoints and
+ * failures to land mid-copy; (3) run a test action once after N copier records (a "pause" of the
+ * job that moves ebs-local's clock). What it sees goes to a {@link HookProbe} shared with the test.
+ *
+ * <p>Every task attempt deserializes its own copy of the hook, so the transient fields below are
+ * per task attempt; everything shared lives in the probe.
+ */
+final class InjectingHook implements PipelineHook {
+
+    private static final long serialVersionUID = 1L;
+
+    private final SharedReference<HookProbe> probe;
+    private final String failIn;
+    private final long sourcePaceMillis;
+
+    private transient String attempt;
+    private transient long emitted;
+
+    /** Records emitted when the last three checkpoint notifications arrived, newest first. */
+    private transient long[] notified;
+
+    private transient boolean startedAfterFailure;
+
+    private InjectingHook(SharedReference<HookProbe> probe, String failIn, long sourcePaceMillis) {
+        this.probe = probe;
+        this.failIn = failIn;
+        this.sourcePaceMillis = sourcePaceMillis;
+    }
+
+    /** Never fails; paces the source by {@code sourcePaceMillis} per record. */
+    static InjectingHook pacing(SharedReference<HookProbe> probe, long sourcePaceMillis) {
+        return new InjectingHook(probe, null, sourcePaceMillis);
+    }
+
+    /** Fails once in {@code operator} after its first completed checkpoint; paces the source. */
+    static InjectingHook failingOnce(
+            SharedReference<HookProbe> probe, String operator, long sourcePaceMillis) {
+        return new InjectingHook(probe, operator, sourcePaceMillis);
+    }
+
+    @Override
+    public void onRecord(String operator, int subtask) {
+        HookProbe p = probe.get();
+        if (operator.equals(failIn)
+                && p.checkpointed.contains(operator)
+                && p.failed.compareAndSet(false, true)) {
+            p.failures.incrementAndGet();
+            throw new RuntimeException(
+                    "Injected failure in "
+                            + operator
+                            + " subtask "
+                            + subtask
+                            + " after a checkpoint");
+        }
+        switch (operator) {
+            case SOURCE -> {
+                if (attempt == null) {
+                    attempt = UUID.randomUUID().toString();
+                    startedAfterFailure = p.failed.get();
+                }
+                emitted++;
+                p.sourceRecords.incrementAndGet();
+                publish(p);
+                if (sourcePaceMillis > 0) {
+                    try {
+                        Thread.sleep(sourcePaceMillis);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+            case COPIER -> {
+                long n = p.copierRecords.incrementAndGet();
+                Runnable action = p.action;
+                if (action != null
+                        && n >= p.actionAfterCopierRecords
+                        && p.actionDone.compareAndSet(false, true)) {
+                    action.run();
+                }
+            }
+            default -> {}
+        }
+    }
+
+    @Override
+    public void onCheckpointComplete(String operator, int subtask, long checkpointId) {
+        HookProbe p = probe.get();
+        p.checkpointed.add(operator);
+        if (SOURCE.equals(operator) && attempt != null) {
+            long[] n = notified();
+            n[2] = n[1];
+            n[1] = n[0];
+            n[0] = emitted;
+            publish(p);
+        }
+    }
+
+    private void publish(HookProbe p) {
+        p.sourceAttempts.put(
+                attempt, new long[] {emitted, notified()[2], startedAfterFailure ? 1 : 0});
+    }
+
+    private long[] notified() {
+        if (notified == null) {
+            notified = new long[3];
+        }
+        return notified;
+    }
+}
