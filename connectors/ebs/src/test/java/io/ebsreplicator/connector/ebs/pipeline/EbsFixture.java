@@ -1,6 +1,7 @@
 package io.ebsreplicator.connector.ebs.pipeline;
 
 import io.ebsreplicator.local.EbsLocalServer;
+import io.ebsreplicator.local.auth.AccessKey;
 
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -35,6 +36,11 @@ public final class EbsFixture implements AutoCloseable {
     private final EbsClient ebs;
 
     public EbsFixture(EbsLocalServer server, String region) {
+        this(server, region, server.accessKey());
+    }
+
+    /** A fixture acting as the account of {@code key}. */
+    public EbsFixture(EbsLocalServer server, String region, AccessKey key) {
         this.server = server;
         this.region = region;
         this.ebs =
@@ -44,8 +50,7 @@ public final class EbsFixture implements AutoCloseable {
                         .credentialsProvider(
                                 StaticCredentialsProvider.create(
                                         AwsBasicCredentials.create(
-                                                server.accessKey().accessKeyId(),
-                                                server.accessKey().secretAccessKey())))
+                                                key.accessKeyId(), key.secretAccessKey())))
                         .httpClient(ApacheHttpClient.builder().maxConnections(16).build())
                         .build();
     }

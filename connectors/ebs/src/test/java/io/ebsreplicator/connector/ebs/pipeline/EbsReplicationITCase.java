@@ -5,6 +5,7 @@ import io.ebsreplicator.connector.ebs.copier.BlockTransform;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
+import io.ebsreplicator.local.auth.AccessKey;
 import io.ebsreplicator.local.junit.EbsLocalExtension;
 import io.ebsreplicator.local.service.Snapshot;
 import io.ebsreplicator.local.service.SnapshotStatus;
@@ -40,10 +41,19 @@ class EbsReplicationITCase {
     static final String DR = "us-west-2";
     static final String DR2 = "eu-west-1";
 
+    /** Another account: its snapshots are not the replicator's to read. */
+    static final AccessKey OTHER_ACCOUNT =
+            new AccessKey("AKIAOTHERACCOUNT0000", "another/secret/key", "444455556666");
+
     @RegisterExtension
     static final EbsLocalExtension EBS =
             EbsLocalExtension.builder()
-                    .configure(b -> b.regions(SOURCE, DR, DR2).sealDelay(Duration.ofMillis(200)))
+                    .configure(
+                            b ->
+                                    b.regions(SOURCE, DR, DR2)
+                                            .sealDelay(Duration.ofMillis(200))
+                                            .addKey(AccessKey.DEFAULT)
+                                            .addKey(OTHER_ACCOUNT))
                     .build();
 
     @RegisterExtension
@@ -231,6 +241,10 @@ class EbsReplicationITCase {
     void fatalRequestsFailWithTheirReasonWhileOthersSucceed() throws Exception {
         String good = source.snapshot(1, null, blocks(1, 11, 2, 12));
         String otherLineage = source.snapshot(1, null, blocks(3, 13));
+        String foreign;
+        try (EbsFixture other = new EbsFixture(EBS.server(), SOURCE, OTHER_ACCOUNT)) {
+            foreign = other.snapshot(1, null, blocks(4, 14));
+        }
         List<ReplicationResult> results =
                 run(
                         List.of(
@@ -253,6 +267,12 @@ class EbsReplicationITCase {
                                                         Map.of(),
                                                         null))),
                                 new ReplicationRequest(
+                                        "denied",
+                                        SOURCE,
+                                        foreign,
+                                        null,
+                                        List.of(ReplicationTarget.of(DR))),
+                                new ReplicationRequest(
                                         "good",
                                         SOURCE,
                                         good,
@@ -260,7 +280,11 @@ class EbsReplicationITCase {
                                         List.of(ReplicationTarget.of(DR)))));
         Map<String, ReplicationResult> byId = new HashMap<>();
         results.forEach(x -> byId.put(x.requestId(), x));
-        assertThat(results).hasSize(3);
+        assertThat(results).hasSize(4);
+        assertThat(byId.get("denied").status()).isEqualTo("FAILED");
+        assertThat(byId.get("denied").error())
+                .contains("AccessDenied")
+                .contains("UNAUTHORIZED_ACCOUNT");
         assertThat(byId.get("missing").status()).isEqualTo("FAILED");
         assertThat(byId.get("missing").error()).contains("SNAPSHOT_NOT_FOUND");
         assertThat(byId.get("unrelated").status()).isEqualTo("FAILED");
