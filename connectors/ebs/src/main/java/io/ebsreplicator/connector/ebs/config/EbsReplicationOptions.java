@@ -42,6 +42,15 @@ public final class EbsReplicationOptions {
                     .withDescription(
                             "Static secret access key, with ebs.credentials.access-key-id.");
 
+    public static final ConfigOption<String> CA_BUNDLE =
+            ConfigOptions.key("ebs.tls.ca-bundle")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "A PEM file of certificates to trust for HTTPS endpoints, besides the"
+                                    + " JDK's own trust store: for private endpoints with their own"
+                                    + " certificate authority, or ebs-local --tls (it prints the path).");
+
     // ------------------------------------------------------------------ timeouts and retries
 
     public static final ConfigOption<Duration> ATTEMPT_TIMEOUT =
@@ -189,6 +198,7 @@ public final class EbsReplicationOptions {
                 ENDPOINTS,
                 ACCESS_KEY_ID,
                 SECRET_ACCESS_KEY,
+                CA_BUNDLE,
                 ATTEMPT_TIMEOUT,
                 TOTAL_TIMEOUT,
                 RETRY_BASE_BACKOFF,

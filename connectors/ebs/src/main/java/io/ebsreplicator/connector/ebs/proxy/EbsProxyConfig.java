@@ -51,6 +51,7 @@ public final class EbsProxyConfig implements Serializable {
     private final double describeRate;
     private final int share;
     private final int maxConcurrency;
+    private final String caBundle;
 
     private EbsProxyConfig(Builder b) {
         this.endpoints = new TreeMap<>(b.endpoints);
@@ -68,6 +69,7 @@ public final class EbsProxyConfig implements Serializable {
         this.describeRate = rate(b.describeRate, "describe");
         this.share = b.share;
         this.maxConcurrency = b.maxConcurrency;
+        this.caBundle = b.caBundle;
         if ((accessKeyId == null) != (secretAccessKey == null)) {
             throw new IllegalArgumentException(
                     "Static credentials need both the access key id and the secret access key");
@@ -97,6 +99,7 @@ public final class EbsProxyConfig implements Serializable {
                 .credentials(
                         conf.get(EbsReplicationOptions.ACCESS_KEY_ID),
                         conf.get(EbsReplicationOptions.SECRET_ACCESS_KEY))
+                .caBundle(conf.get(EbsReplicationOptions.CA_BUNDLE))
                 .attemptTimeout(conf.get(EbsReplicationOptions.ATTEMPT_TIMEOUT))
                 .totalTimeout(conf.get(EbsReplicationOptions.TOTAL_TIMEOUT))
                 .baseBackoff(conf.get(EbsReplicationOptions.RETRY_BASE_BACKOFF))
@@ -129,7 +132,8 @@ public final class EbsProxyConfig implements Serializable {
                 .controlRate(controlRate)
                 .describeRate(describeRate)
                 .share(share)
-                .maxConcurrency(maxConcurrency);
+                .maxConcurrency(maxConcurrency)
+                .caBundle(caBundle);
     }
 
     /** The endpoint override of {@code region}, or {@code null} for the AWS endpoint. */
@@ -181,6 +185,11 @@ public final class EbsProxyConfig implements Serializable {
 
     public int maxConcurrency() {
         return maxConcurrency;
+    }
+
+    /** A PEM file of extra certificates to trust over HTTPS, or {@code null}. */
+    public String caBundle() {
+        return caBundle;
     }
 
     /** The configured rate of a group for the whole job, before the share. */
@@ -264,6 +273,7 @@ public final class EbsProxyConfig implements Serializable {
         private double describeRate = DEFAULT_DESCRIBE_RATE;
         private int share = 1;
         private int maxConcurrency = DEFAULT_MAX_CONCURRENCY;
+        private String caBundle;
 
         private Builder() {}
 
@@ -345,6 +355,12 @@ public final class EbsProxyConfig implements Serializable {
 
         public Builder maxConcurrency(int v) {
             maxConcurrency = v;
+            return this;
+        }
+
+        /** Trust the certificates in this PEM file too (private endpoints, ebs-local --tls). */
+        public Builder caBundle(String pemFile) {
+            caBundle = pemFile;
             return this;
         }
 

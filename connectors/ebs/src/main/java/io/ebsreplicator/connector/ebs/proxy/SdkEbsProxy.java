@@ -16,6 +16,7 @@ import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.TlsTrustManagersProvider;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.http.nio.netty.SdkEventLoopGroup;
@@ -44,6 +45,7 @@ import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsResponse;
 import software.amazon.awssdk.services.ec2.model.Snapshot;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -149,8 +151,11 @@ public final class SdkEbsProxy implements EbsProxy {
         Duration attempt = config.attemptTimeout();
         Duration connect = min(attempt, MAX_CONNECT_TIMEOUT);
 
+        TlsTrustManagersProvider trust =
+                config.caBundle() == null ? null : TrustBundle.provider(Path.of(config.caBundle()));
         this.syncHttp =
                 ApacheHttpClient.builder()
+                        .tlsTrustManagersProvider(trust)
                         .maxConnections(SYNC_MAX_CONNECTIONS)
                         .connectionTimeout(connect)
                         // The attempt timeout is the real bound; the socket timeout only has to
@@ -171,6 +176,7 @@ public final class SdkEbsProxy implements EbsProxy {
                         .credentialsProvider(credentials)
                         .httpClientBuilder(
                                 NettyNioAsyncHttpClient.builder()
+                                        .tlsTrustManagersProvider(trust)
                                         .eventLoopGroup(eventLoops)
                                         .maxConcurrency(config.maxConcurrency())
                                         .connectionTimeout(connect)
