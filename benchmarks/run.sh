@@ -3,8 +3,8 @@
 # direct copier replicate the same snapshot over ebs-local (HTTPS) at 0, 20 and 100 ms round trip.
 # Writes benchmarks/results/latest.json, latest.md and throughput.png.
 # Usage: benchmarks/run.sh [--gib 4] [--latencies 0,20,100] [--systems job,tuned,naive]
-#                          [--naive-blocks 200] [--tuned-concurrency 64] [--parallelism 2]
-#                          [--max-in-flight 32] [--out benchmarks/results]
+#                          [--naive-blocks 200] [--tuned-concurrency 128] [--parallelism 2]
+#                          [--max-in-flight 64] [--out benchmarks/results]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -q -B -ntp package -DskipTests -Dspotless.check.skip=true -pl benchmarks -am
