@@ -168,8 +168,9 @@ public final class SdkEbsProxy implements EbsProxy {
                         .credentialsProvider(credentials)
                         .httpClient(syncHttp)
                         .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
-        // Our own event loops: the SDK's own would make close() wait out a 2 s quiet period.
-        this.eventLoops = SdkEventLoopGroup.builder().build();
+        // One event loop group per JVM (see SharedEventLoops); the SDK's own would make close()
+        // wait out a 2 s quiet period.
+        this.eventLoops = SharedEventLoops.acquire();
         var asyncBuilder =
                 EbsAsyncClient.builder()
                         .region(sdkRegion)
@@ -455,8 +456,7 @@ public final class SdkEbsProxy implements EbsProxy {
                             false));
         }
         closeQuietly(ebsAsync);
-        // Nothing is in flight any more: no quiet period, and no need to wait for the threads.
-        eventLoops.eventLoopGroup().shutdownGracefully(0, 5, TimeUnit.SECONDS);
+        SharedEventLoops.release(eventLoops);
         closeQuietly(ebs);
         closeQuietly(ec2);
         closeQuietly(syncHttp);
