@@ -367,49 +367,8 @@ public final class EndToEndBenchmark {
      */
     private static Result naive(EbsLocalServer ebs, String source, long latency, int sample)
             throws Exception {
-        try (EbsClient client =
-                        EbsClient.builder()
-                                .endpointOverride(ebs.endpoint())
-                                .region(Region.of(SOURCE))
-                                .credentialsProvider(
-                                        StaticCredentialsProvider.create(
-                                                AwsBasicCredentials.create(
-                                                        ebs.accessKey().accessKeyId(),
-                                                        ebs.accessKey().secretAccessKey())))
-                                .httpClient(
-                                        ApacheHttpClient.builder()
-                                                .buildWithDefaults(
-                                                        AttributeMap.builder()
-                                                                .put(
-                                                                        SdkHttpConfigurationOption
-                                                                                .TRUST_ALL_CERTIFICATES,
-                                                                        true)
-                                                                .build()))
-                                .overrideConfiguration(
-                                        ClientOverrideConfiguration.builder()
-                                                .retryStrategy(
-                                                        AwsRetryStrategy.defaultRetryStrategy())
-                                                .build())
-                                .build();
-                EbsClient target =
-                        EbsClient.builder()
-                                .endpointOverride(ebs.endpoint())
-                                .region(Region.of(TARGET))
-                                .credentialsProvider(
-                                        StaticCredentialsProvider.create(
-                                                AwsBasicCredentials.create(
-                                                        ebs.accessKey().accessKeyId(),
-                                                        ebs.accessKey().secretAccessKey())))
-                                .httpClient(
-                                        ApacheHttpClient.builder()
-                                                .buildWithDefaults(
-                                                        AttributeMap.builder()
-                                                                .put(
-                                                                        SdkHttpConfigurationOption
-                                                                                .TRUST_ALL_CERTIFICATES,
-                                                                        true)
-                                                                .build()))
-                                .build()) {
+        try (EbsClient client = naiveClient(ebs, SOURCE);
+                EbsClient target = naiveClient(ebs, TARGET)) {
             Measurement m = Measurement.start(ebs);
             var page = client.listSnapshotBlocks(r -> r.snapshotId(source).maxResults(sample));
             String dst =
@@ -450,6 +409,32 @@ public final class EndToEndBenchmark {
             }
             return m.finish("naive", latency, copied, 1);
         }
+    }
+
+    /** The sync SDK client with its default retries, as a user would build it. */
+    private static EbsClient naiveClient(EbsLocalServer ebs, String region) {
+        return EbsClient.builder()
+                .endpointOverride(ebs.endpoint())
+                .region(Region.of(region))
+                .credentialsProvider(
+                        StaticCredentialsProvider.create(
+                                AwsBasicCredentials.create(
+                                        ebs.accessKey().accessKeyId(),
+                                        ebs.accessKey().secretAccessKey())))
+                .httpClient(
+                        ApacheHttpClient.builder()
+                                .buildWithDefaults(
+                                        AttributeMap.builder()
+                                                .put(
+                                                        SdkHttpConfigurationOption
+                                                                .TRUST_ALL_CERTIFICATES,
+                                                        true)
+                                                .build()))
+                .overrideConfiguration(
+                        ClientOverrideConfiguration.builder()
+                                .retryStrategy(AwsRetryStrategy.defaultRetryStrategy())
+                                .build())
+                .build();
     }
 
     private static Map<Integer, String> list(EbsProxy proxy, String id) {
