@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
@@ -141,14 +140,6 @@ public record FaultProfile(
     /** Whether the per-request rates apply to this operation. */
     public boolean appliesTo(Operation op) {
         return operations.isEmpty() || operations.contains(op.apiName());
-    }
-
-    Set<Operation> operationSet() {
-        EnumSet<Operation> set = EnumSet.noneOf(Operation.class);
-        for (String op : operations) {
-            set.add(Operation.fromApiName(op));
-        }
-        return set;
     }
 
     /** Builds a {@link FaultProfile}; every field defaults to "no fault". */
