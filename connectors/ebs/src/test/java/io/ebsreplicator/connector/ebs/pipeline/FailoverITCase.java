@@ -14,7 +14,6 @@ import io.ebsreplicator.local.junit.EbsLocalExtension;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.testutils.junit.SharedObjectsExtension;
@@ -44,9 +43,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class FailoverITCase {
 
-    static final String SOURCE = "us-east-1";
-    static final String DR = "us-west-2";
-    static final String DR2 = "eu-west-1";
+    static final String SOURCE = ReplicationScenario.SOURCE;
+    static final String DR = ReplicationScenario.DR;
+    static final String DR2 = ReplicationScenario.DR2;
     static final List<String> TARGETS = List.of(DR, DR2);
 
     static final int PARALLELISM = 2;
@@ -60,19 +59,9 @@ class FailoverITCase {
     /** 300 source records per subtask at 8 ms: the source lists for ~2.4 s, many checkpoints. */
     static final long SOURCE_PACE_MILLIS = 8;
 
-    @RegisterExtension
-    static final EbsLocalExtension EBS =
-            EbsLocalExtension.builder()
-                    .configure(b -> b.regions(SOURCE, DR, DR2).sealDelay(Duration.ofMillis(200)))
-                    .build();
+    @RegisterExtension static final EbsLocalExtension EBS = ReplicationScenario.ebsLocal(b -> {});
 
-    @RegisterExtension
-    static final MiniClusterExtension FLINK =
-            new MiniClusterExtension(
-                    new MiniClusterResourceConfiguration.Builder()
-                            .setNumberTaskManagers(1)
-                            .setNumberSlotsPerTaskManager(4)
-                            .build());
+    @RegisterExtension static final MiniClusterExtension FLINK = ReplicationScenario.miniCluster();
 
     @RegisterExtension final SharedObjectsExtension shared = SharedObjectsExtension.create();
 

@@ -44,6 +44,28 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 final class ReplicationScenario {
 
+    static final String SOURCE = "us-east-1";
+    static final String DR = "us-west-2";
+    static final String DR2 = "eu-west-1";
+
+    /** ebs-local for the source and both DR regions, plus whatever a test adds. */
+    static EbsLocalExtension ebsLocal(
+            java.util.function.Consumer<io.ebsreplicator.local.EbsLocalConfig.Builder> more) {
+        return EbsLocalExtension.builder()
+                .configure(b -> b.regions(SOURCE, DR, DR2).sealDelay(Duration.ofMillis(200)))
+                .configure(more)
+                .build();
+    }
+
+    /** One TaskManager with four slots: enough for parallelism 4. */
+    static org.apache.flink.test.junit5.MiniClusterExtension miniCluster() {
+        return new org.apache.flink.test.junit5.MiniClusterExtension(
+                new org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration.Builder()
+                        .setNumberTaskManagers(1)
+                        .setNumberSlotsPerTaskManager(4)
+                        .build());
+    }
+
     private ReplicationScenario() {}
 
     /** Content of block {@code index} of a snapshot seeded with {@code seed}: unique per index. */

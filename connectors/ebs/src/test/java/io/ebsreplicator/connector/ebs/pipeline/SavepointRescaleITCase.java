@@ -16,7 +16,6 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.testutils.junit.SharedObjectsExtension;
@@ -47,28 +46,18 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class SavepointRescaleITCase {
 
-    static final String SOURCE = "us-east-1";
-    static final String DR = "us-west-2";
-    static final String DR2 = "eu-west-1";
+    static final String SOURCE = ReplicationScenario.SOURCE;
+    static final String DR = ReplicationScenario.DR;
+    static final String DR2 = ReplicationScenario.DR2;
     static final List<String> TARGETS = List.of(DR, DR2);
 
     static final int BLOCKS = 600;
     static final int MAX_IN_FLIGHT = 4;
     static final long SOURCE_PACE_MILLIS = 10;
 
-    @RegisterExtension
-    static final EbsLocalExtension EBS =
-            EbsLocalExtension.builder()
-                    .configure(b -> b.regions(SOURCE, DR, DR2).sealDelay(Duration.ofMillis(200)))
-                    .build();
+    @RegisterExtension static final EbsLocalExtension EBS = ReplicationScenario.ebsLocal(b -> {});
 
-    @RegisterExtension
-    static final MiniClusterExtension FLINK =
-            new MiniClusterExtension(
-                    new MiniClusterResourceConfiguration.Builder()
-                            .setNumberTaskManagers(1)
-                            .setNumberSlotsPerTaskManager(4)
-                            .build());
+    @RegisterExtension static final MiniClusterExtension FLINK = ReplicationScenario.miniCluster();
 
     @RegisterExtension final SharedObjectsExtension shared = SharedObjectsExtension.create();
 

@@ -13,7 +13,6 @@ import io.ebsreplicator.local.fault.FaultProfile;
 import io.ebsreplicator.local.junit.EbsLocalExtension;
 
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.testutils.junit.SharedObjectsExtension;
@@ -58,13 +57,7 @@ class TokenExpiryITCase {
                                             .pageTokenTtl(Duration.ofSeconds(2)))
                     .build();
 
-    @RegisterExtension
-    static final MiniClusterExtension FLINK =
-            new MiniClusterExtension(
-                    new MiniClusterResourceConfiguration.Builder()
-                            .setNumberTaskManagers(1)
-                            .setNumberSlotsPerTaskManager(4)
-                            .build());
+    @RegisterExtension static final MiniClusterExtension FLINK = ReplicationScenario.miniCluster();
 
     @RegisterExtension final SharedObjectsExtension shared = SharedObjectsExtension.create();
 
