@@ -28,5 +28,17 @@ public class CompletionInfo {
     public String checksum;
     public long sealStartedMillis;
 
+    /** The generation of {@link #targetSnapshotId}: events of older generations are late. */
+    public int generation;
+
+    /**
+     * When the current target was found cancelled by EBS (0 if it was not): completion then waits
+     * for the events of its replacement, the next generation.
+     */
+    public long cancelledMillis;
+
+    /** What DescribeSnapshots said about the cancelled target. */
+    public String cancelReason;
+
     public CompletionInfo() {}
 }

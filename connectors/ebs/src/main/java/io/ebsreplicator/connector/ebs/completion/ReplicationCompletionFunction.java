@@ -44,6 +44,12 @@ import java.util.Map;
  * {@code completed} (optionally reading the written blocks back first) before it emits one result.
  * A failure of the request for this target emits one failure result and drops the rest.
  *
+ * <p>A target that EBS cancelled ({@code error}, its Timeout passed during an outage) is not a
+ * failure of the request: the source starts a replacement target (the next generation) and copies
+ * the blocks again, so completion drops what it kept for the cancelled one, ignores that target's
+ * late events, and follows the new one. If no replacement arrives within the target timeout (or
+ * before a bounded input ends), the request fails for this target with the reason.
+ *
  * <p>Waiting uses processing-time timers; at the end of a bounded input, {@link CompletionOperator}
  * drains what is still sealing, since Flink drops pending processing-time timers when a bounded job
  * finishes.
@@ -139,6 +145,7 @@ public class ReplicationCompletionFunction
         CompletionInfo i = info.value();
         if (i == null) {
             i = new CompletionInfo();
+            i.generation = e.generation();
             i.requestId = e.requestId();
             i.sourceRegion = e.sourceRegion();
             i.sourceSnapshotId = e.sourceSnapshotId();
@@ -148,6 +155,14 @@ public class ReplicationCompletionFunction
         if (i.phase == CompletionInfo.DONE) {
             return; // a late event of a request already reported
         }
+        if (e.generation() < i.generation) {
+            return; // a late event of a target that was replaced
+        }
+        if (e.generation() > i.generation) {
+            startGeneration(i, e.generation(), e.targetSnapshotId());
+        } else if (i.cancelledMillis > 0) {
+            return; // the cancelled target's own failures, while its replacement starts
+        }
         if (i.targetSnapshotId == null
                 && e.targetSnapshotId() != null
                 && !e.targetSnapshotId().isEmpty()) {
@@ -155,7 +170,14 @@ public class ReplicationCompletionFunction
         }
         switch (e.kind()) {
             case FAILED -> {
-                fail(i, e.failure(), out);
+                long now = ctx.timerService().currentProcessingTime();
+                if (e.targetSnapshotId() != null
+                        && !e.targetSnapshotId().isEmpty()
+                        && cancelled(i, now)) {
+                    awaitReplacement(ctx, now);
+                } else {
+                    fail(i, e.failure(), out);
+                }
                 return;
             }
             case BLOCK -> {
@@ -177,7 +199,9 @@ public class ReplicationCompletionFunction
             startCompletion(i, ctx.timerService().currentProcessingTime(), out);
             // SEALING: poll the seal. COPYING: CompleteSnapshot failed transiently and no
             // further event may come for this target, so the timer tries again.
-            if (i.phase != CompletionInfo.DONE) {
+            if (i.cancelledMillis > 0) {
+                awaitReplacement(ctx, ctx.timerService().currentProcessingTime());
+            } else if (i.phase != CompletionInfo.DONE) {
                 ctx.timerService()
                         .registerProcessingTimeTimer(
                                 ctx.timerService().currentProcessingTime() + pollMillis);
@@ -230,7 +254,9 @@ public class ReplicationCompletionFunction
             info.update(i);
         } catch (EbsProxyException ex) {
             if (ex.kind() == EbsProxyException.Kind.FATAL) {
-                fail(i, RequestResolver.describe(ex), out);
+                if (!cancelled(i, now)) {
+                    fail(i, RequestResolver.describe(ex), out);
+                }
             } else {
                 // Still copying as far as state goes; the next event or the drain tries again.
                 LOG.warn(
@@ -249,11 +275,28 @@ public class ReplicationCompletionFunction
         if (i == null || i.phase == CompletionInfo.DONE) {
             return;
         }
+        if (i.cancelledMillis > 0) {
+            if (sealTimeoutMillis > 0 && timestamp - i.cancelledMillis >= sealTimeoutMillis) {
+                fail(
+                        i,
+                        cancelledReason(i)
+                                + " and no replacement started within "
+                                + Duration.ofMillis(sealTimeoutMillis),
+                        out);
+            }
+            return; // a replacement generation resets the target; its own timers follow
+        }
         if (i.phase == CompletionInfo.COPYING && allBlocksArrived(i)) {
             startCompletion(i, timestamp, out);
         }
+        if (i.cancelledMillis > 0) {
+            awaitReplacement(ctx, timestamp);
+            return;
+        }
         if (i.phase == CompletionInfo.SEALING && !checkSealed(i, timestamp, out)) {
             ctx.timerService().registerProcessingTimeTimer(timestamp + pollMillis);
+        } else if (i.cancelledMillis > 0) {
+            awaitReplacement(ctx, timestamp); // cancelled while sealing
         } else if (i.phase == CompletionInfo.COPYING) {
             ctx.timerService().registerProcessingTimeTimer(timestamp + pollMillis);
         }
@@ -282,7 +325,8 @@ public class ReplicationCompletionFunction
             return true;
         }
         if (d != null && d.failed()) {
-            fail(i, "Target " + i.targetSnapshotId + " went to error: " + d.stateMessage(), out);
+            // Cancelled while sealing: the source replaces it like one cancelled mid-copy.
+            markCancelled(i, now, d);
             return true;
         }
         if (sealTimeoutMillis > 0 && now - i.sealStartedMillis > sealTimeoutMillis) {
@@ -308,6 +352,10 @@ public class ReplicationCompletionFunction
         if (i == null || i.phase == CompletionInfo.DONE) {
             return;
         }
+        if (i.cancelledMillis > 0) {
+            fail(i, cancelledReason(i) + " and the input ended before a replacement started", out);
+            return;
+        }
         long now = System.currentTimeMillis();
         if (i.phase == CompletionInfo.COPYING) {
             if (!allBlocksArrived(i)) {
@@ -321,6 +369,10 @@ public class ReplicationCompletionFunction
             }
             for (int attempt = 0; i.phase == CompletionInfo.COPYING && attempt < 10; attempt++) {
                 startCompletion(i, now, out);
+                if (i.cancelledMillis > 0) {
+                    fail(i, cancelledReason(i) + " as the input ended", out);
+                    return;
+                }
                 if (i.phase == CompletionInfo.COPYING) {
                     Thread.sleep(pollMillis * (attempt + 1));
                 }
@@ -334,6 +386,78 @@ public class ReplicationCompletionFunction
                 && !checkSealed(i, System.currentTimeMillis(), out)) {
             Thread.sleep(pollMillis);
         }
+        if (i.phase != CompletionInfo.DONE && i.cancelledMillis > 0) {
+            fail(i, cancelledReason(i) + " as the input ended", out);
+        }
+    }
+
+    /**
+     * Whether the current target was cancelled by EBS (DescribeSnapshots says {@code error}); if so
+     * it is marked so and completion waits for its replacement.
+     */
+    private boolean cancelled(CompletionInfo i, long now) throws Exception {
+        if (i.targetSnapshotId == null || i.targetSnapshotId.isEmpty()) {
+            return false;
+        }
+        SnapshotDescription d;
+        try {
+            d = proxy(i.targetRegion).describeSnapshot(i.targetSnapshotId);
+        } catch (EbsProxyException ex) {
+            return false; // unknown: the failure stands
+        }
+        if (d == null || !d.failed()) {
+            return false;
+        }
+        markCancelled(i, now, d);
+        return true;
+    }
+
+    private void markCancelled(CompletionInfo i, long now, SnapshotDescription d) throws Exception {
+        LOG.warn(
+                "Target {} of request {} in {} was cancelled ({}); waiting for its replacement",
+                i.targetSnapshotId,
+                i.requestId,
+                i.targetRegion,
+                d.stateMessage());
+        i.cancelledMillis = Math.max(1, now);
+        i.cancelReason = d.stateMessage();
+        i.phase = CompletionInfo.COPYING;
+        info.update(i);
+        digests.clear();
+        expected.clear();
+        received.clear();
+    }
+
+    private void awaitReplacement(Context ctx, long now) {
+        if (sealTimeoutMillis > 0) {
+            ctx.timerService().registerProcessingTimeTimer(now + sealTimeoutMillis);
+        }
+    }
+
+    private static String cancelledReason(CompletionInfo i) {
+        return "Target " + i.targetSnapshotId + " was cancelled by EBS (" + i.cancelReason + ")";
+    }
+
+    /** Follows the replacement of a cancelled target: what was kept for the old one goes. */
+    private void startGeneration(CompletionInfo i, int generation, String target) throws Exception {
+        LOG.info(
+                "Request {} in {}: target generation {} ({}) replaces {}",
+                i.requestId,
+                i.targetRegion,
+                generation,
+                target,
+                i.targetSnapshotId);
+        i.generation = generation;
+        i.targetSnapshotId = target == null || target.isEmpty() ? null : target;
+        i.cancelledMillis = 0;
+        i.cancelReason = null;
+        i.phase = CompletionInfo.COPYING;
+        i.totalSplits = -1;
+        i.changedBlocks = 0;
+        i.checksum = null;
+        digests.clear();
+        expected.clear();
+        received.clear();
     }
 
     private String describeProgress(CompletionInfo i) throws Exception {

@@ -177,6 +177,34 @@ public final class EbsReplicationOptions {
                             "StartSnapshot Timeout of each target (10 minutes .. 72 hours): EBS"
                                     + " cancels a target that makes no progress for this long.");
 
+    public static final ConfigOption<Duration> TARGET_WATCH_INTERVAL =
+            ConfigOptions.key("ebs.target.watch-interval")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(30))
+                    .withDescription(
+                            "How often the source asks EC2 DescribeSnapshots about the targets"
+                                    + " whose blocks are still being read, so that one EBS"
+                                    + " cancelled (its Timeout passed during an outage or while"
+                                    + " the job was down) is replaced by a new target.");
+
+    public static final ConfigOption<Duration> TARGET_WATCH_GRACE =
+            ConfigOptions.key("ebs.target.watch-grace")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(2))
+                    .withDescription(
+                            "How long a target stays watched after all its blocks were read. A"
+                                    + " target cancelled later is reported as failed, not"
+                                    + " replaced.");
+
+    public static final ConfigOption<Integer> TARGET_MAX_GENERATIONS =
+            ConfigOptions.key("ebs.target.max-generations")
+                    .intType()
+                    .defaultValue(3)
+                    .withDescription(
+                            "How many times the target of one request in one region may be"
+                                    + " replaced after EBS cancelled it, before the request"
+                                    + " fails for that region.");
+
     public static final ConfigOption<Duration> COMPLETION_POLL_INTERVAL =
             ConfigOptions.key("ebs.completion.poll-interval")
                     .durationType()
@@ -214,6 +242,9 @@ public final class EbsReplicationOptions {
                 MAX_IN_FLIGHT,
                 READ_ATTEMPTS,
                 TARGET_TIMEOUT,
+                TARGET_WATCH_INTERVAL,
+                TARGET_WATCH_GRACE,
+                TARGET_MAX_GENERATIONS,
                 COMPLETION_POLL_INTERVAL,
                 VERIFY);
     }

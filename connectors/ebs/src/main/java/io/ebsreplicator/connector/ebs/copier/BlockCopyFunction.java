@@ -345,7 +345,8 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                 failure,
                 task.sourceRegion(),
                 task.sourceSnapshotId(),
-                task.requestStartMillis());
+                task.requestStartMillis(),
+                task.generation());
     }
 
     @Override

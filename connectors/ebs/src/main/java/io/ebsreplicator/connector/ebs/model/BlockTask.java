@@ -20,6 +20,7 @@ package io.ebsreplicator.connector.ebs.model;
  * @param targets the target snapshots, encoded by {@link TargetSnapshots}
  * @param failure why the request failed (REQUEST_FAILED)
  * @param requestStartMillis when the request was accepted, for durations and lag
+ * @param generation the generation of the target snapshots (see {@code BlockRangeSplit})
  */
 public record BlockTask(
         Kind kind,
@@ -33,7 +34,38 @@ public record BlockTask(
         long emittedBlocks,
         String targets,
         String failure,
-        long requestStartMillis) {
+        long requestStartMillis,
+        int generation) {
+
+    /** A task for targets of the first generation. */
+    public BlockTask(
+            Kind kind,
+            String requestId,
+            int splitId,
+            int totalSplits,
+            String sourceRegion,
+            String sourceSnapshotId,
+            int blockIndex,
+            String blockToken,
+            long emittedBlocks,
+            String targets,
+            String failure,
+            long requestStartMillis) {
+        this(
+                kind,
+                requestId,
+                splitId,
+                totalSplits,
+                sourceRegion,
+                sourceSnapshotId,
+                blockIndex,
+                blockToken,
+                emittedBlocks,
+                targets,
+                failure,
+                requestStartMillis,
+                0);
+    }
 
     /** What a {@link BlockTask} carries. */
     public enum Kind {

@@ -13,6 +13,7 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
 import io.ebsreplicator.connector.ebs.source.EbsLineageSource;
+import io.ebsreplicator.connector.ebs.source.enumerator.TargetWatchSettings;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -78,6 +79,11 @@ public final class EbsReplicationPipeline {
                         .minSplitBlocks(options.get(EbsReplicationOptions.MIN_SPLIT_BLOCKS))
                         .listPageSize(options.get(EbsReplicationOptions.LIST_PAGE_SIZE))
                         .targetTimeout(options.get(EbsReplicationOptions.TARGET_TIMEOUT))
+                        .targetWatch(
+                                new TargetWatchSettings(
+                                        options.get(EbsReplicationOptions.TARGET_WATCH_INTERVAL),
+                                        options.get(EbsReplicationOptions.TARGET_WATCH_GRACE),
+                                        options.get(EbsReplicationOptions.TARGET_MAX_GENERATIONS)))
                         .hook(hook)
                         .build();
         DataStream<BlockTask> tasks =

@@ -9,6 +9,7 @@ import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorStat
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorStateSerializer;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageSourceEnumerator;
 import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
+import io.ebsreplicator.connector.ebs.source.enumerator.TargetWatchSettings;
 import io.ebsreplicator.connector.ebs.source.reader.BlockRangeSplitReader;
 import io.ebsreplicator.connector.ebs.source.reader.EbsLineageSourceReader;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
@@ -48,6 +49,7 @@ public final class EbsLineageSource
     private final int minSplitBlocks;
     private final int listPageSize;
     private final Duration targetTimeout;
+    private final TargetWatchSettings watchSettings;
     private final PipelineHook hook;
 
     private EbsLineageSource(EbsLineageSourceBuilder b) {
@@ -57,6 +59,7 @@ public final class EbsLineageSource
         this.minSplitBlocks = b.minSplitBlocks;
         this.listPageSize = b.listPageSize;
         this.targetTimeout = b.targetTimeout;
+        this.watchSettings = b.watchSettings;
         this.hook = b.hook;
     }
 
@@ -84,7 +87,13 @@ public final class EbsLineageSource
     public SplitEnumerator<BlockRangeSplit, EbsLineageEnumeratorState> restoreEnumerator(
             SplitEnumeratorContext<BlockRangeSplit> context, EbsLineageEnumeratorState state) {
         return new EbsLineageSourceEnumerator(
-                context, proxyFactory, state, splitsPerRequest, minSplitBlocks, targetTimeout);
+                context,
+                proxyFactory,
+                state,
+                splitsPerRequest,
+                minSplitBlocks,
+                targetTimeout,
+                watchSettings);
     }
 
     @Override
@@ -120,6 +129,7 @@ public final class EbsLineageSource
         private int minSplitBlocks = 2048;
         private int listPageSize = 10000;
         private Duration targetTimeout = Duration.ofHours(1);
+        private TargetWatchSettings watchSettings = TargetWatchSettings.DEFAULT;
         private PipelineHook hook = PipelineHook.NONE;
 
         public EbsLineageSourceBuilder request(ReplicationRequest r) {
@@ -158,6 +168,12 @@ public final class EbsLineageSource
 
         public EbsLineageSourceBuilder targetTimeout(Duration d) {
             targetTimeout = d;
+            return this;
+        }
+
+        /** How targets are watched for a cancellation; see {@link TargetWatchSettings}. */
+        public EbsLineageSourceBuilder targetWatch(TargetWatchSettings settings) {
+            watchSettings = java.util.Objects.requireNonNull(settings);
             return this;
         }
 

@@ -192,7 +192,9 @@ class ReplicationCompletionFunctionTest {
         assertThat(r.blocksWritten()).isZero();
         assertThat(r.checksum()).isNull();
         assertThat(target.calls("CompleteSnapshot")).isEmpty();
-        assertThat(target.calls("DescribeSnapshots")).isEmpty();
+        // Asked once, to tell a failure from a cancellation by EBS (which waits for a
+        // replacement); the target is pending, so the failure stands.
+        assertThat(target.calls("DescribeSnapshots")).hasSize(1);
     }
 
     @Test
@@ -288,7 +290,7 @@ class ReplicationCompletionFunctionTest {
     }
 
     @Test
-    void aTargetThatGoesToErrorYieldsAFailedResult() throws Exception {
+    void aTargetThatGoesToErrorWithoutAReplacementYieldsAFailedResult() throws Exception {
         target.sealAfterPolls(5);
         var harness = harness();
         harness.setProcessingTime(0);
@@ -297,11 +299,82 @@ class ReplicationCompletionFunctionTest {
 
         target.setStatus(targetSnapshot, "error", "cancelled by EBS");
         harness.setProcessingTime(POLL);
+        assertThat(harness.extractOutputValues()).as("waits for a replacement").isEmpty();
+
+        harness.setProcessingTime(POLL + Duration.ofMinutes(5).toMillis());
 
         List<ReplicationResult> results = harness.extractOutputValues();
         assertThat(results).hasSize(1);
         assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
-        assertThat(results.get(0).error()).contains("cancelled by EBS");
+        assertThat(results.get(0).error())
+                .contains("cancelled by EBS")
+                .contains(targetSnapshot)
+                .contains("no replacement");
+    }
+
+    @Test
+    void aReplacementTargetResetsCompletionAndLateEventsOfTheCancelledOneAreIgnored()
+            throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+        blocks(harness, 0, 0, 1);
+        // EBS cancels the target; puts to it fail from then on.
+        target.setStatus(targetSnapshot, "error", "Cancelled: not completed within the timeout");
+        harness.processElement(failed("ValidationException: the snapshot is error"), 0);
+        assertThat(harness.extractOutputValues()).as("not a failure of the request").isEmpty();
+
+        // The source started generation 1 and copies every block again.
+        String replacement = startTarget(target, "token-2");
+        written.clear();
+        for (int i : SPLIT_0) {
+            put(target, replacement, i);
+        }
+        for (int i : SPLIT_1) {
+            put(target, replacement, i);
+        }
+        for (int i : SPLIT_0) {
+            harness.processElement(event(BlockCopied.Kind.BLOCK, 0, i, 0, replacement, 1), 0);
+            // Late events of the cancelled target, in between.
+            harness.processElement(
+                    event(BlockCopied.Kind.BLOCK, 1, 1000 + i, 0, targetSnapshot, 0), 0);
+        }
+        harness.processElement(event(BlockCopied.Kind.SPLIT_END, 1, -1, 7, targetSnapshot, 0), 0);
+        for (int i : SPLIT_1) {
+            harness.processElement(event(BlockCopied.Kind.BLOCK, 1, i, 0, replacement, 1), 0);
+        }
+        harness.processElement(event(BlockCopied.Kind.SPLIT_END, 0, -1, 3, replacement, 1), 0);
+        harness.processElement(event(BlockCopied.Kind.SPLIT_END, 1, -1, 2, replacement, 1), 0);
+        harness.processElement(failed("late failure of the cancelled target"), 0);
+        harness.setProcessingTime(POLL);
+
+        List<FakeEbsProxy.Call> completes = target.calls("CompleteSnapshot");
+        assertThat(completes).hasSize(1);
+        assertThat(completes.get(0).args())
+                .containsExactly(replacement, 5, expectedLinearChecksum());
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).as(results.get(0).toJson()).isEqualTo("COMPLETED");
+        assertThat(results.get(0).targetSnapshotId()).isEqualTo(replacement);
+        assertThat(results.get(0).blocksWritten()).isEqualTo(5);
+    }
+
+    @Test
+    void aCancelledTargetAtTheEndOfABoundedInputFailsWithTheReason() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+        blocks(harness, 0, 0);
+        target.setStatus(targetSnapshot, "error", "Cancelled: not completed within the timeout");
+        harness.processElement(failed("ValidationException: the snapshot is error"), 0);
+
+        harness.endInput();
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error())
+                .contains("was cancelled by EBS")
+                .contains("not completed within the timeout")
+                .contains("input ended");
     }
 
     @Test
@@ -615,6 +688,30 @@ class ReplicationCompletionFunctionTest {
                 SOURCE_REGION,
                 SOURCE_SNAPSHOT,
                 50);
+    }
+
+    private BlockCopied event(
+            BlockCopied.Kind kind,
+            int split,
+            int index,
+            long emitted,
+            String snapshot,
+            int generation) {
+        return new BlockCopied(
+                kind,
+                REQUEST,
+                TARGET_REGION,
+                snapshot,
+                split,
+                2,
+                index,
+                kind == BlockCopied.Kind.BLOCK ? digest(index) : null,
+                emitted,
+                null,
+                SOURCE_REGION,
+                SOURCE_SNAPSHOT,
+                50,
+                generation);
     }
 
     /** The raw 32-byte SHA-256 of the block written at {@code index}. */

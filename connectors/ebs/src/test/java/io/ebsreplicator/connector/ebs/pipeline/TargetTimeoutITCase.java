@@ -22,7 +22,6 @@ import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.testutils.junit.SharedObjectsExtension;
 import org.apache.flink.testutils.junit.SharedReference;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -39,8 +38,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * A target cancelled by its StartSnapshot Timeout during an outage: every PutSnapshotBlock stalls,
  * ebs-local's clock passes the 10 minute Timeout so the half-written target goes to {@code error},
- * then the link heals. The issue requires the job to notice and copy into a new target (the next
- * ClientToken generation), ending with one COMPLETED result and a target equal to its source.
+ * then the link heals. The job notices (the source watches the targets it is still reading) and
+ * copies into a new target (the next ClientToken generation), ending with one COMPLETED result and
+ * a target equal to its source; the cancelled target stays in error.
  */
 class TargetTimeoutITCase {
 
@@ -73,13 +73,6 @@ class TargetTimeoutITCase {
     }
 
     @Test
-    @Disabled(
-            "Fails on the pipeline as it is: target generations are not implemented. RequestResolver"
-                    + " always starts generation 0, and a PutSnapshotBlock on the cancelled target is"
-                    + " classified FATAL, so the request ends FAILED ('The snapshot ... is error"
-                    + " (Cancelled: not completed within the 10 minute timeout ...)') instead of"
-                    + " restarting the target with the next ClientToken generation. Enable it with"
-                    + " that feature.")
     void aTargetCancelledByItsTimeoutDuringAnOutageIsReplacedByANewOne() throws Exception {
         Map<String, Set<String>> before = ReplicationScenario.snapshotIds(EBS, TARGETS);
         Queue<ReplicationResult> results = new ConcurrentLinkedQueue<>();
@@ -93,6 +86,7 @@ class TargetTimeoutITCase {
         options.set(EbsReplicationOptions.TARGET_TIMEOUT, Duration.ofMinutes(10));
         options.set(EbsReplicationOptions.MAX_IN_FLIGHT, 8);
         options.set(EbsReplicationOptions.RETRY_MAX_BACKOFF, Duration.ofSeconds(1));
+        options.set(EbsReplicationOptions.TARGET_WATCH_INTERVAL, Duration.ofMillis(200));
         SdkEbsProxyFactory factory =
                 new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options).withShare(2));
         ReplicationRequest request =
@@ -104,7 +98,7 @@ class TargetTimeoutITCase {
                         options,
                         BlockTransform.IDENTITY,
                         factory,
-                        InjectingHook.pacing(probe, 10))
+                        InjectingHook.pacing(probe, 30))
                 .sinkTo(new SharedListSink<>(resultsRef));
         JobClient job = env.executeAsync("target-timeout");
 

@@ -7,17 +7,55 @@ import java.util.List;
 
 /**
  * What the enumerator checkpoints: requests not yet resolved into splits (including the one being
- * resolved, which is resolved again after a restore: its StartSnapshot calls are idempotent), and
- * splits not yet assigned to a reader. Serialized by {@link EbsLineageEnumeratorStateSerializer}.
+ * resolved, which is resolved again after a restore: its StartSnapshot calls are idempotent),
+ * splits not yet assigned to a reader, and the target snapshots it watches for a cancellation.
+ * Serialized by {@link EbsLineageEnumeratorStateSerializer}.
  */
 public record EbsLineageEnumeratorState(
-        List<PendingRequest> pendingRequests, List<BlockRangeSplit> unassignedSplits) {
+        List<PendingRequest> pendingRequests,
+        List<BlockRangeSplit> unassignedSplits,
+        List<WatchedTarget> watchedTargets) {
 
     public EbsLineageEnumeratorState {
         pendingRequests = List.copyOf(pendingRequests);
         unassignedSplits = List.copyOf(unassignedSplits);
+        watchedTargets = List.copyOf(watchedTargets);
     }
 
-    /** A request with the time it was accepted (durations and lag are measured from it). */
-    public record PendingRequest(ReplicationRequest request, long acceptedMillis) {}
+    public EbsLineageEnumeratorState(
+            List<PendingRequest> pendingRequests, List<BlockRangeSplit> unassignedSplits) {
+        this(pendingRequests, unassignedSplits, List.of());
+    }
+
+    /**
+     * A request with the time it was accepted (durations and lag are measured from it) and the
+     * generation of target snapshots to start for it: 0 at first; a replacement of targets that EBS
+     * cancelled carries only their regions and the next generation.
+     */
+    public record PendingRequest(ReplicationRequest request, long acceptedMillis, int generation) {
+
+        public PendingRequest(ReplicationRequest request, long acceptedMillis) {
+            this(request, acceptedMillis, 0);
+        }
+    }
+
+    /**
+     * A target snapshot being written, watched with DescribeSnapshots so that a cancellation by its
+     * Timeout is noticed while its splits are still read: {@code openSplits} are the ids of its
+     * splits that no reader has finished yet; {@code readingFinishedMillis} is when the last one
+     * finished (0 while some are open).
+     */
+    public record WatchedTarget(
+            ReplicationRequest request,
+            long acceptedMillis,
+            int generation,
+            String region,
+            String targetSnapshotId,
+            List<String> openSplits,
+            long readingFinishedMillis) {
+
+        public WatchedTarget {
+            openSplits = List.copyOf(openSplits);
+        }
+    }
 }

@@ -3,6 +3,7 @@ package io.ebsreplicator.connector.ebs.source.enumerator;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSerializer;
 
@@ -25,16 +26,24 @@ import static io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSeriali
  * Versioned serializer of {@link EbsLineageEnumeratorState}. Version 1: the pending requests (id,
  * source, optional base, targets with region, optional parent, optional KMS key, tags, optional
  * description; accepted time), then the unassigned splits in the {@link BlockRangeSplitSerializer}
- * version 1 layout. Unknown versions and trailing bytes are rejected.
+ * version 1 layout. Version 2: each pending request also has its target generation, the splits use
+ * the split version 2 layout, and the watched targets follow (request, accepted time, generation,
+ * region, target snapshot, open split ids, time reading finished). Unknown versions and trailing
+ * bytes are rejected.
  */
 public final class EbsLineageEnumeratorStateSerializer
         implements SimpleVersionedSerializer<EbsLineageEnumeratorState> {
 
     public static final int VERSION_1 = 1;
 
+    /** Adds target generations and watched targets. */
+    public static final int VERSION_2 = 2;
+
+    public static final int CURRENT_VERSION = VERSION_2;
+
     @Override
     public int getVersion() {
-        return VERSION_1;
+        return CURRENT_VERSION;
     }
 
     @Override
@@ -44,10 +53,24 @@ public final class EbsLineageEnumeratorStateSerializer
         for (PendingRequest p : state.pendingRequests()) {
             writeRequest(p.request(), out);
             out.writeLong(p.acceptedMillis());
+            out.writeInt(p.generation());
         }
         out.writeInt(state.unassignedSplits().size());
         for (BlockRangeSplit s : state.unassignedSplits()) {
             BlockRangeSplitSerializer.write(s, out);
+        }
+        out.writeInt(state.watchedTargets().size());
+        for (WatchedTarget w : state.watchedTargets()) {
+            writeRequest(w.request(), out);
+            out.writeLong(w.acceptedMillis());
+            out.writeInt(w.generation());
+            out.writeUTF(w.region());
+            out.writeUTF(w.targetSnapshotId());
+            out.writeInt(w.openSplits().size());
+            for (String id : w.openSplits()) {
+                out.writeUTF(id);
+            }
+            out.writeLong(w.readingFinishedMillis());
         }
         return out.getCopyOfBuffer();
     }
@@ -55,26 +78,51 @@ public final class EbsLineageEnumeratorStateSerializer
     @Override
     public EbsLineageEnumeratorState deserialize(int version, byte[] serialized)
             throws IOException {
-        if (version != VERSION_1) {
+        if (version != VERSION_1 && version != VERSION_2) {
             throw new IOException("Unknown enumerator state serializer version " + version);
         }
+        boolean v2 = version >= VERSION_2;
         DataInputDeserializer in = new DataInputDeserializer(serialized);
         int n = in.readInt();
         List<PendingRequest> pending = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             ReplicationRequest r = readRequest(in);
-            pending.add(new PendingRequest(r, in.readLong()));
+            long accepted = in.readLong();
+            pending.add(new PendingRequest(r, accepted, v2 ? in.readInt() : 0));
         }
         int m = in.readInt();
         List<BlockRangeSplit> splits = new ArrayList<>(m);
         for (int i = 0; i < m; i++) {
-            splits.add(BlockRangeSplitSerializer.read(in));
+            splits.add(BlockRangeSplitSerializer.read(in, v2 ? 2 : 1));
+        }
+        List<WatchedTarget> watched = new ArrayList<>();
+        if (v2) {
+            int w = in.readInt();
+            for (int i = 0; i < w; i++) {
+                ReplicationRequest r = readRequest(in);
+                long accepted = in.readLong();
+                int generation = in.readInt();
+                String region = in.readUTF();
+                String target = in.readUTF();
+                int open = in.readInt();
+                List<String> ids = new ArrayList<>(open);
+                for (int j = 0; j < open; j++) {
+                    ids.add(in.readUTF());
+                }
+                watched.add(
+                        new WatchedTarget(
+                                r, accepted, generation, region, target, ids, in.readLong()));
+            }
         }
         if (in.available() > 0) {
             throw new IOException(
-                    "Trailing " + in.available() + " bytes after the enumerator state (version 1)");
+                    "Trailing "
+                            + in.available()
+                            + " bytes after the enumerator state (version "
+                            + version
+                            + ")");
         }
-        return new EbsLineageEnumeratorState(pending, splits);
+        return new EbsLineageEnumeratorState(pending, splits, watched);
     }
 
     static void writeRequest(ReplicationRequest r, DataOutputView out) throws IOException {

@@ -6,9 +6,14 @@ import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
+import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
+import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 
+import org.apache.flink.annotation.VisibleForTesting;
+import org.apache.flink.api.connector.source.SourceEvent;
 import org.apache.flink.api.connector.source.SplitEnumerator;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
 import org.slf4j.Logger;
@@ -34,8 +39,18 @@ import java.util.concurrent.TimeUnit;
  * coordinator thread ({@code callAsync}), hands splits to readers as they ask for work, and takes
  * splits back from failed readers. A request that fails fatally becomes a failure split, so it ends
  * in a failure result instead of failing the job; one that fails transiently is retried with a
- * growing delay. When every request is resolved and every split handed out, readers are told there
- * is no more work (bounded mode).
+ * growing delay.
+ *
+ * <p>It also watches every target snapshot it started while that target's splits are being read
+ * (readers report finished splits with {@link SplitsFinishedEvent}), asking DescribeSnapshots every
+ * {@code ebs.target.watch-interval}. A target that EBS cancelled ({@code error}: its StartSnapshot
+ * Timeout passed during an outage, or while the job was down) is replaced: the request is resolved
+ * again for that region with the next target generation, so a new ClientToken starts a new target
+ * and its ranges are read and copied again. Completion drops the cancelled target and follows the
+ * new one.
+ *
+ * <p>When every request is resolved, every split handed out and read, readers are told there is no
+ * more work (bounded mode).
  */
 public final class EbsLineageSourceEnumerator
         implements SplitEnumerator<BlockRangeSplit, EbsLineageEnumeratorState> {
@@ -64,9 +79,15 @@ public final class EbsLineageSourceEnumerator
 
     private final Map<String, EbsProxy> proxies = new LinkedHashMap<>();
 
+    /** Target snapshots being written, by request and region. */
+    private final Map<String, Watch> watches = new LinkedHashMap<>();
+
+    private final TargetWatchSettings watchSettings;
+
     private transient ScheduledExecutorService retryTimer;
     private transient RequestResolver resolver;
     private boolean resolving;
+    private boolean describing;
 
     public EbsLineageSourceEnumerator(
             SplitEnumeratorContext<BlockRangeSplit> context,
@@ -75,6 +96,37 @@ public final class EbsLineageSourceEnumerator
             int splitsPerRequest,
             int minSplitBlocks,
             Duration targetTimeout) {
+        this(
+                context,
+                proxyFactory,
+                state,
+                splitsPerRequest,
+                minSplitBlocks,
+                targetTimeout,
+                TargetWatchSettings.DEFAULT);
+    }
+
+    public EbsLineageSourceEnumerator(
+            SplitEnumeratorContext<BlockRangeSplit> context,
+            EbsProxyFactory proxyFactory,
+            EbsLineageEnumeratorState state,
+            int splitsPerRequest,
+            int minSplitBlocks,
+            Duration targetTimeout,
+            TargetWatchSettings watchSettings) {
+        this.watchSettings = watchSettings;
+        for (WatchedTarget w : state.watchedTargets()) {
+            Watch watch =
+                    new Watch(
+                            w.request(),
+                            w.acceptedMillis(),
+                            w.generation(),
+                            w.region(),
+                            w.targetSnapshotId());
+            watch.open.addAll(w.openSplits());
+            watch.readingFinishedMillis = w.readingFinishedMillis();
+            watches.put(watch.key(), watch);
+        }
         this.context = context;
         this.proxyFactory = proxyFactory;
         this.splitsPerRequest =
@@ -98,6 +150,12 @@ public final class EbsLineageSourceEnumerator
                         });
         resolver =
                 new RequestResolver(this::proxy, splitsPerRequest, minSplitBlocks, timeoutMinutes);
+        long every = watchSettings.interval().toMillis();
+        retryTimer.scheduleWithFixedDelay(
+                () -> context.runInCoordinatorThread(this::describeWatched),
+                every,
+                every,
+                TimeUnit.MILLISECONDS);
         resolveNext();
     }
 
@@ -115,7 +173,7 @@ public final class EbsLineageSourceEnumerator
         long now = System.currentTimeMillis();
         PendingRequest next = null;
         for (PendingRequest p : pending) {
-            if (notBefore.getOrDefault(p.request().requestId(), 0L) <= now) {
+            if (notBefore.getOrDefault(key(p), 0L) <= now) {
                 next = p;
                 break;
             }
@@ -126,18 +184,21 @@ public final class EbsLineageSourceEnumerator
         resolving = true;
         PendingRequest request = next;
         context.callAsync(
-                () -> resolver.resolve(request.request(), request.acceptedMillis()),
+                () ->
+                        resolver.resolve(
+                                request.request(), request.acceptedMillis(), request.generation()),
                 (splits, error) -> onResolved(request, splits, error));
     }
 
     private void onResolved(PendingRequest request, List<BlockRangeSplit> splits, Throwable error) {
         resolving = false;
-        String id = request.request().requestId();
+        String id = key(request);
         if (error == null) {
             pending.remove(request);
             attempts.remove(id);
             notBefore.remove(id);
             unassigned.addAll(splits);
+            watch(request, splits);
             LOG.info("Request {} resolved into {} splits", id, splits.size());
         } else if (error instanceof EbsProxyException e
                 && e.kind() != EbsProxyException.Kind.FATAL) {
@@ -185,7 +246,232 @@ public final class EbsLineageSourceEnumerator
                 r.sourceSnapshotId(),
                 TargetSnapshots.encode(targets),
                 reason,
-                p.acceptedMillis());
+                p.acceptedMillis(),
+                p.generation());
+    }
+
+    /** Pending requests, retry delays and attempts are kept per request and generation. */
+    private static String key(PendingRequest p) {
+        if (p.generation() == 0) {
+            return p.request().requestId();
+        }
+        List<String> regions = new ArrayList<>();
+        for (ReplicationTarget t : p.request().targets()) {
+            regions.add(t.region());
+        }
+        return p.request().requestId() + "@g" + p.generation() + ":" + String.join(",", regions);
+    }
+
+    // ------------------------------------------------------------------ watching targets
+
+    /** Starts watching the targets of freshly resolved splits until their splits are read. */
+    private void watch(PendingRequest request, List<BlockRangeSplit> splits) {
+        for (BlockRangeSplit s : splits) {
+            if (s.failure() != null) {
+                continue;
+            }
+            for (Map.Entry<String, String> t : TargetSnapshots.decode(s.targets()).entrySet()) {
+                if (t.getValue().isEmpty()) {
+                    continue;
+                }
+                String key = Watch.key(s.requestId(), t.getKey());
+                Watch w = watches.get(key);
+                if (w == null || !w.target.equals(t.getValue())) {
+                    w =
+                            new Watch(
+                                    request.request(),
+                                    request.acceptedMillis(),
+                                    request.generation(),
+                                    t.getKey(),
+                                    t.getValue());
+                    watches.put(key, w);
+                }
+                w.open.add(s.splitId());
+            }
+        }
+    }
+
+    @Override
+    public void handleSourceEvent(int subtaskId, SourceEvent event) {
+        if (event instanceof SplitsFinishedEvent finished) {
+            long now = System.currentTimeMillis();
+            for (Watch w : watches.values()) {
+                if (w.open.removeAll(finished.splitIds())
+                        && w.open.isEmpty()
+                        && w.readingFinishedMillis == 0) {
+                    w.readingFinishedMillis = now;
+                }
+            }
+            assignWaiting();
+        } else {
+            LOG.warn("Ignoring an unknown source event from subtask {}: {}", subtaskId, event);
+        }
+    }
+
+    /**
+     * Asks DescribeSnapshots for every watched target, off the coordinator thread. Runs on the
+     * watch timer; tests call it directly.
+     */
+    @VisibleForTesting
+    void describeWatched() {
+        if (describing || watches.isEmpty()) {
+            return;
+        }
+        describing = true;
+        List<Watch> batch = new ArrayList<>(watches.values());
+        context.callAsync(
+                () -> {
+                    List<SnapshotDescription> states = new ArrayList<>(batch.size());
+                    for (Watch w : batch) {
+                        states.add(describe(w));
+                    }
+                    return states;
+                },
+                (states, error) -> onWatchedDescribed(batch, states, error));
+    }
+
+    private SnapshotDescription describe(Watch w) {
+        try {
+            return proxy(w.region).describeSnapshot(w.target);
+        } catch (EbsProxyException e) {
+            // Unknown this round (throttled, or the endpoint is down); asked again next round.
+            LOG.debug("Could not describe target {} in {}: {}", w.target, w.region, e.toString());
+            return null;
+        }
+    }
+
+    private void onWatchedDescribed(
+            List<Watch> batch, List<SnapshotDescription> states, Throwable error) {
+        describing = false;
+        if (error != null) {
+            LOG.warn("Describing the watched targets failed", error);
+            return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            Watch w = batch.get(i);
+            SnapshotDescription d = states.get(i);
+            if (d == null || watches.get(w.key()) != w) {
+                continue; // unknown this round, or already replaced
+            }
+            if (d.completed()) {
+                watches.remove(w.key());
+            } else if (d.failed()) {
+                watches.remove(w.key());
+                replace(w, d);
+            }
+        }
+        long now = System.currentTimeMillis();
+        long grace = watchSettings.grace().toMillis();
+        // Past the grace its blocks are all with the copier and completion; a target still
+        // pending then belongs to a request that failed there, and must not be started again.
+        watches.values()
+                .removeIf(
+                        w -> w.readingFinishedMillis > 0 && now - w.readingFinishedMillis > grace);
+        assignWaiting();
+        resolveNext();
+    }
+
+    /** Resolves the request again for the cancelled target's region, one generation further. */
+    private void replace(Watch w, SnapshotDescription d) {
+        int next = w.generation + 1;
+        String why =
+                "Target "
+                        + w.target
+                        + " of request "
+                        + w.request.requestId()
+                        + " in "
+                        + w.region
+                        + " went to error ("
+                        + d.stateMessage()
+                        + ")";
+        List<ReplicationTarget> targets = new ArrayList<>();
+        for (ReplicationTarget t : w.request.targets()) {
+            if (t.region().equals(w.region)) {
+                targets.add(t);
+            }
+        }
+        ReplicationRequest only =
+                new ReplicationRequest(
+                        w.request.requestId(),
+                        w.request.sourceRegion(),
+                        w.request.sourceSnapshotId(),
+                        w.request.baseSnapshotId(),
+                        targets);
+        PendingRequest replacement = new PendingRequest(only, w.acceptedMillis, next);
+        if (next > watchSettings.maxGenerations()) {
+            LOG.warn("{}; it was replaced {} times already, giving up", why, w.generation);
+            unassigned.add(
+                    failureSplit(
+                            replacement,
+                            why + "; replaced " + w.generation + " times already, giving up"));
+            return;
+        }
+        LOG.warn("{}; copying again into a new target (generation {})", why, next);
+        pending.addFirst(replacement);
+    }
+
+    /** Whether some watched target still has splits that no reader finished. */
+    private boolean stillReading() {
+        boolean open = false;
+        for (Watch w : watches.values()) {
+            open |= !w.open.isEmpty();
+        }
+        if (open && waitingReaders.containsAll(context.registeredReaders().keySet())) {
+            // Readers ask for work only when they hold none, so none is reading: the finished
+            // reports of splits read before a restore were lost with the checkpoint.
+            long now = System.currentTimeMillis();
+            for (Watch w : watches.values()) {
+                if (!w.open.isEmpty()) {
+                    w.open.clear();
+                    w.readingFinishedMillis = now;
+                }
+            }
+            return false;
+        }
+        return open;
+    }
+
+    /** A target snapshot being written, watched for a cancellation; coordinator thread only. */
+    private static final class Watch {
+        final ReplicationRequest request;
+        final long acceptedMillis;
+        final int generation;
+        final String region;
+        final String target;
+        final Set<String> open = new LinkedHashSet<>();
+        long readingFinishedMillis;
+
+        Watch(
+                ReplicationRequest request,
+                long acceptedMillis,
+                int generation,
+                String region,
+                String target) {
+            this.request = request;
+            this.acceptedMillis = acceptedMillis;
+            this.generation = generation;
+            this.region = region;
+            this.target = target;
+        }
+
+        String key() {
+            return key(request.requestId(), region);
+        }
+
+        static String key(String requestId, String region) {
+            return requestId + "\n" + region;
+        }
+
+        WatchedTarget toState() {
+            return new WatchedTarget(
+                    request,
+                    acceptedMillis,
+                    generation,
+                    region,
+                    target,
+                    new ArrayList<>(open),
+                    readingFinishedMillis);
+        }
     }
 
     @Override
@@ -205,7 +491,8 @@ public final class EbsLineageSourceEnumerator
             if (!unassigned.isEmpty()) {
                 context.assignSplit(unassigned.pollFirst(), reader);
                 it.remove();
-            } else if (pending.isEmpty() && !resolving) {
+            } else if (pending.isEmpty() && !resolving && !stillReading()) {
+                // While a target's splits are read, a replacement may still be needed.
                 context.signalNoMoreSplits(reader);
                 it.remove();
             }
@@ -230,7 +517,12 @@ public final class EbsLineageSourceEnumerator
 
     @Override
     public EbsLineageEnumeratorState snapshotState(long checkpointId) {
-        return new EbsLineageEnumeratorState(new ArrayList<>(pending), new ArrayList<>(unassigned));
+        List<WatchedTarget> watched = new ArrayList<>(watches.size());
+        for (Watch w : watches.values()) {
+            watched.add(w.toState());
+        }
+        return new EbsLineageEnumeratorState(
+                new ArrayList<>(pending), new ArrayList<>(unassigned), watched);
     }
 
     @Override

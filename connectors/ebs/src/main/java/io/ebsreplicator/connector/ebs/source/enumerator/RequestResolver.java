@@ -125,6 +125,17 @@ public final class RequestResolver {
      * tried again later.
      */
     public List<BlockRangeSplit> resolve(ReplicationRequest r, long acceptedMillis) {
+        return resolve(r, acceptedMillis, 0);
+    }
+
+    /**
+     * Resolves a request into splits that write to target snapshots of {@code generation}: 0 for a
+     * new request, n for the n-th replacement of targets that EBS cancelled (a new ClientToken, so
+     * a new snapshot; the source is checked again first, so a request whose source has gone
+     * meanwhile fails instead of starting a target it cannot fill).
+     */
+    public List<BlockRangeSplit> resolve(
+            ReplicationRequest r, long acceptedMillis, int generation) {
         validate(r);
         EbsProxy source = proxies.apply(r.sourceRegion());
         // One small page proves the source (and the lineage from the base) readable and tells the
@@ -141,7 +152,7 @@ public final class RequestResolver {
         for (ReplicationTarget t : r.targets()) {
             try {
                 StartedSnapshot s =
-                        proxies.apply(t.region()).startSnapshot(spec(r, t, volumeGib, 0));
+                        proxies.apply(t.region()).startSnapshot(spec(r, t, volumeGib, generation));
                 started.put(t.region(), s.snapshotId());
             } catch (EbsProxyException e) {
                 if (e.kind() != EbsProxyException.Kind.FATAL) {
@@ -154,7 +165,8 @@ public final class RequestResolver {
         }
         List<BlockRangeSplit> splits = new ArrayList<>();
         if (!started.isEmpty()) {
-            splits.addAll(cut(r, volumeGib, TargetSnapshots.encode(started), acceptedMillis));
+            splits.addAll(
+                    cut(r, volumeGib, TargetSnapshots.encode(started), acceptedMillis, generation));
         }
         if (!failedTargets.isEmpty()) {
             splits.add(
@@ -164,7 +176,8 @@ public final class RequestResolver {
                             r.sourceSnapshotId(),
                             TargetSnapshots.encode(failedTargets),
                             failure,
-                            acceptedMillis));
+                            acceptedMillis,
+                            generation));
         }
         return splits;
     }
@@ -223,6 +236,15 @@ public final class RequestResolver {
     /** Equal block-index ranges over the volume, at least {@code minSplitBlocks} each. */
     List<BlockRangeSplit> cut(
             ReplicationRequest r, long volumeGib, String targets, long acceptedMillis) {
+        return cut(r, volumeGib, targets, acceptedMillis, 0);
+    }
+
+    private List<BlockRangeSplit> cut(
+            ReplicationRequest r,
+            long volumeGib,
+            String targets,
+            long acceptedMillis,
+            int generation) {
         long blocks = volumeGib * BLOCKS_PER_GIB;
         int n =
                 (int)
@@ -250,7 +272,8 @@ public final class RequestResolver {
                             start,
                             0,
                             null,
-                            acceptedMillis));
+                            acceptedMillis,
+                            generation));
         }
         return splits;
     }

@@ -79,6 +79,7 @@ public final class EbsLineageRecordEmitter
                 emitted,
                 s.targets(),
                 failure,
-                s.requestStartMillis());
+                s.requestStartMillis(),
+                s.generation());
     }
 }

@@ -2,6 +2,7 @@ package io.ebsreplicator.connector.ebs.source.reader;
 
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
+import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitState;
 
@@ -10,7 +11,11 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.source.reader.SingleThreadMultiplexSourceReaderBase;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
 
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -43,15 +48,35 @@ public final class EbsLineageSourceReader
         hook.onCheckpointComplete(PipelineHook.SOURCE, context.getIndexOfSubtask(), checkpointId);
     }
 
+    /** Splits this reader holds and has not finished; task thread only. */
+    private final Set<String> active = new HashSet<>();
+
+    @Override
+    public void addSplits(List<BlockRangeSplit> splits) {
+        for (BlockRangeSplit s : splits) {
+            active.add(s.splitId());
+        }
+        super.addSplits(splits);
+    }
+
     @Override
     public void start() {
         super.start();
-        context.sendSplitRequest();
+        // Restored splits are added before start: ask for more only when there are none, so a
+        // reader waiting for work is never one still reading (the enumerator relies on it).
+        if (active.isEmpty()) {
+            context.sendSplitRequest();
+        }
     }
 
     @Override
     protected void onSplitFinished(Map<String, BlockRangeSplitState> finishedSplitIds) {
-        context.sendSplitRequest();
+        active.removeAll(finishedSplitIds.keySet());
+        context.sendSourceEventToCoordinator(
+                new SplitsFinishedEvent(new ArrayList<>(finishedSplitIds.keySet())));
+        if (active.isEmpty()) {
+            context.sendSplitRequest();
+        }
     }
 
     @Override

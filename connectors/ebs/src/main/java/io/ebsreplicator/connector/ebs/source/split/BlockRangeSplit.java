@@ -27,6 +27,7 @@ public final class BlockRangeSplit implements SourceSplit {
     private final long emittedBlocks;
     private final String failure;
     private final long requestStartMillis;
+    private final int generation;
 
     public BlockRangeSplit(
             String requestId,
@@ -42,6 +43,42 @@ public final class BlockRangeSplit implements SourceSplit {
             long emittedBlocks,
             String failure,
             long requestStartMillis) {
+        this(
+                requestId,
+                splitIndex,
+                totalSplits,
+                sourceRegion,
+                sourceSnapshotId,
+                baseSnapshotId,
+                targets,
+                rangeStart,
+                rangeEnd,
+                nextIndex,
+                emittedBlocks,
+                failure,
+                requestStartMillis,
+                0);
+    }
+
+    /**
+     * @param generation the target generation this split writes to: 0 for the targets first started
+     *     for the request, n for the n-th replacement of targets that EBS cancelled
+     */
+    public BlockRangeSplit(
+            String requestId,
+            int splitIndex,
+            int totalSplits,
+            String sourceRegion,
+            String sourceSnapshotId,
+            String baseSnapshotId,
+            String targets,
+            int rangeStart,
+            int rangeEnd,
+            int nextIndex,
+            long emittedBlocks,
+            String failure,
+            long requestStartMillis,
+            int generation) {
         this.requestId = Objects.requireNonNull(requestId);
         this.splitIndex = splitIndex;
         this.totalSplits = totalSplits;
@@ -55,6 +92,7 @@ public final class BlockRangeSplit implements SourceSplit {
         this.emittedBlocks = emittedBlocks;
         this.failure = failure;
         this.requestStartMillis = requestStartMillis;
+        this.generation = generation;
     }
 
     /** A split that only reports that its request failed. */
@@ -65,6 +103,19 @@ public final class BlockRangeSplit implements SourceSplit {
             String targets,
             String failure,
             long requestStartMillis) {
+        return failed(
+                requestId, sourceRegion, sourceSnapshotId, targets, failure, requestStartMillis, 0);
+    }
+
+    /** A split that only reports that the request failed for the targets of one generation. */
+    public static BlockRangeSplit failed(
+            String requestId,
+            String sourceRegion,
+            String sourceSnapshotId,
+            String targets,
+            String failure,
+            long requestStartMillis,
+            int generation) {
         return new BlockRangeSplit(
                 requestId,
                 0,
@@ -78,13 +129,24 @@ public final class BlockRangeSplit implements SourceSplit {
                 0,
                 0,
                 failure,
-                requestStartMillis);
+                requestStartMillis,
+                generation);
     }
 
     @Override
     public String splitId() {
-        // A failure split for some targets shares index 0 with the request's first range.
-        return requestId + "#" + splitIndex + (failure == null ? "" : "!failed");
+        // A failure split for some targets shares index 0 with the request's first range; the
+        // splits of a replacement generation cover the same ranges for some of the regions.
+        return requestId
+                + "#"
+                + splitIndex
+                + (generation == 0 ? "" : "@g" + generation + ":" + targetRegions())
+                + (failure == null ? "" : "!failed");
+    }
+
+    private String targetRegions() {
+        return String.join(
+                ",", io.ebsreplicator.connector.ebs.model.TargetSnapshots.decode(targets).keySet());
     }
 
     /** The same split, advanced to {@code nextIndex} with {@code emittedBlocks} emitted. */
@@ -102,7 +164,8 @@ public final class BlockRangeSplit implements SourceSplit {
                 nextIndex,
                 emittedBlocks,
                 failure,
-                requestStartMillis);
+                requestStartMillis,
+                generation);
     }
 
     public String requestId() {
@@ -159,6 +222,11 @@ public final class BlockRangeSplit implements SourceSplit {
         return requestStartMillis;
     }
 
+    /** The target generation: 0 first, then one more for each replacement of cancelled targets. */
+    public int generation() {
+        return generation;
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof BlockRangeSplit)) {
@@ -172,6 +240,7 @@ public final class BlockRangeSplit implements SourceSplit {
                 && nextIndex == s.nextIndex
                 && emittedBlocks == s.emittedBlocks
                 && requestStartMillis == s.requestStartMillis
+                && generation == s.generation
                 && requestId.equals(s.requestId)
                 && sourceRegion.equals(s.sourceRegion)
                 && sourceSnapshotId.equals(s.sourceSnapshotId)

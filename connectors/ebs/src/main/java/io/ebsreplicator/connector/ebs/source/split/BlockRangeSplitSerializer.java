@@ -11,18 +11,24 @@ import java.io.IOException;
 /**
  * Versioned serializer of {@link BlockRangeSplit}. Version 1 layout: requestId, splitIndex,
  * totalSplits, sourceRegion, sourceSnapshotId, optional baseSnapshotId, targets, rangeStart,
- * rangeEnd, nextIndex, emittedBlocks, optional failure, requestStartMillis. Unknown versions and
- * trailing bytes are rejected.
+ * rangeEnd, nextIndex, emittedBlocks, optional failure, requestStartMillis. Version 2 appends the
+ * target generation (version 1 splits are generation 0). Unknown versions and trailing bytes are
+ * rejected.
  */
 public final class BlockRangeSplitSerializer implements SimpleVersionedSerializer<BlockRangeSplit> {
 
     public static final int VERSION_1 = 1;
 
+    /** Adds the target generation. */
+    public static final int VERSION_2 = 2;
+
+    public static final int CURRENT_VERSION = VERSION_2;
+
     public static final BlockRangeSplitSerializer INSTANCE = new BlockRangeSplitSerializer();
 
     @Override
     public int getVersion() {
-        return VERSION_1;
+        return CURRENT_VERSION;
     }
 
     @Override
@@ -34,19 +40,23 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
 
     @Override
     public BlockRangeSplit deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION_1) {
+        if (version != VERSION_1 && version != VERSION_2) {
             throw new IOException("Unknown BlockRangeSplit serializer version " + version);
         }
         DataInputDeserializer in = new DataInputDeserializer(serialized);
-        BlockRangeSplit split = read(in);
+        BlockRangeSplit split = read(in, version);
         if (in.available() > 0) {
             throw new IOException(
-                    "Trailing " + in.available() + " bytes after a BlockRangeSplit (version 1)");
+                    "Trailing "
+                            + in.available()
+                            + " bytes after a BlockRangeSplit (version "
+                            + version
+                            + ")");
         }
         return split;
     }
 
-    /** Writes the version 1 layout; used inside enumerator state too. */
+    /** Writes the current layout; used inside enumerator state too. */
     public static void write(BlockRangeSplit s, DataOutputView out) throws IOException {
         out.writeUTF(s.requestId());
         out.writeInt(s.splitIndex());
@@ -61,10 +71,11 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
         out.writeLong(s.emittedBlocks());
         writeOptional(out, s.failure());
         out.writeLong(s.requestStartMillis());
+        out.writeInt(s.generation());
     }
 
-    /** Reads the version 1 layout. */
-    public static BlockRangeSplit read(DataInputView in) throws IOException {
+    /** Reads the layout of {@code version}. */
+    public static BlockRangeSplit read(DataInputView in, int version) throws IOException {
         return new BlockRangeSplit(
                 in.readUTF(),
                 in.readInt(),
@@ -78,7 +89,8 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
                 in.readInt(),
                 in.readLong(),
                 readOptional(in),
-                in.readLong());
+                in.readLong(),
+                version >= VERSION_2 ? in.readInt() : 0);
     }
 
     public static void writeOptional(DataOutputView out, String s) throws IOException {

@@ -3,6 +3,7 @@ package io.ebsreplicator.connector.ebs.source.enumerator;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 
 import org.junit.jupiter.api.Test;
@@ -25,6 +26,9 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     /** Written once by {@link #writeFixture()} with the version 1 serializer; never regenerate. */
     static final String FIXTURE = "/serializer-fixtures/enumerator-state-v1.bin";
+
+    /** Written once with the version 2 serializer; never regenerate. */
+    static final String FIXTURE_V2 = "/serializer-fixtures/enumerator-state-v2.bin";
 
     private final EbsLineageEnumeratorStateSerializer serializer =
             new EbsLineageEnumeratorStateSerializer();
@@ -137,9 +141,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(2, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(3, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 2");
+                .hasMessageContaining("version 3");
     }
 
     @Test
@@ -150,7 +154,7 @@ class EbsLineageEnumeratorStateSerializerTest {
         assertThatThrownBy(
                         () ->
                                 serializer.deserialize(
-                                        EbsLineageEnumeratorStateSerializer.VERSION_1, longer))
+                                        EbsLineageEnumeratorStateSerializer.VERSION_2, longer))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("Trailing 3 bytes");
     }
@@ -163,7 +167,7 @@ class EbsLineageEnumeratorStateSerializerTest {
         assertThatThrownBy(
                         () ->
                                 serializer.deserialize(
-                                        EbsLineageEnumeratorStateSerializer.VERSION_1, shorter))
+                                        EbsLineageEnumeratorStateSerializer.VERSION_2, shorter))
                 .isInstanceOf(IOException.class);
     }
 
@@ -181,13 +185,88 @@ class EbsLineageEnumeratorStateSerializerTest {
         assertThat(state).isEqualTo(fixtureState());
     }
 
-    /** Writes the fixture; run once, on purpose, with {@code -Debs.writeFixtures=true}. */
+    /** The state stored in {@link #FIXTURE_V2}: a replacement pending and watched targets. */
+    static EbsLineageEnumeratorState fixtureStateV2() {
+        EbsLineageEnumeratorState v1 = fixtureState();
+        ReplicationRequest full = v1.pendingRequests().get(0).request();
+        ReplicationRequest westOnly =
+                new ReplicationRequest(
+                        full.requestId(),
+                        full.sourceRegion(),
+                        full.sourceSnapshotId(),
+                        null,
+                        List.of(full.targets().get(0)));
+        return new EbsLineageEnumeratorState(
+                List.of(
+                        new PendingRequest(westOnly, 1_700_000_000_000L, 1),
+                        v1.pendingRequests().get(1)),
+                v1.unassignedSplits(),
+                List.of(
+                        new WatchedTarget(
+                                full,
+                                1_700_000_000_000L,
+                                0,
+                                "ap-south-1",
+                                "snap-0aaaaaaaaaaaaaaa1",
+                                List.of("req-full#0", "req-full#3"),
+                                0),
+                        new WatchedTarget(
+                                westOnly,
+                                1_700_000_000_000L,
+                                1,
+                                "eu-west-1",
+                                "snap-0bbbbbbbbbbbbbbb2",
+                                List.of(),
+                                1_700_000_100_000L)));
+    }
+
+    @Test
+    void roundTripsGenerationsAndWatchedTargets() throws IOException {
+        EbsLineageEnumeratorState state = fixtureStateV2();
+
+        assertThat(roundTrip(state)).isEqualTo(state);
+    }
+
+    @Test
+    void committedVersion2FixtureStillDeserializes() throws IOException {
+        byte[] committed;
+        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V2)) {
+            assertThat(in).as("test resource %s", FIXTURE_V2).isNotNull();
+            committed = in.readAllBytes();
+        }
+
+        EbsLineageEnumeratorState state =
+                serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_2, committed);
+
+        assertThat(state).isEqualTo(fixtureStateV2());
+    }
+
+    @Test
+    void version1StateHasGenerationZeroAndNoWatches() throws IOException {
+        byte[] committed;
+        try (InputStream in = getClass().getResourceAsStream(FIXTURE)) {
+            committed = in.readAllBytes();
+        }
+
+        EbsLineageEnumeratorState state =
+                serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_1, committed);
+
+        assertThat(state.pendingRequests()).allMatch(p -> p.generation() == 0);
+        assertThat(state.unassignedSplits()).allMatch(s -> s.generation() == 0);
+        assertThat(state.watchedTargets()).isEmpty();
+    }
+
+    /**
+     * Writes the newest fixture; run once, on purpose, when a version is introduced, with {@code
+     * -Debs.writeFixtures=true}. Older fixture files stay as they are.
+     */
     @Test
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
-        Path file = Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE);
+        Path file =
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V2);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureState()));
+        Files.write(file, serializer.serialize(fixtureStateV2()));
     }
 
     private EbsLineageEnumeratorState roundTrip(EbsLineageEnumeratorState state)

@@ -6,6 +6,7 @@ import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
+import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 
 import org.apache.flink.api.connector.source.ReaderInfo;
@@ -557,7 +558,162 @@ class EbsLineageSourceEnumeratorTest {
         assertThat(target.closeCount()).isEqualTo(1);
     }
 
+    // ------------------------------------------------------------------ cancelled targets
+
+    @Test
+    void aTargetCancelledWhileItsSplitsAreReadIsReplacedByTheNextGeneration() throws Throwable {
+        String snap = sourceSnapshot(1);
+        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(2);
+        ctx.registerReader(new ReaderInfo(0, "host-0"));
+        ctx.registerReader(new ReaderInfo(1, "host-1"));
+        EbsLineageSourceEnumerator enumerator = watching(ctx, state(request("r1", snap)), 2, 3);
+        enumerator.start();
+        runAllAsync(ctx);
+        enumerator.handleSplitRequest(0, "host-0");
+        enumerator.handleSplitRequest(1, "host-1");
+        String first = target.snapshotIds().get(0);
+        assertThat(assigned(ctx)).hasSize(2);
+        assertThat(enumerator.snapshotState(1).watchedTargets())
+                .singleElement()
+                .satisfies(
+                        w -> {
+                            assertThat(w.targetSnapshotId()).isEqualTo(first);
+                            assertThat(w.openSplits()).containsExactly("r1#0", "r1#1");
+                        });
+
+        // Pending: nothing happens.
+        enumerator.describeWatched();
+        runAllAsync(ctx);
+        assertThat(target.calls("StartSnapshot")).hasSize(1);
+
+        target.setStatus(first, "error", "Cancelled: not completed within the 60 minute timeout");
+        enumerator.describeWatched();
+        runAllAsync(ctx);
+
+        List<FakeEbsProxy.Call> starts = target.calls("StartSnapshot");
+        assertThat(starts).hasSize(2);
+        assertThat(((StartSnapshotSpec) starts.get(1).args().get(0)).clientToken())
+                .isEqualTo(RequestResolver.clientToken("r1", TARGET, 1));
+        String second = target.snapshotIds().get(1);
+        assertThat(second).isNotEqualTo(first);
+        List<BlockRangeSplit> replacement = enumerator.snapshotState(2).unassignedSplits();
+        assertThat(replacement).hasSize(2);
+        assertCoversWithoutGapsOrOverlaps(replacement, BLOCKS_1GIB);
+        for (BlockRangeSplit s : replacement) {
+            assertThat(s.generation()).isEqualTo(1);
+            assertThat(s.failure()).isNull();
+            assertThat(TargetSnapshots.decode(s.targets()))
+                    .containsExactly(Map.entry(TARGET, second));
+        }
+        assertThat(replacement)
+                .extracting(BlockRangeSplit::splitId)
+                .doesNotContainAnyElementsOf(List.of("r1#0", "r1#1"));
+        assertThat(enumerator.snapshotState(2).watchedTargets())
+                .singleElement()
+                .satisfies(w -> assertThat(w.targetSnapshotId()).isEqualTo(second));
+
+        // The readers finish the old splits and get the new ones.
+        enumerator.handleSourceEvent(0, new SplitsFinishedEvent(List.of("r1#0")));
+        enumerator.handleSplitRequest(0, "host-0");
+        assertThat(assignedTo(ctx, 0)).last().extracting(BlockRangeSplit::generation).isEqualTo(1);
+    }
+
+    @Test
+    void aTargetCancelledMoreOftenThanAllowedFailsItsRegion() throws Throwable {
+        String snap = sourceSnapshot(1);
+        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        ctx.registerReader(new ReaderInfo(0, "host-0"));
+        EbsLineageSourceEnumerator enumerator = watching(ctx, state(request("r1", snap)), 1, 1);
+        enumerator.start();
+        runAllAsync(ctx);
+
+        target.setStatus(target.snapshotIds().get(0), "error", "Cancelled");
+        enumerator.describeWatched();
+        runAllAsync(ctx);
+        assertThat(target.snapshotIds()).hasSize(2);
+        target.setStatus(target.snapshotIds().get(1), "error", "Cancelled again");
+        enumerator.describeWatched();
+        runAllAsync(ctx);
+
+        assertThat(target.snapshotIds()).as("no third target").hasSize(2);
+        List<BlockRangeSplit> failures =
+                enumerator.snapshotState(3).unassignedSplits().stream()
+                        .filter(s -> s.failure() != null)
+                        .toList();
+        assertThat(failures).singleElement();
+        assertThat(failures.get(0).failure())
+                .contains(target.snapshotIds().get(1))
+                .contains("Cancelled again")
+                .contains("giving up");
+        assertThat(TargetSnapshots.decode(failures.get(0).targets()))
+                .containsExactly(Map.entry(TARGET, ""));
+        assertThat(enumerator.snapshotState(3).watchedTargets()).isEmpty();
+    }
+
+    @Test
+    void noMoreSplitsWaitsUntilTheWatchedTargetsAreRead() throws Throwable {
+        String snap = sourceSnapshot(1);
+        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(2);
+        ctx.registerReader(new ReaderInfo(0, "host-0"));
+        ctx.registerReader(new ReaderInfo(1, "host-1"));
+        EbsLineageSourceEnumerator enumerator = watching(ctx, state(request("r1", snap)), 2, 3);
+        enumerator.start();
+        runAllAsync(ctx);
+        enumerator.handleSplitRequest(0, "host-0");
+        enumerator.handleSplitRequest(1, "host-1");
+
+        // Reader 0 is done, reader 1 still reads: a replacement may yet be needed.
+        enumerator.handleSourceEvent(0, new SplitsFinishedEvent(List.of("r1#0")));
+        enumerator.handleSplitRequest(0, "host-0");
+        assertThat(ctx.hasNoMoreSplits(0)).isFalse();
+
+        enumerator.handleSourceEvent(1, new SplitsFinishedEvent(List.of("r1#1")));
+        assertThat(ctx.hasNoMoreSplits(0)).isTrue();
+        enumerator.handleSplitRequest(1, "host-1");
+        assertThat(ctx.hasNoMoreSplits(1)).isTrue();
+    }
+
+    @Test
+    void aCompletedTargetIsNoLongerWatchedAndWatchesSurviveACheckpoint() throws Throwable {
+        String snap = sourceSnapshot(1);
+        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        EbsLineageSourceEnumerator enumerator = watching(ctx, state(request("r1", snap)), 2, 3);
+        enumerator.start();
+        runAllAsync(ctx);
+        EbsLineageEnumeratorState checkpoint = roundTrip(enumerator.snapshotState(1));
+        assertThat(checkpoint.watchedTargets()).hasSize(1);
+
+        MockSplitEnumeratorContext<BlockRangeSplit> ctx2 = context(1);
+        EbsLineageSourceEnumerator restored = watching(ctx2, checkpoint, 2, 3);
+        restored.start();
+        target.setStatus(target.snapshotIds().get(0), "completed", null);
+        restored.describeWatched();
+        runAllAsync(ctx2);
+
+        assertThat(restored.snapshotState(2).watchedTargets()).isEmpty();
+        assertThat(target.calls("StartSnapshot")).hasSize(1);
+    }
+
     // ------------------------------------------------------------------ helpers
+
+    private EbsLineageSourceEnumerator watching(
+            MockSplitEnumeratorContext<BlockRangeSplit> ctx,
+            EbsLineageEnumeratorState state,
+            int splitsPerRequest,
+            int maxGenerations) {
+        EbsLineageSourceEnumerator e =
+                new EbsLineageSourceEnumerator(
+                        ctx,
+                        factory,
+                        state,
+                        splitsPerRequest,
+                        1,
+                        Duration.ofHours(1),
+                        new TargetWatchSettings(
+                                Duration.ofHours(1), Duration.ofMinutes(2), maxGenerations));
+        toClose.add(e);
+        return e;
+    }
 
     private String sourceSnapshot(long gib) {
         return source.createSnapshot(

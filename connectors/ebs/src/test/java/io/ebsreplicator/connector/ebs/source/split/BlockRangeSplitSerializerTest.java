@@ -19,6 +19,8 @@ class BlockRangeSplitSerializerTest {
     /** Written once by {@link #writeFixture()} with the version 1 serializer; never regenerate. */
     static final String FIXTURE = "/serializer-fixtures/block-range-split-v1.bin";
 
+    static final String FIXTURE_V2 = "/serializer-fixtures/block-range-split-v2.bin";
+
     private final BlockRangeSplitSerializer serializer = new BlockRangeSplitSerializer();
 
     /** The split stored in {@link #FIXTURE}: incremental, half listed. */
@@ -127,9 +129,9 @@ class BlockRangeSplitSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fullSplit());
 
-        assertThatThrownBy(() -> serializer.deserialize(2, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(3, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 2");
+                .hasMessageContaining("version 3");
         assertThatThrownBy(() -> serializer.deserialize(0, bytes)).isInstanceOf(IOException.class);
     }
 
@@ -139,7 +141,7 @@ class BlockRangeSplitSerializerTest {
         byte[] longer = Arrays.copyOf(bytes, bytes.length + 1);
 
         assertThatThrownBy(
-                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_1, longer))
+                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_2, longer))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("Trailing 1 bytes");
     }
@@ -150,14 +152,63 @@ class BlockRangeSplitSerializerTest {
         byte[] shorter = Arrays.copyOf(bytes, bytes.length - 1);
 
         assertThatThrownBy(
-                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_1, shorter))
+                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_2, shorter))
                 .isInstanceOf(IOException.class);
     }
 
     @Test
-    void currentVersionIsOne() {
-        assertThat(serializer.getVersion()).isEqualTo(BlockRangeSplitSerializer.VERSION_1);
-        assertThat(BlockRangeSplitSerializer.INSTANCE.getVersion()).isEqualTo(1);
+    void currentVersionIsTwo() {
+        assertThat(serializer.getVersion()).isEqualTo(BlockRangeSplitSerializer.VERSION_2);
+        assertThat(BlockRangeSplitSerializer.INSTANCE.getVersion()).isEqualTo(2);
+    }
+
+    @Test
+    void roundTripsAReplacementGenerationWithItsOwnSplitId() throws IOException {
+        BlockRangeSplit split = fixtureSplitV2();
+
+        BlockRangeSplit back = roundTrip(split);
+
+        assertThat(back).isEqualTo(split);
+        assertThat(back.generation()).isEqualTo(2);
+        assertThat(back.splitId()).isEqualTo("req-fixture-2#1@g2:us-west-2");
+        assertThat(back.splitId()).isNotEqualTo(back.withProgress(0, 0).splitId() + "x");
+    }
+
+    @Test
+    void version1BytesAreGenerationZero() throws IOException {
+        BlockRangeSplit split =
+                serializer.deserialize(BlockRangeSplitSerializer.VERSION_1, readFixture(FIXTURE));
+
+        assertThat(split.generation()).isZero();
+    }
+
+    @Test
+    void committedVersion2FixtureStillDeserializes() throws IOException {
+        byte[] committed = readFixture(FIXTURE_V2);
+
+        BlockRangeSplit split =
+                serializer.deserialize(BlockRangeSplitSerializer.VERSION_2, committed);
+
+        assertThat(split).isEqualTo(fixtureSplitV2());
+    }
+
+    /** The split stored in {@link #FIXTURE_V2}: a second replacement of one region's target. */
+    static BlockRangeSplit fixtureSplitV2() {
+        return new BlockRangeSplit(
+                "req-fixture-2",
+                1,
+                4,
+                "us-east-1",
+                "snap-0123456789abcdef0",
+                null,
+                "us-west-2=snap-0fedcba9876543210",
+                2048,
+                4096,
+                3000,
+                17,
+                null,
+                1_700_000_000_000L,
+                2);
     }
 
     @Test
@@ -178,7 +229,7 @@ class BlockRangeSplitSerializerTest {
     @Test
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
-        writeFixtureFile(FIXTURE, serializer.serialize(fixtureSplit()));
+        writeFixtureFile(FIXTURE_V2, serializer.serialize(fixtureSplitV2()));
     }
 
     static byte[] readFixture(String resource) throws IOException {
