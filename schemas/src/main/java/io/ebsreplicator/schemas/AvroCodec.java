@@ -48,8 +48,9 @@ import java.util.stream.Collectors;
  * allocate gigabytes.
  *
  * <p>Instances are immutable and thread-safe but not {@link java.io.Serializable}: in a Flink
- * operator, build one in {@code open()} (it parses no files and costs microseconds). Used by the
- * job on the TaskManagers (requests in, results and dead letters out) and by operator tools.
+ * operator, build one in {@code open()}; that is cheap, since the history is parsed once per class
+ * loader. Used by the job on the TaskManagers (requests in, results and dead letters out) and by
+ * operator tools.
  */
 public final class AvroCodec<T extends SpecificRecord> {
 

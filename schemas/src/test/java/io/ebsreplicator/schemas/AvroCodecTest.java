@@ -28,6 +28,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+/**
+ * Unit tests of {@link AvroCodec}: round trips, the committed golden bytes, and the reason of every
+ * kind of decoding failure. Plain JUnit, no Kafka.
+ */
 class AvroCodecTest {
 
     /**

@@ -12,6 +12,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+/** Unit tests of {@link RequestJson}: the short form, round trips, and every refusal. */
 class RequestJsonTest {
 
     @Test

@@ -12,6 +12,7 @@ import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+/** Unit tests of {@link RequestValidator}: one or more per rule, and what it must accept. */
 class RequestValidatorTest {
 
     @Test

@@ -10,6 +10,7 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+/** Unit tests of {@link ResultJson}: the exact line for a result, field names and order. */
 class ResultJsonTest {
 
     @Test

@@ -17,6 +17,10 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+/**
+ * Unit tests of {@link SchemaHistory}: the index matches the committed files, versions come oldest
+ * first, and the README gives the real fingerprints.
+ */
 class SchemaHistoryTest {
 
     private static final Path HISTORY_DIR =
