@@ -1,0 +1,244 @@
+package io.ebsreplicator.schemas;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Checks a decoded {@link ReplicationRequest} for the problems that no copy could succeed with, so
+ * that a bad request is answered at once (a dead letter or failure result with reason
+ * INVALID_REQUEST) instead of failing half-way through. Returns every problem, not just the first.
+ * Stateless; called by the job where requests enter (on the TaskManagers that read the requests
+ * topic, and by the CLI) and by operator tools.
+ *
+ * <p>It checks syntax and contradictions only: whether the snapshots exist and are related is for
+ * the job to find out.
+ */
+public final class RequestValidator {
+
+    /** EC2 region names: a two-letter area, one or more words, a number (us-gov-west-1). */
+    private static final Pattern REGION = Pattern.compile("[a-z]{2}(-[a-z]+)+-[0-9]+");
+
+    /** EBS snapshot ids: 8 hex digits (before 2016) or 17 (since), always lowercase. */
+    private static final Pattern SNAPSHOT_ID = Pattern.compile("snap-([0-9a-f]{8}|[0-9a-f]{17})");
+
+    /** The KmsKeyArn pattern of the EBS direct API's StartSnapshot. */
+    private static final Pattern KMS_KEY_ARN =
+            Pattern.compile("arn:aws[a-z\\-]*:kms:.*:[0-9]{12}:key/.*");
+
+    /** EBS allows at most 50 tags per snapshot. */
+    static final int MAX_TAGS = 50;
+
+    /** StartSnapshot's TagKey limit. */
+    static final int MAX_TAG_KEY_LENGTH = 127;
+
+    /** StartSnapshot's TagValue limit. */
+    static final int MAX_TAG_VALUE_LENGTH = 255;
+
+    /** StartSnapshot's Description limit. */
+    static final int MAX_DESCRIPTION_LENGTH = 255;
+
+    /** AWS reserves tag keys with this prefix (in any case) for itself. */
+    private static final String RESERVED_TAG_PREFIX = "aws:";
+
+    private RequestValidator() {}
+
+    /**
+     * Every problem with a request, each a sentence naming the field; empty if the request is
+     * valid.
+     */
+    public static List<String> validate(ReplicationRequest request) {
+        List<String> problems = new ArrayList<>();
+        if (request == null) {
+            problems.add("request is null");
+            return problems;
+        }
+        String requestId = request.getRequestId();
+        if (requestId == null || requestId.isBlank()) {
+            problems.add("requestId is blank; it is the idempotency key and must be set");
+        }
+        checkRegion(problems, "sourceRegion", request.getSourceRegion());
+        String source = request.getSourceSnapshotId();
+        checkSnapshotId(problems, "sourceSnapshotId", source);
+
+        String base = request.getBaseSnapshotId();
+        if (base != null) {
+            checkSnapshotId(problems, "baseSnapshotId", base);
+            if (base.equals(source)) {
+                problems.add(
+                        "baseSnapshotId equals sourceSnapshotId ("
+                                + base
+                                + "); the base must be an earlier snapshot of the lineage");
+            }
+            if (request.getMode() == CopyMode.FULL) {
+                problems.add(
+                        "mode FULL contradicts baseSnapshotId " + base + "; give one or the other");
+            }
+        }
+        if (request.getMode() == null) {
+            problems.add("mode is null; use AUTO or FULL");
+        }
+
+        List<ReplicationTarget> targets = request.getTargets();
+        if (targets == null || targets.isEmpty()) {
+            problems.add("targets is empty; give at least one target region");
+            return problems;
+        }
+        Set<String> regions = new HashSet<>();
+        for (int i = 0; i < targets.size(); i++) {
+            String at = "targets[" + i + "]";
+            ReplicationTarget target = targets.get(i);
+            if (target == null) {
+                problems.add(at + " is null");
+                continue;
+            }
+            String region = target.getRegion();
+            checkRegion(problems, at + ".region", region);
+            if (region != null && !regions.add(region)) {
+                problems.add(at + ".region " + region + " appears more than once in targets");
+            }
+            String parent = target.getParentSnapshotId();
+            if (parent != null) {
+                checkSnapshotId(problems, at + ".parentSnapshotId", parent);
+                if (base == null) {
+                    problems.add(
+                            at
+                                    + ".parentSnapshotId "
+                                    + parent
+                                    + " is given without baseSnapshotId; it names the target's"
+                                    + " copy of that base");
+                } else if (request.getMode() == CopyMode.FULL) {
+                    problems.add(
+                            at
+                                    + ".parentSnapshotId "
+                                    + parent
+                                    + " contradicts mode FULL (a full copy has no parent)");
+                }
+            }
+            checkEncryption(problems, at, target);
+            checkTags(problems, at + ".tags", target.getTags());
+            String description = target.getDescription();
+            if (description != null) {
+                if (description.isEmpty()) {
+                    problems.add(at + ".description is empty; use null for none");
+                } else if (description.length() > MAX_DESCRIPTION_LENGTH) {
+                    problems.add(
+                            at
+                                    + ".description has "
+                                    + description.length()
+                                    + " characters, more than "
+                                    + MAX_DESCRIPTION_LENGTH);
+                }
+            }
+        }
+        return problems;
+    }
+
+    /** Whether a string looks like an AWS region name such as us-east-1. */
+    public static boolean isRegionName(String region) {
+        return region != null && REGION.matcher(region).matches();
+    }
+
+    /** Whether a string is an EBS snapshot id: snap- and 8 or 17 lowercase hex digits. */
+    public static boolean isSnapshotId(String snapshotId) {
+        return snapshotId != null && SNAPSHOT_ID.matcher(snapshotId).matches();
+    }
+
+    private static void checkRegion(List<String> problems, String field, String region) {
+        if (region == null || region.isBlank()) {
+            problems.add(field + " is blank; give a region such as us-east-1");
+        } else if (!isRegionName(region)) {
+            problems.add(field + " '" + region + "' is not a region name such as us-east-1");
+        }
+    }
+
+    private static void checkSnapshotId(List<String> problems, String field, String snapshotId) {
+        if (snapshotId == null || snapshotId.isBlank()) {
+            problems.add(field + " is blank; give a snapshot id such as snap-0123456789abcdef0");
+        } else if (!isSnapshotId(snapshotId)) {
+            problems.add(
+                    field
+                            + " '"
+                            + snapshotId
+                            + "' is not a snapshot id (snap- and 8 or 17 lowercase hex digits)");
+        }
+    }
+
+    private static void checkEncryption(
+            List<String> problems, String at, ReplicationTarget target) {
+        String kmsKeyArn = target.getKmsKeyArn();
+        if (kmsKeyArn == null) {
+            return;
+        }
+        if (!target.getEncrypted()) {
+            problems.add(at + ".kmsKeyArn is set but encrypted is false; set encrypted to true");
+        }
+        if (!KMS_KEY_ARN.matcher(kmsKeyArn).matches()) {
+            problems.add(
+                    at
+                            + ".kmsKeyArn '"
+                            + kmsKeyArn
+                            + "' is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)");
+        }
+    }
+
+    private static void checkTags(List<String> problems, String field, Map<String, String> tags) {
+        if (tags == null) {
+            problems.add(field + " is null; use an empty map for none");
+            return;
+        }
+        if (tags.size() > MAX_TAGS) {
+            problems.add(
+                    field
+                            + " has "
+                            + tags.size()
+                            + " tags, more than the "
+                            + MAX_TAGS
+                            + " EBS allows");
+        }
+        // Sorted, so that the problems come out in the same order for the same request.
+        tags.entrySet().stream()
+                .sorted(Map.Entry.comparingByKey(Comparator.nullsFirst(Comparator.naturalOrder())))
+                .forEach(
+                        tag -> {
+                            String key = tag.getKey();
+                            if (key == null || key.isBlank()) {
+                                problems.add(field + " has a blank key");
+                                return;
+                            }
+                            if (key.toLowerCase(Locale.ROOT).startsWith(RESERVED_TAG_PREFIX)) {
+                                problems.add(
+                                        field
+                                                + " key '"
+                                                + key
+                                                + "' starts with aws:, which AWS reserves");
+                            }
+                            if (key.length() > MAX_TAG_KEY_LENGTH) {
+                                problems.add(
+                                        field
+                                                + " key '"
+                                                + key
+                                                + "' is longer than "
+                                                + MAX_TAG_KEY_LENGTH
+                                                + " characters");
+                            }
+                            String value = tag.getValue();
+                            if (value == null) {
+                                problems.add(field + "[" + key + "] has a null value");
+                            } else if (value.length() > MAX_TAG_VALUE_LENGTH) {
+                                problems.add(
+                                        field
+                                                + "["
+                                                + key
+                                                + "] value is longer than "
+                                                + MAX_TAG_VALUE_LENGTH
+                                                + " characters");
+                            }
+                        });
+    }
+}
