@@ -98,6 +98,21 @@ final class Flags {
         }
     }
 
+    /** The {@code key=value} values of a repeatable flag, in order; a repeated key is an error. */
+    Map<String, String> pairs(String name) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String kv : all(name)) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new UsageException(name + " needs key=value, not '" + kv + "'");
+            }
+            if (out.put(kv.substring(0, eq), kv.substring(eq + 1)) != null) {
+                throw new UsageException(name + " repeats " + kv.substring(0, eq));
+            }
+        }
+        return out;
+    }
+
     /** The {@code -D key=value} pairs, for the job and connector configuration. */
     Map<String, String> dynamicProperties() {
         return dynamic;

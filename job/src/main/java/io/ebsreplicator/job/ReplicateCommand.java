@@ -102,14 +102,7 @@ final class ReplicateCommand {
                         "With several target regions, give --target-parent REGION=snap-... for each");
             }
         }
-        Map<String, String> tags = new LinkedHashMap<>();
-        for (String t : flags.all("--tag")) {
-            int eq = t.indexOf('=');
-            if (eq <= 0) {
-                throw new Flags.UsageException("--tag needs key=value, not '" + t + "'");
-            }
-            tags.put(t.substring(0, eq), t.substring(eq + 1));
-        }
+        Map<String, String> tags = flags.pairs("--tag");
         List<ReplicationTarget> targets = new ArrayList<>();
         for (String r : targetRegions) {
             targets.add(

@@ -1,0 +1,93 @@
+package io.ebsreplicator.job;
+
+import org.apache.flink.util.TimeUtils;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import java.time.Duration;
+import java.util.Properties;
+
+/**
+ * The default topic names and the Kafka client settings of the operator tools ({@code request},
+ * {@code results}). Runs in the client.
+ */
+final class KafkaTopics {
+
+    static final String REQUESTS = "ebs-replication-requests";
+    static final String RESULTS = "ebs-replication-results";
+    static final String DEAD_LETTERS = "ebs-replication-dead-letters";
+
+    private KafkaTopics() {}
+
+    /** An idempotent producer that waits for every in-sync replica; fails after {@code timeout}. */
+    static Properties producerProperties(String bootstrap, Duration timeout) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "ebs-replicator-request");
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        int millis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Integer.toString(millis));
+        // One record, sent at once: no lingering; delivery may take the whole timeout.
+        int request = Math.min(millis, 30_000);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(request));
+        p.put(
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                Integer.toString(Math.max(millis, request)));
+        return p;
+    }
+
+    /** A consumer that sees committed results only (the job writes them in transactions). */
+    static Properties consumerProperties(String bootstrap, String groupId) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "ebs-replicator-results");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, Boolean.toString(groupId != null));
+        if (groupId != null) {
+            p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        }
+        return p;
+    }
+
+    /** A duration flag in Flink's notation ({@code 30s}, {@code 2 min}, {@code 500ms}). */
+    static Duration duration(Flags flags, String name, Duration defaultValue) {
+        String v = flags.get(name);
+        if (v == null) {
+            return defaultValue;
+        }
+        try {
+            return TimeUtils.parseDuration(v);
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException(name + " needs a duration such as 30s, not '" + v + "'");
+        }
+    }
+
+    /** A JSON string literal. */
+    static String quote(String s) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        return sb.append('"').toString();
+    }
+}
