@@ -1,6 +1,7 @@
 package io.ebsreplicator.connector.ebs.completion;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.metrics.EbsCompletionMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
@@ -20,7 +21,6 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.slf4j.Logger;
@@ -81,8 +81,7 @@ public class ReplicationCompletionFunction
     private transient MapState<Integer, Long> expected;
     private transient MapState<Integer, Long> received;
     private transient Map<String, EbsProxy> proxies;
-    private transient Counter completed;
-    private transient Counter failed;
+    private transient EbsCompletionMetrics metrics;
     private transient LongCounter blocksWrittenTotal;
 
     public ReplicationCompletionFunction(
@@ -125,16 +124,15 @@ public class ReplicationCompletionFunction
                         .getMapState(
                                 new MapStateDescriptor<>("split-received", Types.INT, Types.LONG));
         proxies = new HashMap<>();
-        var group = getRuntimeContext().getMetricGroup().addGroup("ebs");
-        completed = group.counter("targetsCompleted");
-        failed = group.counter("targetsFailed");
+        metrics = new EbsCompletionMetrics(getRuntimeContext().getMetricGroup());
         // Accumulators reach the client while the job runs: the command line shows progress.
         blocksWrittenTotal = new LongCounter();
         getRuntimeContext().addAccumulator(BLOCKS_WRITTEN_ACCUMULATOR, blocksWrittenTotal);
     }
 
     private EbsProxy proxy(String region) {
-        return proxies.computeIfAbsent(region, proxyFactory::create);
+        return proxies.computeIfAbsent(
+                region, r -> proxyFactory.create(r, metrics.proxyListener(r)));
     }
 
     @Override
@@ -158,6 +156,7 @@ public class ReplicationCompletionFunction
         if (e.generation() < i.generation) {
             return; // a late event of a target that was replaced
         }
+        track(i);
         if (e.generation() > i.generation) {
             startGeneration(i, e.generation(), e.targetSnapshotId());
         } else if (i.cancelledMillis > 0) {
@@ -185,6 +184,7 @@ public class ReplicationCompletionFunction
                 if (!digests.contains(e.blockIndex())) {
                     Long n = received.get(e.splitId());
                     received.put(e.splitId(), n == null ? 1 : n + 1);
+                    metrics.blockReceived(trackingKey(i));
                 }
                 digests.put(e.blockIndex(), e.digest());
             }
@@ -275,6 +275,7 @@ public class ReplicationCompletionFunction
         if (i == null || i.phase == CompletionInfo.DONE) {
             return;
         }
+        track(i);
         if (i.cancelledMillis > 0) {
             if (sealTimeoutMillis > 0 && timestamp - i.cancelledMillis >= sealTimeoutMillis) {
                 fail(
@@ -352,6 +353,7 @@ public class ReplicationCompletionFunction
         if (i == null || i.phase == CompletionInfo.DONE) {
             return;
         }
+        track(i);
         if (i.cancelledMillis > 0) {
             fail(i, cancelledReason(i) + " and the input ended before a replacement started", out);
             return;
@@ -447,6 +449,7 @@ public class ReplicationCompletionFunction
                 generation,
                 target,
                 i.targetSnapshotId);
+        metrics.replaced(trackingKey(i));
         i.generation = generation;
         i.targetSnapshotId = target == null || target.isEmpty() ? null : target;
         i.cancelledMillis = 0;
@@ -503,6 +506,7 @@ public class ReplicationCompletionFunction
                         + i.targetSnapshotId
                         + " differs from the source";
             }
+            metrics.blockVerified();
         }
         return null;
     }
@@ -522,7 +526,7 @@ public class ReplicationCompletionFunction
                         i.checksum,
                         Math.max(0, now - i.requestStartMillis),
                         null));
-        completed.inc();
+        metrics.done(trackingKey(i), true);
         finish(i);
     }
 
@@ -543,8 +547,18 @@ public class ReplicationCompletionFunction
                         null,
                         Math.max(0, System.currentTimeMillis() - i.requestStartMillis),
                         reason));
-        failed.inc();
+        metrics.done(trackingKey(i), false);
         finish(i);
+    }
+
+    /** Counts the target of {@code i} as in progress on this subtask (metrics only). */
+    private void track(CompletionInfo i) {
+        metrics.active(trackingKey(i), i.requestId, i.targetRegion, i.requestStartMillis);
+    }
+
+    /** The target's identity in the metrics: the key of this function, request and region. */
+    private static String trackingKey(CompletionInfo i) {
+        return i.requestId + '/' + i.targetRegion;
     }
 
     /** Keeps only the small record that the request is done, so late events are ignored. */

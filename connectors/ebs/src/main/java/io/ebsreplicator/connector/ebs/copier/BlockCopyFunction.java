@@ -1,6 +1,8 @@
 package io.ebsreplicator.connector.ebs.copier;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.metrics.EbsMetricConstants;
+import io.ebsreplicator.connector.ebs.metrics.EbsProxyMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
@@ -14,6 +16,8 @@ import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.ThreadSafeSimpleCounter;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 import org.slf4j.Logger;
@@ -71,6 +75,9 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
      */
     private transient Map<String, String> freshTokens;
 
+    private transient MetricGroup metrics;
+    private transient Counter blocksRead;
+    private transient Counter bytesRead;
     private transient Counter blocksCopied;
     private transient Counter bytesWritten;
     private transient Counter checksumMismatches;
@@ -107,17 +114,27 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                             t.setDaemon(true);
                             return t;
                         });
-        var group = getRuntimeContext().getMetricGroup().addGroup("ebs");
-        blocksCopied = group.counter("blocksCopied");
-        bytesWritten = group.counter("bytesWritten");
-        checksumMismatches = group.counter("checksumMismatches");
-        tokenRefreshes = group.counter("blockTokenRefreshes");
+        metrics = getRuntimeContext().getMetricGroup().addGroup(EbsMetricConstants.GROUP);
+        // Counted on SDK completion threads, many at once: plain counters would lose updates.
+        blocksRead = metrics.counter(EbsMetricConstants.BLOCKS_READ, new ThreadSafeSimpleCounter());
+        bytesRead = metrics.counter(EbsMetricConstants.BYTES_READ, new ThreadSafeSimpleCounter());
+        blocksCopied =
+                metrics.counter(EbsMetricConstants.BLOCKS_COPIED, new ThreadSafeSimpleCounter());
+        bytesWritten =
+                metrics.counter(EbsMetricConstants.BYTES_WRITTEN, new ThreadSafeSimpleCounter());
+        checksumMismatches =
+                metrics.counter(
+                        EbsMetricConstants.CHECKSUM_MISMATCHES, new ThreadSafeSimpleCounter());
+        tokenRefreshes =
+                metrics.counter(
+                        EbsMetricConstants.BLOCK_TOKEN_REFRESHES, new ThreadSafeSimpleCounter());
         inFlight = new AtomicInteger();
-        group.gauge("blocksInFlight", inFlight::get);
+        metrics.gauge(EbsMetricConstants.BLOCKS_IN_FLIGHT, inFlight::get);
     }
 
     private EbsProxy proxy(String region) {
-        return proxies.computeIfAbsent(region, proxyFactory::create);
+        return proxies.computeIfAbsent(
+                region, r -> proxyFactory.create(r, new EbsProxyMetrics(metrics, r)));
     }
 
     /**
@@ -209,6 +226,8 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                             if (Base64.getEncoder()
                                     .encodeToString(digest)
                                     .equals(block.checksumBase64())) {
+                                blocksRead.inc();
+                                bytesRead.inc(block.data().length);
                                 return CompletableFuture.completedFuture(
                                         new Verified(block.data(), digest));
                             }

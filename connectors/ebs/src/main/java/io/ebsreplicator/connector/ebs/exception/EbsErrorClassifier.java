@@ -77,7 +77,30 @@ public final class EbsErrorClassifier {
                     "EC2ThrottledException",
                     "SlowDown");
 
+    /**
+     * The error codes this chain names, plus the client-side failures it tells apart: a failure
+     * with another code still gets a kind, but is counted as "other" in metrics, so that metric
+     * names stay a bounded set.
+     */
+    private static final Set<String> KNOWN_CODES = knownCodes();
+
+    /** The modelled reasons of the EBS exceptions, as the SDK lists them. */
+    private static final Set<String> KNOWN_REASONS = knownReasonSet();
+
     private EbsErrorClassifier() {}
+
+    /**
+     * Whether {@code errorCode} is one this classifier names (AWS codes and client-side exception
+     * names): the bounded set that metrics count by name.
+     */
+    public static boolean isKnownErrorCode(String errorCode) {
+        return errorCode != null && KNOWN_CODES.contains(errorCode);
+    }
+
+    /** Whether {@code reason} is a modelled reason of an EBS exception the SDK knows. */
+    public static boolean isKnownReason(String reason) {
+        return reason != null && KNOWN_REASONS.contains(reason);
+    }
 
     /**
      * Classifies {@code error} of {@code operation} (API name, e.g. {@code PutSnapshotBlock}).
@@ -241,6 +264,44 @@ public final class EbsErrorClassifier {
                         || m.contains("connection was closed")
                         || m.contains("channel was closed")
                         || m.contains("Server failed to complete"));
+    }
+
+    private static Set<String> knownCodes() {
+        Set<String> codes = new java.util.HashSet<>(THROTTLING_CODES);
+        codes.addAll(
+                Set.of(
+                        "InternalServerException",
+                        "ConcurrentLimitExceededException",
+                        "ValidationException",
+                        "ResourceNotFoundException",
+                        "AccessDeniedException",
+                        "ConflictException",
+                        "ServiceQuotaExceededException",
+                        // EC2 DescribeSnapshots of a snapshot that does not exist (any more).
+                        "InvalidSnapshot.NotFound",
+                        // Client side: the simple names errorCode() gives them.
+                        ApiCallAttemptTimeoutException.class.getSimpleName(),
+                        ApiCallTimeoutException.class.getSimpleName(),
+                        SdkClientException.class.getSimpleName(),
+                        IOException.class.getSimpleName(),
+                        UncheckedIOException.class.getSimpleName(),
+                        TimeoutException.class.getSimpleName(),
+                        InterruptedException.class.getSimpleName(),
+                        CancellationException.class.getSimpleName()));
+        return Set.copyOf(codes);
+    }
+
+    private static Set<String> knownReasonSet() {
+        Set<String> reasons = new java.util.HashSet<>();
+        ValidationExceptionReason.knownValues().forEach(r -> reasons.add(r.toString()));
+        ResourceNotFoundExceptionReason.knownValues().forEach(r -> reasons.add(r.toString()));
+        software.amazon.awssdk.services.ebs.model.RequestThrottledExceptionReason.knownValues()
+                .forEach(r -> reasons.add(r.toString()));
+        software.amazon.awssdk.services.ebs.model.AccessDeniedExceptionReason.knownValues()
+                .forEach(r -> reasons.add(r.toString()));
+        software.amazon.awssdk.services.ebs.model.ServiceQuotaExceededExceptionReason.knownValues()
+                .forEach(r -> reasons.add(r.toString()));
+        return Set.copyOf(reasons);
     }
 
     // ------------------------------------------------------------------ context

@@ -11,4 +11,14 @@ import java.io.Serializable;
 public interface EbsProxyFactory extends Serializable {
 
     EbsProxy create(String region);
+
+    /**
+     * A proxy that reports its call attempts to {@code listener} (e.g. Flink metrics created in the
+     * operator's {@code open}). The listener is handed over where the proxy is built and never
+     * serialized with the factory. The default ignores it, for factories whose proxies make no
+     * remote calls.
+     */
+    default EbsProxy create(String region, EbsProxyListener listener) {
+        return create(region);
+    }
 }

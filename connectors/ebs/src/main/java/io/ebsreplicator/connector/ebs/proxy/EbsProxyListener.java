@@ -22,6 +22,15 @@ public interface EbsProxyListener {
      */
     default void onRetry(String operation, String errorCode, String reason) {}
 
+    /**
+     * An attempt of {@code operation} failed, whether it will be retried or not; called before
+     * {@link #onThrottle} and {@link #onRetry} for the same attempt.
+     *
+     * @param errorCode the AWS error code or the client-side exception name
+     * @param reason the modelled reason, or {@code null}
+     */
+    default void onFailure(String operation, String errorCode, String reason) {}
+
     /** EBS (or EC2) answered {@code operation} with a throttling error. */
     default void onThrottle(String operation) {}
 }

@@ -525,11 +525,13 @@ public final class SdkEbsProxy implements EbsProxy {
     }
 
     /**
-     * After a failed attempt: reports throttling, then either throws (not retryable, or the total
-     * timeout would pass during the backoff) or returns the backoff to wait, in nanoseconds.
+     * After a failed attempt: reports the failure and throttling, then either throws (not
+     * retryable, or the total timeout would pass during the backoff) or returns the backoff to
+     * wait, in nanoseconds.
      */
     private long afterFailure(
             EbsOperation op, EbsProxyException failure, int attempts, long deadline) {
+        listener.onFailure(op.apiName(), failure.errorCode(), failure.reason());
         if (EbsErrorClassifier.isThrottling(failure)) {
             budgets.get(op.group()).onThrottle();
             listener.onThrottle(op.apiName());

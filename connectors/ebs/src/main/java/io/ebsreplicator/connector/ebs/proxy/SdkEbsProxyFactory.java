@@ -31,6 +31,7 @@ public final class SdkEbsProxyFactory implements EbsProxyFactory {
     }
 
     /** A proxy that reports requests, retries and throttling to {@code listener} (e.g. metrics). */
+    @Override
     public SdkEbsProxy create(String region, EbsProxyListener listener) {
         return new SdkEbsProxy(region, config, listener);
     }

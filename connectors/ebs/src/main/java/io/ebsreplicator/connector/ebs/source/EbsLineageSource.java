@@ -1,5 +1,6 @@
 package io.ebsreplicator.connector.ebs.source;
 
+import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
@@ -98,11 +99,13 @@ public final class EbsLineageSource
 
     @Override
     public SourceReader<BlockTask, BlockRangeSplit> createReader(SourceReaderContext context) {
+        EbsSourceReaderMetrics metrics = new EbsSourceReaderMetrics(context.metricGroup());
         return new EbsLineageSourceReader(
-                () -> new BlockRangeSplitReader(proxyFactory, listPageSize),
+                () -> new BlockRangeSplitReader(proxyFactory, listPageSize, metrics),
                 new Configuration(),
                 context,
-                hook);
+                hook,
+                metrics);
     }
 
     @Override

@@ -1,11 +1,14 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.metrics.EbsMetricConstants;
+import io.ebsreplicator.connector.ebs.metrics.EbsProxyMetrics;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyListener;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
@@ -16,6 +19,7 @@ import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.connector.source.SourceEvent;
 import org.apache.flink.api.connector.source.SplitEnumerator;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
+import org.apache.flink.metrics.MetricGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -163,7 +167,15 @@ public final class EbsLineageSourceEnumerator
      * Proxies are built here, on first use by the worker thread, and closed with the enumerator.
      */
     private synchronized EbsProxy proxy(String region) {
-        return proxies.computeIfAbsent(region, proxyFactory::create);
+        return proxies.computeIfAbsent(region, r -> proxyFactory.create(r, proxyMetrics(r)));
+    }
+
+    /** Metrics of the enumerator's calls (StartSnapshot, DescribeSnapshots) in one region. */
+    private EbsProxyListener proxyMetrics(String region) {
+        MetricGroup group = context.metricGroup();
+        return group == null
+                ? EbsProxyListener.NO_OP
+                : new EbsProxyMetrics(group.addGroup(EbsMetricConstants.GROUP), region);
     }
 
     private void resolveNext() {

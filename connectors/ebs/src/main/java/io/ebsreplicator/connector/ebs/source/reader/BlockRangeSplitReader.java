@@ -1,6 +1,7 @@
 package io.ebsreplicator.connector.ebs.source.reader;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
@@ -42,14 +43,22 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
 
     private final EbsProxyFactory proxyFactory;
     private final int pageSize;
+    private final EbsSourceReaderMetrics metrics;
     private final Deque<Cursor> splits = new ArrayDeque<>();
     private final Map<String, EbsProxy> proxies = new HashMap<>();
     private final Object sleeper = new Object();
     private volatile boolean wakeUp;
 
     public BlockRangeSplitReader(EbsProxyFactory proxyFactory, int pageSize) {
+        this(proxyFactory, pageSize, EbsSourceReaderMetrics.unregistered());
+    }
+
+    /** A split reader that counts its pages and proxy calls in {@code metrics}. */
+    public BlockRangeSplitReader(
+            EbsProxyFactory proxyFactory, int pageSize, EbsSourceReaderMetrics metrics) {
         this.proxyFactory = proxyFactory;
         this.pageSize = pageSize;
+        this.metrics = metrics;
     }
 
     /** Where the listing of one split stands. */
@@ -100,6 +109,7 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
                 }
             }
         }
+        metrics.listPage();
         List<ListedRecord> records = new ArrayList<>(page.blocks().size() + 1);
         boolean reachedEnd = false;
         for (ListedBlock b : page.blocks()) {
@@ -126,7 +136,9 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
 
     private BlockListing list(Cursor c) {
         BlockRangeSplit s = c.split;
-        EbsProxy proxy = proxies.computeIfAbsent(s.sourceRegion(), proxyFactory::create);
+        EbsProxy proxy =
+                proxies.computeIfAbsent(
+                        s.sourceRegion(), r -> proxyFactory.create(r, metrics.proxyListener(r)));
         return s.baseSnapshotId() == null
                 ? proxy.listSnapshotBlocks(s.sourceSnapshotId(), c.nextIndex, c.nextToken, pageSize)
                 : proxy.listChangedBlocks(

@@ -1,5 +1,6 @@
 package io.ebsreplicator.connector.ebs.source.reader;
 
+import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
@@ -18,10 +19,17 @@ public final class EbsLineageRecordEmitter
 
     private final PipelineHook hook;
     private final int subtask;
+    private final EbsSourceReaderMetrics metrics;
 
     public EbsLineageRecordEmitter(PipelineHook hook, int subtask) {
+        this(hook, subtask, EbsSourceReaderMetrics.unregistered());
+    }
+
+    /** An emitter that counts the blocks it emits in {@code metrics}. */
+    public EbsLineageRecordEmitter(PipelineHook hook, int subtask, EbsSourceReaderMetrics metrics) {
         this.hook = hook;
         this.subtask = subtask;
+        this.metrics = metrics;
     }
 
     @Override
@@ -43,6 +51,7 @@ public final class EbsLineageRecordEmitter
                                 0,
                                 null));
                 state.emitted(record.blockIndex());
+                metrics.blockListed();
             }
             case END ->
                     output.collect(

@@ -1,5 +1,6 @@
 package io.ebsreplicator.connector.ebs.source.reader;
 
+import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
@@ -32,15 +33,27 @@ public final class EbsLineageSourceReader
             Configuration config,
             SourceReaderContext context,
             PipelineHook hook) {
+        this(splitReader, config, context, hook, EbsSourceReaderMetrics.unregistered());
+    }
+
+    /** A reader that counts what it lists and finishes in {@code metrics}. */
+    public EbsLineageSourceReader(
+            Supplier<SplitReader<ListedRecord, BlockRangeSplit>> splitReader,
+            Configuration config,
+            SourceReaderContext context,
+            PipelineHook hook,
+            EbsSourceReaderMetrics metrics) {
         super(
                 splitReader,
-                new EbsLineageRecordEmitter(hook, context.getIndexOfSubtask()),
+                new EbsLineageRecordEmitter(hook, context.getIndexOfSubtask(), metrics),
                 config,
                 context);
         this.hook = hook;
+        this.metrics = metrics;
     }
 
     private final PipelineHook hook;
+    private final EbsSourceReaderMetrics metrics;
 
     @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
@@ -72,6 +85,7 @@ public final class EbsLineageSourceReader
     @Override
     protected void onSplitFinished(Map<String, BlockRangeSplitState> finishedSplitIds) {
         active.removeAll(finishedSplitIds.keySet());
+        metrics.splitsFinished(finishedSplitIds.size());
         context.sendSourceEventToCoordinator(
                 new SplitsFinishedEvent(new ArrayList<>(finishedSplitIds.keySet())));
         if (active.isEmpty()) {
