@@ -4,10 +4,11 @@ import java.io.PrintStream;
 import java.util.Arrays;
 
 /**
- * The command line: {@code replicate}, {@code verify} and {@code demo}, and the Kafka operator
- * tools {@code request} and {@code results}. The same entry point runs under {@code java -jar
- * ebs-replicator.jar} (an embedded Flink) and under {@code flink run ebs-replicator-job.jar} (the
- * cluster). Exit status: 0 success, 1 a target failed or differs, 2 a usage error.
+ * The command line: {@code replicate}, {@code verify} and {@code demo}; the long-running {@code
+ * serve}; and the Kafka operator tools {@code request} and {@code results}. The same entry point
+ * runs under {@code java -jar ebs-replicator.jar} (an embedded Flink) and under {@code flink run
+ * ebs-replicator-job.jar} (the cluster). Exit status: 0 success, 1 a target failed or differs, 2 a
+ * usage error.
  */
 public final class EbsReplicatorCli {
 
@@ -23,6 +24,7 @@ public final class EbsReplicatorCli {
                     "  replicate   copy a snapshot (in full, or incrementally from a base) to other regions",
                     "  verify      compare two snapshots block by block",
                     "  demo        run ebs-local, build a lineage and replicate it, all in this process",
+                    "  serve       the long-running job: requests from Kafka, results and dead letters to Kafka",
                     "  request     publish a replication request to the requests topic (Kafka, Avro)",
                     "  results     print the results from the results topic as JSON lines",
                     "  help        this text; 'help <command>' for a command's options");
@@ -46,6 +48,7 @@ public final class EbsReplicatorCli {
                 case "replicate" -> ReplicateCommand.run(rest, out, err);
                 case "verify" -> VerifyCommand.run(rest, out, err);
                 case "demo" -> DemoCommand.run(rest, out, err);
+                case "serve" -> ServeCommand.run(rest, out, err);
                 case "request" -> RequestCommand.run(rest, out, err);
                 case "results" -> ResultsCommand.run(rest, out, err);
                 case "help", "--help", "-h" -> {
@@ -69,6 +72,7 @@ public final class EbsReplicatorCli {
             case "replicate" -> ReplicateCommand.USAGE;
             case "verify" -> VerifyCommand.USAGE;
             case "demo" -> DemoCommand.USAGE;
+            case "serve" -> ServeCommand.USAGE;
             case "request" -> RequestCommand.USAGE;
             case "results" -> ResultsCommand.USAGE;
             default -> USAGE;

@@ -460,8 +460,16 @@ public final class KafkaBroker implements AutoCloseable {
 
     private static boolean allPartitionsLed(Admin admin, String topic)
             throws InterruptedException, ExecutionException {
-        TopicDescription description =
-                admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+        TopicDescription description;
+        try {
+            description = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+        } catch (ExecutionException e) {
+            if (e.getCause()
+                    instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
+                return false; // created, but the broker's metadata does not show it yet
+            }
+            throw e;
+        }
         return description.partitions().stream()
                 .map(TopicPartitionInfo::leader)
                 .allMatch(leader -> leader != null && !leader.isEmpty());

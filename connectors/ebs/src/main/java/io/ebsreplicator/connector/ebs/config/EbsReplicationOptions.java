@@ -205,6 +205,15 @@ public final class EbsReplicationOptions {
                                     + " replaced after EBS cancelled it, before the request"
                                     + " fails for that region.");
 
+    public static final ConfigOption<Duration> DEDUPE_RETENTION =
+            ConfigOptions.key("ebs.intake.dedupe-retention")
+                    .durationType()
+                    .defaultValue(Duration.ofDays(7))
+                    .withDescription(
+                            "In a long-running job, how long a request id is remembered: a"
+                                    + " message with an id accepted within this time is a"
+                                    + " duplicate and is not replicated again.");
+
     public static final ConfigOption<Duration> COMPLETION_POLL_INTERVAL =
             ConfigOptions.key("ebs.completion.poll-interval")
                     .durationType()
@@ -245,6 +254,7 @@ public final class EbsReplicationOptions {
                 TARGET_WATCH_INTERVAL,
                 TARGET_WATCH_GRACE,
                 TARGET_MAX_GENERATIONS,
+                DEDUPE_RETENTION,
                 COMPLETION_POLL_INTERVAL,
                 VERIFY);
     }

@@ -163,6 +163,8 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                             perTarget(
                                     task, targets, BlockCopied.Kind.FAILED, null, task.failure()));
             case BLOCK -> copy(task, targets, result);
+                // Dead letters leave right after the source; one that got here has nothing to copy.
+            case DEAD_LETTER -> result.complete(List.of());
             default -> result.completeExceptionally(new IllegalStateException("Unknown " + task));
         }
     }

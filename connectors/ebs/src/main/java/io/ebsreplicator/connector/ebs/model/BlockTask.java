@@ -21,6 +21,8 @@ package io.ebsreplicator.connector.ebs.model;
  * @param failure why the request failed (REQUEST_FAILED)
  * @param requestStartMillis when the request was accepted, for durations and lag
  * @param generation the generation of the target snapshots (see {@code BlockRangeSplit})
+ * @param deadLetter the encoded dead-letter record (DEAD_LETTER only): it leaves the pipeline right
+ *     after the source, to the dead-letter sink
  */
 public record BlockTask(
         Kind kind,
@@ -35,7 +37,46 @@ public record BlockTask(
         String targets,
         String failure,
         long requestStartMillis,
-        int generation) {
+        int generation,
+        byte[] deadLetter) {
+
+    /** A task for targets of one generation. */
+    public BlockTask(
+            Kind kind,
+            String requestId,
+            int splitId,
+            int totalSplits,
+            String sourceRegion,
+            String sourceSnapshotId,
+            int blockIndex,
+            String blockToken,
+            long emittedBlocks,
+            String targets,
+            String failure,
+            long requestStartMillis,
+            int generation) {
+        this(
+                kind,
+                requestId,
+                splitId,
+                totalSplits,
+                sourceRegion,
+                sourceSnapshotId,
+                blockIndex,
+                blockToken,
+                emittedBlocks,
+                targets,
+                failure,
+                requestStartMillis,
+                generation,
+                null);
+    }
+
+    /** A message that the intake could not accept, on its way to the dead-letter sink. */
+    public static BlockTask deadLetter(String id, byte[] encoded) {
+        return new BlockTask(
+                Kind.DEAD_LETTER, id, 0, 1, "-", "-", -1, null, 0, "", null, 0, 0, encoded);
+    }
 
     /** A task for targets of the first generation. */
     public BlockTask(
@@ -64,14 +105,16 @@ public record BlockTask(
                 targets,
                 failure,
                 requestStartMillis,
-                0);
+                0,
+                null);
     }
 
     /** What a {@link BlockTask} carries. */
     public enum Kind {
         BLOCK,
         SPLIT_END,
-        REQUEST_FAILED
+        REQUEST_FAILED,
+        DEAD_LETTER
     }
 
     /** Spreads blocks of one request over the copier's subtasks; markers by split. */

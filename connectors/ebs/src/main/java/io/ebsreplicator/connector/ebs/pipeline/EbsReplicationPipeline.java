@@ -14,6 +14,7 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
 import io.ebsreplicator.connector.ebs.source.EbsLineageSource;
 import io.ebsreplicator.connector.ebs.source.enumerator.TargetWatchSettings;
+import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -21,6 +22,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import java.time.Duration;
@@ -37,6 +39,7 @@ public final class EbsReplicationPipeline {
     public static final String SOURCE_UID = "ebs-lineage-source";
     public static final String COPIER_UID = "ebs-block-copier";
     public static final String COMPLETION_UID = "ebs-completion";
+    public static final String DEAD_LETTER_UID = "ebs-dead-letter-split";
 
     private EbsReplicationPipeline() {}
 
@@ -71,10 +74,50 @@ public final class EbsReplicationPipeline {
             BlockTransform transform,
             EbsProxyFactory factory,
             PipelineHook hook) {
-        EbsLineageSource source =
+        return streams(
+                        env,
+                        EbsLineageSource.builder().requests(requests),
+                        options,
+                        transform,
+                        factory,
+                        hook)
+                .results();
+    }
+
+    /**
+     * The long-running replication of the requests that {@code intake} delivers (Kafka in {@code
+     * serve} mode): an unbounded job whose results and dead letters the caller sends to their
+     * sinks.
+     */
+    public static Streams serve(
+            StreamExecutionEnvironment env,
+            RequestIntake.Factory intake,
+            Configuration options,
+            BlockTransform transform,
+            EbsProxyFactory factory) {
+        return streams(
+                env,
                 EbsLineageSource.builder()
-                        .requests(requests)
-                        .proxyFactory(factory)
+                        .intake(intake)
+                        .dedupeRetention(options.get(EbsReplicationOptions.DEDUPE_RETENTION)),
+                options,
+                transform,
+                factory,
+                PipelineHook.NONE);
+    }
+
+    /** What a pipeline produces: one result per request and target, and the dead letters. */
+    public record Streams(DataStream<ReplicationResult> results, DataStream<byte[]> deadLetters) {}
+
+    private static Streams streams(
+            StreamExecutionEnvironment env,
+            EbsLineageSource.EbsLineageSourceBuilder builder,
+            Configuration options,
+            BlockTransform transform,
+            EbsProxyFactory factory,
+            PipelineHook hook) {
+        EbsLineageSource source =
+                builder.proxyFactory(factory)
                         .splitsPerRequest(options.get(EbsReplicationOptions.SPLITS_PER_REQUEST))
                         .minSplitBlocks(options.get(EbsReplicationOptions.MIN_SPLIT_BLOCKS))
                         .listPageSize(options.get(EbsReplicationOptions.LIST_PAGE_SIZE))
@@ -86,9 +129,12 @@ public final class EbsReplicationPipeline {
                                         options.get(EbsReplicationOptions.TARGET_MAX_GENERATIONS)))
                         .hook(hook)
                         .build();
-        DataStream<BlockTask> tasks =
+        SingleOutputStreamOperator<BlockTask> tasks =
                 env.fromSource(source, WatermarkStrategy.noWatermarks(), "EBS lineage source")
-                        .uid(SOURCE_UID);
+                        .uid(SOURCE_UID)
+                        .process(new DeadLetterSplitter())
+                        .uid(DEAD_LETTER_UID)
+                        .name("EBS dead-letter split");
 
         Duration total = options.get(EbsReplicationOptions.TOTAL_TIMEOUT);
         // A block may retry its read and each write for the total timeout; past three of those it
@@ -115,11 +161,13 @@ public final class EbsReplicationPipeline {
                         options.get(EbsReplicationOptions.TARGET_TIMEOUT),
                         options.get(EbsReplicationOptions.VERIFY),
                         hook);
-        return copied.keyBy(BlockCopied::completionKey, Types.STRING)
-                .transform(
-                        "EBS completion",
-                        TypeInformation.of(ReplicationResult.class),
-                        new CompletionOperator(completion))
-                .uid(COMPLETION_UID);
+        DataStream<ReplicationResult> results =
+                copied.keyBy(BlockCopied::completionKey, Types.STRING)
+                        .transform(
+                                "EBS completion",
+                                TypeInformation.of(ReplicationResult.class),
+                                new CompletionOperator(completion))
+                        .uid(COMPLETION_UID);
+        return new Streams(results, tasks.getSideOutput(DeadLetterSplitter.DEAD_LETTERS));
     }
 }

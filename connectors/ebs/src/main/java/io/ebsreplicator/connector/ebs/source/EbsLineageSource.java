@@ -11,6 +11,7 @@ import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorStat
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageSourceEnumerator;
 import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
 import io.ebsreplicator.connector.ebs.source.enumerator.TargetWatchSettings;
+import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 import io.ebsreplicator.connector.ebs.source.reader.BlockRangeSplitReader;
 import io.ebsreplicator.connector.ebs.source.reader.EbsLineageSourceReader;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
@@ -51,6 +52,8 @@ public final class EbsLineageSource
     private final int listPageSize;
     private final Duration targetTimeout;
     private final TargetWatchSettings watchSettings;
+    private final RequestIntake.Factory intake;
+    private final Duration dedupeRetention;
     private final PipelineHook hook;
 
     private EbsLineageSource(EbsLineageSourceBuilder b) {
@@ -61,6 +64,8 @@ public final class EbsLineageSource
         this.listPageSize = b.listPageSize;
         this.targetTimeout = b.targetTimeout;
         this.watchSettings = b.watchSettings;
+        this.intake = b.intake;
+        this.dedupeRetention = b.dedupeRetention;
         this.hook = b.hook;
     }
 
@@ -70,7 +75,8 @@ public final class EbsLineageSource
 
     @Override
     public Boundedness getBoundedness() {
-        return Boundedness.BOUNDED;
+        // With an intake, requests keep coming: the job runs until it is stopped.
+        return intake == null ? Boundedness.BOUNDED : Boundedness.CONTINUOUS_UNBOUNDED;
     }
 
     @Override
@@ -94,7 +100,9 @@ public final class EbsLineageSource
                 splitsPerRequest,
                 minSplitBlocks,
                 targetTimeout,
-                watchSettings);
+                watchSettings,
+                intake,
+                dedupeRetention);
     }
 
     @Override
@@ -133,6 +141,8 @@ public final class EbsLineageSource
         private int listPageSize = 10000;
         private Duration targetTimeout = Duration.ofHours(1);
         private TargetWatchSettings watchSettings = TargetWatchSettings.DEFAULT;
+        private RequestIntake.Factory intake;
+        private Duration dedupeRetention = Duration.ofDays(7);
         private PipelineHook hook = PipelineHook.NONE;
 
         public EbsLineageSourceBuilder request(ReplicationRequest r) {
@@ -174,6 +184,21 @@ public final class EbsLineageSource
             return this;
         }
 
+        /**
+         * Takes requests from {@code factory}'s intake for as long as the job runs (instead of a
+         * fixed list): the source becomes unbounded.
+         */
+        public EbsLineageSourceBuilder intake(RequestIntake.Factory factory) {
+            intake = java.util.Objects.requireNonNull(factory);
+            return this;
+        }
+
+        /** How long an accepted request id is remembered to drop its duplicates. */
+        public EbsLineageSourceBuilder dedupeRetention(Duration d) {
+            dedupeRetention = java.util.Objects.requireNonNull(d);
+            return this;
+        }
+
         /** How targets are watched for a cancellation; see {@link TargetWatchSettings}. */
         public EbsLineageSourceBuilder targetWatch(TargetWatchSettings settings) {
             watchSettings = java.util.Objects.requireNonNull(settings);
@@ -189,6 +214,9 @@ public final class EbsLineageSource
         public EbsLineageSource build() {
             if (proxyFactory == null) {
                 throw new IllegalStateException("proxyFactory is required");
+            }
+            if (intake != null && !requests.isEmpty()) {
+                throw new IllegalStateException("requests come from a list or an intake, not both");
             }
             java.util.Set<String> ids = new java.util.HashSet<>();
             for (ReplicationRequest r : requests) {

@@ -3,23 +3,39 @@ package io.ebsreplicator.connector.ebs.source.enumerator;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What the enumerator checkpoints: requests not yet resolved into splits (including the one being
  * resolved, which is resolved again after a restore: its StartSnapshot calls are idempotent),
- * splits not yet assigned to a reader, and the target snapshots it watches for a cancellation.
- * Serialized by {@link EbsLineageEnumeratorStateSerializer}.
+ * splits not yet assigned to a reader, the target snapshots it watches for a cancellation, and in a
+ * long-running job the intake's position after the last message taken (stream to next offset) with
+ * the request ids accepted recently (id to accepted time), so a replayed or duplicated id is
+ * replicated once. Serialized by {@link EbsLineageEnumeratorStateSerializer}.
  */
 public record EbsLineageEnumeratorState(
         List<PendingRequest> pendingRequests,
         List<BlockRangeSplit> unassignedSplits,
-        List<WatchedTarget> watchedTargets) {
+        List<WatchedTarget> watchedTargets,
+        Map<String, Long> intakePositions,
+        Map<String, Long> acceptedRequests) {
 
     public EbsLineageEnumeratorState {
         pendingRequests = List.copyOf(pendingRequests);
         unassignedSplits = List.copyOf(unassignedSplits);
         watchedTargets = List.copyOf(watchedTargets);
+        intakePositions = Collections.unmodifiableMap(new LinkedHashMap<>(intakePositions));
+        acceptedRequests = Collections.unmodifiableMap(new LinkedHashMap<>(acceptedRequests));
+    }
+
+    public EbsLineageEnumeratorState(
+            List<PendingRequest> pendingRequests,
+            List<BlockRangeSplit> unassignedSplits,
+            List<WatchedTarget> watchedTargets) {
+        this(pendingRequests, unassignedSplits, watchedTargets, Map.of(), Map.of());
     }
 
     public EbsLineageEnumeratorState(

@@ -28,8 +28,9 @@ import static io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSeriali
  * description; accepted time), then the unassigned splits in the {@link BlockRangeSplitSerializer}
  * version 1 layout. Version 2: each pending request also has its target generation, the splits use
  * the split version 2 layout, and the watched targets follow (request, accepted time, generation,
- * region, target snapshot, open split ids, time reading finished). Unknown versions and trailing
- * bytes are rejected.
+ * region, target snapshot, open split ids, time reading finished). Version 3 uses the split version
+ * 3 layout and appends the intake positions (stream, next offset) and the accepted request ids (id,
+ * accepted time). Unknown versions and trailing bytes are rejected.
  */
 public final class EbsLineageEnumeratorStateSerializer
         implements SimpleVersionedSerializer<EbsLineageEnumeratorState> {
@@ -39,7 +40,10 @@ public final class EbsLineageEnumeratorStateSerializer
     /** Adds target generations and watched targets. */
     public static final int VERSION_2 = 2;
 
-    public static final int CURRENT_VERSION = VERSION_2;
+    /** Adds intake positions and accepted request ids. */
+    public static final int VERSION_3 = 3;
+
+    public static final int CURRENT_VERSION = VERSION_3;
 
     @Override
     public int getVersion() {
@@ -72,13 +76,15 @@ public final class EbsLineageEnumeratorStateSerializer
             }
             out.writeLong(w.readingFinishedMillis());
         }
+        writeLongs(state.intakePositions(), out);
+        writeLongs(state.acceptedRequests(), out);
         return out.getCopyOfBuffer();
     }
 
     @Override
     public EbsLineageEnumeratorState deserialize(int version, byte[] serialized)
             throws IOException {
-        if (version != VERSION_1 && version != VERSION_2) {
+        if (version < VERSION_1 || version > VERSION_3) {
             throw new IOException("Unknown enumerator state serializer version " + version);
         }
         boolean v2 = version >= VERSION_2;
@@ -93,7 +99,7 @@ public final class EbsLineageEnumeratorStateSerializer
         int m = in.readInt();
         List<BlockRangeSplit> splits = new ArrayList<>(m);
         for (int i = 0; i < m; i++) {
-            splits.add(BlockRangeSplitSerializer.read(in, v2 ? 2 : 1));
+            splits.add(BlockRangeSplitSerializer.read(in, version));
         }
         List<WatchedTarget> watched = new ArrayList<>();
         if (v2) {
@@ -114,6 +120,8 @@ public final class EbsLineageEnumeratorStateSerializer
                                 r, accepted, generation, region, target, ids, in.readLong()));
             }
         }
+        Map<String, Long> positions = version >= VERSION_3 ? readLongs(in) : Map.of();
+        Map<String, Long> accepted = version >= VERSION_3 ? readLongs(in) : Map.of();
         if (in.available() > 0) {
             throw new IOException(
                     "Trailing "
@@ -122,7 +130,28 @@ public final class EbsLineageEnumeratorStateSerializer
                             + version
                             + ")");
         }
-        return new EbsLineageEnumeratorState(pending, splits, watched);
+        return new EbsLineageEnumeratorState(pending, splits, watched, positions, accepted);
+    }
+
+    private static void writeLongs(Map<String, Long> values, DataOutputView out)
+            throws IOException {
+        out.writeInt(values.size());
+        for (Map.Entry<String, Long> e : values.entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeLong(e.getValue());
+        }
+    }
+
+    private static Map<String, Long> readLongs(DataInputView in) throws IOException {
+        int n = in.readInt();
+        if (n < 0) {
+            throw new IOException("A negative count: " + n);
+        }
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            out.put(in.readUTF(), in.readLong());
+        }
+        return out;
     }
 
     static void writeRequest(ReplicationRequest r, DataOutputView out) throws IOException {

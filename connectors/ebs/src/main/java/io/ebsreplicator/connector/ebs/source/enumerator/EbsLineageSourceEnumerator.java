@@ -13,6 +13,8 @@ import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
+import io.ebsreplicator.connector.ebs.source.intake.IntakeRecord;
+import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 
 import org.apache.flink.annotation.VisibleForTesting;
@@ -68,6 +70,12 @@ public final class EbsLineageSourceEnumerator
 
     private static final long MAX_RETRY_MILLIS = 60_000;
 
+    /**
+     * How often the intake is asked for requests; each ask waits up to the same time for one, so a
+     * request is picked up within about this delay.
+     */
+    private static final long INTAKE_INTERVAL_MILLIS = 200;
+
     private final SplitEnumeratorContext<BlockRangeSplit> context;
     private final EbsProxyFactory proxyFactory;
     private final int splitsPerRequest;
@@ -87,6 +95,23 @@ public final class EbsLineageSourceEnumerator
     private final Map<String, Watch> watches = new LinkedHashMap<>();
 
     private final TargetWatchSettings watchSettings;
+
+    /** Where requests come from in a long-running job; {@code null} in a bounded one. */
+    private final RequestIntake.Factory intakeFactory;
+
+    private final Duration dedupeRetention;
+
+    /** The intake's position after the last message taken: stream to next offset. */
+    private final Map<String, Long> positions = new LinkedHashMap<>();
+
+    /** Request ids accepted, oldest first, with the time they were accepted. */
+    private final LinkedHashMap<String, Long> accepted = new LinkedHashMap<>();
+
+    /** The intake itself lives on the worker thread: it is only used inside {@code callAsync}. */
+    private transient volatile RequestIntake intake;
+
+    private transient volatile boolean reopenIntake;
+    private boolean taking;
 
     private transient ScheduledExecutorService retryTimer;
     private transient RequestResolver resolver;
@@ -118,6 +143,37 @@ public final class EbsLineageSourceEnumerator
             int minSplitBlocks,
             Duration targetTimeout,
             TargetWatchSettings watchSettings) {
+        this(
+                context,
+                proxyFactory,
+                state,
+                splitsPerRequest,
+                minSplitBlocks,
+                targetTimeout,
+                watchSettings,
+                null,
+                Duration.ofDays(7));
+    }
+
+    /**
+     * @param intakeFactory where requests keep coming from (a long-running job), or {@code null}
+     *     for the fixed requests in {@code state} (a bounded job)
+     * @param dedupeRetention how long an accepted request id is remembered
+     */
+    public EbsLineageSourceEnumerator(
+            SplitEnumeratorContext<BlockRangeSplit> context,
+            EbsProxyFactory proxyFactory,
+            EbsLineageEnumeratorState state,
+            int splitsPerRequest,
+            int minSplitBlocks,
+            Duration targetTimeout,
+            TargetWatchSettings watchSettings,
+            RequestIntake.Factory intakeFactory,
+            Duration dedupeRetention) {
+        this.intakeFactory = intakeFactory;
+        this.dedupeRetention = dedupeRetention;
+        this.positions.putAll(state.intakePositions());
+        this.accepted.putAll(state.acceptedRequests());
         this.watchSettings = watchSettings;
         for (WatchedTarget w : state.watchedTargets()) {
             Watch watch =
@@ -154,6 +210,13 @@ public final class EbsLineageSourceEnumerator
                         });
         resolver =
                 new RequestResolver(this::proxy, splitsPerRequest, minSplitBlocks, timeoutMinutes);
+        if (intakeFactory != null) {
+            retryTimer.scheduleWithFixedDelay(
+                    () -> context.runInCoordinatorThread(this::takeRequests),
+                    0,
+                    INTAKE_INTERVAL_MILLIS,
+                    TimeUnit.MILLISECONDS);
+        }
         long every = watchSettings.interval().toMillis();
         retryTimer.scheduleWithFixedDelay(
                 () -> context.runInCoordinatorThread(this::describeWatched),
@@ -272,6 +335,86 @@ public final class EbsLineageSourceEnumerator
             regions.add(t.region());
         }
         return p.request().requestId() + "@g" + p.generation() + ":" + String.join(",", regions);
+    }
+
+    // ------------------------------------------------------------------ taking requests
+
+    /** Asks the intake for what arrived, off the coordinator thread. */
+    private void takeRequests() {
+        if (taking) {
+            return;
+        }
+        taking = true;
+        Map<String, Long> from = new LinkedHashMap<>(positions);
+        context.callAsync(
+                () -> {
+                    if (reopenIntake && intake != null) {
+                        closeQuietly(intake);
+                        intake = null;
+                    }
+                    if (intake == null) {
+                        reopenIntake = false;
+                        intake = intakeFactory.open();
+                        intake.seek(from);
+                    }
+                    return intake.poll(Duration.ofMillis(INTAKE_INTERVAL_MILLIS));
+                },
+                this::onTaken);
+    }
+
+    private void onTaken(List<IntakeRecord> records, Throwable error) {
+        taking = false;
+        if (error != null) {
+            // Taken records are only counted once they are in state, so reading again from the
+            // last position loses nothing and repeats nothing.
+            LOG.warn("Taking requests failed; reopening the intake at its last position", error);
+            reopenIntake = true;
+            return;
+        }
+        long now = System.currentTimeMillis();
+        for (IntakeRecord r : records) {
+            positions.put(r.stream(), r.offset() + 1);
+            if (r.deadLetter() != null) {
+                LOG.warn("Message {} is not a usable request: dead letter", r.deadLetterId());
+                unassigned.add(BlockRangeSplit.deadLetter(r.deadLetterId(), r.deadLetter(), now));
+                continue;
+            }
+            String id = r.request().requestId();
+            if (accepted.containsKey(id)) {
+                LOG.info(
+                        "Request {} at {}@{} was accepted before; this copy is ignored",
+                        id,
+                        r.stream(),
+                        r.offset());
+                continue;
+            }
+            accepted.put(id, now);
+            PendingRequest p = new PendingRequest(r.request(), now);
+            if (r.invalidReason() != null) {
+                LOG.warn("Request {} is invalid: {}", id, r.invalidReason());
+                unassigned.add(failureSplit(p, r.invalidReason()));
+            } else {
+                LOG.info("Request {} accepted from {}@{}", id, r.stream(), r.offset());
+                pending.add(p);
+            }
+        }
+        long oldest = now - dedupeRetention.toMillis();
+        Iterator<Map.Entry<String, Long>> it = accepted.entrySet().iterator();
+        while (it.hasNext() && it.next().getValue() < oldest) {
+            it.remove();
+        }
+        if (!records.isEmpty()) {
+            assignWaiting();
+            resolveNext();
+        }
+    }
+
+    private static void closeQuietly(RequestIntake intake) {
+        try {
+            intake.close();
+        } catch (RuntimeException e) {
+            LOG.debug("Closing the intake failed", e);
+        }
     }
 
     // ------------------------------------------------------------------ watching targets
@@ -503,7 +646,10 @@ public final class EbsLineageSourceEnumerator
             if (!unassigned.isEmpty()) {
                 context.assignSplit(unassigned.pollFirst(), reader);
                 it.remove();
-            } else if (pending.isEmpty() && !resolving && !stillReading()) {
+            } else if (intakeFactory == null
+                    && pending.isEmpty()
+                    && !resolving
+                    && !stillReading()) {
                 // While a target's splits are read, a replacement may still be needed.
                 context.signalNoMoreSplits(reader);
                 it.remove();
@@ -534,13 +680,22 @@ public final class EbsLineageSourceEnumerator
             watched.add(w.toState());
         }
         return new EbsLineageEnumeratorState(
-                new ArrayList<>(pending), new ArrayList<>(unassigned), watched);
+                new ArrayList<>(pending),
+                new ArrayList<>(unassigned),
+                watched,
+                positions,
+                accepted);
     }
 
     @Override
     public void close() {
         if (retryTimer != null) {
             retryTimer.shutdownNow();
+        }
+        RequestIntake open = intake;
+        if (open != null) {
+            open.wakeup();
+            closeQuietly(open);
         }
         synchronized (this) {
             for (EbsProxy p : proxies.values()) {

@@ -80,6 +80,10 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
             return new RecordsBySplits<>(Map.of(), Set.of());
         }
         String id = c.split.splitId();
+        if (c.split.deadLetter() != null) {
+            splits.pollFirst();
+            return finished(id, List.of(ListedRecord.deadLetter(c.split.deadLetter())));
+        }
         if (c.split.failure() != null) {
             splits.pollFirst();
             return finished(id, List.of(ListedRecord.failed(c.split.failure())));

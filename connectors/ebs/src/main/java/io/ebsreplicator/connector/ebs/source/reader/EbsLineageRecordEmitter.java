@@ -65,6 +65,8 @@ public final class EbsLineageRecordEmitter
             case FAILED ->
                     output.collect(
                             task(s, BlockTask.Kind.REQUEST_FAILED, -1, null, 0, record.failure()));
+            case DEAD_LETTER ->
+                    output.collect(BlockTask.deadLetter(s.requestId(), record.deadLetter()));
             default -> throw new IllegalStateException("Unknown record " + record);
         }
     }

@@ -1,15 +1,26 @@
 package io.ebsreplicator.connector.ebs.source.reader;
 
 /**
- * What the split reader hands the record emitter: a listed block, the end of the split, or a
- * failure of the split's request. Lives only inside one reader; never serialized.
+ * What the split reader hands the record emitter: a listed block, the end of the split, a failure
+ * of the split's request, or the dead letter a dead-letter split carries. Lives only inside one
+ * reader; never serialized.
  */
-public record ListedRecord(Kind kind, int blockIndex, String blockToken, String failure) {
+public record ListedRecord(
+        Kind kind, int blockIndex, String blockToken, String failure, byte[] deadLetter) {
 
     public enum Kind {
         BLOCK,
         END,
-        FAILED
+        FAILED,
+        DEAD_LETTER
+    }
+
+    ListedRecord(Kind kind, int blockIndex, String blockToken, String failure) {
+        this(kind, blockIndex, blockToken, failure, null);
+    }
+
+    static ListedRecord deadLetter(byte[] encoded) {
+        return new ListedRecord(Kind.DEAD_LETTER, -1, null, null, encoded);
     }
 
     static ListedRecord block(int index, String token) {

@@ -28,6 +28,7 @@ public final class BlockRangeSplit implements SourceSplit {
     private final String failure;
     private final long requestStartMillis;
     private final int generation;
+    private final byte[] deadLetter;
 
     public BlockRangeSplit(
             String requestId,
@@ -79,6 +80,40 @@ public final class BlockRangeSplit implements SourceSplit {
             String failure,
             long requestStartMillis,
             int generation) {
+        this(
+                requestId,
+                splitIndex,
+                totalSplits,
+                sourceRegion,
+                sourceSnapshotId,
+                baseSnapshotId,
+                targets,
+                rangeStart,
+                rangeEnd,
+                nextIndex,
+                emittedBlocks,
+                failure,
+                requestStartMillis,
+                generation,
+                null);
+    }
+
+    private BlockRangeSplit(
+            String requestId,
+            int splitIndex,
+            int totalSplits,
+            String sourceRegion,
+            String sourceSnapshotId,
+            String baseSnapshotId,
+            String targets,
+            int rangeStart,
+            int rangeEnd,
+            int nextIndex,
+            long emittedBlocks,
+            String failure,
+            long requestStartMillis,
+            int generation,
+            byte[] deadLetter) {
         this.requestId = Objects.requireNonNull(requestId);
         this.splitIndex = splitIndex;
         this.totalSplits = totalSplits;
@@ -93,6 +128,65 @@ public final class BlockRangeSplit implements SourceSplit {
         this.failure = failure;
         this.requestStartMillis = requestStartMillis;
         this.generation = generation;
+        this.deadLetter = deadLetter;
+    }
+
+    /**
+     * A split that only carries a message the intake could not accept: its reader emits the encoded
+     * dead-letter record once. {@code id} names the message (stream and offset).
+     */
+    public static BlockRangeSplit deadLetter(String id, byte[] encoded, long acceptedMillis) {
+        return new BlockRangeSplit(
+                id,
+                0,
+                1,
+                "-",
+                "-",
+                null,
+                "",
+                0,
+                0,
+                0,
+                0,
+                "dead letter",
+                acceptedMillis,
+                0,
+                encoded.clone());
+    }
+
+    /** Restores any split, dead letters included; for the serializer. */
+    static BlockRangeSplit of(
+            String requestId,
+            int splitIndex,
+            int totalSplits,
+            String sourceRegion,
+            String sourceSnapshotId,
+            String baseSnapshotId,
+            String targets,
+            int rangeStart,
+            int rangeEnd,
+            int nextIndex,
+            long emittedBlocks,
+            String failure,
+            long requestStartMillis,
+            int generation,
+            byte[] deadLetter) {
+        return new BlockRangeSplit(
+                requestId,
+                splitIndex,
+                totalSplits,
+                sourceRegion,
+                sourceSnapshotId,
+                baseSnapshotId,
+                targets,
+                rangeStart,
+                rangeEnd,
+                nextIndex,
+                emittedBlocks,
+                failure,
+                requestStartMillis,
+                generation,
+                deadLetter);
     }
 
     /** A split that only reports that its request failed. */
@@ -151,7 +245,7 @@ public final class BlockRangeSplit implements SourceSplit {
 
     /** The same split, advanced to {@code nextIndex} with {@code emittedBlocks} emitted. */
     public BlockRangeSplit withProgress(int nextIndex, long emittedBlocks) {
-        return new BlockRangeSplit(
+        return of(
                 requestId,
                 splitIndex,
                 totalSplits,
@@ -165,7 +259,8 @@ public final class BlockRangeSplit implements SourceSplit {
                 emittedBlocks,
                 failure,
                 requestStartMillis,
-                generation);
+                generation,
+                deadLetter);
     }
 
     public String requestId() {
@@ -227,6 +322,11 @@ public final class BlockRangeSplit implements SourceSplit {
         return generation;
     }
 
+    /** The encoded dead-letter record this split carries, or {@code null} for a request split. */
+    public byte[] deadLetter() {
+        return deadLetter == null ? null : deadLetter.clone();
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof BlockRangeSplit)) {
@@ -241,6 +341,7 @@ public final class BlockRangeSplit implements SourceSplit {
                 && emittedBlocks == s.emittedBlocks
                 && requestStartMillis == s.requestStartMillis
                 && generation == s.generation
+                && java.util.Arrays.equals(deadLetter, s.deadLetter)
                 && requestId.equals(s.requestId)
                 && sourceRegion.equals(s.sourceRegion)
                 && sourceSnapshotId.equals(s.sourceSnapshotId)

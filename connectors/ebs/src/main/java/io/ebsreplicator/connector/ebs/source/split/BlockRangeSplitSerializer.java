@@ -12,8 +12,8 @@ import java.io.IOException;
  * Versioned serializer of {@link BlockRangeSplit}. Version 1 layout: requestId, splitIndex,
  * totalSplits, sourceRegion, sourceSnapshotId, optional baseSnapshotId, targets, rangeStart,
  * rangeEnd, nextIndex, emittedBlocks, optional failure, requestStartMillis. Version 2 appends the
- * target generation (version 1 splits are generation 0). Unknown versions and trailing bytes are
- * rejected.
+ * target generation (version 1 splits are generation 0). Version 3 appends an optional dead-letter
+ * record (a flag, then its length and bytes). Unknown versions and trailing bytes are rejected.
  */
 public final class BlockRangeSplitSerializer implements SimpleVersionedSerializer<BlockRangeSplit> {
 
@@ -22,7 +22,10 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
     /** Adds the target generation. */
     public static final int VERSION_2 = 2;
 
-    public static final int CURRENT_VERSION = VERSION_2;
+    /** Adds the dead-letter record of a dead-letter split. */
+    public static final int VERSION_3 = 3;
+
+    public static final int CURRENT_VERSION = VERSION_3;
 
     public static final BlockRangeSplitSerializer INSTANCE = new BlockRangeSplitSerializer();
 
@@ -40,7 +43,7 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
 
     @Override
     public BlockRangeSplit deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION_1 && version != VERSION_2) {
+        if (version < VERSION_1 || version > VERSION_3) {
             throw new IOException("Unknown BlockRangeSplit serializer version " + version);
         }
         DataInputDeserializer in = new DataInputDeserializer(serialized);
@@ -72,26 +75,59 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
         writeOptional(out, s.failure());
         out.writeLong(s.requestStartMillis());
         out.writeInt(s.generation());
+        byte[] deadLetter = s.deadLetter();
+        out.writeBoolean(deadLetter != null);
+        if (deadLetter != null) {
+            out.writeInt(deadLetter.length);
+            out.write(deadLetter);
+        }
     }
 
     /** Reads the layout of {@code version}. */
     public static BlockRangeSplit read(DataInputView in, int version) throws IOException {
-        return new BlockRangeSplit(
-                in.readUTF(),
-                in.readInt(),
-                in.readInt(),
-                in.readUTF(),
-                in.readUTF(),
-                readOptional(in),
-                in.readUTF(),
-                in.readInt(),
-                in.readInt(),
-                in.readInt(),
-                in.readLong(),
-                readOptional(in),
-                in.readLong(),
-                version >= VERSION_2 ? in.readInt() : 0);
+        String requestId = in.readUTF();
+        int splitIndex = in.readInt();
+        int totalSplits = in.readInt();
+        String sourceRegion = in.readUTF();
+        String sourceSnapshotId = in.readUTF();
+        String base = readOptional(in);
+        String targets = in.readUTF();
+        int rangeStart = in.readInt();
+        int rangeEnd = in.readInt();
+        int nextIndex = in.readInt();
+        long emitted = in.readLong();
+        String failure = readOptional(in);
+        long startMillis = in.readLong();
+        int generation = version >= VERSION_2 ? in.readInt() : 0;
+        byte[] deadLetter = null;
+        if (version >= VERSION_3 && in.readBoolean()) {
+            int n = in.readInt();
+            if (n < 0 || n > MAX_DEAD_LETTER_BYTES) {
+                throw new IOException("A dead letter of " + n + " bytes");
+            }
+            deadLetter = new byte[n];
+            in.readFully(deadLetter);
+        }
+        return BlockRangeSplit.of(
+                requestId,
+                splitIndex,
+                totalSplits,
+                sourceRegion,
+                sourceSnapshotId,
+                base,
+                targets,
+                rangeStart,
+                rangeEnd,
+                nextIndex,
+                emitted,
+                failure,
+                startMillis,
+                generation,
+                deadLetter);
     }
+
+    /** Kafka's default largest message, with room for the dead-letter fields around it. */
+    private static final int MAX_DEAD_LETTER_BYTES = 16 * 1024 * 1024;
 
     public static void writeOptional(DataOutputView out, String s) throws IOException {
         out.writeBoolean(s != null);

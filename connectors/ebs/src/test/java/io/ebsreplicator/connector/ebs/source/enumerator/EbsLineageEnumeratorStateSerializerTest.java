@@ -14,7 +14,9 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -29,6 +31,9 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     /** Written once with the version 2 serializer; never regenerate. */
     static final String FIXTURE_V2 = "/serializer-fixtures/enumerator-state-v2.bin";
+
+    /** Written once with the version 3 serializer; never regenerate. */
+    static final String FIXTURE_V3 = "/serializer-fixtures/enumerator-state-v3.bin";
 
     private final EbsLineageEnumeratorStateSerializer serializer =
             new EbsLineageEnumeratorStateSerializer();
@@ -141,9 +146,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(3, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(4, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 3");
+                .hasMessageContaining("version 4");
     }
 
     @Test
@@ -154,7 +159,7 @@ class EbsLineageEnumeratorStateSerializerTest {
         assertThatThrownBy(
                         () ->
                                 serializer.deserialize(
-                                        EbsLineageEnumeratorStateSerializer.VERSION_2, longer))
+                                        EbsLineageEnumeratorStateSerializer.VERSION_3, longer))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("Trailing 3 bytes");
     }
@@ -167,7 +172,7 @@ class EbsLineageEnumeratorStateSerializerTest {
         assertThatThrownBy(
                         () ->
                                 serializer.deserialize(
-                                        EbsLineageEnumeratorStateSerializer.VERSION_2, shorter))
+                                        EbsLineageEnumeratorStateSerializer.VERSION_3, shorter))
                 .isInstanceOf(IOException.class);
     }
 
@@ -220,6 +225,46 @@ class EbsLineageEnumeratorStateSerializerTest {
                                 1_700_000_100_000L)));
     }
 
+    /** The state stored in {@link #FIXTURE_V3}: intake positions, accepted ids, a dead letter. */
+    static EbsLineageEnumeratorState fixtureStateV3() {
+        EbsLineageEnumeratorState v2 = fixtureStateV2();
+        List<BlockRangeSplit> splits = new ArrayList<>(v2.unassignedSplits());
+        splits.add(
+                BlockRangeSplit.deadLetter(
+                        "dead-letter:requests-1@7", new byte[] {9, 8, 7}, 1_700_000_000_500L));
+        Map<String, Long> positions = new LinkedHashMap<>();
+        positions.put("requests-0", 42L);
+        positions.put("requests-1", 8L);
+        Map<String, Long> accepted = new LinkedHashMap<>();
+        accepted.put("req-full", 1_700_000_000_000L);
+        accepted.put("req-incr", 1_700_000_000_100L);
+        return new EbsLineageEnumeratorState(
+                v2.pendingRequests(), splits, v2.watchedTargets(), positions, accepted);
+    }
+
+    @Test
+    void roundTripsIntakePositionsAcceptedIdsAndDeadLetters() throws IOException {
+        EbsLineageEnumeratorState state = fixtureStateV3();
+
+        EbsLineageEnumeratorState back = roundTrip(state);
+
+        assertThat(back).isEqualTo(state);
+        assertThat(back.intakePositions())
+                .containsExactly(Map.entry("requests-0", 42L), Map.entry("requests-1", 8L));
+    }
+
+    @Test
+    void committedVersion3FixtureStillDeserializes() throws IOException {
+        byte[] committed;
+        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V3)) {
+            assertThat(in).as("test resource %s", FIXTURE_V3).isNotNull();
+            committed = in.readAllBytes();
+        }
+
+        assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_3, committed))
+                .isEqualTo(fixtureStateV3());
+    }
+
     @Test
     void roundTripsGenerationsAndWatchedTargets() throws IOException {
         EbsLineageEnumeratorState state = fixtureStateV2();
@@ -264,9 +309,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
         Path file =
-                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V2);
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V3);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureStateV2()));
+        Files.write(file, serializer.serialize(fixtureStateV3()));
     }
 
     private EbsLineageEnumeratorState roundTrip(EbsLineageEnumeratorState state)

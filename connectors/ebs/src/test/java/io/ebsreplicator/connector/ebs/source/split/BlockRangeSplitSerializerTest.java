@@ -20,6 +20,7 @@ class BlockRangeSplitSerializerTest {
     static final String FIXTURE = "/serializer-fixtures/block-range-split-v1.bin";
 
     static final String FIXTURE_V2 = "/serializer-fixtures/block-range-split-v2.bin";
+    static final String FIXTURE_V3 = "/serializer-fixtures/block-range-split-v3.bin";
 
     private final BlockRangeSplitSerializer serializer = new BlockRangeSplitSerializer();
 
@@ -129,9 +130,9 @@ class BlockRangeSplitSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fullSplit());
 
-        assertThatThrownBy(() -> serializer.deserialize(3, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(4, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 3");
+                .hasMessageContaining("version 4");
         assertThatThrownBy(() -> serializer.deserialize(0, bytes)).isInstanceOf(IOException.class);
     }
 
@@ -141,7 +142,7 @@ class BlockRangeSplitSerializerTest {
         byte[] longer = Arrays.copyOf(bytes, bytes.length + 1);
 
         assertThatThrownBy(
-                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_2, longer))
+                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_3, longer))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("Trailing 1 bytes");
     }
@@ -152,14 +153,52 @@ class BlockRangeSplitSerializerTest {
         byte[] shorter = Arrays.copyOf(bytes, bytes.length - 1);
 
         assertThatThrownBy(
-                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_2, shorter))
+                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_3, shorter))
                 .isInstanceOf(IOException.class);
     }
 
     @Test
-    void currentVersionIsTwo() {
-        assertThat(serializer.getVersion()).isEqualTo(BlockRangeSplitSerializer.VERSION_2);
-        assertThat(BlockRangeSplitSerializer.INSTANCE.getVersion()).isEqualTo(2);
+    void currentVersionIsThree() {
+        assertThat(serializer.getVersion()).isEqualTo(BlockRangeSplitSerializer.VERSION_3);
+        assertThat(BlockRangeSplitSerializer.INSTANCE.getVersion()).isEqualTo(3);
+    }
+
+    @Test
+    void roundTripsADeadLetterSplit() throws IOException {
+        BlockRangeSplit split = fixtureSplitV3();
+
+        BlockRangeSplit back = roundTrip(split);
+
+        assertThat(back).isEqualTo(split);
+        assertThat(back.deadLetter()).containsExactly(1, 2, 3, (byte) 0xC3);
+        assertThat(back.failure()).isNotNull();
+        assertThat(back.splitId()).isNotEqualTo(fixtureSplitV2().splitId());
+    }
+
+    @Test
+    void committedVersion3FixtureStillDeserializes() throws IOException {
+        byte[] committed = readFixture(FIXTURE_V3);
+
+        BlockRangeSplit split =
+                serializer.deserialize(BlockRangeSplitSerializer.VERSION_3, committed);
+
+        assertThat(split).isEqualTo(fixtureSplitV3());
+    }
+
+    @Test
+    void version2BytesCarryNoDeadLetter() throws IOException {
+        BlockRangeSplit split =
+                serializer.deserialize(
+                        BlockRangeSplitSerializer.VERSION_2, readFixture(FIXTURE_V2));
+
+        assertThat(split.deadLetter()).isNull();
+        assertThat(split).isEqualTo(fixtureSplitV2());
+    }
+
+    /** The split stored in {@link #FIXTURE_V3}: a dead letter. */
+    static BlockRangeSplit fixtureSplitV3() {
+        return BlockRangeSplit.deadLetter(
+                "dead-letter:requests-0@41", new byte[] {1, 2, 3, (byte) 0xC3}, 1_700_000_000_000L);
     }
 
     @Test
@@ -190,6 +229,7 @@ class BlockRangeSplitSerializerTest {
                 serializer.deserialize(BlockRangeSplitSerializer.VERSION_2, committed);
 
         assertThat(split).isEqualTo(fixtureSplitV2());
+        assertThat(split.deadLetter()).isNull();
     }
 
     /** The split stored in {@link #FIXTURE_V2}: a second replacement of one region's target. */
@@ -229,7 +269,7 @@ class BlockRangeSplitSerializerTest {
     @Test
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
-        writeFixtureFile(FIXTURE_V2, serializer.serialize(fixtureSplitV2()));
+        writeFixtureFile(FIXTURE_V3, serializer.serialize(fixtureSplitV3()));
     }
 
     static byte[] readFixture(String resource) throws IOException {

@@ -1,0 +1,52 @@
+package io.ebsreplicator.connector.ebs.source.intake;
+
+import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
+
+import java.util.Objects;
+
+/**
+ * One message taken from a {@link RequestIntake}, already decoded: a request to replicate, a
+ * request that names its targets but cannot be served as written ({@code invalidReason}: it ends in
+ * a failure result per target), or a message that is not a usable request at all ({@code
+ * deadLetter}: the encoded dead-letter record to publish, with the original bytes inside). {@code
+ * stream} and {@code offset} say where it was, so the enumerator can resume after it.
+ */
+public record IntakeRecord(
+        String stream,
+        long offset,
+        ReplicationRequest request,
+        String invalidReason,
+        byte[] deadLetter,
+        String deadLetterId) {
+
+    public IntakeRecord {
+        Objects.requireNonNull(stream, "stream");
+        if ((request == null) == (deadLetter == null)) {
+            throw new IllegalArgumentException("either a request or a dead letter");
+        }
+    }
+
+    public static IntakeRecord request(String stream, long offset, ReplicationRequest r) {
+        return new IntakeRecord(stream, offset, r, null, null, null);
+    }
+
+    /**
+     * A request that cannot be served as written; it must name at least one target region, since
+     * its failure is reported per target (otherwise it is a dead letter).
+     */
+    public static IntakeRecord invalid(
+            String stream, long offset, ReplicationRequest r, String reason) {
+        if (r.targets().isEmpty()) {
+            throw new IllegalArgumentException(
+                    "an invalid request without targets is a dead letter");
+        }
+        return new IntakeRecord(stream, offset, r, Objects.requireNonNull(reason), null, null);
+    }
+
+    /**
+     * @param id a stable name for the dead letter, unique per message (its stream and offset)
+     */
+    public static IntakeRecord deadLetter(String stream, long offset, String id, byte[] encoded) {
+        return new IntakeRecord(stream, offset, null, null, encoded, id);
+    }
+}

@@ -1,0 +1,122 @@
+package io.ebsreplicator.job;
+
+import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
+import io.ebsreplicator.connector.ebs.copier.BlockTransform;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
+import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
+import io.ebsreplicator.job.serve.ServePipeline;
+import io.ebsreplicator.job.serve.ServeSettings;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code serve}: the long-running job. Takes requests from a Kafka topic, replicates them, and
+ * writes one result per request and target region to the results topic and every unusable message
+ * to the dead-letter topic, exactly once. Runs until it is cancelled or stopped with a savepoint;
+ * embedded under {@code java -jar}, on the cluster under {@code flink run}. Runs in the client.
+ */
+final class ServeCommand {
+
+    static final String USAGE =
+            String.join(
+                    "\n",
+                    "Usage: serve --bootstrap-servers HOST:PORT [--requests-topic T] [--results-topic T]",
+                    "             [--dead-letter-topic T] [--group-id G] [--parallelism N]",
+                    "             [--max-in-flight N] [--checkpoint-interval 10s]",
+                    "             [--transaction-timeout 15min] [--endpoint REGION=URL ...] [-D key=value ...]",
+                    "",
+                    "Replicates every request published to the requests topic (default "
+                            + ServeSettings.DEFAULT_REQUESTS_TOPIC
+                            + ")",
+                    "and writes one result per target region to the results topic (default "
+                            + ServeSettings.DEFAULT_RESULTS_TOPIC
+                            + "); a",
+                    "message that is not a usable request goes to the dead-letter topic (default",
+                    ServeSettings.DEFAULT_DEAD_LETTERS_TOPIC
+                            + ") with the reason. Results and dead letters are written in Kafka",
+                    "transactions committed with each checkpoint: readers use isolation.level=read_committed.",
+                    "A request id seen before (within ebs.intake.dedupe-retention) is not replicated again.");
+
+    static final Set<String> WITH_VALUE =
+            Set.of(
+                    "--bootstrap-servers",
+                    "--requests-topic",
+                    "--results-topic",
+                    "--dead-letter-topic",
+                    "--group-id",
+                    "--parallelism",
+                    "--max-in-flight",
+                    "--checkpoint-interval",
+                    "--transaction-timeout",
+                    "--endpoint");
+
+    private ServeCommand() {}
+
+    static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Flags flags = Flags.parse(args, WITH_VALUE, Set.of());
+        ServeSettings settings = settings(flags);
+        Configuration options = options(flags);
+        Duration interval =
+                KafkaTopics.duration(flags, "--checkpoint-interval", Duration.ofSeconds(10));
+        int parallelism = flags.intValue("--parallelism", 0);
+
+        // Restart strategy and checkpoint storage come from the cluster's configuration.
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        if (parallelism > 0) {
+            env.setParallelism(parallelism);
+        }
+        env.enableCheckpointing(interval.toMillis());
+        int users = Math.max(1, env.getParallelism());
+        ServePipeline.build(
+                env,
+                settings,
+                options,
+                BlockTransform.IDENTITY,
+                new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options).withShare(users)));
+        err.println(
+                "Serving requests from "
+                        + settings.requestsTopic()
+                        + " at "
+                        + settings.bootstrapServers()
+                        + "; results to "
+                        + settings.resultsTopic()
+                        + ", dead letters to "
+                        + settings.deadLettersTopic());
+        env.execute("ebs-replicator serve " + settings.requestsTopic());
+        return 0;
+    }
+
+    static ServeSettings settings(Flags flags) {
+        return new ServeSettings(
+                flags.require("--bootstrap-servers"),
+                orDefault(flags, "--requests-topic", ServeSettings.DEFAULT_REQUESTS_TOPIC),
+                orDefault(flags, "--results-topic", ServeSettings.DEFAULT_RESULTS_TOPIC),
+                orDefault(flags, "--dead-letter-topic", ServeSettings.DEFAULT_DEAD_LETTERS_TOPIC),
+                flags.get("--group-id"),
+                KafkaTopics.duration(
+                        flags, "--transaction-timeout", ServeSettings.DEFAULT_TRANSACTION_TIMEOUT));
+    }
+
+    /** The {@code -D} options, with {@code --endpoint REGION=URL} and {@code --max-in-flight}. */
+    static Configuration options(Flags flags) {
+        Configuration c = Configuration.fromMap(flags.dynamicProperties());
+        Map<String, String> endpoints = new LinkedHashMap<>(c.get(EbsReplicationOptions.ENDPOINTS));
+        endpoints.putAll(flags.pairs("--endpoint"));
+        c.set(EbsReplicationOptions.ENDPOINTS, endpoints);
+        if (flags.has("--max-in-flight")) {
+            c.set(EbsReplicationOptions.MAX_IN_FLIGHT, flags.intValue("--max-in-flight", 32));
+        }
+        return c;
+    }
+
+    private static String orDefault(Flags flags, String name, String defaultValue) {
+        return flags.has(name) ? flags.require(name) : defaultValue;
+    }
+}

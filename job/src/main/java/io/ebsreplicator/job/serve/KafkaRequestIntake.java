@@ -1,0 +1,214 @@
+package io.ebsreplicator.job.serve;
+
+import io.ebsreplicator.connector.ebs.source.intake.IntakeRecord;
+import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
+import io.ebsreplicator.schemas.AvroCodec;
+import io.ebsreplicator.schemas.DeadLetter;
+import io.ebsreplicator.schemas.ReplicationRequest;
+import io.ebsreplicator.schemas.RequestValidator;
+import io.ebsreplicator.schemas.SchemaDecodeException;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The requests topic as the lineage source's intake: a consumer that reads every partition of the
+ * topic itself (no consumer-group rebalancing: the enumerator's checkpointed positions are the
+ * truth, so a restore neither loses nor repeats a request), committed records only. Each message is
+ * decoded here: a valid request goes on, a request that names its targets but fails validation
+ * becomes a failure result, and anything else (not single-object Avro, an unknown schema, a missing
+ * field, no targets) becomes a dead letter with the original bytes and the reason. Runs on the
+ * JobManager, on the enumerator's worker thread.
+ */
+public final class KafkaRequestIntake implements RequestIntake {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaRequestIntake.class);
+
+    private final String topic;
+    private final String groupId;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final AvroCodec<ReplicationRequest> requests = AvroCodec.forRequests();
+    private final AvroCodec<DeadLetter> deadLetters = AvroCodec.forDeadLetters();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Set<TopicPartition> assigned = new java.util.HashSet<>();
+
+    KafkaRequestIntake(
+            String bootstrapServers, String topic, String groupId, Map<String, String> extra) {
+        this.topic = topic;
+        this.groupId = groupId;
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "ebs-replicator-intake");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class.getName());
+        if (groupId != null) {
+            p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        }
+        p.putAll(extra);
+        this.consumer = new KafkaConsumer<>(p);
+    }
+
+    /** The stream name of a partition, as positions are kept. */
+    static String stream(TopicPartition tp) {
+        return tp.topic() + "-" + tp.partition();
+    }
+
+    @Override
+    public void seek(Map<String, Long> positions) {
+        assignNewPartitions(positions);
+    }
+
+    /** Assigns the topic's partitions, each at its position (else committed, else earliest). */
+    private void assignNewPartitions(Map<String, Long> positions) {
+        List<TopicPartition> all = new ArrayList<>();
+        for (PartitionInfo info : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
+            all.add(new TopicPartition(topic, info.partition()));
+        }
+        if (assigned.containsAll(all)) {
+            return;
+        }
+        List<TopicPartition> fresh = new ArrayList<>();
+        for (TopicPartition tp : all) {
+            if (!assigned.contains(tp)) {
+                fresh.add(tp);
+            }
+        }
+        assigned.addAll(fresh);
+        consumer.assign(assigned);
+        Map<TopicPartition, OffsetAndMetadata> committed =
+                groupId == null ? Map.of() : consumer.committed(Set.copyOf(fresh));
+        for (TopicPartition tp : fresh) {
+            Long position = positions.get(stream(tp));
+            OffsetAndMetadata c = committed.get(tp);
+            if (position != null) {
+                consumer.seek(tp, position);
+            } else if (c != null) {
+                consumer.seek(tp, c.offset());
+            } else {
+                consumer.seekToBeginning(List.of(tp));
+            }
+            LOG.info("Taking requests from {} at {}", tp, consumer.position(tp));
+        }
+    }
+
+    @Override
+    public List<IntakeRecord> poll(Duration timeout) {
+        List<IntakeRecord> out = new ArrayList<>();
+        try {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
+                out.add(decode(r));
+            }
+        } catch (WakeupException e) {
+            if (!closed.get()) {
+                throw e;
+            }
+        }
+        return out;
+    }
+
+    IntakeRecord decode(ConsumerRecord<byte[], byte[]> r) {
+        String stream = stream(new TopicPartition(r.topic(), r.partition()));
+        String where = stream + "@" + r.offset();
+        if (r.value() == null) {
+            return dead(r, stream, where, "MALFORMED", "the message has no value", null);
+        }
+        ReplicationRequest avro;
+        try {
+            avro = requests.decode(r.value());
+        } catch (SchemaDecodeException e) {
+            return dead(r, stream, where, e.reasonCode(), e.getMessage(), null);
+        }
+        List<String> problems = RequestValidator.validate(avro);
+        var request = RequestMapping.toConnector(avro);
+        if (problems.isEmpty()) {
+            return IntakeRecord.request(stream, r.offset(), request);
+        }
+        String reason = "InvalidRequest: " + String.join("; ", problems);
+        if (request.requestId().isBlank() || request.targets().isEmpty()) {
+            // No result could be addressed to it: it goes to the dead letters.
+            return dead(r, stream, where, "INVALID_REQUEST", reason, avro.getRequestId());
+        }
+        return IntakeRecord.invalid(stream, r.offset(), request, reason);
+    }
+
+    private IntakeRecord dead(
+            ConsumerRecord<byte[], byte[]> r,
+            String stream,
+            String where,
+            String reason,
+            String message,
+            String requestId) {
+        DeadLetter letter =
+                DeadLetter.newBuilder()
+                        .setTopic(r.topic())
+                        .setPartition(r.partition())
+                        .setOffset(r.offset())
+                        .setTimestamp(
+                                r.timestamp() >= 0 ? Instant.ofEpochMilli(r.timestamp()) : null)
+                        .setKey(r.key() == null ? null : ByteBuffer.wrap(r.key()))
+                        .setValue(r.value() == null ? null : ByteBuffer.wrap(r.value()))
+                        .setReason(reason)
+                        .setMessage(message == null ? reason : message)
+                        .setRequestId(requestId)
+                        .setFailedAt(Instant.now())
+                        .build();
+        LOG.warn("Message {} is a dead letter ({}): {}", where, reason, message);
+        return IntakeRecord.deadLetter(
+                stream, r.offset(), "dead-letter:" + where, deadLetters.encode(letter));
+    }
+
+    @Override
+    public void wakeup() {
+        consumer.wakeup();
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    /** Settings of the intake, shipped to the JobManager with the job. */
+    public record Factory(
+            String bootstrapServers, String topic, String groupId, HashMap<String, String> extra)
+            implements RequestIntake.Factory {
+
+        private static final long serialVersionUID = 1L;
+
+        public Factory(String bootstrapServers, String topic, String groupId) {
+            this(bootstrapServers, topic, groupId, new HashMap<>());
+        }
+
+        @Override
+        public RequestIntake open() {
+            return new KafkaRequestIntake(
+                    bootstrapServers, topic, groupId, new LinkedHashMap<>(extra));
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package io.ebsreplicator.job.serve;
+
+import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
+import io.ebsreplicator.connector.ebs.model.ReplicationResult;
+import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
+import io.ebsreplicator.schemas.AppliedCopyMode;
+import io.ebsreplicator.schemas.CopyMode;
+import io.ebsreplicator.schemas.ResultError;
+import io.ebsreplicator.schemas.ResultStatus;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+/**
+ * Between the Avro messages on Kafka and the connector's own records: requests in, results out, and
+ * the stable reason code of a failure. Runs wherever it is called (the enumerator on the JobManager
+ * for requests, the result sink's serializer for results).
+ */
+public final class RequestMapping {
+
+    private RequestMapping() {}
+
+    /** The connector's request for an Avro request (already decoded; not necessarily valid). */
+    public static ReplicationRequest toConnector(io.ebsreplicator.schemas.ReplicationRequest r) {
+        List<ReplicationTarget> targets = new ArrayList<>();
+        for (io.ebsreplicator.schemas.ReplicationTarget t : r.getTargets()) {
+            if (t == null || t.getRegion() == null) {
+                continue;
+            }
+            targets.add(
+                    new ReplicationTarget(
+                            t.getRegion(),
+                            t.getParentSnapshotId(),
+                            t.getKmsKeyArn(),
+                            t.getTags() == null ? null : new LinkedHashMap<>(t.getTags()),
+                            t.getDescription()));
+        }
+        return new ReplicationRequest(
+                r.getRequestId() == null ? "" : r.getRequestId(),
+                r.getSourceRegion() == null ? "" : r.getSourceRegion(),
+                r.getSourceSnapshotId() == null ? "" : r.getSourceSnapshotId(),
+                r.getMode() == CopyMode.FULL ? null : r.getBaseSnapshotId(),
+                targets);
+    }
+
+    /** The Avro result for one of the connector's results. */
+    public static io.ebsreplicator.schemas.ReplicationResult toAvro(
+            ReplicationResult r, Instant completedAt) {
+        boolean ok = r.succeeded();
+        return io.ebsreplicator.schemas.ReplicationResult.newBuilder()
+                .setRequestId(r.requestId())
+                .setSourceRegion(r.sourceRegion())
+                .setSourceSnapshotId(r.sourceSnapshotId())
+                .setTargetRegion(r.targetRegion())
+                .setTargetSnapshotId(r.targetSnapshotId())
+                .setStatus(ok ? ResultStatus.COMPLETED : ResultStatus.FAILED)
+                .setBlocksWritten(r.blocksWritten())
+                .setBytesWritten(r.bytesWritten())
+                .setChecksum(r.checksum())
+                .setDurationMs(r.durationMs())
+                .setCopyMode(ok ? AppliedCopyMode.FULL : null)
+                .setError(
+                        ok
+                                ? null
+                                : ResultError.newBuilder()
+                                        .setReason(reason(r.error()))
+                                        .setMessage(r.error() == null ? "" : r.error())
+                                        .build())
+                .setCompletedAt(completedAt)
+                .build();
+    }
+
+    /**
+     * A stable code for a failure message, for programs that react to results: the reasons EBS gave
+     * (in the message as {@code Code(REASON)}) and the job's own failures.
+     */
+    public static String reason(String error) {
+        if (error == null) {
+            return "UNKNOWN";
+        }
+        if (error.startsWith("InvalidRequest")) {
+            return "INVALID_REQUEST";
+        }
+        if (error.contains("UNRELATED_SNAPSHOTS")) {
+            return "UNRELATED_BASE";
+        }
+        if (error.contains("ResourceNotFoundException")) {
+            return "SNAPSHOT_NOT_FOUND";
+        }
+        if (error.contains("AccessDeniedException")) {
+            return "ACCESS_DENIED";
+        }
+        if (error.contains("cancelled by EBS") || error.contains("went to error")) {
+            return "TARGET_CANCELLED";
+        }
+        if (error.startsWith("Verification")) {
+            return "VERIFICATION_FAILED";
+        }
+        if (error.contains("ValidationException")) {
+            return "REJECTED_BY_EBS";
+        }
+        return "TARGET_FAILED";
+    }
+}

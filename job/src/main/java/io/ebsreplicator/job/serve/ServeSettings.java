@@ -1,0 +1,44 @@
+package io.ebsreplicator.job.serve;
+
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Where a long-running job takes requests from and puts results and dead letters: one Kafka
+ * cluster, three topics.
+ *
+ * @param bootstrapServers the Kafka cluster
+ * @param requestsTopic requests in (Avro single-object encoding)
+ * @param resultsTopic one result per request and target region, written in transactions
+ * @param deadLettersTopic messages that are not usable requests, with the reason
+ * @param groupId consumer group whose committed offsets are the starting point of a first start
+ *     (may be {@code null}: the earliest offset); afterwards the job's checkpoints are the truth
+ * @param transactionTimeout Kafka transaction timeout of the result and dead-letter writers; must
+ *     not exceed the brokers' {@code transaction.max.timeout.ms} (15 minutes by default) and must
+ *     exceed the longest time between checkpoints, restarts included
+ */
+public record ServeSettings(
+        String bootstrapServers,
+        String requestsTopic,
+        String resultsTopic,
+        String deadLettersTopic,
+        String groupId,
+        Duration transactionTimeout)
+        implements Serializable {
+
+    public static final String DEFAULT_REQUESTS_TOPIC = "ebs-replication-requests";
+    public static final String DEFAULT_RESULTS_TOPIC = "ebs-replication-results";
+    public static final String DEFAULT_DEAD_LETTERS_TOPIC = "ebs-replication-dead-letters";
+
+    /** Brokers refuse longer transactions unless configured to allow them. */
+    public static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
+
+    public ServeSettings {
+        Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+        Objects.requireNonNull(requestsTopic, "requestsTopic");
+        Objects.requireNonNull(resultsTopic, "resultsTopic");
+        Objects.requireNonNull(deadLettersTopic, "deadLettersTopic");
+        Objects.requireNonNull(transactionTimeout, "transactionTimeout");
+    }
+}

@@ -1,0 +1,313 @@
+package io.ebsreplicator.job;
+
+import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
+import io.ebsreplicator.connector.ebs.copier.BlockTransform;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
+import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
+import io.ebsreplicator.job.kafka.KafkaBrokerExtension;
+import io.ebsreplicator.job.serve.ServePipeline;
+import io.ebsreplicator.job.serve.ServeSettings;
+import io.ebsreplicator.local.junit.EbsLocalExtension;
+import io.ebsreplicator.local.service.Snapshot;
+import io.ebsreplicator.schemas.AvroCodec;
+import io.ebsreplicator.schemas.CopyMode;
+import io.ebsreplicator.schemas.DeadLetter;
+import io.ebsreplicator.schemas.ReplicationRequest;
+import io.ebsreplicator.schemas.ReplicationResult;
+import io.ebsreplicator.schemas.ReplicationTarget;
+import io.ebsreplicator.schemas.ResultStatus;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code serve} on a MiniCluster against a real KRaft broker and ebs-local: requests published to
+ * the requests topic end in exactly one committed result per request and target region, bad
+ * messages in dead letters or failure results with their reasons, without stopping the requests
+ * after them; a request published three times is replicated once.
+ */
+class ServeITCase {
+
+    static final String SOURCE = "us-east-1";
+    static final String DR = "us-west-2";
+
+    @RegisterExtension static final KafkaBrokerExtension KAFKA = new KafkaBrokerExtension();
+
+    @RegisterExtension
+    static final EbsLocalExtension EBS =
+            EbsLocalExtension.builder()
+                    .configure(b -> b.regions(SOURCE, DR).sealDelay(Duration.ofMillis(100)))
+                    .build();
+
+    static String requests;
+    static String results;
+    static String deadLetters;
+    static JobClient job;
+
+    @BeforeAll
+    static void serve() throws Exception {
+        requests = KAFKA.newTopic("requests", 2);
+        results = KAFKA.newTopic("results");
+        deadLetters = KAFKA.newTopic("dead-letters");
+        Configuration options = new Configuration();
+        String url = EBS.endpoint().toString();
+        options.set(EbsReplicationOptions.ENDPOINTS, Map.of(SOURCE, url, DR, url));
+        options.set(EbsReplicationOptions.ACCESS_KEY_ID, EBS.accessKey().accessKeyId());
+        options.set(EbsReplicationOptions.SECRET_ACCESS_KEY, EBS.accessKey().secretAccessKey());
+        options.set(EbsReplicationOptions.COMPLETION_POLL_INTERVAL, Duration.ofMillis(100));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        env.enableCheckpointing(500);
+        ServePipeline.build(
+                env,
+                new ServeSettings(
+                        KAFKA.bootstrapServers(),
+                        requests,
+                        results,
+                        deadLetters,
+                        null,
+                        Duration.ofMinutes(5)),
+                options,
+                BlockTransform.IDENTITY,
+                new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options).withShare(2)));
+        job = env.executeAsync("serve-itcase");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (job != null) {
+            job.cancel().get();
+        }
+    }
+
+    @Test
+    void oneRequestEndsInOneCompletedByteIdenticalTargetAndOneResult() throws Exception {
+        String source = TestSnapshots.create(EBS.server(), SOURCE, 1, 24);
+        Set<String> before = snapshotIds(DR);
+
+        publish(request("serve-one", source, null, DR));
+
+        ReplicationResult r = awaitResults(Set.of("serve-one"), 1).get(0);
+        assertThat(r.getStatus()).as(r.toString()).isEqualTo(ResultStatus.COMPLETED);
+        assertThat(r.getTargetRegion()).isEqualTo(DR);
+        assertThat(r.getBlocksWritten()).isEqualTo(24);
+        assertIdentical(source, r.getTargetSnapshotId());
+        Snapshot target = EBS.service().snapshot(DR, r.getTargetSnapshotId());
+        assertThat(target.completionsAccepted()).isEqualTo(1);
+        assertThat(newIds(DR, before)).containsExactly(r.getTargetSnapshotId());
+    }
+
+    @Test
+    void aRequestPublishedThreeTimesIsReplicatedOnce() throws Exception {
+        String source = TestSnapshots.create(EBS.server(), SOURCE, 1, 9);
+        Set<String> before = snapshotIds(DR);
+        byte[] message = AvroCodec.forRequests().encode(request("serve-dup", source, null, DR));
+
+        for (int i = 0; i < 3; i++) {
+            KAFKA.produce(requests, "serve-dup".getBytes(StandardCharsets.UTF_8), message);
+        }
+
+        List<ReplicationResult> got = awaitResults(Set.of("serve-dup"), 1);
+        assertThat(got).hasSize(1);
+        assertThat(got.get(0).getStatus()).isEqualTo(ResultStatus.COMPLETED);
+        assertThat(newIds(DR, before)).containsExactly(got.get(0).getTargetSnapshotId());
+        assertIdentical(source, got.get(0).getTargetSnapshotId());
+    }
+
+    @Test
+    void badMessagesGetDeadLettersOrFailureResultsAndTheRequestsAfterThemComplete()
+            throws Exception {
+        String source = TestSnapshots.create(EBS.server(), SOURCE, 1, 6);
+        String unrelated = TestSnapshots.create(EBS.server(), SOURCE, 1, 3);
+        byte[] garbage = "definitely not avro".getBytes(StandardCharsets.UTF_8);
+        byte[] foreign = AvroCodec.forRequests().encode(request("x", source, null, DR));
+        foreign[2] ^= 0x5A; // a fingerprint no version of the schema has
+        ReplicationRequest noTargets = request("serve-no-targets", source, null, DR);
+        noTargets.setTargets(List.of());
+
+        KAFKA.produce(requests, null, garbage);
+        KAFKA.produce(requests, null, foreign);
+        publish(noTargets);
+        publish(request("serve-missing", "snap-0000000000000dead", null, DR));
+        publish(request("serve-unrelated", source, unrelated, DR));
+        publish(request("serve-after", source, null, DR));
+
+        List<DeadLetter> letters = awaitDeadLetters(3);
+        assertThat(letters)
+                .extracting(DeadLetter::getReason)
+                .containsExactlyInAnyOrder("MALFORMED", "UNKNOWN_SCHEMA", "INVALID_REQUEST");
+        for (DeadLetter d : letters) {
+            assertThat(d.getTopic()).isEqualTo(requests);
+            assertThat(d.getMessage()).isNotBlank();
+        }
+        DeadLetter malformed =
+                letters.stream().filter(d -> d.getReason().equals("MALFORMED")).findFirst().get();
+        assertThat(bytes(malformed.getValue())).isEqualTo(garbage);
+        DeadLetter invalid =
+                letters.stream()
+                        .filter(d -> d.getReason().equals("INVALID_REQUEST"))
+                        .findFirst()
+                        .get();
+        assertThat(invalid.getRequestId()).isEqualTo("serve-no-targets");
+
+        List<ReplicationResult> got =
+                awaitResults(Set.of("serve-missing", "serve-unrelated", "serve-after"), 3);
+        ReplicationResult missing = only(got, "serve-missing");
+        assertThat(missing.getStatus()).isEqualTo(ResultStatus.FAILED);
+        assertThat(missing.getError().getReason()).isEqualTo("SNAPSHOT_NOT_FOUND");
+        assertThat(missing.getError().getMessage()).contains("snap-0000000000000dead");
+        ReplicationResult unrelatedResult = only(got, "serve-unrelated");
+        assertThat(unrelatedResult.getStatus()).isEqualTo(ResultStatus.FAILED);
+        assertThat(unrelatedResult.getError().getReason()).isEqualTo("UNRELATED_BASE");
+        ReplicationResult after = only(got, "serve-after");
+        assertThat(after.getStatus()).as(after.toString()).isEqualTo(ResultStatus.COMPLETED);
+        assertIdentical(source, after.getTargetSnapshotId());
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static ReplicationRequest request(String id, String source, String base, String... targets) {
+        List<ReplicationTarget> ts = new ArrayList<>();
+        for (String t : targets) {
+            ts.add(
+                    ReplicationTarget.newBuilder()
+                            .setRegion(t)
+                            .setParentSnapshotId(base == null ? null : "snap-00000000000000aa1")
+                            .build());
+        }
+        return ReplicationRequest.newBuilder()
+                .setRequestId(id)
+                .setSourceRegion(SOURCE)
+                .setSourceSnapshotId(source)
+                .setBaseSnapshotId(base)
+                .setMode(CopyMode.AUTO)
+                .setTargets(ts)
+                .build();
+    }
+
+    static void publish(ReplicationRequest r) {
+        KAFKA.produce(
+                requests,
+                r.getRequestId().getBytes(StandardCharsets.UTF_8),
+                AvroCodec.forRequests().encode(r));
+    }
+
+    /**
+     * Waits until every id has {@code expected} results in all, then reads once more after a few
+     * checkpoints so that a duplicate committed late would be seen too.
+     */
+    static List<ReplicationResult> awaitResults(Set<String> ids, int expected) throws Exception {
+        Predicate<ReplicationResult> mine = r -> ids.contains(r.getRequestId());
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        List<ReplicationResult> got = readResults(mine);
+        while (got.size() < expected) {
+            assertThat(System.nanoTime())
+                    .as("results for %s; so far %s", ids, got)
+                    .isLessThan(deadline);
+            Thread.sleep(200);
+            got = readResults(mine);
+        }
+        Thread.sleep(2_000);
+        got = readResults(mine);
+        assertThat(got).as("exactly one result per request").hasSize(expected);
+        return got;
+    }
+
+    static List<ReplicationResult> readResults(Predicate<ReplicationResult> filter)
+            throws Exception {
+        AvroCodec<ReplicationResult> codec = AvroCodec.forResults();
+        List<ReplicationResult> out = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : readAll(results)) {
+            ReplicationResult result = codec.decode(r.value());
+            if (filter.test(result)) {
+                out.add(result);
+            }
+        }
+        return out;
+    }
+
+    static List<DeadLetter> awaitDeadLetters(int expected) throws Exception {
+        AvroCodec<DeadLetter> codec = AvroCodec.forDeadLetters();
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (true) {
+            List<DeadLetter> out = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> r : readAll(deadLetters)) {
+                out.add(codec.decode(r.value()));
+            }
+            if (out.size() >= expected) {
+                return out;
+            }
+            assertThat(System.nanoTime()).as("dead letters; so far %s", out).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+    }
+
+    /** Every committed record of a one-partition topic, from the beginning. */
+    static List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
+        try (KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(KAFKA.consumerProps(null, true))) {
+            TopicPartition p = new TopicPartition(topic, 0);
+            c.assign(List.of(p));
+            c.seekToBeginning(List.of(p));
+            long end = c.endOffsets(List.of(p)).get(p);
+            List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+            while (c.position(p) < end) {
+                c.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+            return out;
+        }
+    }
+
+    static ReplicationResult only(List<ReplicationResult> results, String id) {
+        List<ReplicationResult> matching =
+                results.stream().filter(r -> r.getRequestId().equals(id)).toList();
+        assertThat(matching).as("results of %s", id).hasSize(1);
+        return matching.get(0);
+    }
+
+    static void assertIdentical(String source, String target) {
+        assertThat(target).isNotNull();
+        assertThat(EBS.service().blocksOf(DR, target))
+                .as("target %s equals source %s", target, source)
+                .isEqualTo(EBS.service().blocksOf(SOURCE, source));
+    }
+
+    static Set<String> snapshotIds(String region) {
+        Set<String> ids = new HashSet<>();
+        for (Snapshot s : EBS.service().snapshots(region)) {
+            ids.add(s.id());
+        }
+        return ids;
+    }
+
+    static Set<String> newIds(String region, Set<String> before) {
+        Set<String> now = snapshotIds(region);
+        now.removeAll(before);
+        return now;
+    }
+
+    static byte[] bytes(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
+    }
+}
