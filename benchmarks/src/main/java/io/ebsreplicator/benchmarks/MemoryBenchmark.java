@@ -17,6 +17,7 @@ import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 
 import com.sun.management.GarbageCollectionNotificationInfo;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -196,6 +197,8 @@ public final class MemoryBenchmark {
             contents = null; // the harness's copies of the block contents are not the job's heap
 
             Configuration cluster = new Configuration();
+            // Any free port: builds and tests on this machine may hold Flink's default 8081.
+            cluster.set(RestOptions.BIND_PORT, "0");
             MiniCluster mini =
                     new MiniCluster(
                             new MiniClusterConfiguration.Builder()
