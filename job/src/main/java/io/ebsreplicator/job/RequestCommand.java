@@ -40,13 +40,17 @@ final class RequestCommand {
                     "               --source-region R --source-snapshot snap-B [--base-snapshot snap-A]",
                     "               [--mode AUTO|FULL] --target-region R2 [--target-region R3 ...]",
                     "               [--target-parent R2=snap-A2 ...] [--encrypted --kms-key-arn ARN]",
-                    "               [--tag k=v ...] [--description D] [--priority N] [--timeout 30s]",
+                    "               [--tag k=v ...] [--description D] [--priority N] [--lineage L]",
+                    "               [--timeout 30s]",
                     "",
                     "Publishes one request (default topic "
                             + KafkaTopics.REQUESTS
                             + ") and prints where it went as",
-                    "JSON. The request id defaults to a random UUID; it is also the record key. A request",
-                    "that fails validation is not published (exit 2).");
+                    "JSON. The request id defaults to a random UUID. --lineage names the volume's lineage",
+                    "(e.g. its volume id): the job then copies incrementally from the latest snapshot of it",
+                    "already replicated, and the record is keyed by the lineage so its requests stay in",
+                    "order; otherwise the key is the request id. A request that fails validation is not",
+                    "published (exit 2).");
 
     private static final Set<String> WITH_VALUE =
             Set.of(
@@ -64,6 +68,7 @@ final class RequestCommand {
                     "--tag",
                     "--description",
                     "--priority",
+                    "--lineage",
                     "--timeout");
 
     /** Flags that describe the request itself: not allowed together with {@code --file}. */
@@ -80,7 +85,8 @@ final class RequestCommand {
                     "--kms-key-arn",
                     "--tag",
                     "--description",
-                    "--priority");
+                    "--priority",
+                    "--lineage");
 
     private RequestCommand() {}
 
@@ -110,7 +116,12 @@ final class RequestCommand {
             return 2;
         }
         byte[] value = AvroCodec.forRequests().encode(request);
-        byte[] key = request.getRequestId().getBytes(StandardCharsets.UTF_8);
+        String lineage =
+                request.getAttributes() == null ? null : request.getAttributes().get("lineage");
+        // One lineage, one partition: its requests are applied in the order published.
+        byte[] key =
+                (lineage != null ? lineage : request.getRequestId())
+                        .getBytes(StandardCharsets.UTF_8);
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(KafkaTopics.producerProperties(bootstrap, timeout))) {
             RecordMetadata md =
@@ -168,6 +179,10 @@ final class RequestCommand {
                 .setTargets(targets)
                 .setPriority(flags.intValue("--priority", 0))
                 .setRequestedAt(java.time.Instant.now())
+                .setAttributes(
+                        flags.has("--lineage")
+                                ? Map.of("lineage", flags.require("--lineage"))
+                                : Map.of())
                 .build();
     }
 }

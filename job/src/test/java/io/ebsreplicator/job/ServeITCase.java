@@ -9,6 +9,7 @@ import io.ebsreplicator.job.serve.ServePipeline;
 import io.ebsreplicator.job.serve.ServeSettings;
 import io.ebsreplicator.local.junit.EbsLocalExtension;
 import io.ebsreplicator.local.service.Snapshot;
+import io.ebsreplicator.schemas.AppliedCopyMode;
 import io.ebsreplicator.schemas.AvroCodec;
 import io.ebsreplicator.schemas.CopyMode;
 import io.ebsreplicator.schemas.DeadLetter;
@@ -75,6 +76,8 @@ class ServeITCase {
         options.set(EbsReplicationOptions.ACCESS_KEY_ID, EBS.accessKey().accessKeyId());
         options.set(EbsReplicationOptions.SECRET_ACCESS_KEY, EBS.accessKey().secretAccessKey());
         options.set(EbsReplicationOptions.COMPLETION_POLL_INTERVAL, Duration.ofMillis(100));
+        // Requests of one lineage wait for the previous target: learn of it quickly.
+        options.set(EbsReplicationOptions.TARGET_WATCH_INTERVAL, Duration.ofMillis(300));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
         env.enableCheckpointing(500);
         ServePipeline.build(
@@ -183,6 +186,99 @@ class ServeITCase {
         assertIdentical(source, after.getTargetSnapshotId());
     }
 
+    @Test
+    void hundredRequestsOverTenVolumesFormTheRightParentChainsAndIdenticalTargets()
+            throws Exception {
+        int volumes = 10;
+        int generations = 10;
+        String[][] sources = new String[volumes][generations];
+        for (int v = 0; v < volumes; v++) {
+            sources[v][0] = TestSnapshots.create(EBS.server(), SOURCE, 1, 4 + v % 3);
+            for (int g = 1; g < generations; g++) {
+                int[] changed = {g % 7, 100 + g, 1000 + v};
+                sources[v][g] =
+                        TestSnapshots.child(
+                                EBS.server(), SOURCE, sources[v][g - 1], changed, v * 100L + g);
+            }
+        }
+        Set<String> ids = new HashSet<>();
+        // All at once, interleaved across volumes, each volume's snapshots in order.
+        for (int g = 0; g < generations; g++) {
+            for (int v = 0; v < volumes; v++) {
+                ReplicationRequest r = request(id(v, g), sources[v][g], null, DR);
+                r.setAttributes(Map.of("lineage", "vol-" + v));
+                // Keyed by lineage, as producers should: one partition keeps its order.
+                KAFKA.produce(
+                        requests,
+                        ("vol-" + v).getBytes(StandardCharsets.UTF_8),
+                        AvroCodec.forRequests().encode(r));
+                ids.add(id(v, g));
+            }
+        }
+
+        List<ReplicationResult> got = awaitResults(ids, volumes * generations);
+        for (int v = 0; v < volumes; v++) {
+            String previousTarget = null;
+            for (int g = 0; g < generations; g++) {
+                ReplicationResult r = only(got, id(v, g));
+                assertThat(r.getStatus()).as(r.toString()).isEqualTo(ResultStatus.COMPLETED);
+                assertIdentical(sources[v][g], r.getTargetSnapshotId());
+                Snapshot target = EBS.service().snapshot(DR, r.getTargetSnapshotId());
+                assertThat(target.completionsAccepted()).isEqualTo(1);
+                if (g == 0) {
+                    assertThat(r.getCopyMode()).isEqualTo(AppliedCopyMode.FULL);
+                    assertThat(r.getFallbackReason()).contains("vol-" + v);
+                    assertThat(target.parentId()).isNull();
+                } else {
+                    assertThat(r.getCopyMode())
+                            .as(r.toString())
+                            .isEqualTo(AppliedCopyMode.INCREMENTAL);
+                    assertThat(r.getBaseSnapshotId()).isEqualTo(sources[v][g - 1]);
+                    assertThat(r.getTargetParentSnapshotId()).isEqualTo(previousTarget);
+                    assertThat(target.parentId()).as("parent chain").isEqualTo(previousTarget);
+                    assertThat(r.getBlocksWritten()).as("only the changed blocks").isEqualTo(3);
+                }
+                previousTarget = r.getTargetSnapshotId();
+            }
+        }
+    }
+
+    @Test
+    void anIncrementalCopyFromALaterSnapshotWritesZerosWhereTheSourceHasNoBlock() throws Exception {
+        String root = TestSnapshots.create(EBS.server(), SOURCE, 1, 4);
+        String older = TestSnapshots.child(EBS.server(), SOURCE, root, new int[] {1, 101}, 7);
+        String newer = TestSnapshots.child(EBS.server(), SOURCE, older, new int[] {2, 102}, 8);
+        publish(request("zero-newer", newer, null, DR));
+        String newerCopy = awaitResults(Set.of("zero-newer"), 1).get(0).getTargetSnapshotId();
+
+        // The base is newer than the source: blocks 2 and 102 exist only in the base.
+        ReplicationRequest back = request("zero-older", older, newer, DR);
+        back.getTargets().get(0).setParentSnapshotId(newerCopy);
+        publish(back);
+
+        ReplicationResult r = awaitResults(Set.of("zero-older"), 1).get(0);
+        assertThat(r.getStatus()).as(r.toString()).isEqualTo(ResultStatus.COMPLETED);
+        var target = EBS.service().blocksOf(DR, r.getTargetSnapshotId());
+        String zero =
+                java.util.Base64.getEncoder()
+                        .encodeToString(
+                                java.security.MessageDigest.getInstance("SHA-256")
+                                        .digest(new byte[512 * 1024]));
+        assertThat(target.get(2).base64())
+                .as("zeros where the source has no block")
+                .isEqualTo(zero);
+        assertThat(target.get(102).base64()).isEqualTo(zero);
+        target.remove(2);
+        target.remove(102);
+        assertThat(target)
+                .as("the rest is the source")
+                .isEqualTo(EBS.service().blocksOf(SOURCE, older));
+    }
+
+    private static String id(int volume, int generation) {
+        return "serve-vol-" + volume + "-gen-" + generation;
+    }
+
     // ------------------------------------------------------------------ helpers
 
     static ReplicationRequest request(String id, String source, String base, String... targets) {
@@ -217,7 +313,7 @@ class ServeITCase {
      */
     static List<ReplicationResult> awaitResults(Set<String> ids, int expected) throws Exception {
         Predicate<ReplicationResult> mine = r -> ids.contains(r.getRequestId());
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
         List<ReplicationResult> got = readResults(mine);
         while (got.size() < expected) {
             assertThat(System.nanoTime())
@@ -286,8 +382,11 @@ class ServeITCase {
 
     static void assertIdentical(String source, String target) {
         assertThat(target).isNotNull();
+        Snapshot t = EBS.service().snapshot(DR, target);
         assertThat(EBS.service().blocksOf(DR, target))
-                .as("target %s equals source %s", target, source)
+                .as(
+                        "target %s (parent %s, tags %s) equals source %s",
+                        target, t.parentId(), t.tags(), source)
                 .isEqualTo(EBS.service().blocksOf(SOURCE, source));
     }
 

@@ -37,12 +37,30 @@ public final class RequestMapping {
                             t.getTags() == null ? null : new LinkedHashMap<>(t.getTags()),
                             t.getDescription()));
         }
+        String base = r.getMode() == CopyMode.FULL ? null : r.getBaseSnapshotId();
+        String lineage = lineage(r);
         return new ReplicationRequest(
                 r.getRequestId() == null ? "" : r.getRequestId(),
                 r.getSourceRegion() == null ? "" : r.getSourceRegion(),
                 r.getSourceSnapshotId() == null ? "" : r.getSourceSnapshotId(),
-                r.getMode() == CopyMode.FULL ? null : r.getBaseSnapshotId(),
-                targets);
+                base,
+                targets,
+                lineage,
+                lineage != null
+                        && base == null
+                        && r.getMode() == CopyMode.AUTO
+                        && targets.stream().allMatch(t -> t.parentSnapshotId() == null));
+    }
+
+    /** The attribute that names a request's lineage (e.g. the source volume id). */
+    public static final String LINEAGE_ATTRIBUTE = "lineage";
+
+    private static String lineage(io.ebsreplicator.schemas.ReplicationRequest r) {
+        if (r.getAttributes() == null) {
+            return null;
+        }
+        String l = r.getAttributes().get(LINEAGE_ATTRIBUTE);
+        return l == null || l.isBlank() ? null : l;
     }
 
     /** The Avro result for one of the connector's results. */
@@ -60,7 +78,15 @@ public final class RequestMapping {
                 .setBytesWritten(r.bytesWritten())
                 .setChecksum(r.checksum())
                 .setDurationMs(r.durationMs())
-                .setCopyMode(ok ? AppliedCopyMode.FULL : null)
+                .setCopyMode(
+                        r.copyMode() == null
+                                ? null
+                                : ReplicationResult.INCREMENTAL.equals(r.copyMode())
+                                        ? AppliedCopyMode.INCREMENTAL
+                                        : AppliedCopyMode.FULL)
+                .setBaseSnapshotId(r.baseSnapshotId())
+                .setTargetParentSnapshotId(r.targetParentSnapshotId())
+                .setFallbackReason(r.fallbackReason())
                 .setError(
                         ok
                                 ? null

@@ -40,5 +40,8 @@ public class CompletionInfo {
     /** What DescribeSnapshots said about the cancelled target. */
     public String cancelReason;
 
+    /** How the request is copied, encoded by {@code CopyInfo}, from its split ends. */
+    public String copyInfo;
+
     public CompletionInfo() {}
 }

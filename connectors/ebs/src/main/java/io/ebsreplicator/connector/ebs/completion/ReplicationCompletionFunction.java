@@ -3,6 +3,7 @@ package io.ebsreplicator.connector.ebs.completion;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.metrics.EbsCompletionMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
+import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
@@ -167,6 +168,9 @@ public class ReplicationCompletionFunction
                 && !e.targetSnapshotId().isEmpty()) {
             i.targetSnapshotId = e.targetSnapshotId();
         }
+        if (e.copyInfo() != null) {
+            i.copyInfo = e.copyInfo();
+        }
         switch (e.kind()) {
             case FAILED -> {
                 long now = ctx.timerService().currentProcessingTime();
@@ -254,7 +258,21 @@ public class ReplicationCompletionFunction
             info.update(i);
         } catch (EbsProxyException ex) {
             if (ex.kind() == EbsProxyException.Kind.FATAL) {
-                if (!cancelled(i, now)) {
+                SnapshotDescription d = describeQuietly(i);
+                if (d != null && d.completed()) {
+                    // Completed by an earlier attempt whose result was not committed (a restore
+                    // replays what came after the checkpoint): the same blocks, count and
+                    // checksum, so it is this completion.
+                    LOG.info(
+                            "Target {} of request {} was already completed; awaiting nothing more",
+                            i.targetSnapshotId,
+                            i.requestId);
+                    i.phase = CompletionInfo.SEALING;
+                    i.sealStartedMillis = now;
+                    info.update(i);
+                } else if (d != null && d.failed()) {
+                    markCancelled(i, now, d);
+                } else {
                     fail(i, RequestResolver.describe(ex), out);
                 }
             } else {
@@ -398,20 +416,24 @@ public class ReplicationCompletionFunction
      * it is marked so and completion waits for its replacement.
      */
     private boolean cancelled(CompletionInfo i, long now) throws Exception {
-        if (i.targetSnapshotId == null || i.targetSnapshotId.isEmpty()) {
-            return false;
-        }
-        SnapshotDescription d;
-        try {
-            d = proxy(i.targetRegion).describeSnapshot(i.targetSnapshotId);
-        } catch (EbsProxyException ex) {
-            return false; // unknown: the failure stands
-        }
+        SnapshotDescription d = describeQuietly(i);
         if (d == null || !d.failed()) {
             return false;
         }
         markCancelled(i, now, d);
         return true;
+    }
+
+    /** The current target as DescribeSnapshots sees it; {@code null} if unknown. */
+    private SnapshotDescription describeQuietly(CompletionInfo i) {
+        if (i.targetSnapshotId == null || i.targetSnapshotId.isEmpty()) {
+            return null;
+        }
+        try {
+            return proxy(i.targetRegion).describeSnapshot(i.targetSnapshotId);
+        } catch (EbsProxyException ex) {
+            return null; // unknown: a failure stands
+        }
     }
 
     private void markCancelled(CompletionInfo i, long now, SnapshotDescription d) throws Exception {
@@ -525,7 +547,11 @@ public class ReplicationCompletionFunction
                         (long) i.changedBlocks * BLOCK_SIZE,
                         i.checksum,
                         Math.max(0, now - i.requestStartMillis),
-                        null));
+                        null,
+                        copyMode(i),
+                        base(i),
+                        parent(i),
+                        fallback(i)));
         metrics.done(trackingKey(i), true);
         finish(i);
     }
@@ -546,7 +572,11 @@ public class ReplicationCompletionFunction
                         0,
                         null,
                         Math.max(0, System.currentTimeMillis() - i.requestStartMillis),
-                        reason));
+                        reason,
+                        copyMode(i),
+                        base(i),
+                        parent(i),
+                        fallback(i)));
         metrics.done(trackingKey(i), false);
         finish(i);
     }
@@ -559,6 +589,28 @@ public class ReplicationCompletionFunction
     /** The target's identity in the metrics: the key of this function, request and region. */
     private static String trackingKey(CompletionInfo i) {
         return i.requestId + '/' + i.targetRegion;
+    }
+
+    private static String copyMode(CompletionInfo i) {
+        CopyInfo c = CopyInfo.decode(i.copyInfo);
+        return c == null
+                ? null
+                : c.incremental() ? ReplicationResult.INCREMENTAL : ReplicationResult.FULL;
+    }
+
+    private static String base(CompletionInfo i) {
+        CopyInfo c = CopyInfo.decode(i.copyInfo);
+        return c == null ? null : c.baseSnapshotId();
+    }
+
+    private static String parent(CompletionInfo i) {
+        CopyInfo c = CopyInfo.decode(i.copyInfo);
+        return c == null ? null : c.parents().get(i.targetRegion);
+    }
+
+    private static String fallback(CompletionInfo i) {
+        CopyInfo c = CopyInfo.decode(i.copyInfo);
+        return c == null ? null : c.fallbackReason();
     }
 
     /** Keeps only the small record that the request is done, so late events are ignored. */

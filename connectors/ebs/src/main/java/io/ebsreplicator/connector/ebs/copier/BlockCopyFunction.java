@@ -11,6 +11,7 @@ import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
+import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -85,6 +86,9 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     private transient AtomicInteger inFlight;
     private transient java.util.Set<String> seenTargets;
 
+    /** Targets found completed by an earlier attempt (see {@link #refused}). */
+    private transient java.util.Set<String> completedTargets;
+
     public BlockCopyFunction(
             EbsProxyFactory proxyFactory, BlockTransform transform, int readAttempts) {
         this(proxyFactory, transform, readAttempts, PipelineHook.NONE);
@@ -106,6 +110,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
         proxies = new ConcurrentHashMap<>();
         freshTokens = new java.util.HashMap<>();
         seenTargets = ConcurrentHashMap.newKeySet();
+        completedTargets = ConcurrentHashMap.newKeySet();
         // Re-listing is a blocking call: never on SDK completion threads.
         relister =
                 Executors.newSingleThreadExecutor(
@@ -172,8 +177,12 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     private void copy(
             BlockTask task, Map<String, String> targets, ResultFuture<BlockCopied> result) {
         inFlight.incrementAndGet();
-        read(task, task.blockToken(), 1)
-                .thenCompose(
+        CompletableFuture<Verified> block =
+                task.blockToken() == null
+                        // A block only the base has: the source reads zeros there.
+                        ? CompletableFuture.completedFuture(new Verified(ZERO_BLOCK, ZERO_DIGEST))
+                        : read(task, task.blockToken(), 1);
+        block.thenCompose(
                         source -> {
                             byte[] out = transform.apply(task.blockIndex(), source.data());
                             // Hash again only when the transform changed the bytes.
@@ -202,6 +211,11 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                             }
                         });
     }
+
+    /** 512 KiB of zeros, never modified: written where the source has no block. */
+    private static final byte[] ZERO_BLOCK = new byte[512 * 1024];
+
+    private static final byte[] ZERO_DIGEST = sha256(ZERO_BLOCK);
 
     /** A block read and checked: its bytes and their SHA-256, hashed once. */
     private record Verified(byte[] data, byte[] digest) {}
@@ -311,26 +325,70 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                                         if (error == null) {
                                             blocksCopied.inc();
                                             bytesWritten.inc(data.length);
-                                            return copied(
-                                                    task,
-                                                    region,
-                                                    snapshot,
-                                                    BlockCopied.Kind.BLOCK,
-                                                    digest,
-                                                    null);
+                                            return CompletableFuture.completedFuture(
+                                                    copied(
+                                                            task,
+                                                            region,
+                                                            snapshot,
+                                                            BlockCopied.Kind.BLOCK,
+                                                            digest,
+                                                            null));
                                         }
-                                        // One target failing must not hold back the others.
-                                        return copied(
-                                                task,
-                                                region,
-                                                snapshot,
-                                                BlockCopied.Kind.FAILED,
-                                                null,
-                                                RequestResolver.describe(unwrap(error)));
-                                    }));
+                                        return refused(task, region, snapshot, digest, error);
+                                    })
+                            .thenCompose(f -> f));
         }
         return CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0]))
                 .thenApply(v -> writes.stream().map(CompletableFuture::join).toList());
+    }
+
+    /**
+     * A write the target refused. A replay after a restore writes again blocks that a failed
+     * attempt had already written, and that attempt may even have completed the target (its result
+     * was never committed): a refusal by a target that is {@code completed} means the block is
+     * there, since completion seals a target only once every block of it was written, with a count
+     * and checksum EBS accepted. Anything else fails the request for this target; one target
+     * failing must not hold back the others.
+     */
+    private CompletableFuture<BlockCopied> refused(
+            BlockTask task, String region, String snapshot, byte[] digest, Throwable error) {
+        Throwable cause = unwrap(error);
+        BlockCopied failed =
+                copied(
+                        task,
+                        region,
+                        snapshot,
+                        BlockCopied.Kind.FAILED,
+                        null,
+                        RequestResolver.describe(cause));
+        if (!(cause instanceof EbsProxyException e) || e.kind() != EbsProxyException.Kind.FATAL) {
+            return CompletableFuture.completedFuture(failed);
+        }
+        if (completedTargets.contains(snapshot)) {
+            return CompletableFuture.completedFuture(
+                    copied(task, region, snapshot, BlockCopied.Kind.BLOCK, digest, null));
+        }
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    SnapshotDescription d;
+                    try {
+                        d = proxy(region).describeSnapshot(snapshot);
+                    } catch (RuntimeException describeFailed) {
+                        return failed;
+                    }
+                    if (d == null || !d.completed()) {
+                        return failed;
+                    }
+                    if (completedTargets.add(snapshot)) {
+                        LOG.info(
+                                "Target {} of request {} was completed by an earlier attempt;"
+                                        + " its blocks are there",
+                                snapshot,
+                                task.requestId());
+                    }
+                    return copied(task, region, snapshot, BlockCopied.Kind.BLOCK, digest, null);
+                },
+                relister);
     }
 
     private static List<BlockCopied> perTarget(
@@ -367,7 +425,8 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                 task.sourceRegion(),
                 task.sourceSnapshotId(),
                 task.requestStartMillis(),
-                task.generation());
+                task.generation(),
+                task.copyInfo());
     }
 
     @Override

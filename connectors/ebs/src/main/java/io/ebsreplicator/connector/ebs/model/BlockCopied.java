@@ -20,7 +20,8 @@ public record BlockCopied(
         String sourceRegion,
         String sourceSnapshotId,
         long requestStartMillis,
-        int generation) {
+        int generation,
+        String copyInfo) {
 
     /** An event of a first-generation target. */
     public BlockCopied(
@@ -51,7 +52,42 @@ public record BlockCopied(
                 sourceRegion,
                 sourceSnapshotId,
                 requestStartMillis,
-                0);
+                0,
+                null);
+    }
+
+    /** An event of a target of {@code generation}, without copy info. */
+    public BlockCopied(
+            Kind kind,
+            String requestId,
+            String targetRegion,
+            String targetSnapshotId,
+            int splitId,
+            int totalSplits,
+            int blockIndex,
+            byte[] digest,
+            long emittedBlocks,
+            String failure,
+            String sourceRegion,
+            String sourceSnapshotId,
+            long requestStartMillis,
+            int generation) {
+        this(
+                kind,
+                requestId,
+                targetRegion,
+                targetSnapshotId,
+                splitId,
+                totalSplits,
+                blockIndex,
+                digest,
+                emittedBlocks,
+                failure,
+                sourceRegion,
+                sourceSnapshotId,
+                requestStartMillis,
+                generation,
+                null);
     }
 
     /** What a {@link BlockCopied} carries. */

@@ -38,7 +38,8 @@ public record BlockTask(
         String failure,
         long requestStartMillis,
         int generation,
-        byte[] deadLetter) {
+        byte[] deadLetter,
+        String copyInfo) {
 
     /** A task for targets of one generation. */
     public BlockTask(
@@ -69,13 +70,14 @@ public record BlockTask(
                 failure,
                 requestStartMillis,
                 generation,
+                null,
                 null);
     }
 
     /** A message that the intake could not accept, on its way to the dead-letter sink. */
     public static BlockTask deadLetter(String id, byte[] encoded) {
         return new BlockTask(
-                Kind.DEAD_LETTER, id, 0, 1, "-", "-", -1, null, 0, "", null, 0, 0, encoded);
+                Kind.DEAD_LETTER, id, 0, 1, "-", "-", -1, null, 0, "", null, 0, 0, encoded, null);
     }
 
     /** A task for targets of the first generation. */
@@ -106,6 +108,7 @@ public record BlockTask(
                 failure,
                 requestStartMillis,
                 0,
+                null,
                 null);
     }
 

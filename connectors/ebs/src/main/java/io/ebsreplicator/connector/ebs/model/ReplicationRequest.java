@@ -6,15 +6,20 @@ import java.util.Objects;
 
 /**
  * A request to copy one source snapshot to one or more regions: in full, or incrementally as the
- * change set from {@code baseSnapshotId} written onto each target's copy of that base. Stored in
- * enumerator state; see {@code ReplicationRequestSerializer}.
+ * change set from {@code baseSnapshotId} written onto each target's copy of that base. With a
+ * {@code lineage} (a name the producer gives a volume's snapshots, e.g. the volume id), the job
+ * remembers the latest copy of that lineage in each region, and {@code fromLatest} asks for an
+ * incremental copy from it (a full copy, with the reason, when there is none). Stored in enumerator
+ * state; see {@code EbsLineageEnumeratorStateSerializer}.
  */
 public record ReplicationRequest(
         String requestId,
         String sourceRegion,
         String sourceSnapshotId,
         String baseSnapshotId,
-        List<ReplicationTarget> targets)
+        List<ReplicationTarget> targets,
+        String lineage,
+        boolean fromLatest)
         implements Serializable {
 
     public ReplicationRequest {
@@ -22,9 +27,35 @@ public record ReplicationRequest(
         Objects.requireNonNull(sourceRegion, "sourceRegion");
         Objects.requireNonNull(sourceSnapshotId, "sourceSnapshotId");
         targets = List.copyOf(targets);
+        if (fromLatest && (lineage == null || baseSnapshotId != null)) {
+            throw new IllegalArgumentException(
+                    "copying from the latest replicated snapshot needs a lineage and no base");
+        }
+    }
+
+    /** A request outside any tracked lineage. */
+    public ReplicationRequest(
+            String requestId,
+            String sourceRegion,
+            String sourceSnapshotId,
+            String baseSnapshotId,
+            List<ReplicationTarget> targets) {
+        this(requestId, sourceRegion, sourceSnapshotId, baseSnapshotId, targets, null, false);
     }
 
     public boolean incremental() {
         return baseSnapshotId != null;
+    }
+
+    /** The same request for other targets (and another base), keeping its lineage. */
+    public ReplicationRequest with(String baseSnapshotId, List<ReplicationTarget> targets) {
+        return new ReplicationRequest(
+                requestId,
+                sourceRegion,
+                sourceSnapshotId,
+                baseSnapshotId,
+                targets,
+                lineage,
+                fromLatest && baseSnapshotId == null);
     }
 }

@@ -17,7 +17,45 @@ public record ReplicationResult(
         long bytesWritten,
         String checksum,
         long durationMs,
-        String error) {
+        String error,
+        String copyMode,
+        String baseSnapshotId,
+        String targetParentSnapshotId,
+        String fallbackReason) {
+
+    public static final String FULL = "FULL";
+    public static final String INCREMENTAL = "INCREMENTAL";
+
+    /** A result without copy details. */
+    public ReplicationResult(
+            String requestId,
+            String sourceRegion,
+            String sourceSnapshotId,
+            String targetRegion,
+            String targetSnapshotId,
+            String status,
+            long blocksWritten,
+            long bytesWritten,
+            String checksum,
+            long durationMs,
+            String error) {
+        this(
+                requestId,
+                sourceRegion,
+                sourceSnapshotId,
+                targetRegion,
+                targetSnapshotId,
+                status,
+                blocksWritten,
+                bytesWritten,
+                checksum,
+                durationMs,
+                error,
+                null,
+                null,
+                null,
+                null);
+    }
 
     public static final String COMPLETED = "COMPLETED";
     public static final String FAILED = "FAILED";
@@ -39,9 +77,18 @@ public record ReplicationResult(
         sb.append("\"bytesWritten\":").append(bytesWritten).append(',');
         field(sb, "checksum", checksum).append(',');
         sb.append("\"durationMs\":").append(durationMs);
-        if (error != null) {
-            sb.append(',');
-            field(sb, "error", error);
+        String[][] optional = {
+            {"copyMode", copyMode},
+            {"baseSnapshotId", baseSnapshotId},
+            {"targetParentSnapshotId", targetParentSnapshotId},
+            {"fallbackReason", fallbackReason},
+            {"error", error}
+        };
+        for (String[] f : optional) {
+            if (f[1] != null) {
+                sb.append(',');
+                field(sb, f[0], f[1]);
+            }
         }
         return sb.append('}').toString();
     }

@@ -406,7 +406,8 @@ public final class SdkEbsProxy implements EbsProxy {
                         s.snapshotId(),
                         s.stateAsString(),
                         s.stateMessage(),
-                        s.volumeSize() == null ? 0 : s.volumeSize());
+                        s.volumeSize() == null ? 0 : s.volumeSize(),
+                        s.startTime());
             }
         }
         return null;

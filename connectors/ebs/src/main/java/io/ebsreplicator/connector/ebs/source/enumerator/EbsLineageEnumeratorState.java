@@ -21,9 +21,13 @@ public record EbsLineageEnumeratorState(
         List<BlockRangeSplit> unassignedSplits,
         List<WatchedTarget> watchedTargets,
         Map<String, Long> intakePositions,
-        Map<String, Long> acceptedRequests) {
+        Map<String, Long> acceptedRequests,
+        Map<String, List<LineageCopy>> lineageCopies) {
 
     public EbsLineageEnumeratorState {
+        Map<String, List<LineageCopy>> copies = new LinkedHashMap<>();
+        lineageCopies.forEach((k, v) -> copies.put(k, List.copyOf(v)));
+        lineageCopies = Collections.unmodifiableMap(copies);
         pendingRequests = List.copyOf(pendingRequests);
         unassignedSplits = List.copyOf(unassignedSplits);
         watchedTargets = List.copyOf(watchedTargets);
@@ -35,7 +39,35 @@ public record EbsLineageEnumeratorState(
             List<PendingRequest> pendingRequests,
             List<BlockRangeSplit> unassignedSplits,
             List<WatchedTarget> watchedTargets) {
-        this(pendingRequests, unassignedSplits, watchedTargets, Map.of(), Map.of());
+        this(pendingRequests, unassignedSplits, watchedTargets, Map.of(), Map.of(), Map.of());
+    }
+
+    public EbsLineageEnumeratorState(
+            List<PendingRequest> pendingRequests,
+            List<BlockRangeSplit> unassignedSplits,
+            List<WatchedTarget> watchedTargets,
+            Map<String, Long> intakePositions,
+            Map<String, Long> acceptedRequests) {
+        this(
+                pendingRequests,
+                unassignedSplits,
+                watchedTargets,
+                intakePositions,
+                acceptedRequests,
+                Map.of());
+    }
+
+    /**
+     * A completed copy of a lineage's snapshot in a target region, kept (the last few per lineage,
+     * source region and target region, oldest first) so that the next request of the lineage can be
+     * copied incrementally onto it.
+     */
+    public record LineageCopy(
+            String sourceSnapshotId, String targetSnapshotId, long sourceStartMillis) {}
+
+    /** The key of {@code lineageCopies}. */
+    public static String lineageKey(String sourceRegion, String lineage, String targetRegion) {
+        return sourceRegion + "\n" + lineage + "\n" + targetRegion;
     }
 
     public EbsLineageEnumeratorState(

@@ -2,6 +2,7 @@ package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.LineageCopy;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
@@ -43,7 +44,10 @@ public final class EbsLineageEnumeratorStateSerializer
     /** Adds intake positions and accepted request ids. */
     public static final int VERSION_3 = 3;
 
-    public static final int CURRENT_VERSION = VERSION_3;
+    /** Adds lineages. */
+    public static final int VERSION_4 = 4;
+
+    public static final int CURRENT_VERSION = VERSION_4;
 
     @Override
     public int getVersion() {
@@ -78,13 +82,23 @@ public final class EbsLineageEnumeratorStateSerializer
         }
         writeLongs(state.intakePositions(), out);
         writeLongs(state.acceptedRequests(), out);
+        out.writeInt(state.lineageCopies().size());
+        for (Map.Entry<String, List<LineageCopy>> e : state.lineageCopies().entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeInt(e.getValue().size());
+            for (LineageCopy c : e.getValue()) {
+                out.writeUTF(c.sourceSnapshotId());
+                out.writeUTF(c.targetSnapshotId());
+                out.writeLong(c.sourceStartMillis());
+            }
+        }
         return out.getCopyOfBuffer();
     }
 
     @Override
     public EbsLineageEnumeratorState deserialize(int version, byte[] serialized)
             throws IOException {
-        if (version < VERSION_1 || version > VERSION_3) {
+        if (version < VERSION_1 || version > VERSION_4) {
             throw new IOException("Unknown enumerator state serializer version " + version);
         }
         boolean v2 = version >= VERSION_2;
@@ -92,7 +106,7 @@ public final class EbsLineageEnumeratorStateSerializer
         int n = in.readInt();
         List<PendingRequest> pending = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            ReplicationRequest r = readRequest(in);
+            ReplicationRequest r = readRequest(in, version);
             long accepted = in.readLong();
             pending.add(new PendingRequest(r, accepted, v2 ? in.readInt() : 0));
         }
@@ -105,7 +119,7 @@ public final class EbsLineageEnumeratorStateSerializer
         if (v2) {
             int w = in.readInt();
             for (int i = 0; i < w; i++) {
-                ReplicationRequest r = readRequest(in);
+                ReplicationRequest r = readRequest(in, version);
                 long accepted = in.readLong();
                 int generation = in.readInt();
                 String region = in.readUTF();
@@ -122,6 +136,19 @@ public final class EbsLineageEnumeratorStateSerializer
         }
         Map<String, Long> positions = version >= VERSION_3 ? readLongs(in) : Map.of();
         Map<String, Long> accepted = version >= VERSION_3 ? readLongs(in) : Map.of();
+        Map<String, List<LineageCopy>> lineages = new LinkedHashMap<>();
+        if (version >= VERSION_4) {
+            int n2 = in.readInt();
+            for (int i = 0; i < n2; i++) {
+                String key = in.readUTF();
+                int copies = in.readInt();
+                List<LineageCopy> list = new ArrayList<>(copies);
+                for (int j = 0; j < copies; j++) {
+                    list.add(new LineageCopy(in.readUTF(), in.readUTF(), in.readLong()));
+                }
+                lineages.put(key, list);
+            }
+        }
         if (in.available() > 0) {
             throw new IOException(
                     "Trailing "
@@ -130,7 +157,8 @@ public final class EbsLineageEnumeratorStateSerializer
                             + version
                             + ")");
         }
-        return new EbsLineageEnumeratorState(pending, splits, watched, positions, accepted);
+        return new EbsLineageEnumeratorState(
+                pending, splits, watched, positions, accepted, lineages);
     }
 
     private static void writeLongs(Map<String, Long> values, DataOutputView out)
@@ -171,9 +199,11 @@ public final class EbsLineageEnumeratorStateSerializer
             }
             writeOptional(out, t.description());
         }
+        writeOptional(out, r.lineage());
+        out.writeBoolean(r.fromLatest());
     }
 
-    static ReplicationRequest readRequest(DataInputView in) throws IOException {
+    static ReplicationRequest readRequest(DataInputView in, int version) throws IOException {
         String id = in.readUTF();
         String region = in.readUTF();
         String snapshot = in.readUTF();
@@ -191,6 +221,11 @@ public final class EbsLineageEnumeratorStateSerializer
             }
             targets.add(new ReplicationTarget(targetRegion, parent, kms, tags, readOptional(in)));
         }
-        return new ReplicationRequest(id, region, snapshot, base, targets);
+        if (version < VERSION_4) {
+            return new ReplicationRequest(id, region, snapshot, base, targets);
+        }
+        String lineage = readOptional(in);
+        return new ReplicationRequest(
+                id, region, snapshot, base, targets, lineage, in.readBoolean());
     }
 }

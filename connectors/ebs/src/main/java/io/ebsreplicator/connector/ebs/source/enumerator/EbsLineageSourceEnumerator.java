@@ -3,6 +3,7 @@ package io.ebsreplicator.connector.ebs.source.enumerator;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.metrics.EbsMetricConstants;
 import io.ebsreplicator.connector.ebs.metrics.EbsProxyMetrics;
+import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
@@ -10,6 +11,7 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyListener;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.LineageCopy;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
@@ -26,10 +28,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -104,6 +108,9 @@ public final class EbsLineageSourceEnumerator
     /** The intake's position after the last message taken: stream to next offset. */
     private final Map<String, Long> positions = new LinkedHashMap<>();
 
+    /** The latest completed copies of each lineage, by {@code lineageKey}. */
+    private final Map<String, List<LineageCopy>> lineageCopies = new LinkedHashMap<>();
+
     /** Request ids accepted, oldest first, with the time they were accepted. */
     private final LinkedHashMap<String, Long> accepted = new LinkedHashMap<>();
 
@@ -174,6 +181,7 @@ public final class EbsLineageSourceEnumerator
         this.dedupeRetention = dedupeRetention;
         this.positions.putAll(state.intakePositions());
         this.accepted.putAll(state.acceptedRequests());
+        state.lineageCopies().forEach((k, v) -> lineageCopies.put(k, new ArrayList<>(v)));
         this.watchSettings = watchSettings;
         for (WatchedTarget w : state.watchedTargets()) {
             Watch watch =
@@ -247,22 +255,232 @@ public final class EbsLineageSourceEnumerator
         }
         long now = System.currentTimeMillis();
         PendingRequest next = null;
+        // Requests of one lineage and target region go in order: a later one waits while an
+        // earlier one is queued or its target is still being written.
+        Set<String> earlier = new HashSet<>();
         for (PendingRequest p : pending) {
-            if (notBefore.getOrDefault(key(p), 0L) <= now) {
+            List<String> keys = lineageKeys(p.request());
+            boolean blocked = false;
+            for (String k : keys) {
+                blocked |= earlier.contains(k) || lineageBusy(k, now);
+            }
+            earlier.addAll(keys);
+            if (!blocked && notBefore.getOrDefault(key(p), 0L) <= now) {
                 next = p;
                 break;
             }
         }
         if (next == null) {
-            return; // the retry timer calls again when the first one is due
+            return; // the retry timer, a finished target or a new request calls again
         }
         resolving = true;
         PendingRequest request = next;
+        LineagePlan plan = request.request().fromLatest() ? plan(request.request()) : null;
         context.callAsync(
-                () ->
-                        resolver.resolve(
-                                request.request(), request.acceptedMillis(), request.generation()),
+                () -> resolve(request, plan),
                 (splits, error) -> onResolved(request, splits, error));
+    }
+
+    // ------------------------------------------------------------------ lineages
+
+    /** Copies of a lineage kept per source and target region: enough to find a common base. */
+    private static final int LINEAGE_COPIES_KEPT = 8;
+
+    /** The completed copies of a lineage in each target region, handed to the worker. */
+    private record LineagePlan(List<String> regions, List<List<LineageCopy>> copies) {}
+
+    private List<String> lineageKeys(ReplicationRequest r) {
+        if (r.lineage() == null) {
+            return List.of();
+        }
+        List<String> keys = new ArrayList<>();
+        for (ReplicationTarget t : r.targets()) {
+            keys.add(
+                    EbsLineageEnumeratorState.lineageKey(
+                            r.sourceRegion(), r.lineage(), t.region()));
+        }
+        return keys;
+    }
+
+    /** A target of the lineage is still being read or sealed (its outcome not yet known). */
+    private boolean lineageBusy(String lineageKey, long now) {
+        for (Watch w : watches.values()) {
+            if (!trackingOnly(w, now) && lineageKeys(w.request).contains(lineageKey)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** What the lineage's copies are now, per target region; coordinator thread. */
+    private LineagePlan plan(ReplicationRequest r) {
+        List<String> regions = new ArrayList<>();
+        List<List<LineageCopy>> copies = new ArrayList<>();
+        for (ReplicationTarget t : r.targets()) {
+            regions.add(t.region());
+            copies.add(
+                    List.copyOf(
+                            lineageCopies.getOrDefault(
+                                    EbsLineageEnumeratorState.lineageKey(
+                                            r.sourceRegion(), r.lineage(), t.region()),
+                                    List.of())));
+        }
+        return new LineagePlan(regions, copies);
+    }
+
+    /** A base for an incremental copy and its copy in each target region. */
+    private record Base(String snapshotId, Map<String, String> parents) {}
+
+    /**
+     * The newest snapshot of the lineage that started before the source and whose copy completed in
+     * every target region; {@code null} if there is none. Requests can arrive out of order (from
+     * different partitions), so a newer snapshot is never a base.
+     */
+    private static Base chooseBase(ReplicationRequest r, LineagePlan plan, Instant sourceStart) {
+        if (plan.copies().isEmpty() || plan.copies().stream().anyMatch(List::isEmpty)) {
+            return null;
+        }
+        List<LineageCopy> first = new ArrayList<>(plan.copies().get(0));
+        first.sort(java.util.Comparator.comparingLong(LineageCopy::sourceStartMillis));
+        for (int i = first.size() - 1; i >= 0; i--) {
+            LineageCopy candidate = first.get(i);
+            if (candidate.sourceSnapshotId().equals(r.sourceSnapshotId())) {
+                continue;
+            }
+            if (sourceStart != null
+                    && candidate.sourceStartMillis() > 0
+                    && candidate.sourceStartMillis() >= sourceStart.toEpochMilli()) {
+                continue; // a later snapshot of the lineage: not an ancestor
+            }
+            Map<String, String> parents = new LinkedHashMap<>();
+            for (int t = 0; t < plan.regions().size(); t++) {
+                for (LineageCopy c : plan.copies().get(t)) {
+                    if (c.sourceSnapshotId().equals(candidate.sourceSnapshotId())) {
+                        parents.put(plan.regions().get(t), c.targetSnapshotId());
+                    }
+                }
+            }
+            if (parents.size() == plan.regions().size()) {
+                return new Base(candidate.sourceSnapshotId(), parents);
+            }
+        }
+        return null;
+    }
+
+    /** Resolves a request on the worker thread, attaching how it is copied to its splits. */
+    private List<BlockRangeSplit> resolve(PendingRequest p, LineagePlan plan) {
+        ReplicationRequest r = p.request();
+        CopyInfo info = CopyInfo.of(r);
+        if (plan != null) {
+            SnapshotDescription source =
+                    proxy(r.sourceRegion()).describeSnapshot(r.sourceSnapshotId());
+            Base base = chooseBase(r, plan, source == null ? null : source.startTime());
+            String fallback =
+                    base == null
+                            ? "no earlier snapshot of lineage '"
+                                    + r.lineage()
+                                    + "' has a completed copy in every target region"
+                            : checkParents(base);
+            if (fallback == null) {
+                List<ReplicationTarget> targets = new ArrayList<>();
+                for (ReplicationTarget t : r.targets()) {
+                    targets.add(
+                            new ReplicationTarget(
+                                    t.region(),
+                                    base.parents().get(t.region()),
+                                    t.kmsKeyArn(),
+                                    t.tags(),
+                                    t.description()));
+                }
+                ReplicationRequest incremental = r.with(base.snapshotId(), targets);
+                try {
+                    return withInfo(
+                            resolver.resolve(incremental, p.acceptedMillis(), p.generation()),
+                            CopyInfo.of(incremental));
+                } catch (EbsProxyException e) {
+                    if (e.kind() != EbsProxyException.Kind.FATAL
+                            || !"UNRELATED_SNAPSHOTS".equals(e.reason())) {
+                        throw e;
+                    }
+                    fallback =
+                            "the last replicated snapshot "
+                                    + base.snapshotId()
+                                    + " is not in the lineage of "
+                                    + r.sourceSnapshotId();
+                }
+            }
+            LOG.info("Request {} is copied in full: {}", r.requestId(), fallback);
+            info = info.withFallback(fallback);
+        }
+        return withInfo(resolver.resolve(r, p.acceptedMillis(), p.generation()), info);
+    }
+
+    /** Why the base's copies cannot be used as parents, or {@code null} when all completed. */
+    private String checkParents(Base plan) {
+        for (Map.Entry<String, String> e : plan.parents().entrySet()) {
+            SnapshotDescription d;
+            try {
+                d = proxy(e.getKey()).describeSnapshot(e.getValue());
+            } catch (EbsProxyException ex) {
+                if (ex.kind() != EbsProxyException.Kind.FATAL) {
+                    throw ex; // retried later as a whole
+                }
+                d = null;
+            }
+            if (d == null || !d.completed()) {
+                return "the copy "
+                        + e.getValue()
+                        + " of "
+                        + plan.snapshotId()
+                        + " in "
+                        + e.getKey()
+                        + " is "
+                        + (d == null ? "missing" : d.status());
+            }
+        }
+        return null;
+    }
+
+    private static List<BlockRangeSplit> withInfo(List<BlockRangeSplit> splits, CopyInfo info) {
+        String encoded = info.encode();
+        List<BlockRangeSplit> out = new ArrayList<>(splits.size());
+        for (BlockRangeSplit s : splits) {
+            out.add(s.withCopyInfo(encoded));
+        }
+        return out;
+    }
+
+    /** Remembers a completed copy of a lineage's snapshot. */
+    private void recordCopy(Watch w) {
+        if (w.request.lineage() == null) {
+            return;
+        }
+        String key =
+                EbsLineageEnumeratorState.lineageKey(
+                        w.request.sourceRegion(), w.request.lineage(), w.region);
+        List<LineageCopy> copies = lineageCopies.computeIfAbsent(key, k -> new ArrayList<>());
+        copies.removeIf(c -> c.sourceSnapshotId().equals(w.request.sourceSnapshotId()));
+        copies.add(new LineageCopy(w.request.sourceSnapshotId(), w.target, w.sourceStartMillis));
+        copies.sort(java.util.Comparator.comparingLong(LineageCopy::sourceStartMillis));
+        while (copies.size() > LINEAGE_COPIES_KEPT) {
+            copies.remove(0);
+        }
+        LOG.info(
+                "Lineage {} of {}: {} is now copied to {} as {}",
+                w.request.lineage(),
+                w.request.sourceRegion(),
+                w.request.sourceSnapshotId(),
+                w.region,
+                w.target);
+    }
+
+    /**
+     * Past the grace after its last split was read, a target is only watched to learn whether it
+     * completed (for its lineage): it is not replaced any more and no longer holds its lineage.
+     */
+    private boolean trackingOnly(Watch w, long now) {
+        return w.readingFinishedMillis > 0
+                && now - w.readingFinishedMillis > watchSettings.grace().toMillis();
     }
 
     private void onResolved(PendingRequest request, List<BlockRangeSplit> splits, Throwable error) {
@@ -487,7 +705,17 @@ public final class EbsLineageSourceEnumerator
 
     private SnapshotDescription describe(Watch w) {
         try {
-            return proxy(w.region).describeSnapshot(w.target);
+            SnapshotDescription d = proxy(w.region).describeSnapshot(w.target);
+            if (d != null && d.completed() && w.request.lineage() != null) {
+                // The lineage orders its copies by when their sources started.
+                SnapshotDescription source =
+                        proxy(w.request.sourceRegion())
+                                .describeSnapshot(w.request.sourceSnapshotId());
+                if (source != null && source.startTime() != null) {
+                    w.sourceStartMillis = source.startTime().toEpochMilli();
+                }
+            }
+            return d;
         } catch (EbsProxyException e) {
             // Unknown this round (throttled, or the endpoint is down); asked again next round.
             LOG.debug("Could not describe target {} in {}: {}", w.target, w.region, e.toString());
@@ -508,20 +736,39 @@ public final class EbsLineageSourceEnumerator
             if (d == null || watches.get(w.key()) != w) {
                 continue; // unknown this round, or already replaced
             }
+            long now = System.currentTimeMillis();
             if (d.completed()) {
                 watches.remove(w.key());
+                recordCopy(w);
             } else if (d.failed()) {
                 watches.remove(w.key());
-                replace(w, d);
+                if (trackingOnly(w, now)) {
+                    LOG.warn(
+                            "Target {} of request {} went to error after its copy ended: {}",
+                            w.target,
+                            w.request.requestId(),
+                            d.stateMessage());
+                } else {
+                    replace(w, d);
+                }
             }
         }
         long now = System.currentTimeMillis();
         long grace = watchSettings.grace().toMillis();
+        long timeout = TimeUnit.MINUTES.toMillis(timeoutMinutes);
         // Past the grace its blocks are all with the copier and completion; a target still
         // pending then belongs to a request that failed there, and must not be started again.
+        // A lineage's target is followed until its Timeout could have passed, to learn whether it
+        // completed after all.
         watches.values()
                 .removeIf(
-                        w -> w.readingFinishedMillis > 0 && now - w.readingFinishedMillis > grace);
+                        w ->
+                                w.readingFinishedMillis > 0
+                                        && now - w.readingFinishedMillis
+                                                > grace
+                                                        + (w.request.lineage() == null
+                                                                ? 0
+                                                                : timeout));
         assignWaiting();
         resolveNext();
     }
@@ -545,13 +792,7 @@ public final class EbsLineageSourceEnumerator
                 targets.add(t);
             }
         }
-        ReplicationRequest only =
-                new ReplicationRequest(
-                        w.request.requestId(),
-                        w.request.sourceRegion(),
-                        w.request.sourceSnapshotId(),
-                        w.request.baseSnapshotId(),
-                        targets);
+        ReplicationRequest only = w.request.with(w.request.baseSnapshotId(), targets);
         PendingRequest replacement = new PendingRequest(only, w.acceptedMillis, next);
         if (next > watchSettings.maxGenerations()) {
             LOG.warn("{}; it was replaced {} times already, giving up", why, w.generation);
@@ -595,6 +836,9 @@ public final class EbsLineageSourceEnumerator
         final String target;
         final Set<String> open = new LinkedHashSet<>();
         long readingFinishedMillis;
+
+        /** When the source started, learned on the worker thread once the target completed. */
+        volatile long sourceStartMillis;
 
         Watch(
                 ReplicationRequest request,
@@ -684,7 +928,8 @@ public final class EbsLineageSourceEnumerator
                 new ArrayList<>(unassigned),
                 watched,
                 positions,
-                accepted);
+                accepted,
+                lineageCopies);
     }
 
     @Override

@@ -126,6 +126,10 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
             }
             if (b.blockToken() != null) {
                 records.add(ListedRecord.block(b.blockIndex(), b.blockToken()));
+            } else if (c.split.baseSnapshotId() != null) {
+                // Changed, but not in the source (only the base has it): the target must read
+                // zeros there, as the source does. The copier writes a zero block.
+                records.add(ListedRecord.block(b.blockIndex(), null));
             }
             c.nextIndex = b.blockIndex() + 1;
         }

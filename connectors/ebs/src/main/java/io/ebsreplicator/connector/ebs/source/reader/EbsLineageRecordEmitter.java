@@ -91,6 +91,8 @@ public final class EbsLineageRecordEmitter
                 s.targets(),
                 failure,
                 s.requestStartMillis(),
-                s.generation());
+                s.generation(),
+                null,
+                kind == BlockTask.Kind.BLOCK ? null : s.copyInfo());
     }
 }

@@ -29,6 +29,7 @@ public final class BlockRangeSplit implements SourceSplit {
     private final long requestStartMillis;
     private final int generation;
     private final byte[] deadLetter;
+    private final String copyInfo;
 
     public BlockRangeSplit(
             String requestId,
@@ -95,6 +96,7 @@ public final class BlockRangeSplit implements SourceSplit {
                 failure,
                 requestStartMillis,
                 generation,
+                null,
                 null);
     }
 
@@ -113,7 +115,8 @@ public final class BlockRangeSplit implements SourceSplit {
             String failure,
             long requestStartMillis,
             int generation,
-            byte[] deadLetter) {
+            byte[] deadLetter,
+            String copyInfo) {
         this.requestId = Objects.requireNonNull(requestId);
         this.splitIndex = splitIndex;
         this.totalSplits = totalSplits;
@@ -129,6 +132,7 @@ public final class BlockRangeSplit implements SourceSplit {
         this.requestStartMillis = requestStartMillis;
         this.generation = generation;
         this.deadLetter = deadLetter;
+        this.copyInfo = copyInfo;
     }
 
     /**
@@ -151,7 +155,8 @@ public final class BlockRangeSplit implements SourceSplit {
                 "dead letter",
                 acceptedMillis,
                 0,
-                encoded.clone());
+                encoded.clone(),
+                null);
     }
 
     /** Restores any split, dead letters included; for the serializer. */
@@ -170,7 +175,8 @@ public final class BlockRangeSplit implements SourceSplit {
             String failure,
             long requestStartMillis,
             int generation,
-            byte[] deadLetter) {
+            byte[] deadLetter,
+            String copyInfo) {
         return new BlockRangeSplit(
                 requestId,
                 splitIndex,
@@ -186,7 +192,8 @@ public final class BlockRangeSplit implements SourceSplit {
                 failure,
                 requestStartMillis,
                 generation,
-                deadLetter);
+                deadLetter,
+                copyInfo);
     }
 
     /** A split that only reports that its request failed. */
@@ -260,7 +267,29 @@ public final class BlockRangeSplit implements SourceSplit {
                 failure,
                 requestStartMillis,
                 generation,
-                deadLetter);
+                deadLetter,
+                copyInfo);
+    }
+
+    /** The same split, telling how its request is copied (see {@code CopyInfo}). */
+    public BlockRangeSplit withCopyInfo(String encoded) {
+        return of(
+                requestId,
+                splitIndex,
+                totalSplits,
+                sourceRegion,
+                sourceSnapshotId,
+                baseSnapshotId,
+                targets,
+                rangeStart,
+                rangeEnd,
+                nextIndex,
+                emittedBlocks,
+                failure,
+                requestStartMillis,
+                generation,
+                deadLetter,
+                encoded);
     }
 
     public String requestId() {
@@ -322,6 +351,11 @@ public final class BlockRangeSplit implements SourceSplit {
         return generation;
     }
 
+    /** How the split's request is copied, encoded by {@code CopyInfo}; {@code null} if unknown. */
+    public String copyInfo() {
+        return copyInfo;
+    }
+
     /** The encoded dead-letter record this split carries, or {@code null} for a request split. */
     public byte[] deadLetter() {
         return deadLetter == null ? null : deadLetter.clone();
@@ -342,6 +376,7 @@ public final class BlockRangeSplit implements SourceSplit {
                 && requestStartMillis == s.requestStartMillis
                 && generation == s.generation
                 && java.util.Arrays.equals(deadLetter, s.deadLetter)
+                && Objects.equals(copyInfo, s.copyInfo)
                 && requestId.equals(s.requestId)
                 && sourceRegion.equals(s.sourceRegion)
                 && sourceSnapshotId.equals(s.sourceSnapshotId)

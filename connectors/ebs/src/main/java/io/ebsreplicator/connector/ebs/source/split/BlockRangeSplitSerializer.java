@@ -13,7 +13,8 @@ import java.io.IOException;
  * totalSplits, sourceRegion, sourceSnapshotId, optional baseSnapshotId, targets, rangeStart,
  * rangeEnd, nextIndex, emittedBlocks, optional failure, requestStartMillis. Version 2 appends the
  * target generation (version 1 splits are generation 0). Version 3 appends an optional dead-letter
- * record (a flag, then its length and bytes). Unknown versions and trailing bytes are rejected.
+ * record (a flag, then its length and bytes). Version 4 appends the optional copy info. Unknown
+ * versions and trailing bytes are rejected.
  */
 public final class BlockRangeSplitSerializer implements SimpleVersionedSerializer<BlockRangeSplit> {
 
@@ -25,7 +26,10 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
     /** Adds the dead-letter record of a dead-letter split. */
     public static final int VERSION_3 = 3;
 
-    public static final int CURRENT_VERSION = VERSION_3;
+    /** Adds how the request is copied (mode, base, parents, fallback reason). */
+    public static final int VERSION_4 = 4;
+
+    public static final int CURRENT_VERSION = VERSION_4;
 
     public static final BlockRangeSplitSerializer INSTANCE = new BlockRangeSplitSerializer();
 
@@ -43,7 +47,7 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
 
     @Override
     public BlockRangeSplit deserialize(int version, byte[] serialized) throws IOException {
-        if (version < VERSION_1 || version > VERSION_3) {
+        if (version < VERSION_1 || version > VERSION_4) {
             throw new IOException("Unknown BlockRangeSplit serializer version " + version);
         }
         DataInputDeserializer in = new DataInputDeserializer(serialized);
@@ -81,6 +85,7 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
             out.writeInt(deadLetter.length);
             out.write(deadLetter);
         }
+        writeOptional(out, s.copyInfo());
     }
 
     /** Reads the layout of {@code version}. */
@@ -108,6 +113,7 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
             deadLetter = new byte[n];
             in.readFully(deadLetter);
         }
+        String copyInfo = version >= VERSION_4 ? readOptional(in) : null;
         return BlockRangeSplit.of(
                 requestId,
                 splitIndex,
@@ -123,7 +129,8 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
                 failure,
                 startMillis,
                 generation,
-                deadLetter);
+                deadLetter,
+                copyInfo);
     }
 
     /** Kafka's default largest message, with room for the dead-letter fields around it. */

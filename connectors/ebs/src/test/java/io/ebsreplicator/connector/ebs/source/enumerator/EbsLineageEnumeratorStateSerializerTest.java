@@ -35,6 +35,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     /** Written once with the version 3 serializer; never regenerate. */
     static final String FIXTURE_V3 = "/serializer-fixtures/enumerator-state-v3.bin";
 
+    /** Written once with the version 4 serializer; never regenerate. */
+    static final String FIXTURE_V4 = "/serializer-fixtures/enumerator-state-v4.bin";
+
     private final EbsLineageEnumeratorStateSerializer serializer =
             new EbsLineageEnumeratorStateSerializer();
 
@@ -146,9 +149,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(4, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(5, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 4");
+                .hasMessageContaining("version 5");
     }
 
     @Test
@@ -159,7 +162,7 @@ class EbsLineageEnumeratorStateSerializerTest {
         assertThatThrownBy(
                         () ->
                                 serializer.deserialize(
-                                        EbsLineageEnumeratorStateSerializer.VERSION_3, longer))
+                                        EbsLineageEnumeratorStateSerializer.VERSION_4, longer))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("Trailing 3 bytes");
     }
@@ -172,7 +175,7 @@ class EbsLineageEnumeratorStateSerializerTest {
         assertThatThrownBy(
                         () ->
                                 serializer.deserialize(
-                                        EbsLineageEnumeratorStateSerializer.VERSION_3, shorter))
+                                        EbsLineageEnumeratorStateSerializer.VERSION_4, shorter))
                 .isInstanceOf(IOException.class);
     }
 
@@ -242,6 +245,67 @@ class EbsLineageEnumeratorStateSerializerTest {
                 v2.pendingRequests(), splits, v2.watchedTargets(), positions, accepted);
     }
 
+    /** The state stored in {@link #FIXTURE_V4}: lineage requests and lineage copies. */
+    static EbsLineageEnumeratorState fixtureStateV4() {
+        EbsLineageEnumeratorState v3 = fixtureStateV3();
+        ReplicationRequest auto =
+                new ReplicationRequest(
+                        "req-auto",
+                        "us-east-1",
+                        "snap-0000000000000000c",
+                        null,
+                        List.of(ReplicationTarget.of("eu-west-1")),
+                        "vol-0123456789abcdef0",
+                        true);
+        List<PendingRequest> pending = new ArrayList<>(v3.pendingRequests());
+        pending.add(new PendingRequest(auto, 1_700_000_000_900L));
+        Map<String, List<EbsLineageEnumeratorState.LineageCopy>> copies = new LinkedHashMap<>();
+        copies.put(
+                EbsLineageEnumeratorState.lineageKey(
+                        "us-east-1", "vol-0123456789abcdef0", "eu-west-1"),
+                List.of(
+                        new EbsLineageEnumeratorState.LineageCopy(
+                                "snap-0000000000000000a",
+                                "snap-0eeeeeeeeeeeeeee1",
+                                1_699_000_000_000L),
+                        new EbsLineageEnumeratorState.LineageCopy(
+                                "snap-0000000000000000b", "snap-0eeeeeeeeeeeeeee2", 0)));
+        return new EbsLineageEnumeratorState(
+                pending,
+                v3.unassignedSplits(),
+                v3.watchedTargets(),
+                v3.intakePositions(),
+                v3.acceptedRequests(),
+                copies);
+    }
+
+    @Test
+    void roundTripsLineagesAndTheirCopies() throws IOException {
+        EbsLineageEnumeratorState state = fixtureStateV4();
+
+        EbsLineageEnumeratorState back = roundTrip(state);
+
+        assertThat(back).isEqualTo(state);
+        assertThat(back.pendingRequests().get(back.pendingRequests().size() - 1).request())
+                .satisfies(
+                        r -> {
+                            assertThat(r.lineage()).isEqualTo("vol-0123456789abcdef0");
+                            assertThat(r.fromLatest()).isTrue();
+                        });
+    }
+
+    @Test
+    void committedVersion4FixtureStillDeserializes() throws IOException {
+        byte[] committed;
+        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V4)) {
+            assertThat(in).as("test resource %s", FIXTURE_V4).isNotNull();
+            committed = in.readAllBytes();
+        }
+
+        assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_4, committed))
+                .isEqualTo(fixtureStateV4());
+    }
+
     @Test
     void roundTripsIntakePositionsAcceptedIdsAndDeadLetters() throws IOException {
         EbsLineageEnumeratorState state = fixtureStateV3();
@@ -309,9 +373,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
         Path file =
-                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V3);
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V4);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureStateV3()));
+        Files.write(file, serializer.serialize(fixtureStateV4()));
     }
 
     private EbsLineageEnumeratorState roundTrip(EbsLineageEnumeratorState state)

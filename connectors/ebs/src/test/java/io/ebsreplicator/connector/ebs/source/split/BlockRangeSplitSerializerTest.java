@@ -1,5 +1,7 @@
 package io.ebsreplicator.connector.ebs.source.split;
 
+import io.ebsreplicator.connector.ebs.model.CopyInfo;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
@@ -21,6 +23,7 @@ class BlockRangeSplitSerializerTest {
 
     static final String FIXTURE_V2 = "/serializer-fixtures/block-range-split-v2.bin";
     static final String FIXTURE_V3 = "/serializer-fixtures/block-range-split-v3.bin";
+    static final String FIXTURE_V4 = "/serializer-fixtures/block-range-split-v4.bin";
 
     private final BlockRangeSplitSerializer serializer = new BlockRangeSplitSerializer();
 
@@ -130,9 +133,9 @@ class BlockRangeSplitSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fullSplit());
 
-        assertThatThrownBy(() -> serializer.deserialize(4, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(5, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 4");
+                .hasMessageContaining("version 5");
         assertThatThrownBy(() -> serializer.deserialize(0, bytes)).isInstanceOf(IOException.class);
     }
 
@@ -142,7 +145,7 @@ class BlockRangeSplitSerializerTest {
         byte[] longer = Arrays.copyOf(bytes, bytes.length + 1);
 
         assertThatThrownBy(
-                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_3, longer))
+                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_4, longer))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("Trailing 1 bytes");
     }
@@ -153,14 +156,59 @@ class BlockRangeSplitSerializerTest {
         byte[] shorter = Arrays.copyOf(bytes, bytes.length - 1);
 
         assertThatThrownBy(
-                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_3, shorter))
+                        () -> serializer.deserialize(BlockRangeSplitSerializer.VERSION_4, shorter))
                 .isInstanceOf(IOException.class);
     }
 
     @Test
-    void currentVersionIsThree() {
-        assertThat(serializer.getVersion()).isEqualTo(BlockRangeSplitSerializer.VERSION_3);
-        assertThat(BlockRangeSplitSerializer.INSTANCE.getVersion()).isEqualTo(3);
+    void currentVersionIsFour() {
+        assertThat(serializer.getVersion()).isEqualTo(BlockRangeSplitSerializer.VERSION_4);
+        assertThat(BlockRangeSplitSerializer.INSTANCE.getVersion()).isEqualTo(4);
+    }
+
+    @Test
+    void roundTripsTheCopyInfo() throws IOException {
+        BlockRangeSplit split = fixtureSplitV4();
+
+        BlockRangeSplit back = roundTrip(split);
+
+        assertThat(back).isEqualTo(split);
+        CopyInfo info = CopyInfo.decode(back.copyInfo());
+        assertThat(info.incremental()).isTrue();
+        assertThat(info.baseSnapshotId()).isEqualTo("snap-0fedcba9876543210");
+        assertThat(info.parents()).containsEntry("us-west-2", "snap-0aaaaaaaaaaaaaaa1");
+        assertThat(info.fallbackReason()).isNull();
+    }
+
+    @Test
+    void committedVersion4FixtureStillDeserializes() throws IOException {
+        BlockRangeSplit split =
+                serializer.deserialize(
+                        BlockRangeSplitSerializer.VERSION_4, readFixture(FIXTURE_V4));
+
+        assertThat(split).isEqualTo(fixtureSplitV4());
+    }
+
+    @Test
+    void version3BytesCarryNoCopyInfo() throws IOException {
+        BlockRangeSplit split =
+                serializer.deserialize(
+                        BlockRangeSplitSerializer.VERSION_3, readFixture(FIXTURE_V3));
+
+        assertThat(split.copyInfo()).isNull();
+        assertThat(split).isEqualTo(fixtureSplitV3());
+    }
+
+    /** The split stored in {@link #FIXTURE_V4}: an incremental range with its copy info. */
+    static BlockRangeSplit fixtureSplitV4() {
+        return fixtureSplit()
+                .withCopyInfo(
+                        new CopyInfo(
+                                        true,
+                                        "snap-0fedcba9876543210",
+                                        java.util.Map.of("us-west-2", "snap-0aaaaaaaaaaaaaaa1"),
+                                        null)
+                                .encode());
     }
 
     @Test
@@ -269,7 +317,7 @@ class BlockRangeSplitSerializerTest {
     @Test
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
-        writeFixtureFile(FIXTURE_V3, serializer.serialize(fixtureSplitV3()));
+        writeFixtureFile(FIXTURE_V4, serializer.serialize(fixtureSplitV4()));
     }
 
     static byte[] readFixture(String resource) throws IOException {
