@@ -24,6 +24,9 @@ FLINK_TM_TASK_HEAP="${FLINK_TM_TASK_HEAP:-256m}"
 FLINK_TM_MANAGED="${FLINK_TM_MANAGED:-32m}"
 FLINK_CHECKPOINT_DIR="${FLINK_CHECKPOINT_DIR:-}"
 FLINK_SAVEPOINT_DIR="${FLINK_SAVEPOINT_DIR:-}"
+# How long a silent process counts as alive (ms); kill -9 of a JobManager or TaskManager is
+# noticed by the others after this at the latest.
+FLINK_HEARTBEAT_TIMEOUT="${FLINK_HEARTBEAT_TIMEOUT:-10000}"
 FLINK_START_TIMEOUT="${FLINK_START_TIMEOUT:-120}"
 FLINK_STOP_TIMEOUT="${FLINK_STOP_TIMEOUT:-30}"
 
@@ -150,6 +153,9 @@ taskmanager:
   host: 127.0.0.1
   bind-host: 127.0.0.1
   numberOfTaskSlots: $FLINK_SLOTS
+  # Savepoints are always aligned: keep about a second of descriptors in the network buffers
+  # rather than thousands, so that stop-with-savepoint does not wait for most of the copy.
+  network.memory.buffer-debloat.enabled: true
   # Without Flink's start scripts, every memory component is explicit.
   cpu.cores: $FLINK_SLOTS
   memory:
@@ -172,11 +178,16 @@ execution:
     # Kept when a job is cancelled or its cluster dies: a job can be resubmitted from them (-s).
     externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
     num-retained: 3
+    # A copy held back by the request budget (or a slow target region) backs up the small block
+    # descriptors in the network buffers; an aligned barrier would wait behind all of them, so a
+    # checkpoint would not complete until the copy is nearly done. Unaligned checkpoints overtake
+    # them (they are stored with the checkpoint, as the copier's in-flight ones are anyway).
+    unaligned.enabled: true
 # A killed process is noticed within seconds, not the default 50 s, and a restarted JobManager
 # is found again by the TaskManagers within 2 s.
 heartbeat:
-  interval: 2000
-  timeout: 10000
+  interval: $((FLINK_HEARTBEAT_TIMEOUT / 5))
+  timeout: $FLINK_HEARTBEAT_TIMEOUT
 cluster:
   registration:
     error-delay: 2000
