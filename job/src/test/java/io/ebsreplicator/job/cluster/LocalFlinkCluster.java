@@ -1,0 +1,450 @@
+package io.ebsreplicator.job.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A real Flink session cluster (one JobManager, TaskManagers in their own JVMs) driven through the
+ * scripts of {@code deploy/local}: {@code flink-cluster.sh start|add-taskmanager|stop|cli} and
+ * {@code submit.sh}, so the tests prove the scripts as an operator runs them. Runs in the test JVM;
+ * reads the pid files the script writes to kill single processes with SIGKILL, and the REST API for
+ * jobs, vertices and metrics.
+ *
+ * <p>Nothing outlives the test JVM's orderly exit: {@link #close()} stops the cluster and kills
+ * every client it started, and a shutdown hook kills whatever the pid files still name.
+ */
+final class LocalFlinkCluster implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern JOB_ID = Pattern.compile("JobID ([0-9a-f]{32})");
+    private static final Pattern SAVEPOINT = Pattern.compile("Savepoint completed\\. Path: (\\S+)");
+
+    private final Path repo;
+    private final Path dir;
+    private final Path jobJar;
+    private final int taskManagers;
+    private final int restPort;
+    private final int rpcPort;
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final List<Process> clients = new CopyOnWriteArrayList<>();
+    private final Thread hook = new Thread(this::killEverything, "local-flink-cluster-cleanup");
+    private int submissions;
+
+    LocalFlinkCluster(Path repo, Path dir, Path jobJar, int taskManagers) {
+        this.repo = repo;
+        this.dir = dir;
+        this.jobJar = jobJar;
+        this.taskManagers = taskManagers;
+        this.restPort = freePort();
+        this.rpcPort = freePort();
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    Path checkpoints() {
+        return dir.resolve("checkpoints");
+    }
+
+    Path savepoints() {
+        return dir.resolve("savepoints");
+    }
+
+    /** {@code flink-cluster.sh start}: starts whatever of the JobManager and TMs 1..N is down. */
+    String start() {
+        return script(Duration.ofMinutes(3), "flink-cluster.sh", "start");
+    }
+
+    /** {@code flink-cluster.sh add-taskmanager}: one more TaskManager, registered on return. */
+    String addTaskManager() {
+        return script(Duration.ofMinutes(2), "flink-cluster.sh", "add-taskmanager");
+    }
+
+    String status() {
+        return script(Duration.ofSeconds(30), "flink-cluster.sh", "status");
+    }
+
+    /** SIGKILL to one process of the cluster ({@code jobmanager}, {@code taskmanager-2}, ...). */
+    void kill(String name) {
+        long pid = pid(name).orElseThrow(() -> new IllegalStateException(name + " has no pid"));
+        ProcessHandle p =
+                ProcessHandle.of(pid)
+                        .orElseThrow(() -> new IllegalStateException(name + " is not running"));
+        p.destroyForcibly();
+        try {
+            p.onExit().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(name + " (pid " + pid + ") did not die", e);
+        }
+    }
+
+    Optional<Long> pid(String name) {
+        Path f = dir.resolve("pids").resolve(name + ".pid");
+        try {
+            return Files.exists(f)
+                    ? Optional.of(Long.parseLong(Files.readString(f).trim()))
+                    : Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * {@code submit.sh [submitOptions...] jobArgs...} in the background (attached: the client
+     * collects the job's results and prints them). Its output goes to files in the cluster dir.
+     */
+    Submission submit(List<String> submitOptions, List<String> jobArgs) {
+        List<String> command = new ArrayList<>();
+        command.add("bash");
+        command.add(repo.resolve("deploy/local/submit.sh").toString());
+        command.addAll(submitOptions);
+        command.addAll(jobArgs);
+        int n = ++submissions;
+        Path out = dir.resolve("log/submit-" + n + ".out");
+        Path err = dir.resolve("log/submit-" + n + ".err");
+        ProcessBuilder pb =
+                new ProcessBuilder(command)
+                        .directory(repo.toFile())
+                        .redirectOutput(out.toFile())
+                        .redirectError(err.toFile());
+        pb.environment().putAll(env());
+        try {
+            Process p = pb.start();
+            clients.add(p);
+            return new Submission(p, out, err);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * {@code flink-cluster.sh cli stop --savepointPath DIR JOBID}: stop-with-savepoint; returns the
+     * savepoint's path.
+     */
+    String stopWithSavepoint(String jobId) {
+        String out =
+                script(
+                        Duration.ofMinutes(2),
+                        "flink-cluster.sh",
+                        "cli",
+                        "stop",
+                        "--savepointPath",
+                        savepoints().toUri().toString(),
+                        jobId);
+        Matcher m = SAVEPOINT.matcher(out);
+        if (!m.find()) {
+            throw new IllegalStateException("No savepoint path in:\n" + out);
+        }
+        return m.group(1);
+    }
+
+    /** The newest retained checkpoint of a job (a {@code chk-N} directory with its metadata). */
+    Optional<Path> latestCheckpoint(String jobId) {
+        Path jobDir = checkpoints().resolve(jobId);
+        if (!Files.isDirectory(jobDir)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> s = Files.list(jobDir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("chk-"))
+                    .filter(p -> Files.exists(p.resolve("_metadata")))
+                    .max(
+                            Comparator.comparingLong(
+                                    p -> Long.parseLong(p.getFileName().toString().substring(4))));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** GET on the REST API; null when it does not answer (the JobManager is down). */
+    JsonNode rest(String path) {
+        try {
+            HttpResponse<String> r =
+                    http.send(
+                            HttpRequest.newBuilder(
+                                            URI.create("http://127.0.0.1:" + restPort + path))
+                                    .timeout(Duration.ofSeconds(10))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The id of the job vertex whose name contains {@code part}. */
+    String vertexId(String jobId, String part) {
+        JsonNode job = rest("/jobs/" + jobId);
+        if (job != null) {
+            for (JsonNode v : job.path("vertices")) {
+                if (v.path("name").asText().contains(part)) {
+                    return v.path("id").asText();
+                }
+            }
+        }
+        throw new IllegalStateException("No vertex named like '" + part + "' in " + job);
+    }
+
+    /** The TaskManager (its resource id, e.g. taskmanager-1) running a vertex's subtask. */
+    String taskManagerOf(String jobId, String vertexId, int subtask) {
+        JsonNode v = rest("/jobs/" + jobId + "/vertices/" + vertexId);
+        if (v != null) {
+            for (JsonNode s : v.path("subtasks")) {
+                if (s.path("subtask").asInt() == subtask) {
+                    return s.path("taskmanager-id").asText();
+                }
+            }
+        }
+        throw new IllegalStateException("No subtask " + subtask + " in " + v);
+    }
+
+    /**
+     * A metric of a vertex summed over its subtasks, by the end of its name (for instance {@code
+     * ebs.blocksCopied}); -1 when the vertex does not report it (yet).
+     */
+    long metricSum(String jobId, String vertexId, String suffix) {
+        String base = "/jobs/" + jobId + "/vertices/" + vertexId + "/subtasks/metrics";
+        JsonNode names = rest(base);
+        if (names == null) {
+            return -1;
+        }
+        for (JsonNode n : names) {
+            String id = n.path("id").asText();
+            if (id.endsWith("." + suffix)) {
+                JsonNode values = rest(base + "?get=" + id + "&agg=sum");
+                if (values != null && values.size() == 1) {
+                    return (long) values.get(0).path("sum").asDouble();
+                }
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * A metric of one subtask through the vertex form of the API ({@code
+     * /jobs/J/vertices/V/metrics?get=0.<operator>.ebs.blocksCopied}); -1 when not reported (yet).
+     */
+    long subtaskMetric(String jobId, String vertexId, int subtask, String suffix) {
+        String base = "/jobs/" + jobId + "/vertices/" + vertexId + "/metrics";
+        JsonNode names = rest(base);
+        if (names == null) {
+            return -1;
+        }
+        for (JsonNode n : names) {
+            String id = n.path("id").asText();
+            if (id.startsWith(subtask + ".") && id.endsWith("." + suffix)) {
+                JsonNode values = rest(base + "?get=" + id);
+                if (values != null && values.size() == 1) {
+                    return Long.parseLong(values.get(0).path("value").asText());
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** The state of a job, or null when the JobManager does not know it. */
+    String jobState(String jobId) {
+        JsonNode job = rest("/jobs/" + jobId);
+        return job == null ? null : job.path("state").asText();
+    }
+
+    @Override
+    public void close() {
+        for (Process p : clients) {
+            p.destroyForcibly();
+        }
+        try {
+            script(Duration.ofMinutes(2), "flink-cluster.sh", "stop");
+        } catch (RuntimeException e) {
+            System.err.println("flink-cluster.sh stop failed: " + e.getMessage());
+        }
+        killEverything();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // Already shutting down: the hook runs anyway.
+        }
+    }
+
+    /** SIGKILL to every process a pid file names and every client: the last line of defence. */
+    private void killEverything() {
+        for (Process p : clients) {
+            p.destroyForcibly();
+        }
+        Path pids = dir.resolve("pids");
+        if (!Files.isDirectory(pids)) {
+            return;
+        }
+        try (Stream<Path> s = Files.list(pids)) {
+            s.forEach(
+                    f -> {
+                        try {
+                            long pid = Long.parseLong(Files.readString(f).trim());
+                            ProcessHandle.of(pid)
+                                    .filter(
+                                            h ->
+                                                    h.info()
+                                                            .commandLine()
+                                                            .orElse("")
+                                                            .contains("org.apache.flink"))
+                                    .ifPresent(ProcessHandle::destroyForcibly);
+                        } catch (IOException | NumberFormatException e) {
+                            // A torn pid file: nothing to kill by it.
+                        }
+                    });
+        } catch (IOException e) {
+            // Nothing more to do on the way out.
+        }
+    }
+
+    private Map<String, String> env() {
+        Map<String, String> env = new HashMap<>();
+        env.put("FLINK_DIR", dir.toString());
+        env.put("FLINK_TASKMANAGERS", Integer.toString(taskManagers));
+        env.put("FLINK_SLOTS", "1");
+        env.put("FLINK_REST_PORT", Integer.toString(restPort));
+        env.put("FLINK_RPC_PORT", Integer.toString(rpcPort));
+        env.put("FLINK_HEARTBEAT_TIMEOUT", "6000");
+        env.put("JOB_JAR", jobJar.toString());
+        return env;
+    }
+
+    /** Runs a script of deploy/local to its end; its output, or an exception carrying it. */
+    private String script(Duration timeout, String name, String... args) {
+        List<String> command = new ArrayList<>(List.of("bash", "deploy/local/" + name));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(repo.toFile());
+        pb.redirectErrorStream(true);
+        pb.environment().putAll(env());
+        try {
+            Path log = Files.createTempFile(dir, "script-", ".log");
+            pb.redirectOutput(log.toFile());
+            Process p = pb.start();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                throw new IllegalStateException(
+                        String.join(" ", command)
+                                + " did not finish in "
+                                + timeout
+                                + ":\n"
+                                + Files.readString(log));
+            }
+            String out = Files.readString(log, StandardCharsets.UTF_8);
+            Files.delete(log);
+            if (p.exitValue() != 0) {
+                throw new IllegalStateException(
+                        String.join(" ", command) + " exited " + p.exitValue() + ":\n" + out);
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** One {@code submit.sh} client process: its job id and the result lines it prints. */
+    static final class Submission {
+        private final Process process;
+        private final Path out;
+        private final Path err;
+
+        Submission(Process process, Path out, Path err) {
+            this.process = process;
+            this.out = out;
+            this.err = err;
+        }
+
+        /** Waits until the client says which job it submitted. */
+        String awaitJobId(Duration timeout) throws Exception {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                Matcher m = JOB_ID.matcher(Files.readString(out));
+                if (m.find()) {
+                    return m.group(1);
+                }
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("The client exited first:\n" + output());
+                }
+                Thread.sleep(200);
+            }
+            throw new IllegalStateException("No job id after " + timeout + ":\n" + output());
+        }
+
+        /** Waits for the client to exit; its exit code. */
+        int awaitExit(Duration timeout) throws Exception {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                throw new IllegalStateException(
+                        "The client did not finish in " + timeout + ":\n" + output());
+            }
+            return process.exitValue();
+        }
+
+        /** The result objects (JSON lines) the client printed. */
+        List<JsonNode> results() throws IOException {
+            List<JsonNode> r = new ArrayList<>();
+            for (String line : Files.readAllLines(out)) {
+                if (line.startsWith("{")) {
+                    r.add(JSON.readTree(line));
+                }
+            }
+            return r;
+        }
+
+        void kill() {
+            process.destroyForcibly();
+        }
+
+        String output() throws IOException {
+            return "--- stdout\n" + Files.readString(out) + "--- stderr\n" + tail(err, 60);
+        }
+
+        private static String tail(Path f, int lines) throws IOException {
+            List<String> all = Files.readAllLines(f);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        }
+    }
+}
