@@ -12,9 +12,7 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
-import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.async.AsyncRequestBody;
-import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.TlsTrustManagersProvider;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
@@ -45,6 +43,7 @@ import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsResponse;
 import software.amazon.awssdk.services.ec2.model.Snapshot;
 
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -105,6 +104,24 @@ public final class SdkEbsProxy implements EbsProxy {
     private static final long MIN_ATTEMPT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private static final AtomicInteger INSTANCES = new AtomicInteger();
+
+    /** An EBS block: what GetSnapshotBlock returns and PutSnapshotBlock takes. */
+    static final int BLOCK_SIZE = 512 * 1024;
+
+    /**
+     * The largest GetSnapshotBlock body accepted: a response declaring more fails instead of
+     * allocating whatever its Content-Length says.
+     */
+    static final int MAX_BLOCK_BODY = 2 * BLOCK_SIZE;
+
+    /**
+     * Pieces of a PutSnapshotBlock body. Over plain HTTP the SDK signs the payload and copies the
+     * body piece by piece while hashing it (an HTTPS put is sent UNSIGNED-PAYLOAD, uncopied): as
+     * one 512 KiB piece that copy is a humongous object taking a whole G1 region (1 MiB below 4 GiB
+     * of heap), as 128 KiB pieces it is ordinary heap. The pieces are views of the caller's array,
+     * not copies.
+     */
+    static final int PUT_PIECE = 128 * 1024;
 
     private final String region;
     private final EbsProxyConfig config;
@@ -326,14 +343,16 @@ public final class SdkEbsProxy implements EbsProxy {
                 timeout ->
                         ebsAsync.getSnapshotBlock(
                                         withTimeout(request, timeout),
-                                        AsyncResponseTransformer
-                                                .<GetSnapshotBlockResponse>toBytes())
+                                        // A new one per attempt: it holds that attempt's body.
+                                        new ExactLengthBytesTransformer<GetSnapshotBlockResponse>(
+                                                BLOCK_SIZE, MAX_BLOCK_BODY))
                                 .thenApply(SdkEbsProxy::fetched));
     }
 
-    private static FetchedBlock fetched(ResponseBytes<GetSnapshotBlockResponse> bytes) {
-        // The transformer's array is ours alone: no copy of the 512 KiB.
-        return new FetchedBlock(bytes.asByteArrayUnsafe(), bytes.response().checksum());
+    private static FetchedBlock fetched(
+            ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse> body) {
+        // The transformer's array is ours alone, sized to the body: no copy of the 512 KiB.
+        return new FetchedBlock(body.bytes(), body.response().checksum());
     }
 
     @Override
@@ -355,9 +374,21 @@ public final class SdkEbsProxy implements EbsProxy {
                         ebsAsync.putSnapshotBlock(
                                         withTimeout(request, timeout),
                                         // No copy: the caller hands the block over and does not
-                                        // change it while the put runs.
-                                        AsyncRequestBody.fromBytesUnsafe(data))
+                                        // change it while the put runs (a fan-out puts the same
+                                        // array to several regions; each put only reads it).
+                                        putBody(data))
                                 .thenApply(r -> (Void) null));
+    }
+
+    /** The caller's array as a request body in views of {@link #PUT_PIECE} bytes, uncopied. */
+    static AsyncRequestBody putBody(byte[] data) {
+        int pieces = Math.max(1, (data.length + PUT_PIECE - 1) / PUT_PIECE);
+        ByteBuffer[] views = new ByteBuffer[pieces];
+        for (int i = 0; i < pieces; i++) {
+            int from = i * PUT_PIECE;
+            views[i] = ByteBuffer.wrap(data, from, Math.min(PUT_PIECE, data.length - from)).slice();
+        }
+        return AsyncRequestBody.fromByteBuffersUnsafe(views);
     }
 
     @Override

@@ -1,0 +1,255 @@
+package io.ebsreplicator.connector.ebs.proxy;
+
+import org.reactivestreams.Subscriber;
+import org.reactivestreams.Subscription;
+import software.amazon.awssdk.core.SdkResponse;
+import software.amazon.awssdk.core.async.AsyncResponseTransformer;
+import software.amazon.awssdk.core.async.SdkPublisher;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Reads a response body into one {@code byte[]} of exactly the size the response declares in its
+ * {@code Content-Length}, filled in place from the body's buffers: no growing buffer and no final
+ * copy, unlike {@link AsyncResponseTransformer#toBytes()} (a {@code ByteArrayOutputStream} that
+ * doubles from 32 bytes, so a 512 KiB block passes through 15 arrays and ends in one of 512 KiB
+ * while one of 256 KiB is still referenced).
+ *
+ * <p>Without a usable {@code Content-Length} (absent, or not a number) the body goes into a buffer
+ * of {@code expectedLength} that grows by doubling if it has to, and is trimmed (one copy) only if
+ * fewer bytes arrived: for a GetSnapshotBlock body of the usual 512 KiB that is still one array.
+ *
+ * <p>Fails the result with an {@link IOException} (and cancels the body) when more bytes arrive
+ * than were declared, when the body ends short of the declared length, or when the length is
+ * negative or above {@code maxLength}: a wrong body is never returned padded or cut. One instance
+ * serves one request at a time; {@link #prepare()} starts over.
+ */
+final class ExactLengthBytesTransformer<R extends SdkResponse>
+        implements AsyncResponseTransformer<R, ExactLengthBytesTransformer.Body<R>> {
+
+    /** A response and its body, which belongs to the caller alone (nothing else refers to it). */
+    record Body<R>(R response, byte[] bytes) {}
+
+    private final int expectedLength;
+    private final int maxLength;
+
+    private volatile CompletableFuture<Body<R>> result;
+    private volatile R response;
+
+    /**
+     * @param expectedLength size to start with when the response declares no length
+     * @param maxLength largest body accepted, declared or received
+     */
+    ExactLengthBytesTransformer(int expectedLength, int maxLength) {
+        if (expectedLength < 0 || maxLength < expectedLength) {
+            throw new IllegalArgumentException(
+                    "Need 0 <= expectedLength <= maxLength, got "
+                            + expectedLength
+                            + " and "
+                            + maxLength);
+        }
+        this.expectedLength = expectedLength;
+        this.maxLength = maxLength;
+    }
+
+    @Override
+    public CompletableFuture<Body<R>> prepare() {
+        CompletableFuture<Body<R>> f = new CompletableFuture<>();
+        result = f;
+        response = null;
+        return f;
+    }
+
+    @Override
+    public void onResponse(R response) {
+        this.response = response;
+    }
+
+    @Override
+    public void onStream(SdkPublisher<ByteBuffer> publisher) {
+        CompletableFuture<Body<R>> f = result;
+        R r = response;
+        long declared;
+        try {
+            declared = declaredLength(r);
+        } catch (IOException e) {
+            f.completeExceptionally(e);
+            // Still subscribe, to cancel the body instead of leaving the connection hanging.
+            publisher.subscribe(new Cancelling());
+            return;
+        }
+        publisher.subscribe(new Filler(f, r, declared));
+    }
+
+    @Override
+    public void exceptionOccurred(Throwable error) {
+        CompletableFuture<Body<R>> f = result;
+        if (f != null) {
+            f.completeExceptionally(error);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "ExactLengthBytes";
+    }
+
+    /**
+     * The declared Content-Length, or -1 when there is none usable.
+     *
+     * @throws IOException if it is negative or above {@code maxLength}
+     */
+    private long declaredLength(R r) throws IOException {
+        if (r == null || r.sdkHttpResponse() == null) {
+            return -1;
+        }
+        Optional<String> header = r.sdkHttpResponse().firstMatchingHeader("Content-Length");
+        if (header.isEmpty()) {
+            return -1;
+        }
+        long length;
+        try {
+            length = Long.parseLong(header.get().trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+        if (length < 0 || length > maxLength) {
+            throw new IOException(
+                    "Response declares a body of "
+                            + length
+                            + " bytes (Content-Length); at most "
+                            + maxLength
+                            + " are accepted");
+        }
+        return length;
+    }
+
+    /** Fills one array from the body's buffers, in order; reactive signals arrive one at a time. */
+    private final class Filler implements Subscriber<ByteBuffer> {
+        private final CompletableFuture<Body<R>> future;
+        private final R response;
+        private final long declared;
+        private byte[] bytes;
+        private int filled;
+        private volatile Subscription subscription;
+
+        Filler(CompletableFuture<Body<R>> future, R response, long declared) {
+            this.future = future;
+            this.response = response;
+            this.declared = declared;
+            // Allocated here, once, when the length is known.
+            this.bytes = new byte[declared >= 0 ? (int) declared : expectedLength];
+        }
+
+        @Override
+        public void onSubscribe(Subscription s) {
+            if (subscription != null) {
+                s.cancel(); // rule 2.5: one subscription only
+                return;
+            }
+            subscription = s;
+            // A caller that gave up (cancelled, timed out, failed elsewhere) stops the body. Only
+            // then: cancelling a body that completed could cost the connection its keep-alive.
+            future.whenComplete(
+                    (v, e) -> {
+                        if (e != null) {
+                            s.cancel();
+                        }
+                    });
+            if (!future.isDone()) {
+                s.request(Long.MAX_VALUE);
+            }
+        }
+
+        @Override
+        public void onNext(ByteBuffer buffer) {
+            if (future.isDone()) {
+                return; // failed or cancelled: drop what is still in flight
+            }
+            int n = buffer.remaining();
+            if (n > bytes.length - filled) {
+                if (declared >= 0) {
+                    fail(
+                            "Response body is longer than its Content-Length of "
+                                    + declared
+                                    + " bytes: "
+                                    + ((long) filled + n)
+                                    + " bytes received so far");
+                    return;
+                }
+                long needed = (long) filled + n;
+                if (needed > maxLength) {
+                    fail(
+                            "Response body without Content-Length exceeds "
+                                    + maxLength
+                                    + " bytes: "
+                                    + needed
+                                    + " bytes received so far");
+                    return;
+                }
+                long grown = Math.max(needed, Math.max(16L, 2L * bytes.length));
+                bytes = Arrays.copyOf(bytes, (int) Math.min(grown, maxLength));
+            }
+            // Reads through a duplicate: the publisher's buffer keeps its position.
+            buffer.duplicate().get(bytes, filled, n);
+            filled += n;
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            bytes = null;
+            future.completeExceptionally(t);
+        }
+
+        @Override
+        public void onComplete() {
+            if (future.isDone()) {
+                return;
+            }
+            if (declared >= 0 && filled != declared) {
+                bytes = null;
+                future.completeExceptionally(
+                        new IOException(
+                                "Response body ended after "
+                                        + filled
+                                        + " of the "
+                                        + declared
+                                        + " bytes its Content-Length declared"));
+                return;
+            }
+            byte[] out = filled == bytes.length ? bytes : Arrays.copyOf(bytes, filled);
+            bytes = null;
+            future.complete(new Body<>(response, out));
+        }
+
+        private void fail(String message) {
+            bytes = null;
+            future.completeExceptionally(new IOException(message));
+            Subscription s = subscription;
+            if (s != null) {
+                s.cancel();
+            }
+        }
+    }
+
+    /** Takes a body only to cancel it (the result has already failed). */
+    private static final class Cancelling implements Subscriber<ByteBuffer> {
+        @Override
+        public void onSubscribe(Subscription s) {
+            s.cancel();
+        }
+
+        @Override
+        public void onNext(ByteBuffer buffer) {}
+
+        @Override
+        public void onError(Throwable t) {}
+
+        @Override
+        public void onComplete() {}
+    }
+}
