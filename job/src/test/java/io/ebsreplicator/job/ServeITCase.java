@@ -113,6 +113,9 @@ class ServeITCase {
         assertThat(r.getStatus()).as(r.toString()).isEqualTo(ResultStatus.COMPLETED);
         assertThat(r.getTargetRegion()).isEqualTo(DR);
         assertThat(r.getBlocksWritten()).isEqualTo(24);
+        assertThat(r.getChecksum())
+                .as("the LINEAR checksum EBS accepted")
+                .isEqualTo(linear(source));
         assertIdentical(source, r.getTargetSnapshotId());
         Snapshot target = EBS.service().snapshot(DR, r.getTargetSnapshotId());
         assertThat(target.completionsAccepted()).isEqualTo(1);
@@ -146,18 +149,26 @@ class ServeITCase {
         foreign[2] ^= 0x5A; // a fingerprint no version of the schema has
         ReplicationRequest noTargets = request("serve-no-targets", source, null, DR);
         noTargets.setTargets(List.of());
+        ReplicationRequest noId = request("", source, null, DR);
+        ReplicationRequest noSource = request("serve-no-source", "", null, DR);
+        ReplicationRequest late = request("serve-late", source, null, DR);
+        late.setDeadline(java.time.Instant.now().minusSeconds(60));
 
         KAFKA.produce(requests, null, garbage);
         KAFKA.produce(requests, null, foreign);
         publish(noTargets);
+        publish(noId);
+        publish(noSource);
+        publish(late);
         publish(request("serve-missing", "snap-0000000000000dead", null, DR));
         publish(request("serve-unrelated", source, unrelated, DR));
         publish(request("serve-after", source, null, DR));
 
-        List<DeadLetter> letters = awaitDeadLetters(3);
+        List<DeadLetter> letters = awaitDeadLetters(4);
         assertThat(letters)
                 .extracting(DeadLetter::getReason)
-                .containsExactlyInAnyOrder("MALFORMED", "UNKNOWN_SCHEMA", "INVALID_REQUEST");
+                .containsExactlyInAnyOrder(
+                        "MALFORMED", "UNKNOWN_SCHEMA", "INVALID_REQUEST", "INVALID_REQUEST");
         for (DeadLetter d : letters) {
             assertThat(d.getTopic()).isEqualTo(requests);
             assertThat(d.getMessage()).isNotBlank();
@@ -165,15 +176,26 @@ class ServeITCase {
         DeadLetter malformed =
                 letters.stream().filter(d -> d.getReason().equals("MALFORMED")).findFirst().get();
         assertThat(bytes(malformed.getValue())).isEqualTo(garbage);
-        DeadLetter invalid =
-                letters.stream()
-                        .filter(d -> d.getReason().equals("INVALID_REQUEST"))
-                        .findFirst()
-                        .get();
-        assertThat(invalid.getRequestId()).isEqualTo("serve-no-targets");
+        assertThat(letters)
+                .filteredOn(d -> d.getReason().equals("INVALID_REQUEST"))
+                .extracting(DeadLetter::getMessage)
+                .anySatisfy(m -> assertThat(m).containsIgnoringCase("target"))
+                .anySatisfy(m -> assertThat(m).containsIgnoringCase("requestId"));
 
         List<ReplicationResult> got =
-                awaitResults(Set.of("serve-missing", "serve-unrelated", "serve-after"), 3);
+                awaitResults(
+                        Set.of(
+                                "serve-no-source",
+                                "serve-late",
+                                "serve-missing",
+                                "serve-unrelated",
+                                "serve-after"),
+                        5);
+        assertThat(only(got, "serve-late").getError().getReason()).isEqualTo("DEADLINE_EXCEEDED");
+        ReplicationResult noSourceResult = only(got, "serve-no-source");
+        assertThat(noSourceResult.getStatus()).isEqualTo(ResultStatus.FAILED);
+        assertThat(noSourceResult.getError().getReason()).isEqualTo("INVALID_REQUEST");
+        assertThat(noSourceResult.getError().getMessage()).containsIgnoringCase("sourceSnapshotId");
         ReplicationResult missing = only(got, "serve-missing");
         assertThat(missing.getStatus()).isEqualTo(ResultStatus.FAILED);
         assertThat(missing.getError().getReason()).isEqualTo("SNAPSHOT_NOT_FOUND");
@@ -371,6 +393,15 @@ class ServeITCase {
             }
             return out;
         }
+    }
+
+    /** The LINEAR checksum of a source: SHA-256 over its blocks' SHA-256s in index order. */
+    static String linear(String source) throws Exception {
+        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+        for (var d : EBS.service().blocksOf(SOURCE, source).values()) {
+            md.update(java.util.Base64.getDecoder().decode(d.base64()));
+        }
+        return java.util.Base64.getEncoder().encodeToString(md.digest());
     }
 
     static ReplicationResult only(List<ReplicationResult> results, String id) {

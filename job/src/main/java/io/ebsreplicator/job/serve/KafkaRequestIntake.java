@@ -49,7 +49,9 @@ public final class KafkaRequestIntake implements RequestIntake {
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final AvroCodec<ReplicationRequest> requests = AvroCodec.forRequests();
     private final AvroCodec<DeadLetter> deadLetters = AvroCodec.forDeadLetters();
+    private final AtomicBoolean closing = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean polling = new AtomicBoolean();
     private final Set<TopicPartition> assigned = new java.util.HashSet<>();
 
     KafkaRequestIntake(
@@ -71,6 +73,16 @@ public final class KafkaRequestIntake implements RequestIntake {
         }
         p.putAll(extra);
         this.consumer = new KafkaConsumer<>(p);
+        // Closing the consumer loads this class; on a cluster the job's class loader may be gone
+        // by the time the enumerator closes, so it is loaded now.
+        try {
+            Class.forName(
+                    "org.apache.kafka.common.metrics.internals.PluginMetricsImpl",
+                    true,
+                    KafkaConsumer.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            LOG.debug("Kafka client without PluginMetricsImpl", e);
+        }
     }
 
     /** The stream name of a partition, as positions are kept. */
@@ -119,13 +131,24 @@ public final class KafkaRequestIntake implements RequestIntake {
     @Override
     public List<IntakeRecord> poll(Duration timeout) {
         List<IntakeRecord> out = new ArrayList<>();
+        if (!polling.compareAndSet(false, true)) {
+            throw new IllegalStateException("The intake is polled from two threads at once");
+        }
         try {
+            if (closing.get()) {
+                return out;
+            }
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
                 out.add(decode(r));
             }
         } catch (WakeupException e) {
-            if (!closed.get()) {
+            if (!closing.get()) {
                 throw e;
+            }
+        } finally {
+            polling.set(false);
+            if (closing.get()) {
+                closeConsumer(); // close() came while this thread was polling
             }
         }
         return out;
@@ -145,6 +168,16 @@ public final class KafkaRequestIntake implements RequestIntake {
         }
         List<String> problems = RequestValidator.validate(avro);
         var request = RequestMapping.toConnector(avro);
+        if (problems.isEmpty()
+                && avro.getDeadline() != null
+                && avro.getDeadline().isBefore(Instant.now())) {
+            problems =
+                    List.of(
+                            "DeadlineExceeded: the deadline "
+                                    + avro.getDeadline()
+                                    + " passed before the request was taken");
+            return IntakeRecord.invalid(stream, r.offset(), request, problems.get(0));
+        }
         if (problems.isEmpty()) {
             return IntakeRecord.request(stream, r.offset(), request);
         }
@@ -187,8 +220,22 @@ public final class KafkaRequestIntake implements RequestIntake {
         consumer.wakeup();
     }
 
+    /**
+     * Closes the consumer, from any thread: a poll in progress is woken up and its thread closes
+     * the consumer (a Kafka consumer may only be used by one thread at a time).
+     */
     @Override
     public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        consumer.wakeup();
+        if (!polling.get()) {
+            closeConsumer();
+        }
+    }
+
+    private void closeConsumer() {
         if (closed.compareAndSet(false, true)) {
             consumer.close(Duration.ofSeconds(5));
         }

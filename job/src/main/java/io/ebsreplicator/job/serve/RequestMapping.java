@@ -109,6 +109,9 @@ public final class RequestMapping {
         if (error.startsWith("InvalidRequest")) {
             return "INVALID_REQUEST";
         }
+        if (error.startsWith("DeadlineExceeded")) {
+            return "DEADLINE_EXCEEDED";
+        }
         if (error.contains("UNRELATED_SNAPSHOTS")) {
             return "UNRELATED_BASE";
         }

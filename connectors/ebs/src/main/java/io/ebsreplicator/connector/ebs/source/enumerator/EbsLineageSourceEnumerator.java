@@ -118,6 +118,7 @@ public final class EbsLineageSourceEnumerator
     private transient volatile RequestIntake intake;
 
     private transient volatile boolean reopenIntake;
+    private volatile boolean closed;
     private boolean taking;
 
     private transient ScheduledExecutorService retryTimer;
@@ -566,6 +567,9 @@ public final class EbsLineageSourceEnumerator
         Map<String, Long> from = new LinkedHashMap<>(positions);
         context.callAsync(
                 () -> {
+                    if (closed) {
+                        return List.<IntakeRecord>of();
+                    }
                     if (reopenIntake && intake != null) {
                         closeQuietly(intake);
                         intake = null;
@@ -582,6 +586,9 @@ public final class EbsLineageSourceEnumerator
 
     private void onTaken(List<IntakeRecord> records, Throwable error) {
         taking = false;
+        if (closed) {
+            return;
+        }
         if (error != null) {
             // Taken records are only counted once they are in state, so reading again from the
             // last position loses nothing and repeats nothing.
@@ -937,10 +944,10 @@ public final class EbsLineageSourceEnumerator
         if (retryTimer != null) {
             retryTimer.shutdownNow();
         }
+        closed = true;
         RequestIntake open = intake;
         if (open != null) {
-            open.wakeup();
-            closeQuietly(open);
+            closeQuietly(open); // wakes a poll in progress; that thread then closes it
         }
         synchronized (this) {
             for (EbsProxy p : proxies.values()) {
