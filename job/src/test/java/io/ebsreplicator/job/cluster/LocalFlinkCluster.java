@@ -20,6 +20,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -169,6 +171,11 @@ final class LocalFlinkCluster implements AutoCloseable {
         return m.group(1);
     }
 
+    /** {@code flink-cluster.sh cli cancel JOBID}: cancels a job; returns the command's output. */
+    String cancel(String jobId) {
+        return script(Duration.ofMinutes(1), "flink-cluster.sh", "cli", "cancel", jobId);
+    }
+
     /** The newest retained checkpoint of a job (a {@code chk-N} directory with its metadata). */
     Optional<Path> latestCheckpoint(String jobId) {
         Path jobDir = checkpoints().resolve(jobId);
@@ -232,6 +239,28 @@ final class LocalFlinkCluster implements AutoCloseable {
     }
 
     /**
+     * The TaskManagers (their resource ids) running any subtask of a job; empty while the
+     * JobManager does not answer.
+     */
+    Set<String> taskManagersOf(String jobId) {
+        Set<String> out = new TreeSet<>();
+        JsonNode job = rest("/jobs/" + jobId);
+        if (job != null) {
+            for (JsonNode v : job.path("vertices")) {
+                JsonNode detail = rest("/jobs/" + jobId + "/vertices/" + v.path("id").asText());
+                if (detail != null) {
+                    for (JsonNode s : detail.path("subtasks")) {
+                        if (s.path("status").asText().equals("RUNNING")) {
+                            out.add(s.path("taskmanager-id").asText());
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
      * A metric of a vertex summed over its subtasks, by the end of its name (for instance {@code
      * ebs.blocksCopied}); -1 when the vertex does not report it (yet).
      */
@@ -279,6 +308,20 @@ final class LocalFlinkCluster implements AutoCloseable {
     String jobState(String jobId) {
         JsonNode job = rest("/jobs/" + jobId);
         return job == null ? null : job.path("state").asText();
+    }
+
+    /**
+     * Every live process on this machine whose command line names the cluster's directory: the
+     * JobManager, the TaskManagers and the command-line clients (their log and config paths are in
+     * it), whether or not a pid file still names them.
+     */
+    List<ProcessHandle> processes() {
+        String path = dir.toString();
+        long self = ProcessHandle.current().pid();
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.pid() != self && p.isAlive())
+                .filter(p -> p.info().commandLine().orElse("").contains(path))
+                .toList();
     }
 
     @Override
