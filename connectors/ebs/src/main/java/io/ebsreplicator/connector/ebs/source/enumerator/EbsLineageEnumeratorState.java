@@ -57,6 +57,11 @@ public record EbsLineageEnumeratorState(
                 Map.of());
     }
 
+    /** Nothing pending, assigned, watched or taken yet. */
+    public static EbsLineageEnumeratorState empty() {
+        return new EbsLineageEnumeratorState(List.of(), List.of());
+    }
+
     /**
      * A completed copy of a lineage's snapshot in a target region, kept (the last few per lineage,
      * source region and target region, oldest first) so that the next request of the lineage can be

@@ -559,7 +559,8 @@ public final class EbsLineageSourceEnumerator
     // ------------------------------------------------------------------ taking requests
 
     /** Asks the intake for what arrived, off the coordinator thread. */
-    private void takeRequests() {
+    @VisibleForTesting
+    void takeRequests() {
         if (taking) {
             return;
         }
