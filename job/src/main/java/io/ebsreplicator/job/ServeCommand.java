@@ -29,7 +29,7 @@ final class ServeCommand {
                     "\n",
                     "Usage: serve --bootstrap-servers HOST:PORT [--requests-topic T] [--results-topic T]",
                     "             [--dead-letter-topic T] [--group-id G] [--parallelism N]",
-                    "             [--max-in-flight N] [--checkpoint-interval 10s]",
+                    "             [--max-in-flight N] [--checkpoint-interval D (default: the cluster's, else 10s)]",
                     "             [--transaction-timeout 15min] [--endpoint REGION=URL ...] [-D key=value ...]",
                     "",
                     "Replicates every request published to the requests topic (default "
@@ -57,14 +57,16 @@ final class ServeCommand {
                     "--transaction-timeout",
                     "--endpoint");
 
+    /** Used when neither the flag nor the cluster's configuration sets an interval. */
+    static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
+
     private ServeCommand() {}
 
     static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         Flags flags = Flags.parse(args, WITH_VALUE, Set.of());
         ServeSettings settings = settings(flags);
         Configuration options = options(flags);
-        Duration interval =
-                KafkaTopics.duration(flags, "--checkpoint-interval", Duration.ofSeconds(10));
+        Duration interval = KafkaTopics.duration(flags, "--checkpoint-interval", null);
         int parallelism = flags.intValue("--parallelism", 0);
 
         // Restart strategy and checkpoint storage come from the cluster's configuration.
@@ -72,7 +74,12 @@ final class ServeCommand {
         if (parallelism > 0) {
             env.setParallelism(parallelism);
         }
-        env.enableCheckpointing(interval.toMillis());
+        if (interval != null) {
+            env.enableCheckpointing(interval.toMillis());
+        } else if (!env.getCheckpointConfig().isCheckpointingEnabled()) {
+            // Results are committed with checkpoints: without them none would ever be visible.
+            env.enableCheckpointing(DEFAULT_CHECKPOINT_INTERVAL.toMillis());
+        }
         int users = Math.max(1, env.getParallelism());
         ServePipeline.build(
                 env,
