@@ -4,6 +4,7 @@ import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
+import io.ebsreplicator.job.kafka.CommittedRecords;
 import io.ebsreplicator.job.kafka.KafkaBrokerExtension;
 import io.ebsreplicator.job.serve.ServePipeline;
 import io.ebsreplicator.job.serve.ServeSettings;
@@ -21,9 +22,6 @@ import io.ebsreplicator.schemas.ResultStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -354,8 +352,8 @@ class ServeITCase {
             throws Exception {
         AvroCodec<ReplicationResult> codec = AvroCodec.forResults();
         List<ReplicationResult> out = new ArrayList<>();
-        for (ConsumerRecord<byte[], byte[]> r : readAll(results)) {
-            ReplicationResult result = codec.decode(r.value());
+        for (ReplicationResult result :
+                CommittedRecords.readAll(KAFKA.consumerProps(null, true), results, codec::decode)) {
             if (filter.test(result)) {
                 out.add(result);
             }
@@ -367,31 +365,14 @@ class ServeITCase {
         AvroCodec<DeadLetter> codec = AvroCodec.forDeadLetters();
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         while (true) {
-            List<DeadLetter> out = new ArrayList<>();
-            for (ConsumerRecord<byte[], byte[]> r : readAll(deadLetters)) {
-                out.add(codec.decode(r.value()));
-            }
+            List<DeadLetter> out =
+                    CommittedRecords.readAll(
+                            KAFKA.consumerProps(null, true), deadLetters, codec::decode);
             if (out.size() >= expected) {
                 return out;
             }
             assertThat(System.nanoTime()).as("dead letters; so far %s", out).isLessThan(deadline);
             Thread.sleep(200);
-        }
-    }
-
-    /** Every committed record of a one-partition topic, from the beginning. */
-    static List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
-        try (KafkaConsumer<byte[], byte[]> c =
-                new KafkaConsumer<>(KAFKA.consumerProps(null, true))) {
-            TopicPartition p = new TopicPartition(topic, 0);
-            c.assign(List.of(p));
-            c.seekToBeginning(List.of(p));
-            long end = c.endOffsets(List.of(p)).get(p);
-            List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-            while (c.position(p) < end) {
-                c.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-            return out;
         }
     }
 

@@ -4,6 +4,7 @@ import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
+import io.ebsreplicator.job.kafka.CommittedRecords;
 import io.ebsreplicator.job.kafka.KafkaBrokerExtension;
 import io.ebsreplicator.job.serve.ServePipeline;
 import io.ebsreplicator.job.serve.ServeSettings;
@@ -21,9 +22,6 @@ import io.ebsreplicator.schemas.ResultStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -217,21 +215,8 @@ class ServeRecoveryITCase {
     }
 
     private static List<ReplicationResult> readResults(String topic) throws Exception {
-        AvroCodec<ReplicationResult> codec = AvroCodec.forResults();
-        List<ReplicationResult> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c =
-                new KafkaConsumer<>(KAFKA.consumerProps(null, true))) {
-            TopicPartition p = new TopicPartition(topic, 0);
-            c.assign(List.of(p));
-            c.seekToBeginning(List.of(p));
-            long end = c.endOffsets(List.of(p)).get(p);
-            while (c.position(p) < end) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(codec.decode(r.value()));
-                }
-            }
-        }
-        return out;
+        return CommittedRecords.readAll(
+                KAFKA.consumerProps(null, true), topic, AvroCodec.forResults()::decode);
     }
 
     interface Check {

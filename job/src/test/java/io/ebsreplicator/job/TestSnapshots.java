@@ -16,13 +16,7 @@ final class TestSnapshots {
 
     private TestSnapshots() {}
 
-    /**
-     * A completed child of {@code parent} (same volume size) in which the blocks at {@code indexes}
-     * are written again with random data from {@code seed}.
-     */
-    static String child(
-            EbsLocalServer server, String region, String parent, int[] indexes, long seed)
-            throws Exception {
+    private static EbsProxy proxy(EbsLocalServer server, String region) {
         EbsProxyConfig config =
                 EbsProxyConfig.builder()
                         .endpoint(region, server.endpoint().toString())
@@ -30,7 +24,17 @@ final class TestSnapshots {
                                 server.accessKey().accessKeyId(),
                                 server.accessKey().secretAccessKey())
                         .build();
-        try (EbsProxy ebs = new SdkEbsProxyFactory(config).create(region)) {
+        return new SdkEbsProxyFactory(config).create(region);
+    }
+
+    /**
+     * A completed child of {@code parent} (same volume size) in which the blocks at {@code indexes}
+     * are written again with random data from {@code seed}.
+     */
+    static String child(
+            EbsLocalServer server, String region, String parent, int[] indexes, long seed)
+            throws Exception {
+        try (EbsProxy ebs = proxy(server, region)) {
             long gib = ebs.describeSnapshot(parent).volumeSizeGib();
             String id =
                     ebs.startSnapshot(
@@ -60,14 +64,7 @@ final class TestSnapshots {
     /** A completed snapshot with {@code blocks} random blocks at indexes 0, 3, 6, ... */
     static String create(EbsLocalServer server, String region, long volumeGib, int blocks)
             throws Exception {
-        EbsProxyConfig config =
-                EbsProxyConfig.builder()
-                        .endpoint(region, server.endpoint().toString())
-                        .credentials(
-                                server.accessKey().accessKeyId(),
-                                server.accessKey().secretAccessKey())
-                        .build();
-        try (EbsProxy ebs = new SdkEbsProxyFactory(config).create(region)) {
+        try (EbsProxy ebs = proxy(server, region)) {
             String id =
                     ebs.startSnapshot(
                                     new StartSnapshotSpec(

@@ -4,6 +4,7 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
+import io.ebsreplicator.job.kafka.CommittedRecords;
 import io.ebsreplicator.job.kafka.KafkaBroker;
 import io.ebsreplicator.local.EbsLocalConfig;
 import io.ebsreplicator.local.EbsLocalServer;
@@ -19,12 +20,9 @@ import io.ebsreplicator.schemas.ReplicationTarget;
 import io.ebsreplicator.schemas.ResultStatus;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -41,7 +39,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Comparator;
@@ -382,19 +379,9 @@ class ServeClusterE2E {
 
     /** Every committed record of a one-partition topic, decoded. */
     private static <T> List<T> readAll(String topic, Decoder<T> decoder) throws Exception {
-        List<T> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps())) {
-            TopicPartition p = new TopicPartition(topic, 0);
-            c.assign(List.of(p));
-            c.seekToBeginning(List.of(p));
-            long end = c.endOffsets(List.of(p)).get(p);
-            while (c.position(p) < end) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(decoder.decode(r.value()));
-                }
-            }
-        }
-        return out;
+        java.util.Properties props = new java.util.Properties();
+        props.putAll(consumerProps());
+        return CommittedRecords.readAll(props, topic, decoder::decode);
     }
 
     @FunctionalInterface
