@@ -16,6 +16,7 @@ import io.ebsreplicator.local.EbsLocalServer;
 import io.ebsreplicator.local.fault.FaultProfile;
 import io.ebsreplicator.local.service.Snapshot;
 
+import jdk.jfr.Recording;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.CloseableIterator;
@@ -71,7 +72,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * neither is measured with a cold JIT.
  *
  * <p>Arguments: {@code [--gib G] [--latencies 0,20,100] [--systems job,tuned,naive] [--naive-blocks
- * N] [--tuned-concurrency N] [--parallelism N] [--max-in-flight N] [--out DIR]}.
+ * N] [--tuned-concurrency N] [--parallelism N] [--max-in-flight N] [--out DIR] [--jfr]}; with
+ * {@code --jfr} each measured run is recorded with JFR's "profile" settings into {@code
+ * DIR/<system>-<latency>ms.jfr}.
  */
 public final class EndToEndBenchmark {
 
@@ -79,6 +82,20 @@ public final class EndToEndBenchmark {
     private static final String TARGET = "us-west-2";
     private static final int BLOCK = 512 * 1024;
     private static final double MIB = 1024 * 1024;
+
+    /**
+     * Blocks of the warm-up copy (256 MiB): enough requests per round for C2 to take the hot paths.
+     */
+    private static final int WARM_UP_BLOCKS = 512;
+
+    /** A warm-up round with less JIT compile time than this share of its wall time ends it. */
+    private static final double JIT_SETTLED = 0.05;
+
+    /**
+     * Rounds at most: on two shared cores the JIT compiled about as long as each round ran in 4 of
+     * them (every job's MiniCluster brings more code), so more rounds only add time.
+     */
+    private static final int MAX_WARM_UP_ROUNDS = 2;
 
     private EndToEndBenchmark() {}
 
@@ -90,7 +107,9 @@ public final class EndToEndBenchmark {
             double cpuSecondsPerGib,
             double peakHeapMib,
             int inFlight,
-            double firstBlockSeconds) {
+            double firstBlockSeconds,
+            double firstBlockCpuSeconds,
+            double jitSeconds) {
         double mibPerSecond() {
             return blocks * (BLOCK / MIB) / seconds;
         }
@@ -104,6 +123,16 @@ public final class EndToEndBenchmark {
             double s = firstBlockSeconds < 0 ? seconds : seconds - firstBlockSeconds;
             return blocks * (BLOCK / MIB) / Math.max(s, 1e-9);
         }
+
+        /**
+         * CPU per GiB from the first written block to the end: what copying costs once it runs,
+         * without start-up (the job's MiniCluster, deployment and listing; the proxies' clients).
+         */
+        double steadyCpuSecondsPerGib() {
+            double total = cpuSecondsPerGib * blocks * (BLOCK / (1024 * MIB));
+            double after = firstBlockCpuSeconds < 0 ? total : total - firstBlockCpuSeconds;
+            return after / (blocks * (BLOCK / (1024 * MIB)));
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -116,6 +145,7 @@ public final class EndToEndBenchmark {
         int parallelism = 2;
         int maxInFlight = 64;
         Path out = Path.of("benchmarks/results");
+        boolean jfr = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--gib" -> gib = Double.parseDouble(args[++i]);
@@ -126,6 +156,7 @@ public final class EndToEndBenchmark {
                 case "--parallelism" -> parallelism = Integer.parseInt(args[++i]);
                 case "--max-in-flight" -> maxInFlight = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
+                case "--jfr" -> jfr = true;
                 default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
             }
         }
@@ -147,22 +178,64 @@ public final class EndToEndBenchmark {
                         Locale.ROOT, "Writing the source: %d blocks (%.1f GiB)...%n", blocks, gib);
                 source = writeSource(src, blocks);
             }
-            // Warm-up: the JIT, Flink's classes and the SDK clients, on a 256-block copy.
+            // Warm-up: the JIT, Flink's classes and the SDK clients. One short copy each is not
+            // enough on two busy cores: the JIT was still compiling for longer than the round ran
+            // (about 40 s in a 29 s first round, 9 s in an 8 s second one), and the system measured
+            // first pays for what is left. Warm up in rounds until the JIT has settled (little
+            // compile time in a round) or for at most MAX_WARM_UP_ROUNDS, and rotate the order of
+            // the systems below.
             System.out.println("Warm-up...");
             String warm;
             try (EbsProxy src = factory.create(SOURCE)) {
-                warm = writeSource(src, Math.min(blocks, 256));
+                warm = writeSource(src, Math.min(blocks, WARM_UP_BLOCKS));
             }
-            if (systems.contains("job")) {
-                job(ebs, options, warm, 0, 0, parallelism, maxInFlight);
+            // Enabling JFR's I/O events retransforms JDK classes, which throws away compiled code
+            // of the paths that use them: do it before the warm-up, not in the first measured run.
+            Recording jfrWarmUp = null;
+            if (jfr) {
+                jfrWarmUp = new Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+                jfrWarmUp.start();
             }
-            if (systems.contains("tuned")) {
-                tuned(ebs, factory, warm, 0, tunedConcurrency);
+            var jit = ManagementFactory.getCompilationMXBean();
+            for (int round = 1; round <= MAX_WARM_UP_ROUNDS; round++) {
+                long t0 = System.nanoTime();
+                long c0 = jit.getTotalCompilationTime();
+                if (systems.contains("job")) {
+                    job(ebs, options, warm, 0, 0, parallelism, maxInFlight);
+                }
+                if (systems.contains("tuned")) {
+                    tuned(ebs, factory, warm, 0, tunedConcurrency);
+                }
+                double compiling = (jit.getTotalCompilationTime() - c0) / 1e3;
+                double wall = (System.nanoTime() - t0) / 1e9;
+                System.out.printf(
+                        Locale.ROOT,
+                        "Warm-up round %d: %.1f s, JIT compiling %.1f s%n",
+                        round,
+                        wall,
+                        compiling);
+                if (compiling < JIT_SETTLED * wall) {
+                    break;
+                }
             }
+            if (jfrWarmUp != null) {
+                jfrWarmUp.stop();
+                jfrWarmUp.close();
+            }
+            int run = 0;
             for (long latency : latencies) {
                 ebs.setFaults(
                         FaultProfile.builder().latency(latency, latency / 10).seed(1).build());
-                for (String system : systems) {
+                // Rotated per latency, so that no system is always measured right after another.
+                List<String> order = new ArrayList<>(systems);
+                java.util.Collections.rotate(order, -(run++ % order.size()));
+                for (String system : order) {
+                    Recording recording = null;
+                    if (jfr) {
+                        recording =
+                                new Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+                        recording.start();
+                    }
                     Result r =
                             switch (system) {
                                 case "job" ->
@@ -181,21 +254,37 @@ public final class EndToEndBenchmark {
                                         throw new IllegalArgumentException(
                                                 "Unknown system " + system);
                             };
+                    // Requests and errors so far, to tell retries and refusals apart per run.
+                    System.out.println("  ebs-local so far: " + ebs.stats());
+                    if (recording != null) {
+                        // One recording per measured run, to compare where each spends its CPU.
+                        Files.createDirectories(out);
+                        recording.stop();
+                        recording.dump(out.resolve(system + "-" + latency + "ms.jfr"));
+                        recording.close();
+                    }
                     System.out.printf(
                             Locale.ROOT,
-                            "%-6s %4d ms: %7.1f MiB/s %7.0f blocks/s, %.2f CPU-s/GiB, peak heap %.0f MiB,"
+                            "%-6s %4d ms: %7.1f MiB/s %7.0f blocks/s, %.2f CPU-s/GiB (%.2f CPU-s before"
+                                    + " the first block, %.2f CPU-s/GiB after), peak heap %.0f MiB,"
                                     + " first block after %.2f s%n",
                             r.system,
                             r.latencyMs,
                             r.mibPerSecond(),
                             r.blocksPerSecond(),
                             r.cpuSecondsPerGib,
+                            r.firstBlockCpuSeconds,
+                            r.steadyCpuSecondsPerGib(),
                             r.peakHeapMib,
                             r.firstBlockSeconds);
                     results.add(r);
                 }
             }
         }
+        List<String> listed = systems;
+        results.sort(
+                java.util.Comparator.comparingLong(Result::latencyMs)
+                        .thenComparingInt(r -> listed.indexOf(r.system())));
         Files.createDirectories(out);
         Files.writeString(out.resolve("latest.json"), json(results, gib));
         String md = markdown(results, gib);
@@ -466,7 +555,9 @@ public final class EndToEndBenchmark {
     private static final class Measurement {
         final long t0 = System.nanoTime();
         final long cpu0;
+        final long jit0 = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
         final AtomicLong firstBlockNanos = new AtomicLong(-1);
+        volatile long firstBlockCpuNanos = -1;
         final Thread watcher;
 
         private Measurement(EbsLocalServer ebs) {
@@ -487,7 +578,10 @@ public final class EndToEndBenchmark {
                                     for (Snapshot s : ebs.service().snapshots(TARGET)) {
                                         if (!before.contains(s.id())
                                                 && s.putRequestsAccepted() > 0) {
-                                            firstBlockNanos.compareAndSet(-1, System.nanoTime());
+                                            if (firstBlockNanos.compareAndSet(
+                                                    -1, System.nanoTime())) {
+                                                firstBlockCpuNanos = clientCpuNanos();
+                                            }
                                         }
                                     }
                                     try {
@@ -510,6 +604,11 @@ public final class EndToEndBenchmark {
             double seconds = (System.nanoTime() - t0) / 1e9;
             double cpu = (clientCpuNanos() - cpu0) / 1e9;
             watcher.interrupt();
+            try {
+                watcher.join(1000); // it may be reading the CPU at the first block
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             double peak = 0;
             for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
                 if (p.getType() == MemoryType.HEAP) {
@@ -525,7 +624,10 @@ public final class EndToEndBenchmark {
                     cpu / (blocks * (double) BLOCK / (1024 * MIB)),
                     peak / MIB,
                     inFlight,
-                    first < 0 ? -1 : (first - t0) / 1e9);
+                    first < 0 ? -1 : (first - t0) / 1e9,
+                    first < 0 || firstBlockCpuNanos < 0 ? -1 : (firstBlockCpuNanos - cpu0) / 1e9,
+                    (ManagementFactory.getCompilationMXBean().getTotalCompilationTime() - jit0)
+                            / 1e3);
         }
 
         /** Process CPU minus ebs-local's threads (its I/O loops and request workers). */
@@ -563,7 +665,10 @@ public final class EndToEndBenchmark {
                             Locale.ROOT,
                             "    {\"system\": \"%s\", \"latencyMs\": %d, \"blocks\": %d, \"mibPerSecond\": %.1f,"
                                     + " \"blocksPerSecond\": %.1f, \"cpuSecondsPerGiB\": %.3f, \"peakHeapMiB\": %.0f,"
-                                    + " \"requestsInFlight\": %d, \"firstBlockSeconds\": %.3f}%s%n",
+                                    + " \"requestsInFlight\": %d, \"firstBlockSeconds\": %.3f,"
+                                    + " \"cpuSecondsBeforeFirstBlock\": %.3f,"
+                                    + " \"cpuSecondsPerGiBAfterFirstBlock\": %.3f,"
+                                    + " \"jitCompileSeconds\": %.2f}%s%n",
                             r.system,
                             r.latencyMs,
                             r.blocks,
@@ -573,6 +678,9 @@ public final class EndToEndBenchmark {
                             r.peakHeapMib,
                             r.inFlight,
                             r.firstBlockSeconds,
+                            r.firstBlockCpuSeconds,
+                            r.steadyCpuSecondsPerGib(),
+                            r.jitSeconds,
                             i + 1 < results.size() ? "," : ""));
         }
         return sb.append("  ]\n}\n").toString();
@@ -588,19 +696,24 @@ public final class EndToEndBenchmark {
                         Math.round(gib * 2048)));
         sb.append(
                 "| system | RTT ms | MiB/s | blocks/s | MiB/s after the first block | CPU-s/GiB |"
-                        + " peak heap MiB | in flight | first block s |\n");
-        sb.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+                        + " CPU-s before the first block | CPU-s/GiB after the first block |"
+                        + " JIT compiling s | peak heap MiB | in flight | first block s |\n");
+        sb.append(
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (Result r : results) {
             sb.append(
                     String.format(
                             Locale.ROOT,
-                            "| %s | %d | %.1f | %.0f | %.1f | %.2f | %.0f | %d | %.2f |%n",
+                            "| %s | %d | %.1f | %.0f | %.1f | %.2f | %.2f | %.2f | %.1f | %.0f | %d | %.2f |%n",
                             r.system,
                             r.latencyMs,
                             r.mibPerSecond(),
                             r.blocksPerSecond(),
                             r.steadyMibPerSecond(),
                             r.cpuSecondsPerGib,
+                            r.firstBlockCpuSeconds,
+                            r.steadyCpuSecondsPerGib(),
+                            r.jitSeconds,
                             r.peakHeapMib,
                             r.inFlight,
                             r.firstBlockSeconds));
