@@ -1,9 +1,6 @@
 package io.ebsreplicator.job.cluster;
 
-import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
-import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
-import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
-import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
+import io.ebsreplicator.job.TestSnapshots;
 import io.ebsreplicator.job.kafka.CommittedRecords;
 import io.ebsreplicator.job.kafka.KafkaBroker;
 import io.ebsreplicator.local.EbsLocalConfig;
@@ -37,16 +34,13 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -418,42 +412,9 @@ class ServeClusterE2E {
         return snapshot(parent, indexes, seed);
     }
 
-    /**
-     * A completed source snapshot, a child of {@code parent} (or the first of a new 1 GiB volume
-     * when null), in which the blocks at {@code indexes} are written with random data from {@code
-     * seed}: the snapshot logic of the job tests' {@code TestSnapshots}.
-     */
+    /** A completed source snapshot (a child of {@code parent}, if any) with those blocks. */
     private static String snapshot(String parent, int[] indexes, long seed) throws Exception {
-        EbsProxyConfig config =
-                EbsProxyConfig.builder()
-                        .endpoint(SOURCE, ebs.endpoint().toString())
-                        .credentials(
-                                ebs.accessKey().accessKeyId(), ebs.accessKey().secretAccessKey())
-                        .build();
-        try (EbsProxy proxy = new SdkEbsProxyFactory(config).create(SOURCE)) {
-            String id =
-                    proxy.startSnapshot(
-                                    new StartSnapshotSpec(
-                                            1, parent, null, null, Map.of(), null, null, 60))
-                            .snapshotId();
-            MessageDigest linear = MessageDigest.getInstance("SHA-256");
-            Random random = new Random(seed);
-            int[] sorted = indexes.clone();
-            Arrays.sort(sorted);
-            for (int index : sorted) {
-                byte[] data = new byte[512 * 1024];
-                random.nextBytes(data);
-                byte[] digest = MessageDigest.getInstance("SHA-256").digest(data);
-                linear.update(digest);
-                proxy.putBlock(id, index, data, Base64.getEncoder().encodeToString(digest)).join();
-            }
-            proxy.completeSnapshot(
-                    id, sorted.length, Base64.getEncoder().encodeToString(linear.digest()));
-            while (!proxy.describeSnapshot(id).completed()) {
-                Thread.sleep(20);
-            }
-            return id;
-        }
+        return TestSnapshots.write(ebs, SOURCE, parent, 1, indexes, seed);
     }
 
     private static byte[] bytes(ByteBuffer b) {

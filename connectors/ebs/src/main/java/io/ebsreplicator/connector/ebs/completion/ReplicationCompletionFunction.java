@@ -536,22 +536,13 @@ public class ReplicationCompletionFunction
     private void succeed(CompletionInfo i, long now, Collector<ReplicationResult> out)
             throws Exception {
         out.collect(
-                new ReplicationResult(
-                        i.requestId,
-                        i.sourceRegion,
-                        i.sourceSnapshotId,
-                        i.targetRegion,
-                        i.targetSnapshotId,
+                result(
+                        i,
                         ReplicationResult.COMPLETED,
                         i.changedBlocks,
-                        (long) i.changedBlocks * BLOCK_SIZE,
                         i.checksum,
                         Math.max(0, now - i.requestStartMillis),
-                        null,
-                        copyMode(i),
-                        base(i),
-                        parent(i),
-                        fallback(i)));
+                        null));
         metrics.done(trackingKey(i), true);
         finish(i);
     }
@@ -559,26 +550,46 @@ public class ReplicationCompletionFunction
     private void fail(CompletionInfo i, String reason, Collector<ReplicationResult> out)
             throws Exception {
         out.collect(
-                new ReplicationResult(
-                        i.requestId,
-                        i.sourceRegion,
-                        i.sourceSnapshotId,
-                        i.targetRegion,
-                        i.targetSnapshotId == null || i.targetSnapshotId.isEmpty()
-                                ? null
-                                : i.targetSnapshotId,
+                result(
+                        i,
                         ReplicationResult.FAILED,
-                        0,
                         0,
                         null,
                         Math.max(0, System.currentTimeMillis() - i.requestStartMillis),
-                        reason,
-                        copyMode(i),
-                        base(i),
-                        parent(i),
-                        fallback(i)));
+                        reason));
         metrics.done(trackingKey(i), false);
         finish(i);
+    }
+
+    /** The result of the target of {@code i}, with how it was copied (from its split ends). */
+    private static ReplicationResult result(
+            CompletionInfo i,
+            String status,
+            int blocks,
+            String checksum,
+            long durationMs,
+            String error) {
+        CopyInfo c = CopyInfo.decode(i.copyInfo);
+        return new ReplicationResult(
+                i.requestId,
+                i.sourceRegion,
+                i.sourceSnapshotId,
+                i.targetRegion,
+                i.targetSnapshotId == null || i.targetSnapshotId.isEmpty()
+                        ? null
+                        : i.targetSnapshotId,
+                status,
+                blocks,
+                (long) blocks * BLOCK_SIZE,
+                checksum,
+                durationMs,
+                error,
+                c == null
+                        ? null
+                        : c.incremental() ? ReplicationResult.INCREMENTAL : ReplicationResult.FULL,
+                c == null ? null : c.baseSnapshotId(),
+                c == null ? null : c.parents().get(i.targetRegion),
+                c == null ? null : c.fallbackReason());
     }
 
     /** Counts the target of {@code i} as in progress on this subtask (metrics only). */
@@ -589,28 +600,6 @@ public class ReplicationCompletionFunction
     /** The target's identity in the metrics: the key of this function, request and region. */
     private static String trackingKey(CompletionInfo i) {
         return i.requestId + '/' + i.targetRegion;
-    }
-
-    private static String copyMode(CompletionInfo i) {
-        CopyInfo c = CopyInfo.decode(i.copyInfo);
-        return c == null
-                ? null
-                : c.incremental() ? ReplicationResult.INCREMENTAL : ReplicationResult.FULL;
-    }
-
-    private static String base(CompletionInfo i) {
-        CopyInfo c = CopyInfo.decode(i.copyInfo);
-        return c == null ? null : c.baseSnapshotId();
-    }
-
-    private static String parent(CompletionInfo i) {
-        CopyInfo c = CopyInfo.decode(i.copyInfo);
-        return c == null ? null : c.parents().get(i.targetRegion);
-    }
-
-    private static String fallback(CompletionInfo i) {
-        CopyInfo c = CopyInfo.decode(i.copyInfo);
-        return c == null ? null : c.fallbackReason();
     }
 
     /** Keeps only the small record that the request is done, so late events are ignored. */
