@@ -18,7 +18,11 @@ import io.ebsreplicator.local.service.Snapshot;
 
 import jdk.jfr.Recording;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.util.TestStreamEnvironment;
 import org.apache.flink.util.CloseableIterator;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -69,12 +73,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * time to the first written block; writes JSON, a Markdown table and a PNG chart.
  *
  * <p>Before the measured runs, a small warm-up copy runs through the job and the tuned copier, so
- * neither is measured with a cold JIT.
+ * neither is measured with a cold JIT. The job and the tuned copier are then measured {@code
+ * --trials} times per latency (the naive copier once), the order rotated each time, and the reports
+ * take the trial with the median throughput; the CPU of the JIT compiler and GC threads is counted
+ * apart ({@link JvmThreadCpu}).
  *
  * <p>Arguments: {@code [--gib G] [--latencies 0,20,100] [--systems job,tuned,naive] [--naive-blocks
- * N] [--tuned-concurrency N] [--parallelism N] [--max-in-flight N] [--out DIR] [--jfr]}; with
- * {@code --jfr} each measured run is recorded with JFR's "profile" settings into {@code
- * DIR/<system>-<latency>ms.jfr}.
+ * N] [--tuned-concurrency N] [--parallelism N] [--max-in-flight N] [--trials N] [--out DIR]
+ * [--jfr]}; with {@code --jfr} each measured run is recorded with JFR's "profile" settings into
+ * {@code DIR/<system>-<latency>ms.jfr}.
  */
 public final class EndToEndBenchmark {
 
@@ -101,6 +108,7 @@ public final class EndToEndBenchmark {
 
     record Result(
             String system,
+            int trial,
             long latencyMs,
             long blocks,
             double seconds,
@@ -109,7 +117,10 @@ public final class EndToEndBenchmark {
             int inFlight,
             double firstBlockSeconds,
             double firstBlockCpuSeconds,
-            double jitSeconds) {
+            double jitSeconds,
+            double jitCpuSeconds,
+            double gcCpuSeconds,
+            long throttled) {
         double mibPerSecond() {
             return blocks * (BLOCK / MIB) / seconds;
         }
@@ -133,6 +144,33 @@ public final class EndToEndBenchmark {
             double after = firstBlockCpuSeconds < 0 ? total : total - firstBlockCpuSeconds;
             return after / (blocks * (BLOCK / (1024 * MIB)));
         }
+
+        /**
+         * CPU per GiB without the JIT compiler's and the garbage collector's threads: what the copy
+         * itself costs, apart from compiling code that a long-running process compiles once.
+         */
+        double copyCpuSecondsPerGib() {
+            double gibs = blocks * (BLOCK / (1024 * MIB));
+            return (cpuSecondsPerGib * gibs - jitCpuSeconds - gcCpuSeconds) / gibs;
+        }
+
+        Result withTrial(int t) {
+            return new Result(
+                    system,
+                    t,
+                    latencyMs,
+                    blocks,
+                    seconds,
+                    cpuSecondsPerGib,
+                    peakHeapMib,
+                    inFlight,
+                    firstBlockSeconds,
+                    firstBlockCpuSeconds,
+                    jitSeconds,
+                    jitCpuSeconds,
+                    gcCpuSeconds,
+                    throttled);
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -144,6 +182,7 @@ public final class EndToEndBenchmark {
         int tunedConcurrency = 128;
         int parallelism = 2;
         int maxInFlight = 64;
+        int trials = 3;
         Path out = Path.of("benchmarks/results");
         boolean jfr = false;
         for (int i = 0; i < args.length; i++) {
@@ -157,11 +196,13 @@ public final class EndToEndBenchmark {
                 case "--max-in-flight" -> maxInFlight = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 case "--jfr" -> jfr = true;
+                case "--trials" -> trials = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
             }
         }
         int blocks = (int) Math.round(gib * 2048);
         List<Result> results = new ArrayList<>();
+        MiniCluster mini = null;
         try (EbsLocalServer ebs =
                 EbsLocalServer.start(
                         EbsLocalConfig.builder()
@@ -170,6 +211,17 @@ public final class EndToEndBenchmark {
                                 .sealDelay(Duration.ofMillis(200))
                                 .build())) {
             Configuration options = options(ebs, maxInFlight);
+            Configuration cluster = new Configuration();
+            // Any free port: builds and tests on this machine may hold Flink's default 8081.
+            cluster.set(RestOptions.BIND_PORT, "0");
+            mini =
+                    new MiniCluster(
+                            new MiniClusterConfiguration.Builder()
+                                    .setConfiguration(cluster)
+                                    .setNumTaskManagers(1)
+                                    .setNumSlotsPerTaskManager(parallelism)
+                                    .build());
+            mini.start();
             SdkEbsProxyFactory factory =
                     new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options));
             String source;
@@ -201,7 +253,7 @@ public final class EndToEndBenchmark {
                 long t0 = System.nanoTime();
                 long c0 = jit.getTotalCompilationTime();
                 if (systems.contains("job")) {
-                    job(ebs, options, warm, 0, 0, parallelism, maxInFlight);
+                    job(ebs, mini, options, warm, 0, 0, parallelism, maxInFlight);
                 }
                 if (systems.contains("tuned")) {
                     tuned(ebs, factory, warm, 0, tunedConcurrency);
@@ -223,68 +275,90 @@ public final class EndToEndBenchmark {
                 jfrWarmUp.close();
             }
             int run = 0;
-            for (long latency : latencies) {
-                ebs.setFaults(
-                        FaultProfile.builder().latency(latency, latency / 10).seed(1).build());
-                // Rotated per latency, so that no system is always measured right after another.
-                List<String> order = new ArrayList<>(systems);
-                java.util.Collections.rotate(order, -(run++ % order.size()));
-                for (String system : order) {
-                    Recording recording = null;
-                    if (jfr) {
-                        recording =
-                                new Recording(jdk.jfr.Configuration.getConfiguration("profile"));
-                        recording.start();
+            for (int trial = 1; trial <= trials; trial++) {
+                for (long latency : latencies) {
+                    ebs.setFaults(
+                            FaultProfile.builder().latency(latency, latency / 10).seed(1).build());
+                    // Rotated per latency, so that no system is always measured right after
+                    // another.
+                    List<String> order = new ArrayList<>(systems);
+                    if (trial > 1) {
+                        // One block at a time, its rate barely moves: one trial is enough.
+                        order.remove("naive");
                     }
-                    Result r =
-                            switch (system) {
-                                case "job" ->
-                                        job(
-                                                ebs,
-                                                options,
-                                                source,
-                                                blocks,
-                                                latency,
-                                                parallelism,
-                                                maxInFlight);
-                                case "tuned" ->
-                                        tuned(ebs, factory, source, latency, tunedConcurrency);
-                                case "naive" -> naive(ebs, source, latency, naiveBlocks);
-                                default ->
-                                        throw new IllegalArgumentException(
-                                                "Unknown system " + system);
-                            };
-                    // Requests and errors so far, to tell retries and refusals apart per run.
-                    System.out.println("  ebs-local so far: " + ebs.stats());
-                    if (recording != null) {
-                        // One recording per measured run, to compare where each spends its CPU.
-                        Files.createDirectories(out);
-                        recording.stop();
-                        recording.dump(out.resolve(system + "-" + latency + "ms.jfr"));
-                        recording.close();
+                    if (order.isEmpty()) {
+                        continue;
                     }
-                    System.out.printf(
-                            Locale.ROOT,
-                            "%-6s %4d ms: %7.1f MiB/s %7.0f blocks/s, %.2f CPU-s/GiB (%.2f CPU-s before"
-                                    + " the first block, %.2f CPU-s/GiB after), peak heap %.0f MiB,"
-                                    + " first block after %.2f s%n",
-                            r.system,
-                            r.latencyMs,
-                            r.mibPerSecond(),
-                            r.blocksPerSecond(),
-                            r.cpuSecondsPerGib,
-                            r.firstBlockCpuSeconds,
-                            r.steadyCpuSecondsPerGib(),
-                            r.peakHeapMib,
-                            r.firstBlockSeconds);
-                    results.add(r);
+                    java.util.Collections.rotate(order, -(run++ % order.size()));
+                    for (String system : order) {
+                        Recording recording = null;
+                        if (jfr) {
+                            recording =
+                                    new Recording(
+                                            jdk.jfr.Configuration.getConfiguration("profile"));
+                            recording.start();
+                        }
+                        Result r =
+                                switch (system) {
+                                    case "job" ->
+                                            job(
+                                                    ebs,
+                                                    mini,
+                                                    options,
+                                                    source,
+                                                    blocks,
+                                                    latency,
+                                                    parallelism,
+                                                    maxInFlight);
+                                    case "tuned" ->
+                                            tuned(ebs, factory, source, latency, tunedConcurrency);
+                                    case "naive" -> naive(ebs, source, latency, naiveBlocks);
+                                    default ->
+                                            throw new IllegalArgumentException(
+                                                    "Unknown system " + system);
+                                };
+                        r = r.withTrial(trial);
+                        // Requests and errors so far, to tell retries and refusals apart per run.
+                        System.out.println("  ebs-local so far: " + ebs.stats());
+                        if (recording != null) {
+                            // One recording per measured run, to compare where each spends its CPU.
+                            Files.createDirectories(out);
+                            recording.stop();
+                            recording.dump(out.resolve(system + "-" + latency + "ms.jfr"));
+                            recording.close();
+                        }
+                        System.out.printf(
+                                Locale.ROOT,
+                                "trial %d %-6s %4d ms: %7.1f MiB/s %7.0f blocks/s, %.2f CPU-s/GiB (%.2f"
+                                        + " CPU-s before the first block, %.2f CPU-s/GiB after; JIT"
+                                        + " %.1f CPU-s, GC %.1f CPU-s), peak heap %.0f MiB, first block"
+                                        + " after %.2f s%n",
+                                r.trial,
+                                r.system,
+                                r.latencyMs,
+                                r.mibPerSecond(),
+                                r.blocksPerSecond(),
+                                r.cpuSecondsPerGib,
+                                r.firstBlockCpuSeconds,
+                                r.steadyCpuSecondsPerGib(),
+                                r.jitCpuSeconds,
+                                r.gcCpuSeconds,
+                                r.peakHeapMib,
+                                r.firstBlockSeconds);
+                        results.add(r);
+                    }
                 }
+            }
+        } finally {
+            if (mini != null) {
+                mini.close();
             }
         }
         List<String> listed = systems;
         results.sort(
                 java.util.Comparator.comparingLong(Result::latencyMs)
-                        .thenComparingInt(r -> listed.indexOf(r.system())));
+                        .thenComparingInt(r -> listed.indexOf(r.system()))
+                        .thenComparingInt(Result::trial));
         Files.createDirectories(out);
         Files.writeString(out.resolve("latest.json"), json(results, gib));
         String md = markdown(results, gib);
@@ -351,6 +425,7 @@ public final class EndToEndBenchmark {
 
     private static Result job(
             EbsLocalServer ebs,
+            MiniCluster mini,
             Configuration options,
             String source,
             long blocks,
@@ -359,8 +434,9 @@ public final class EndToEndBenchmark {
             int maxInFlight)
             throws Exception {
         Measurement m = Measurement.start(ebs);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        env.setParallelism(parallelism);
+        // Submitted to a running cluster, as a user submits it: a MiniCluster per run would also
+        // load Flink's RPC system in a fresh class loader each time and compile it again.
+        StreamExecutionEnvironment env = new TestStreamEnvironment(mini, parallelism);
         env.enableCheckpointing(10_000);
         List<ReplicationResult> results = new ArrayList<>();
         try (CloseableIterator<ReplicationResult> it =
@@ -556,6 +632,10 @@ public final class EndToEndBenchmark {
         final long t0 = System.nanoTime();
         final long cpu0;
         final long jit0 = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+        final long jitCpu0;
+        final long gcCpu0;
+        final EbsLocalServer ebs;
+        final long throttled0;
         final AtomicLong firstBlockNanos = new AtomicLong(-1);
         volatile long firstBlockCpuNanos = -1;
         final Thread watcher;
@@ -568,6 +648,10 @@ public final class EndToEndBenchmark {
             }
             System.gc();
             cpu0 = clientCpuNanos();
+            jitCpu0 = JvmThreadCpu.jitNanos();
+            gcCpu0 = JvmThreadCpu.gcNanos();
+            this.ebs = ebs;
+            throttled0 = throttled(ebs);
             List<String> before = new ArrayList<>();
             ebs.service().snapshots(TARGET).forEach(s -> before.add(s.id()));
             watcher =
@@ -618,6 +702,7 @@ public final class EndToEndBenchmark {
             long first = firstBlockNanos.get();
             return new Result(
                     system,
+                    0,
                     latency,
                     blocks,
                     seconds,
@@ -627,7 +712,15 @@ public final class EndToEndBenchmark {
                     first < 0 ? -1 : (first - t0) / 1e9,
                     first < 0 || firstBlockCpuNanos < 0 ? -1 : (firstBlockCpuNanos - cpu0) / 1e9,
                     (ManagementFactory.getCompilationMXBean().getTotalCompilationTime() - jit0)
-                            / 1e3);
+                            / 1e3,
+                    (JvmThreadCpu.jitNanos() - jitCpu0) / 1e9,
+                    (JvmThreadCpu.gcNanos() - gcCpu0) / 1e9,
+                    throttled(ebs) - throttled0);
+        }
+
+        /** RequestThrottledException answers so far, whatever the operation. */
+        private static long throttled(EbsLocalServer ebs) {
+            return ebs.stats().errors("RequestThrottledException");
         }
 
         /** Process CPU minus ebs-local's threads (its I/O loops and request workers). */
@@ -663,13 +756,16 @@ public final class EndToEndBenchmark {
             sb.append(
                     String.format(
                             Locale.ROOT,
-                            "    {\"system\": \"%s\", \"latencyMs\": %d, \"blocks\": %d, \"mibPerSecond\": %.1f,"
+                            "    {\"system\": \"%s\", \"trial\": %d, \"latencyMs\": %d, \"blocks\": %d, \"mibPerSecond\": %.1f,"
                                     + " \"blocksPerSecond\": %.1f, \"cpuSecondsPerGiB\": %.3f, \"peakHeapMiB\": %.0f,"
                                     + " \"requestsInFlight\": %d, \"firstBlockSeconds\": %.3f,"
                                     + " \"cpuSecondsBeforeFirstBlock\": %.3f,"
                                     + " \"cpuSecondsPerGiBAfterFirstBlock\": %.3f,"
-                                    + " \"jitCompileSeconds\": %.2f}%s%n",
+                                    + " \"jitCompileSeconds\": %.2f, \"jitCpuSeconds\": %.2f,"
+                                    + " \"gcCpuSeconds\": %.2f, \"copyCpuSecondsPerGiB\": %.3f,"
+                                    + " \"throttled\": %d}%s%n",
                             r.system,
+                            r.trial,
                             r.latencyMs,
                             r.blocks,
                             r.mibPerSecond(),
@@ -681,6 +777,10 @@ public final class EndToEndBenchmark {
                             r.firstBlockCpuSeconds,
                             r.steadyCpuSecondsPerGib(),
                             r.jitSeconds,
+                            r.jitCpuSeconds,
+                            r.gcCpuSeconds,
+                            r.copyCpuSecondsPerGib(),
+                            r.throttled,
                             i + 1 < results.size() ? "," : ""));
         }
         return sb.append("  ]\n}\n").toString();
@@ -688,52 +788,117 @@ public final class EndToEndBenchmark {
 
     private static String markdown(List<Result> results, double gib) {
         StringBuilder sb = new StringBuilder();
+        int trials = results.stream().mapToInt(Result::trial).max().orElse(1);
         sb.append(
                 String.format(
                         Locale.ROOT,
-                        "Copy of %.1f GiB (%d blocks) us-east-1 -> us-west-2 over ebs-local HTTPS, EBS default quotas.%n%n",
+                        "Copy of %.1f GiB (%d blocks) us-east-1 -> us-west-2 over ebs-local HTTPS, EBS"
+                                + " default quotas; %d trial(s) of the job and the tuned copier per"
+                                + " latency, each row the trial with the median MiB/s.%n%n",
                         gib,
-                        Math.round(gib * 2048)));
+                        Math.round(gib * 2048),
+                        trials));
         sb.append(
                 "| system | RTT ms | MiB/s | blocks/s | MiB/s after the first block | CPU-s/GiB |"
                         + " CPU-s before the first block | CPU-s/GiB after the first block |"
-                        + " JIT compiling s | peak heap MiB | in flight | first block s |\n");
+                        + " JIT CPU-s | GC CPU-s | CPU-s/GiB without JIT and GC |"
+                        + " peak heap MiB | in flight | throttled | first block s |\n");
         sb.append(
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-        for (Result r : results) {
-            sb.append(
-                    String.format(
-                            Locale.ROOT,
-                            "| %s | %d | %.1f | %.0f | %.1f | %.2f | %.2f | %.2f | %.1f | %.0f | %d | %.2f |%n",
-                            r.system,
-                            r.latencyMs,
-                            r.mibPerSecond(),
-                            r.blocksPerSecond(),
-                            r.steadyMibPerSecond(),
-                            r.cpuSecondsPerGib,
-                            r.firstBlockCpuSeconds,
-                            r.steadyCpuSecondsPerGib(),
-                            r.jitSeconds,
-                            r.peakHeapMib,
-                            r.inFlight,
-                            r.firstBlockSeconds));
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+                        + " ---: | ---: | ---: |\n");
+        List<Long> latencies = results.stream().map(Result::latencyMs).distinct().toList();
+        List<String> systems = results.stream().map(Result::system).distinct().toList();
+        for (long latency : latencies) {
+            for (String system : systems) {
+                Result r = median(results, system, latency);
+                if (r == null) {
+                    continue;
+                }
+                sb.append(
+                        String.format(
+                                Locale.ROOT,
+                                "| %s | %d | %.1f | %.0f | %.1f | %.2f | %.2f | %.2f | %.1f | %.1f |"
+                                        + " %.2f | %.0f | %d | %d | %.2f |%n",
+                                r.system,
+                                r.latencyMs,
+                                r.mibPerSecond(),
+                                r.blocksPerSecond(),
+                                r.steadyMibPerSecond(),
+                                r.cpuSecondsPerGib,
+                                r.firstBlockCpuSeconds,
+                                r.steadyCpuSecondsPerGib(),
+                                r.jitCpuSeconds,
+                                r.gcCpuSeconds,
+                                r.copyCpuSecondsPerGib(),
+                                r.peakHeapMib,
+                                r.inFlight,
+                                r.throttled,
+                                r.firstBlockSeconds));
+            }
         }
-        sb.append("\nTargets:\n\n");
-        for (long latency : results.stream().map(Result::latencyMs).distinct().toList()) {
-            Result job = find(results, "job", latency);
-            Result tuned = find(results, "tuned", latency);
-            Result naive = find(results, "naive", latency);
+        if (trials > 1) {
+            sb.append("\nEvery trial, MiB/s (JIT CPU-s):\n\n| system | RTT ms |");
+            for (int t = 1; t <= trials; t++) {
+                sb.append(" trial ").append(t).append(" |");
+            }
+            sb.append("\n| --- | ---: |").append(" ---: |".repeat(trials)).append('\n');
+            for (long latency : latencies) {
+                for (String system : systems) {
+                    List<Result> runs = trials(results, system, latency);
+                    if (runs.isEmpty()) {
+                        continue;
+                    }
+                    sb.append("| ").append(system).append(" | ").append(latency).append(" |");
+                    for (int t = 1; t <= trials; t++) {
+                        int trial = t;
+                        Result r =
+                                runs.stream()
+                                        .filter(x -> x.trial == trial)
+                                        .findFirst()
+                                        .orElse(null);
+                        sb.append(
+                                r == null
+                                        ? " |"
+                                        : String.format(
+                                                Locale.ROOT,
+                                                " %.1f (%.1f) |",
+                                                r.mibPerSecond(),
+                                                r.jitCpuSeconds));
+                    }
+                    sb.append('\n');
+                }
+            }
+        }
+        sb.append("\nTargets (medians):\n\n");
+        for (long latency : latencies) {
+            Result job = median(results, "job", latency);
+            Result tuned = median(results, "tuned", latency);
+            Result naive = median(results, "naive", latency);
             if (job != null && tuned != null) {
                 double ratio = job.mibPerSecond() / tuned.mibPerSecond();
+                StringBuilder each = new StringBuilder();
+                for (Result j : trials(results, "job", latency)) {
+                    for (Result t : trials(results, "tuned", latency)) {
+                        if (t.trial == j.trial) {
+                            each.append(each.length() == 0 ? "" : ", ")
+                                    .append(
+                                            String.format(
+                                                    Locale.ROOT,
+                                                    "%.2f",
+                                                    j.mibPerSecond() / t.mibPerSecond()));
+                        }
+                    }
+                }
                 sb.append(
                         String.format(
                                 Locale.ROOT,
                                 "- %d ms: job / tuned = %.2f (target >= 0.85): %s;"
-                                        + " after the first block: %.2f%n",
+                                        + " after the first block: %.2f; per trial: %s%n",
                                 latency,
                                 ratio,
                                 ratio >= 0.85 ? "holds" : "MISSED",
-                                job.steadyMibPerSecond() / tuned.steadyMibPerSecond()));
+                                job.steadyMibPerSecond() / tuned.steadyMibPerSecond(),
+                                each));
             }
             if (job != null && naive != null && latency == 20) {
                 double ratio = job.mibPerSecond() / naive.mibPerSecond();
@@ -745,25 +910,39 @@ public final class EndToEndBenchmark {
                                 ratio >= 10 ? "holds" : "MISSED"));
             }
         }
-        Result j0 = find(results, "job", 0);
-        Result j100 = find(results, "job", 100);
+        Result j0 = median(results, "job", 0);
+        Result j100 = median(results, "job", 100);
         if (j0 != null && j100 != null) {
             double ratio = j100.mibPerSecond() / j0.mibPerSecond();
+            long throttled =
+                    trials(results, "job", 100).stream().mapToLong(Result::throttled).sum();
             sb.append(
                     String.format(
                             Locale.ROOT,
-                            "- latency hidden: job at 100 ms / job at 0 ms = %.2f (target >= 0.9, or >= 950 blocks/s): %s%n",
+                            "- latency hidden: job at 100 ms / job at 0 ms = %.2f (target >= 0.9, or"
+                                    + " >= 950 blocks/s): %s, with %d requests in flight and %d"
+                                    + " throttled answers in the job's 100 ms runs%n",
                             ratio,
-                            ratio >= 0.9 || j100.blocksPerSecond() >= 950 ? "holds" : "MISSED"));
+                            ratio >= 0.9 || j100.blocksPerSecond() >= 950 ? "holds" : "MISSED",
+                            j100.inFlight,
+                            throttled));
         }
         return sb.toString();
     }
 
-    private static Result find(List<Result> results, String system, long latency) {
+    private static List<Result> trials(List<Result> results, String system, long latency) {
         return results.stream()
                 .filter(r -> r.system.equals(system) && r.latencyMs == latency)
-                .findFirst()
-                .orElse(null);
+                .toList();
+    }
+
+    /** The trial with the median throughput (the lower middle one of an even number). */
+    private static Result median(List<Result> results, String system, long latency) {
+        List<Result> runs =
+                trials(results, system, latency).stream()
+                        .sorted(java.util.Comparator.comparingDouble(Result::mibPerSecond))
+                        .toList();
+        return runs.isEmpty() ? null : runs.get((runs.size() - 1) / 2);
     }
 
     /** Throughput against latency, one line per system. */
@@ -809,7 +988,7 @@ public final class EndToEndBenchmark {
             int px = -1;
             int py = -1;
             for (int i = 0; i < latencies.size(); i++) {
-                Result r = find(results, systems.get(s), latencies.get(i));
+                Result r = median(results, systems.get(s), latencies.get(i));
                 if (r == null) {
                     continue;
                 }
