@@ -466,7 +466,7 @@ public final class MemoryBenchmark {
                         x.thenCombine(
                                         y,
                                         (p, q) -> {
-                                            if (!Arrays.equals(p.data(), q.data())) {
+                                            if (!p.data().equals(q.data())) {
                                                 throw new IllegalStateException(
                                                         "Block "
                                                                 + index

@@ -106,7 +106,7 @@ public final class SdkEbsProxy implements EbsProxy {
     private static final AtomicInteger INSTANCES = new AtomicInteger();
 
     /** An EBS block: what GetSnapshotBlock returns and PutSnapshotBlock takes. */
-    static final int BLOCK_SIZE = 512 * 1024;
+    static final int BLOCK_SIZE = BlockBytes.BLOCK_SIZE;
 
     /**
      * The largest GetSnapshotBlock body accepted: a response declaring more fails instead of
@@ -115,13 +115,13 @@ public final class SdkEbsProxy implements EbsProxy {
     static final int MAX_BLOCK_BODY = 2 * BLOCK_SIZE;
 
     /**
-     * Pieces of a PutSnapshotBlock body. Over plain HTTP the SDK signs the payload and copies the
-     * body piece by piece while hashing it (an HTTPS put is sent UNSIGNED-PAYLOAD, uncopied): as
-     * one 512 KiB piece that copy is a humongous object taking a whole G1 region (1 MiB below 4 GiB
-     * of heap), as 128 KiB pieces it is ordinary heap. The pieces are views of the caller's array,
-     * not copies.
+     * Pieces of a PutSnapshotBlock body: the block's chunks. Over plain HTTP the SDK signs the
+     * payload and copies the body piece by piece while hashing it (an HTTPS put is sent
+     * UNSIGNED-PAYLOAD, uncopied): as one 512 KiB piece that copy would be a humongous object
+     * taking a whole G1 region (1 MiB below 4 GiB of heap), as 128 KiB pieces it is ordinary heap.
+     * The pieces are views of the block's chunks, not copies.
      */
-    static final int PUT_PIECE = 128 * 1024;
+    static final int PUT_PIECE = BlockBytes.CHUNK_SIZE;
 
     private final String region;
     private final EbsProxyConfig config;
@@ -345,24 +345,24 @@ public final class SdkEbsProxy implements EbsProxy {
                                         withTimeout(request, timeout),
                                         // A new one per attempt: it holds that attempt's body.
                                         new ExactLengthBytesTransformer<GetSnapshotBlockResponse>(
-                                                BLOCK_SIZE, MAX_BLOCK_BODY))
+                                                MAX_BLOCK_BODY))
                                 .thenApply(SdkEbsProxy::fetched));
     }
 
     private static FetchedBlock fetched(
             ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse> body) {
-        // The transformer's array is ours alone, sized to the body: no copy of the 512 KiB.
+        // The transformer's chunks are ours alone, sized to the body: no copy of the 512 KiB.
         return new FetchedBlock(body.bytes(), body.response().checksum());
     }
 
     @Override
     public CompletableFuture<Void> putBlock(
-            String snapshotId, int blockIndex, byte[] data, String checksumBase64) {
+            String snapshotId, int blockIndex, BlockBytes data, String checksumBase64) {
         PutSnapshotBlockRequest request =
                 PutSnapshotBlockRequest.builder()
                         .snapshotId(snapshotId)
                         .blockIndex(blockIndex)
-                        .dataLength(data.length)
+                        .dataLength(data.length())
                         .checksum(checksumBase64)
                         .checksumAlgorithm(ChecksumAlgorithm.SHA256)
                         .build();
@@ -373,20 +373,18 @@ public final class SdkEbsProxy implements EbsProxy {
                 timeout ->
                         ebsAsync.putSnapshotBlock(
                                         withTimeout(request, timeout),
-                                        // No copy: the caller hands the block over and does not
-                                        // change it while the put runs (a fan-out puts the same
-                                        // array to several regions; each put only reads it).
+                                        // No copy: the block's bytes never change (a fan-out
+                                        // puts the same block to several regions; each put only
+                                        // reads it through its own views).
                                         putBody(data))
                                 .thenApply(r -> (Void) null));
     }
 
-    /** The caller's array as a request body in views of {@link #PUT_PIECE} bytes, uncopied. */
-    static AsyncRequestBody putBody(byte[] data) {
-        int pieces = Math.max(1, (data.length + PUT_PIECE - 1) / PUT_PIECE);
-        ByteBuffer[] views = new ByteBuffer[pieces];
-        for (int i = 0; i < pieces; i++) {
-            int from = i * PUT_PIECE;
-            views[i] = ByteBuffer.wrap(data, from, Math.min(PUT_PIECE, data.length - from)).slice();
+    /** The block as a request body: read-only views of its chunks, uncopied. */
+    static AsyncRequestBody putBody(BlockBytes data) {
+        ByteBuffer[] views = data.buffers();
+        if (views.length == 0) {
+            views = new ByteBuffer[] {ByteBuffer.allocate(0)};
         }
         return AsyncRequestBody.fromByteBuffersUnsafe(views);
     }
