@@ -34,8 +34,39 @@ import java.util.concurrent.CompletableFuture;
 final class ExactLengthBytesTransformer<R extends SdkResponse>
         implements AsyncResponseTransformer<R, ExactLengthBytesTransformer.Body<R>> {
 
-    /** A response and its body, which belongs to the caller alone (nothing else refers to it). */
-    record Body<R>(R response, BlockBytes bytes) {}
+    /**
+     * A response and its body, which belongs to the caller alone: {@link #take()} hands the body
+     * over once and forgets it. What the SDK keeps of a finished request (a pooled connection keeps
+     * the last request's context, and through it the result, until its next request) then no longer
+     * holds the block.
+     */
+    static final class Body<R> {
+        private final R response;
+        private BlockBytes bytes;
+
+        Body(R response, BlockBytes bytes) {
+            this.response = response;
+            this.bytes = bytes;
+        }
+
+        R response() {
+            return response;
+        }
+
+        /**
+         * The body, handed over: a second call fails.
+         *
+         * @throws IllegalStateException if the body was already taken
+         */
+        synchronized BlockBytes take() {
+            BlockBytes b = bytes;
+            if (b == null) {
+                throw new IllegalStateException("The body was already taken");
+            }
+            bytes = null;
+            return b;
+        }
+    }
 
     private final int maxLength;
 

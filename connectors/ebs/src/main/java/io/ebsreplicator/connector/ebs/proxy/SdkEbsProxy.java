@@ -352,7 +352,9 @@ public final class SdkEbsProxy implements EbsProxy {
     private static FetchedBlock fetched(
             ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse> body) {
         // The transformer's chunks are ours alone, sized to the body: no copy of the 512 KiB.
-        return new FetchedBlock(body.bytes(), body.response().checksum());
+        // Taken, not read: the connection goes back to the pool still referring to this
+        // request's result, and must not keep the block alive while it waits for the next one.
+        return new FetchedBlock(body.take(), body.response().checksum());
     }
 
     @Override

@@ -43,9 +43,10 @@ class ExactLengthBytesTransformerTest {
         run.publisher.complete();
 
         ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse> body = run.result();
-        assertThat(body.bytes().length()).isEqualTo(BLOCK);
-        assertThat(body.bytes().toArray()).isEqualTo(data);
-        assertExactChunks(body.bytes());
+        BlockBytes bytes = body.take();
+        assertThat(bytes.length()).isEqualTo(BLOCK);
+        assertThat(bytes.toArray()).isEqualTo(data);
+        assertExactChunks(bytes);
         assertThat(body.response().checksum()).isEqualTo("c2hh");
         assertThat(run.publisher.cancelled).isFalse();
     }
@@ -66,7 +67,7 @@ class ExactLengthBytesTransformerTest {
         Run run = run(String.valueOf(BLOCK), pieces);
         run.publisher.complete();
 
-        BlockBytes bytes = run.result().bytes();
+        BlockBytes bytes = run.bytes();
         assertThat(bytes.toArray()).isEqualTo(data);
         assertExactChunks(bytes);
         for (int i = 0; i < 4; i++) { // each chunk holds its own quarter, boundary bytes included
@@ -82,11 +83,25 @@ class ExactLengthBytesTransformerTest {
             byte[] data = random(length, length);
             Run run = run(String.valueOf(length), chunks(data, 8191));
             run.publisher.complete();
-            BlockBytes bytes = run.result().bytes();
+            BlockBytes bytes = run.bytes();
             assertThat(bytes.toArray()).as("length %d", length).isEqualTo(data);
             assertThat(bytes.chunkCount()).isEqualTo((length + CHUNK - 1) / CHUNK);
             assertExactChunks(bytes);
         }
+    }
+
+    @Test
+    void theBodyIsHandedOverOnceAndThenForgotten() throws Exception {
+        byte[] data = random(1000, 24);
+        Run run = run("1000", chunks(data, 300));
+        run.publisher.complete();
+        ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse> body = run.result();
+        assertThat(body.take().toArray()).isEqualTo(data);
+        // Whatever still holds the finished request's result holds no block.
+        assertThatThrownBy(body::take)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("already taken");
+        assertThat(body.response().checksum()).isEqualTo("c2hh");
     }
 
     @Test
@@ -133,7 +148,7 @@ class ExactLengthBytesTransformerTest {
         Run run = run(String.valueOf(BLOCK), pieces);
         run.publisher.complete();
 
-        assertThat(run.result().bytes().toArray()).hasSize(BLOCK).isEqualTo(data);
+        assertThat(run.bytes().toArray()).hasSize(BLOCK).isEqualTo(data);
         // The publisher's buffers are read, not consumed.
         assertThat(pieces.get(0).position()).isZero();
     }
@@ -142,12 +157,12 @@ class ExactLengthBytesTransformerTest {
     void anEmptyDeclaredBodyHasNoBytes() throws Exception {
         Run run = run("0", List.of());
         run.publisher.complete();
-        assertThat(run.result().bytes().length()).isZero();
-        assertThat(run.result().bytes().chunkCount()).isZero();
+        assertThat(run.bytes().length()).isZero();
+        assertThat(run.bytes().chunkCount()).isZero();
         // Empty buffers allocate nothing either.
         Run empties = run("0", List.of(ByteBuffer.allocate(0), ByteBuffer.allocate(0)));
         empties.publisher.complete();
-        assertThat(empties.result().bytes().chunkCount()).isZero();
+        assertThat(empties.bytes().chunkCount()).isZero();
     }
 
     @Test
@@ -156,34 +171,34 @@ class ExactLengthBytesTransformerTest {
         byte[] block = random(BLOCK, 3);
         Run exact = run(null, chunks(block, 8192));
         exact.publisher.complete();
-        assertThat(exact.result().bytes().toArray()).hasSize(BLOCK).isEqualTo(block);
-        assertExactChunks(exact.result().bytes());
+        assertThat(exact.bytes().toArray()).hasSize(BLOCK).isEqualTo(block);
+        assertExactChunks(exact.bytes());
 
         // Shorter: the last chunk is trimmed to what arrived.
         byte[] small = random(1000, 4);
         Run shorter = run(null, chunks(small, 333));
         shorter.publisher.complete();
-        assertThat(shorter.result().bytes().toArray()).isEqualTo(small);
-        assertExactChunks(shorter.result().bytes());
+        assertThat(shorter.bytes().toArray()).isEqualTo(small);
+        assertExactChunks(shorter.bytes());
 
         // Longer than a block but within the limit: one more chunk, trimmed.
         byte[] large = random(BLOCK + 12345, 5);
         Run longer = run(null, chunks(large, 65536 + 3));
         longer.publisher.complete();
-        assertThat(longer.result().bytes().toArray()).isEqualTo(large);
-        assertThat(longer.result().bytes().chunkCount()).isEqualTo(5);
-        assertExactChunks(longer.result().bytes());
+        assertThat(longer.bytes().toArray()).isEqualTo(large);
+        assertThat(longer.bytes().chunkCount()).isEqualTo(5);
+        assertExactChunks(longer.bytes());
 
         // Exactly the limit.
         byte[] most = random(2 * BLOCK, 19);
         Run limit = run(null, chunks(most, 100_000));
         limit.publisher.complete();
-        assertThat(limit.result().bytes().toArray()).isEqualTo(most);
+        assertThat(limit.bytes().toArray()).isEqualTo(most);
 
         // A header that is not a number counts as none.
         Run garbled = run("lots", chunks(small, 100));
         garbled.publisher.complete();
-        assertThat(garbled.result().bytes().toArray()).isEqualTo(small);
+        assertThat(garbled.bytes().toArray()).isEqualTo(small);
     }
 
     @Test
@@ -289,7 +304,7 @@ class ExactLengthBytesTransformerTest {
         TestPublisher ok = new TestPublisher(chunks(data, 3), Integer.MAX_VALUE);
         t.onStream(SdkPublisher.adapt(ok));
         ok.complete();
-        assertThat(second.get(5, TimeUnit.SECONDS).bytes().toArray()).isEqualTo(data);
+        assertThat(second.get(5, TimeUnit.SECONDS).take().toArray()).isEqualTo(data);
     }
 
     @Test
@@ -334,7 +349,7 @@ class ExactLengthBytesTransformerTest {
         byte[] data = random(BLOCK, 18);
         Run run = run(String.valueOf(BLOCK), chunks(data, 16384));
         run.publisher.complete();
-        BlockBytes block = run.result().bytes();
+        BlockBytes block = run.bytes();
         AsyncRequestBody body = SdkEbsProxy.putBody(block);
         assertThat(body.contentLength()).contains((long) BLOCK);
         assertThat(read(body)).isEqualTo(data);
@@ -393,11 +408,29 @@ class ExactLengthBytesTransformerTest {
         return new Run(f, publisher);
     }
 
-    private record Run(
-            CompletableFuture<ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse>> future,
-            TestPublisher publisher) {
+    private static final class Run {
+        final CompletableFuture<ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse>> future;
+        final TestPublisher publisher;
+        private BlockBytes bytes;
+
+        Run(
+                CompletableFuture<ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse>>
+                        future,
+                TestPublisher publisher) {
+            this.future = future;
+            this.publisher = publisher;
+        }
+
         ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse> result() throws Exception {
             return future.get(5, TimeUnit.SECONDS);
+        }
+
+        /** The body, taken from the result on the first call. */
+        BlockBytes bytes() throws Exception {
+            if (bytes == null) {
+                bytes = result().take();
+            }
+            return bytes;
         }
     }
 
