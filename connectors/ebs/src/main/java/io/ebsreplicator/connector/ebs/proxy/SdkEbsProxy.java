@@ -12,7 +12,6 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
-import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.TlsTrustManagersProvider;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
@@ -43,7 +42,6 @@ import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsResponse;
 import software.amazon.awssdk.services.ec2.model.Snapshot;
 
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -372,23 +370,21 @@ public final class SdkEbsProxy implements EbsProxy {
                 EbsOperation.PUT_SNAPSHOT_BLOCK,
                 snapshotId,
                 blockIndex,
-                timeout ->
-                        ebsAsync.putSnapshotBlock(
-                                        withTimeout(request, timeout),
-                                        // No copy: the block's bytes never change (a fan-out
-                                        // puts the same block to several regions; each put only
-                                        // reads it through its own views).
-                                        putBody(data))
-                                .thenApply(r -> (Void) null));
+                timeout -> {
+                    // No copy: the block's bytes never change (a fan-out puts the same block to
+                    // several regions; each put only reads it through its own views). One body
+                    // per attempt, released when the attempt is over, so that the connection,
+                    // back in its pool, does not keep the block.
+                    BlockRequestBody body = putBody(data);
+                    return ebsAsync.putSnapshotBlock(withTimeout(request, timeout), body)
+                            .whenComplete((r, e) -> body.release())
+                            .thenApply(r -> (Void) null);
+                });
     }
 
     /** The block as a request body: read-only views of its chunks, uncopied. */
-    static AsyncRequestBody putBody(BlockBytes data) {
-        ByteBuffer[] views = data.buffers();
-        if (views.length == 0) {
-            views = new ByteBuffer[] {ByteBuffer.allocate(0)};
-        }
-        return AsyncRequestBody.fromByteBuffersUnsafe(views);
+    static BlockRequestBody putBody(BlockBytes data) {
+        return new BlockRequestBody(data);
     }
 
     @Override
