@@ -5,7 +5,9 @@
 # benchmarks/results/memory-latest.json and prints a Markdown table with each target.
 # Usage: benchmarks/run-memory.sh [--blocks 2000] [--volumes 1,65536] [--in-flight 32,128]
 #                                 [--parallelism 2] [--sample-ms 200] [--trials 3]
-#                                 [--out benchmarks/results]
+#                                 [--out benchmarks/results] [--tls]
+# --tls serves ebs-local over HTTPS, as EBS is reached (over HTTP the SDK signs and copies
+# every put's body, which adds to the heap).
 # Extra JVM flags (e.g. the garbage collector or its region size) go in MEMORY_JVM_OPTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."

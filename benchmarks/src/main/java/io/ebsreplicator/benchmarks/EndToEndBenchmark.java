@@ -496,7 +496,7 @@ public final class EndToEndBenchmark {
                         src.getBlock(source, index, b.getValue())
                                 .thenCompose(
                                         f -> {
-                                            byte[] d = sha256(f.data());
+                                            byte[] d = f.data().sha256();
                                             if (!Base64.getEncoder()
                                                     .encodeToString(d)
                                                     .equals(f.checksumBase64())) {

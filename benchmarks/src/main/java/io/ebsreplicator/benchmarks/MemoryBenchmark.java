@@ -71,9 +71,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * computed for the source; the harness fails otherwise.
  *
  * <p>Arguments: {@code [--blocks N] [--volumes 1,65536] [--in-flight 32,128] [--parallelism 2]
- * [--sample-ms 200] [--distinct 61] [--trials 3] [--ebs-local-jar PATH] [--out DIR]}. Each setting
- * runs {@code trials} times, the volumes alternating, and is reported by its median job heap: the
- * peak of a few dozen samples varies by some MiB between runs.
+ * [--sample-ms 200] [--distinct 61] [--trials 3] [--ebs-local-jar PATH] [--out DIR] [--tls]}. Each
+ * setting runs {@code trials} times, the volumes alternating, and is reported by its median job
+ * heap: the peak of a few dozen samples varies by some MiB between runs.
+ *
+ * <p>ebs-local serves plain HTTP unless {@code --tls} is given; then HTTPS with its self-signed
+ * certificate, trusted through {@code ebs.tls.ca-bundle}, as EBS itself is reached. The transport
+ * matters to the heap: over HTTP the SDK signs every request's payload and, for an async request,
+ * sends a copy of the whole body that it made to hash it (a put in flight holds its block twice);
+ * over HTTPS puts are sent {@code UNSIGNED-PAYLOAD}, uncopied.
  */
 public final class MemoryBenchmark {
 
@@ -145,6 +151,7 @@ public final class MemoryBenchmark {
         int trials = 3;
         Path jar = Path.of("ebs-local/target/ebs-local.jar");
         Path out = Path.of("benchmarks/results");
+        boolean tls = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--blocks" -> blocks = Integer.parseInt(args[++i]);
@@ -164,6 +171,7 @@ public final class MemoryBenchmark {
                 case "--trials" -> trials = Integer.parseInt(args[++i]);
                 case "--ebs-local-jar" -> jar = Path.of(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
+                case "--tls" -> tls = true;
                 default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
             }
         }
@@ -176,8 +184,8 @@ public final class MemoryBenchmark {
 
         List<Run> all = new ArrayList<>();
         double idleCold;
-        try (EbsLocalProcess ebs = EbsLocalProcess.start(jar)) {
-            Configuration base = options(ebs.endpoint);
+        try (EbsLocalProcess ebs = EbsLocalProcess.start(jar, tls)) {
+            Configuration base = options(ebs.endpoint, ebs.caBundle);
             SdkEbsProxyFactory factory =
                     new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(base));
             byte[][] contents = contents(distinct);
@@ -271,21 +279,26 @@ public final class MemoryBenchmark {
         String md = markdown(runs, trials, idleCold);
         Files.createDirectories(out);
         Files.writeString(
-                out.resolve("memory-latest.json"), json(runs, all, idleCold, sampleMillis));
+                out.resolve("memory-latest.json"),
+                json(runs, all, idleCold, sampleMillis, tls ? "https" : "http"));
         System.out.println();
+        System.out.println("ebs-local over " + (tls ? "HTTPS" : "HTTP") + ".");
         System.out.print(md);
         if (!allHold(runs)) {
             System.out.println("\nAt least one target was missed (see above).");
         }
     }
 
-    private static Configuration options(URI endpoint) {
+    private static Configuration options(URI endpoint, String caBundle) {
         Configuration c = new Configuration();
         c.set(
                 EbsReplicationOptions.ENDPOINTS,
                 Map.of(SOURCE, endpoint.toString(), TARGET, endpoint.toString()));
         c.set(EbsReplicationOptions.ACCESS_KEY_ID, ACCESS_KEY);
         c.set(EbsReplicationOptions.SECRET_ACCESS_KEY, SECRET_KEY);
+        if (caBundle != null) {
+            c.set(EbsReplicationOptions.CA_BUNDLE, caBundle);
+        }
         return c;
     }
 
@@ -466,7 +479,7 @@ public final class MemoryBenchmark {
                         x.thenCombine(
                                         y,
                                         (p, q) -> {
-                                            if (!Arrays.equals(p.data(), q.data())) {
+                                            if (!p.data().equals(q.data())) {
                                                 throw new IllegalStateException(
                                                         "Block "
                                                                 + index
@@ -645,24 +658,30 @@ public final class MemoryBenchmark {
 
     // ------------------------------------------------------------------ ebs-local
 
-    /** ebs-local as a child process from its jar, data in memory, loopback only. */
+    /**
+     * ebs-local as a child process from its jar, data in memory, loopback only; with {@code tls},
+     * HTTPS with a self-signed certificate whose PEM is {@code caBundle}.
+     */
     private static final class EbsLocalProcess implements AutoCloseable {
         final Process process;
         final URI endpoint;
+        final String caBundle;
 
-        private EbsLocalProcess(Process process, URI endpoint) {
+        private EbsLocalProcess(Process process, URI endpoint, String caBundle) {
             this.process = process;
             this.endpoint = endpoint;
+            this.caBundle = caBundle;
         }
 
-        static EbsLocalProcess start(Path jar) throws Exception {
+        static EbsLocalProcess start(Path jar, boolean tls) throws Exception {
             if (!Files.isRegularFile(jar)) {
                 throw new IllegalArgumentException(
                         jar + " not found: build it with mvn -pl ebs-local -am package");
             }
             Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-            Process p =
-                    new ProcessBuilder(
+            List<String> command =
+                    new ArrayList<>(
+                            List.of(
                                     java.toString(),
                                     "-Xmx512m",
                                     "-jar",
@@ -670,9 +689,11 @@ public final class MemoryBenchmark {
                                     "--port",
                                     "0",
                                     "--seal-delay",
-                                    "200ms")
-                            .redirectErrorStream(true)
-                            .start();
+                                    "200ms"));
+            if (tls) {
+                command.add("--tls");
+            }
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             BufferedReader lines =
                     new BufferedReader(
                             new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -686,6 +707,16 @@ public final class MemoryBenchmark {
                 throw new IllegalStateException("ebs-local exited before it served");
             }
             URI endpoint = URI.create(line.substring(ready.length()).split(" ")[0]);
+            String caBundle = null;
+            for (String field : line.split(" ")) {
+                if (field.startsWith("ca-bundle=")) {
+                    caBundle = field.substring("ca-bundle=".length());
+                }
+            }
+            if (tls && (caBundle == null || !"https".equals(endpoint.getScheme()))) {
+                p.destroyForcibly();
+                throw new IllegalStateException("ebs-local did not serve HTTPS: " + line);
+            }
             System.out.println(line);
             Thread drain =
                     new Thread(
@@ -701,7 +732,7 @@ public final class MemoryBenchmark {
                             "ebs-local-output");
             drain.setDaemon(true);
             drain.start();
-            return new EbsLocalProcess(p, endpoint);
+            return new EbsLocalProcess(p, endpoint, caBundle);
         }
 
         @Override
@@ -835,18 +866,21 @@ public final class MemoryBenchmark {
         return sb.toString();
     }
 
-    private static String json(List<Run> runs, List<Run> all, double idleCold, long sampleMillis) {
+    private static String json(
+            List<Run> runs, List<Run> all, double idleCold, long sampleMillis, String scheme) {
         StringBuilder sb = new StringBuilder();
         sb.append(
                 String.format(
                         Locale.ROOT,
                         "{%n  \"cores\": %d, \"maxHeapMiB\": %.0f, \"java\": \"%s\", \"sampleMs\": %d,"
+                                + " \"ebsLocal\": \"%s\","
                                 + " \"idleHeapBeforeFirstJobMiB\": %.1f,%n  \"budget\":"
                                 + " \"inFlight x %.1f MiB + %.0f MiB\", \"allHold\": %s,%n  \"runs\": [%n",
                         Runtime.getRuntime().availableProcessors(),
                         Runtime.getRuntime().maxMemory() / MIB,
                         System.getProperty("java.version"),
                         sampleMillis,
+                        scheme,
                         idleCold,
                         MIB_PER_BLOCK_IN_FLIGHT,
                         FIXED_BUDGET_MIB,

@@ -5,7 +5,6 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
 
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -132,7 +131,7 @@ final class SnapshotComparison {
         return proxy.getBlock(id, index, token)
                 .thenApply(
                         (FetchedBlock b) -> {
-                            byte[] d = sha256(b.data());
+                            byte[] d = b.data().sha256();
                             if (!java.util.Base64.getEncoder()
                                     .encodeToString(d)
                                     .equals(b.checksumBase64())) {
@@ -145,13 +144,5 @@ final class SnapshotComparison {
                             }
                             return d;
                         });
-    }
-
-    private static byte[] sha256(byte[] data) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(data);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -2,10 +2,10 @@ package io.ebsreplicator.benchmarks.jmh;
 
 import io.ebsreplicator.connector.ebs.completion.LinearChecksum;
 import io.ebsreplicator.connector.ebs.copier.BlockCopyFunction;
-import io.ebsreplicator.connector.ebs.copier.BlockTransform;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
+import io.ebsreplicator.connector.ebs.proxy.BlockBytes;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
@@ -99,6 +99,10 @@ public class BlockHotPathBenchmark {
     private static final long SEED = 20261127L;
 
     private byte[][] blocks;
+
+    /** The same blocks as the proxy reads them: in chunks of their own. */
+    private BlockBytes[] chunked;
+
     private String[] checksums;
     private byte[][] digests;
     private BlockTask[] tasks;
@@ -117,10 +121,12 @@ public class BlockHotPathBenchmark {
     public void setUp() throws Exception {
         Random random = new Random(SEED);
         blocks = new byte[BLOCKS][BLOCK_SIZE];
+        chunked = new BlockBytes[BLOCKS];
         checksums = new String[BLOCKS];
         tasks = new BlockTask[BLOCKS];
         for (int i = 0; i < BLOCKS; i++) {
             random.nextBytes(blocks[i]);
+            chunked[i] = BlockBytes.copyOf(blocks[i]);
             checksums[i] = Base64.getEncoder().encodeToString(newSha256().digest(blocks[i]));
             tasks[i] = blockTask(i, random);
         }
@@ -193,13 +199,13 @@ public class BlockHotPathBenchmark {
     }
 
     /**
-     * The check of a block read, as the copier does it: a new MessageDigest, SHA-256 of the block,
-     * base64 of the digest, compared with the checksum GetSnapshotBlock sent.
+     * The check of a block read, as the copier does it: a new MessageDigest, SHA-256 of the block
+     * over its chunks, base64 of the digest, compared with the checksum GetSnapshotBlock sent.
      */
     @Benchmark
     public boolean sha256Verify() {
         int i = nextBlock();
-        byte[] digest = newSha256().digest(blocks[i]);
+        byte[] digest = chunked[i].sha256();
         return Base64.getEncoder().encodeToString(digest).equals(checksums[i]);
     }
 
@@ -238,29 +244,32 @@ public class BlockHotPathBenchmark {
 
     /**
      * The copier's per-block work besides I/O, replayed step by step from {@link BlockCopyFunction}
-     * (whose steps are private): decode the targets, SHA-256 of the block read with a new
-     * MessageDigest, base64 and compare, the identity transform, base64 of the digest for the puts,
-     * and one {@link BlockCopied} per target (2 targets) with its own digest copy. Leaves out the
-     * futures, metrics and proxy lookups; {@link #copierAsyncInvoke} has them.
+     * (whose steps are private): decode the targets, SHA-256 of the block read (in chunks) with a
+     * new MessageDigest, base64 and compare, the identity transform (which passes the block
+     * through: no copy, no second hash), base64 of the digest for the puts, and one {@link
+     * BlockCopied} per target (2 targets) with its own digest copy. Leaves out the futures, metrics
+     * and proxy lookups; {@link #copierAsyncInvoke} has them.
      */
     @Benchmark
     public List<BlockCopied> copierPerBlockOverhead(Blackhole bh) {
         int i = nextBlock();
         BlockTask task = tasks[i];
-        FetchedBlock block = new FetchedBlock(blocks[i], checksums[i]);
+        FetchedBlock block = new FetchedBlock(chunked[i], checksums[i]);
 
         Map<String, String> targets = TargetSnapshots.decode(task.targets());
-        byte[] digest = newSha256().digest(block.data());
+        byte[] digest = block.data().sha256();
         if (!Base64.getEncoder().encodeToString(digest).equals(block.checksumBase64())) {
             throw new IllegalStateException("Checksum mismatch on block " + i);
         }
-        byte[] data = BlockTransform.IDENTITY.apply(task.blockIndex(), block.data());
-        byte[] written = data == block.data() ? digest : newSha256().digest(data);
+        // The identity transform: the block as read, with the digest of the check.
+        BlockBytes data = block.data();
+        byte[] written = digest;
         String checksum = Base64.getEncoder().encodeToString(written);
         List<String> regions = new ArrayList<>(targets.keySet());
         List<BlockCopied> copied = new ArrayList<>(regions.size());
         for (String region : regions) {
-            bh.consume(checksum); // what each PutSnapshotBlock would send
+            bh.consume(data); // what each PutSnapshotBlock would send
+            bh.consume(checksum);
             copied.add(
                     new BlockCopied(
                             BlockCopied.Kind.BLOCK,
@@ -380,12 +389,12 @@ public class BlockHotPathBenchmark {
         public CompletableFuture<FetchedBlock> getBlock(
                 String snapshotId, int blockIndex, String blockToken) {
             int i = blockIndex % BLOCKS;
-            return CompletableFuture.completedFuture(new FetchedBlock(blocks[i], checksums[i]));
+            return CompletableFuture.completedFuture(new FetchedBlock(chunked[i], checksums[i]));
         }
 
         @Override
         public CompletableFuture<Void> putBlock(
-                String snapshotId, int blockIndex, byte[] data, String checksumBase64) {
+                String snapshotId, int blockIndex, BlockBytes data, String checksumBase64) {
             return CompletableFuture.completedFuture(null);
         }
 

@@ -27,8 +27,6 @@ import org.apache.flink.util.Collector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -520,7 +518,7 @@ public class ReplicationCompletionFunction
                         + i.targetSnapshotId;
             }
             FetchedBlock b = target.getBlock(i.targetSnapshotId, e.getKey(), token).join();
-            byte[] actual = sha256().digest(b.data());
+            byte[] actual = b.data().sha256();
             if (!Arrays.equals(actual, e.getValue())) {
                 return "Verification: block "
                         + e.getKey()
@@ -609,14 +607,6 @@ public class ReplicationCompletionFunction
         digests.clear();
         expected.clear();
         received.clear();
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     @Override

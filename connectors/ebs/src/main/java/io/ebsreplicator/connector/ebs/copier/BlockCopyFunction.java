@@ -7,6 +7,7 @@ import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
+import io.ebsreplicator.connector.ebs.proxy.BlockBytes;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
@@ -184,10 +185,8 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                         : read(task, task.blockToken(), 1);
         block.thenCompose(
                         source -> {
-                            byte[] out = transform.apply(task.blockIndex(), source.data());
-                            // Hash again only when the transform changed the bytes.
-                            byte[] digest = out == source.data() ? source.digest() : sha256(out);
-                            return writeAll(task, targets, out, digest);
+                            Verified out = transformed(transform, task.blockIndex(), source);
+                            return writeAll(task, targets, out.data(), out.digest());
                         })
                 .whenComplete(
                         (copied, error) -> {
@@ -212,13 +211,29 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                         });
     }
 
-    /** 512 KiB of zeros, never modified: written where the source has no block. */
-    private static final byte[] ZERO_BLOCK = new byte[512 * 1024];
+    /**
+     * The block to write: the source's own, uncopied and not hashed again, unless a transform other
+     * than {@link BlockTransform#IDENTITY} returns different bytes. Only such a transform costs a
+     * copy of the block into one array (its {@code byte[]} contract), and only bytes it changed are
+     * hashed again.
+     */
+    static Verified transformed(BlockTransform transform, int blockIndex, Verified source) {
+        if (transform == BlockTransform.IDENTITY) {
+            return source;
+        }
+        byte[] in = source.data().toArray();
+        byte[] out = transform.apply(blockIndex, in);
+        // Unchanged: write the source's chunks and let the one-array copy go.
+        return out == in ? source : new Verified(BlockBytes.of(out), sha256(out));
+    }
 
-    private static final byte[] ZERO_DIGEST = sha256(ZERO_BLOCK);
+    /** 512 KiB of zeros, never modified: written where the source has no block. */
+    private static final BlockBytes ZERO_BLOCK = BlockBytes.ZERO_BLOCK;
+
+    private static final byte[] ZERO_DIGEST = ZERO_BLOCK.sha256();
 
     /** A block read and checked: its bytes and their SHA-256, hashed once. */
-    private record Verified(byte[] data, byte[] digest) {}
+    record Verified(BlockBytes data, byte[] digest) {}
 
     /** Reads a block and checks it against the checksum EBS sent, reading again on a mismatch. */
     private CompletableFuture<Verified> read(BlockTask task, String token, int attempt) {
@@ -238,12 +253,12 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                                 }
                                 return CompletableFuture.<Verified>failedFuture(e);
                             }
-                            byte[] digest = sha256(block.data());
+                            byte[] digest = block.data().sha256();
                             if (Base64.getEncoder()
                                     .encodeToString(digest)
                                     .equals(block.checksumBase64())) {
                                 blocksRead.inc();
-                                bytesRead.inc(block.data().length);
+                                bytesRead.inc(block.data().length());
                                 return CompletableFuture.completedFuture(
                                         new Verified(block.data(), digest));
                             }
@@ -311,7 +326,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     }
 
     private CompletableFuture<List<BlockCopied>> writeAll(
-            BlockTask task, Map<String, String> targets, byte[] data, byte[] digest) {
+            BlockTask task, Map<String, String> targets, BlockBytes data, byte[] digest) {
         String checksum = Base64.getEncoder().encodeToString(digest);
         List<String> regions = new ArrayList<>(targets.keySet());
         List<CompletableFuture<BlockCopied>> writes = new ArrayList<>(regions.size());
@@ -324,7 +339,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                                     (v, error) -> {
                                         if (error == null) {
                                             blocksCopied.inc();
-                                            bytesWritten.inc(data.length);
+                                            bytesWritten.inc(data.length());
                                             return CompletableFuture.completedFuture(
                                                     copied(
                                                             task,

@@ -44,9 +44,21 @@ public interface EbsProxy extends Closeable {
     /** GetSnapshotBlock; the data is returned as received, with the checksum EBS sent. */
     CompletableFuture<FetchedBlock> getBlock(String snapshotId, int blockIndex, String blockToken);
 
-    /** PutSnapshotBlock of a 512 KiB block with its base64 SHA-256. */
+    /**
+     * PutSnapshotBlock of a 512 KiB block with its base64 SHA-256. The put reads {@code data}
+     * without copying it, and may be given the same bytes as other puts running at the same time.
+     */
     CompletableFuture<Void> putBlock(
-            String snapshotId, int blockIndex, byte[] data, String checksumBase64);
+            String snapshotId, int blockIndex, BlockBytes data, String checksumBase64);
+
+    /**
+     * {@link #putBlock(String, int, BlockBytes, String)} of a block in one array, which the caller
+     * hands over and must not change (it is wrapped, not copied).
+     */
+    default CompletableFuture<Void> putBlock(
+            String snapshotId, int blockIndex, byte[] data, String checksumBase64) {
+        return putBlock(snapshotId, blockIndex, BlockBytes.of(data), checksumBase64);
+    }
 
     /**
      * CompleteSnapshot with the written-block count and the LINEAR aggregate; returns the status

@@ -13,15 +13,18 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Reads a response body into one {@code byte[]} of exactly the size the response declares in its
- * {@code Content-Length}, filled in place from the body's buffers: no growing buffer and no final
- * copy, unlike {@link AsyncResponseTransformer#toBytes()} (a {@code ByteArrayOutputStream} that
- * doubles from 32 bytes, so a 512 KiB block passes through 15 arrays and ends in one of 512 KiB
- * while one of 256 KiB is still referenced).
+ * Reads a response body into a {@link BlockBytes} of exactly the size the response declares in its
+ * {@code Content-Length}, filled in place from the body's buffers: chunks of {@link
+ * BlockBytes#CHUNK_SIZE} bytes, each allocated when the first byte for it arrives and sized to what
+ * the declared length leaves for it; no growing buffer and no final copy, unlike {@link
+ * AsyncResponseTransformer#toBytes()} (a {@code ByteArrayOutputStream} that doubles from 32 bytes,
+ * so a 512 KiB block passes through 15 arrays and ends in one of 512 KiB while one of 256 KiB is
+ * still referenced). No array of a block is large enough for G1 to treat it as humongous (see
+ * {@link BlockBytes}).
  *
- * <p>Without a usable {@code Content-Length} (absent, or not a number) the body goes into a buffer
- * of {@code expectedLength} that grows by doubling if it has to, and is trimmed (one copy) only if
- * fewer bytes arrived: for a GetSnapshotBlock body of the usual 512 KiB that is still one array.
+ * <p>Without a usable {@code Content-Length} (absent, or not a number) the body goes into full
+ * chunks, added as bytes arrive, and only the last one is trimmed (one copy of at most a chunk) if
+ * it is not full.
  *
  * <p>Fails the result with an {@link IOException} (and cancels the body) when more bytes arrive
  * than were declared, when the body ends short of the declared length, or when the length is
@@ -31,28 +34,52 @@ import java.util.concurrent.CompletableFuture;
 final class ExactLengthBytesTransformer<R extends SdkResponse>
         implements AsyncResponseTransformer<R, ExactLengthBytesTransformer.Body<R>> {
 
-    /** A response and its body, which belongs to the caller alone (nothing else refers to it). */
-    record Body<R>(R response, byte[] bytes) {}
+    /**
+     * A response and its body, which belongs to the caller alone: {@link #take()} hands the body
+     * over once and forgets it. What the SDK keeps of a finished request (a pooled connection keeps
+     * the last request's context, and through it the result, until its next request) then no longer
+     * holds the block.
+     */
+    static final class Body<R> {
+        private final R response;
+        private BlockBytes bytes;
 
-    private final int expectedLength;
+        Body(R response, BlockBytes bytes) {
+            this.response = response;
+            this.bytes = bytes;
+        }
+
+        R response() {
+            return response;
+        }
+
+        /**
+         * The body, handed over: a second call fails.
+         *
+         * @throws IllegalStateException if the body was already taken
+         */
+        synchronized BlockBytes take() {
+            BlockBytes b = bytes;
+            if (b == null) {
+                throw new IllegalStateException("The body was already taken");
+            }
+            bytes = null;
+            return b;
+        }
+    }
+
     private final int maxLength;
 
     private volatile CompletableFuture<Body<R>> result;
     private volatile R response;
 
     /**
-     * @param expectedLength size to start with when the response declares no length
      * @param maxLength largest body accepted, declared or received
      */
-    ExactLengthBytesTransformer(int expectedLength, int maxLength) {
-        if (expectedLength < 0 || maxLength < expectedLength) {
-            throw new IllegalArgumentException(
-                    "Need 0 <= expectedLength <= maxLength, got "
-                            + expectedLength
-                            + " and "
-                            + maxLength);
+    ExactLengthBytesTransformer(int maxLength) {
+        if (maxLength < 0) {
+            throw new IllegalArgumentException("Need 0 <= maxLength, got " + maxLength);
         }
-        this.expectedLength = expectedLength;
         this.maxLength = maxLength;
     }
 
@@ -128,12 +155,15 @@ final class ExactLengthBytesTransformer<R extends SdkResponse>
         return length;
     }
 
-    /** Fills one array from the body's buffers, in order; reactive signals arrive one at a time. */
+    /** Fills chunks from the body's buffers, in order; reactive signals arrive one at a time. */
     private final class Filler implements Subscriber<ByteBuffer> {
         private final CompletableFuture<Body<R>> future;
         private final R response;
         private final long declared;
-        private byte[] bytes;
+
+        /** The body's chunks, each allocated when its first byte arrives. */
+        private byte[][] chunks;
+
         private int filled;
         private volatile Subscription subscription;
 
@@ -141,8 +171,9 @@ final class ExactLengthBytesTransformer<R extends SdkResponse>
             this.future = future;
             this.response = response;
             this.declared = declared;
-            // Allocated here, once, when the length is known.
-            this.bytes = new byte[declared >= 0 ? (int) declared : expectedLength];
+            // Room for the references only; at most a few, as the length is bounded.
+            this.chunks =
+                    new byte[BlockBytes.chunksFor(declared >= 0 ? (int) declared : maxLength)][];
         }
 
         @Override
@@ -171,37 +202,48 @@ final class ExactLengthBytesTransformer<R extends SdkResponse>
                 return; // failed or cancelled: drop what is still in flight
             }
             int n = buffer.remaining();
-            if (n > bytes.length - filled) {
-                if (declared >= 0) {
-                    fail(
-                            "Response body is longer than its Content-Length of "
-                                    + declared
-                                    + " bytes: "
-                                    + ((long) filled + n)
-                                    + " bytes received so far");
-                    return;
-                }
-                long needed = (long) filled + n;
-                if (needed > maxLength) {
-                    fail(
-                            "Response body without Content-Length exceeds "
-                                    + maxLength
-                                    + " bytes: "
-                                    + needed
-                                    + " bytes received so far");
-                    return;
-                }
-                long grown = Math.max(needed, Math.max(16L, 2L * bytes.length));
-                bytes = Arrays.copyOf(bytes, (int) Math.min(grown, maxLength));
+            long needed = (long) filled + n;
+            if (declared >= 0 && needed > declared) {
+                fail(
+                        "Response body is longer than its Content-Length of "
+                                + declared
+                                + " bytes: "
+                                + needed
+                                + " bytes received so far");
+                return;
+            }
+            if (needed > maxLength) {
+                fail(
+                        "Response body without Content-Length exceeds "
+                                + maxLength
+                                + " bytes: "
+                                + needed
+                                + " bytes received so far");
+                return;
             }
             // Reads through a duplicate: the publisher's buffer keeps its position.
-            buffer.duplicate().get(bytes, filled, n);
-            filled += n;
+            ByteBuffer from = buffer.duplicate();
+            while (from.hasRemaining()) {
+                int i = filled / BlockBytes.CHUNK_SIZE;
+                int at = filled % BlockBytes.CHUNK_SIZE;
+                byte[] chunk = chunks[i];
+                if (chunk == null) {
+                    chunk =
+                            new byte
+                                    [declared >= 0
+                                            ? BlockBytes.chunkLength(i, (int) declared)
+                                            : BlockBytes.CHUNK_SIZE];
+                    chunks[i] = chunk;
+                }
+                int k = Math.min(from.remaining(), chunk.length - at);
+                from.get(chunk, at, k);
+                filled += k;
+            }
         }
 
         @Override
         public void onError(Throwable t) {
-            bytes = null;
+            chunks = null;
             future.completeExceptionally(t);
         }
 
@@ -211,7 +253,7 @@ final class ExactLengthBytesTransformer<R extends SdkResponse>
                 return;
             }
             if (declared >= 0 && filled != declared) {
-                bytes = null;
+                chunks = null;
                 future.completeExceptionally(
                         new IOException(
                                 "Response body ended after "
@@ -221,13 +263,23 @@ final class ExactLengthBytesTransformer<R extends SdkResponse>
                                         + " bytes its Content-Length declared"));
                 return;
             }
-            byte[] out = filled == bytes.length ? bytes : Arrays.copyOf(bytes, filled);
-            bytes = null;
-            future.complete(new Body<>(response, out));
+            byte[][] used = chunks;
+            chunks = null;
+            int count = BlockBytes.chunksFor(filled);
+            if (used.length != count) {
+                used = Arrays.copyOf(used, count);
+            }
+            if (count > 0) {
+                int last = BlockBytes.chunkLength(count - 1, filled);
+                if (used[count - 1].length != last) {
+                    used[count - 1] = Arrays.copyOf(used[count - 1], last);
+                }
+            }
+            future.complete(new Body<>(response, BlockBytes.ofChunks(used, filled)));
         }
 
         private void fail(String message) {
-            bytes = null;
+            chunks = null;
             future.completeExceptionally(new IOException(message));
             Subscription s = subscription;
             if (s != null) {

@@ -12,7 +12,6 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
-import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.TlsTrustManagersProvider;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
@@ -43,7 +42,6 @@ import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsResponse;
 import software.amazon.awssdk.services.ec2.model.Snapshot;
 
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -106,7 +104,7 @@ public final class SdkEbsProxy implements EbsProxy {
     private static final AtomicInteger INSTANCES = new AtomicInteger();
 
     /** An EBS block: what GetSnapshotBlock returns and PutSnapshotBlock takes. */
-    static final int BLOCK_SIZE = 512 * 1024;
+    static final int BLOCK_SIZE = BlockBytes.BLOCK_SIZE;
 
     /**
      * The largest GetSnapshotBlock body accepted: a response declaring more fails instead of
@@ -115,13 +113,13 @@ public final class SdkEbsProxy implements EbsProxy {
     static final int MAX_BLOCK_BODY = 2 * BLOCK_SIZE;
 
     /**
-     * Pieces of a PutSnapshotBlock body. Over plain HTTP the SDK signs the payload and copies the
-     * body piece by piece while hashing it (an HTTPS put is sent UNSIGNED-PAYLOAD, uncopied): as
-     * one 512 KiB piece that copy is a humongous object taking a whole G1 region (1 MiB below 4 GiB
-     * of heap), as 128 KiB pieces it is ordinary heap. The pieces are views of the caller's array,
-     * not copies.
+     * Pieces of a PutSnapshotBlock body: the block's chunks. Over plain HTTP the SDK signs the
+     * payload and copies the body piece by piece while hashing it (an HTTPS put is sent
+     * UNSIGNED-PAYLOAD, uncopied): as one 512 KiB piece that copy would be a humongous object
+     * taking a whole G1 region (1 MiB below 4 GiB of heap), as 128 KiB pieces it is ordinary heap.
+     * The pieces are views of the block's chunks, not copies.
      */
-    static final int PUT_PIECE = 128 * 1024;
+    static final int PUT_PIECE = BlockBytes.CHUNK_SIZE;
 
     private final String region;
     private final EbsProxyConfig config;
@@ -345,24 +343,26 @@ public final class SdkEbsProxy implements EbsProxy {
                                         withTimeout(request, timeout),
                                         // A new one per attempt: it holds that attempt's body.
                                         new ExactLengthBytesTransformer<GetSnapshotBlockResponse>(
-                                                BLOCK_SIZE, MAX_BLOCK_BODY))
+                                                MAX_BLOCK_BODY))
                                 .thenApply(SdkEbsProxy::fetched));
     }
 
     private static FetchedBlock fetched(
             ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse> body) {
-        // The transformer's array is ours alone, sized to the body: no copy of the 512 KiB.
-        return new FetchedBlock(body.bytes(), body.response().checksum());
+        // The transformer's chunks are ours alone, sized to the body: no copy of the 512 KiB.
+        // Taken, not read: the connection goes back to the pool still referring to this
+        // request's result, and must not keep the block alive while it waits for the next one.
+        return new FetchedBlock(body.take(), body.response().checksum());
     }
 
     @Override
     public CompletableFuture<Void> putBlock(
-            String snapshotId, int blockIndex, byte[] data, String checksumBase64) {
+            String snapshotId, int blockIndex, BlockBytes data, String checksumBase64) {
         PutSnapshotBlockRequest request =
                 PutSnapshotBlockRequest.builder()
                         .snapshotId(snapshotId)
                         .blockIndex(blockIndex)
-                        .dataLength(data.length)
+                        .dataLength(data.length())
                         .checksum(checksumBase64)
                         .checksumAlgorithm(ChecksumAlgorithm.SHA256)
                         .build();
@@ -370,25 +370,21 @@ public final class SdkEbsProxy implements EbsProxy {
                 EbsOperation.PUT_SNAPSHOT_BLOCK,
                 snapshotId,
                 blockIndex,
-                timeout ->
-                        ebsAsync.putSnapshotBlock(
-                                        withTimeout(request, timeout),
-                                        // No copy: the caller hands the block over and does not
-                                        // change it while the put runs (a fan-out puts the same
-                                        // array to several regions; each put only reads it).
-                                        putBody(data))
-                                .thenApply(r -> (Void) null));
+                timeout -> {
+                    // No copy: the block's bytes never change (a fan-out puts the same block to
+                    // several regions; each put only reads it through its own views). One body
+                    // per attempt, released when the attempt is over, so that the connection,
+                    // back in its pool, does not keep the block.
+                    BlockRequestBody body = putBody(data);
+                    return ebsAsync.putSnapshotBlock(withTimeout(request, timeout), body)
+                            .whenComplete((r, e) -> body.release())
+                            .thenApply(r -> (Void) null);
+                });
     }
 
-    /** The caller's array as a request body in views of {@link #PUT_PIECE} bytes, uncopied. */
-    static AsyncRequestBody putBody(byte[] data) {
-        int pieces = Math.max(1, (data.length + PUT_PIECE - 1) / PUT_PIECE);
-        ByteBuffer[] views = new ByteBuffer[pieces];
-        for (int i = 0; i < pieces; i++) {
-            int from = i * PUT_PIECE;
-            views[i] = ByteBuffer.wrap(data, from, Math.min(PUT_PIECE, data.length - from)).slice();
-        }
-        return AsyncRequestBody.fromByteBuffersUnsafe(views);
+    /** The block as a request body: read-only views of its chunks, uncopied. */
+    static BlockRequestBody putBody(BlockBytes data) {
+        return new BlockRequestBody(data);
     }
 
     @Override

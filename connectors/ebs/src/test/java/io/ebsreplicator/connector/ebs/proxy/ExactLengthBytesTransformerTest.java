@@ -12,6 +12,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CancellationException;
@@ -32,16 +34,102 @@ class ExactLengthBytesTransformerTest {
 
     private static final int BLOCK = SdkEbsProxy.BLOCK_SIZE;
 
+    private static final int CHUNK = BlockBytes.CHUNK_SIZE;
+
     @Test
-    void aDeclaredBodyInOneBufferComesBackInOneArrayOfThatLength() throws Exception {
+    void aDeclaredBodyInOneBufferComesBackInChunksOfThatLength() throws Exception {
         byte[] data = random(BLOCK, 1);
         Run run = run(String.valueOf(BLOCK), List.of(ByteBuffer.wrap(data.clone())));
         run.publisher.complete();
 
         ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse> body = run.result();
-        assertThat(body.bytes()).hasSize(BLOCK).isEqualTo(data);
+        BlockBytes bytes = body.take();
+        assertThat(bytes.length()).isEqualTo(BLOCK);
+        assertThat(bytes.toArray()).isEqualTo(data);
+        assertExactChunks(bytes);
         assertThat(body.response().checksum()).isEqualTo("c2hh");
         assertThat(run.publisher.cancelled).isFalse();
+    }
+
+    @Test
+    void piecesStraddlingChunkBoundariesLandInTheRightChunks() throws Exception {
+        byte[] data = random(BLOCK, 21);
+        // One byte short of a boundary, across it by one, a piece spanning a whole chunk and more,
+        // single bytes at a boundary, then the rest.
+        int[] sizes = {CHUNK - 1, 2, CHUNK + 5, 1, 1, CHUNK - 9, 3, 7};
+        List<ByteBuffer> pieces = new ArrayList<>();
+        int at = 0;
+        for (int i = 0; at < data.length; i++) {
+            int n = i < sizes.length ? sizes[i] : data.length - at;
+            pieces.add(buffer(data, at, n, i % 4));
+            at += n;
+        }
+        Run run = run(String.valueOf(BLOCK), pieces);
+        run.publisher.complete();
+
+        BlockBytes bytes = run.bytes();
+        assertThat(bytes.toArray()).isEqualTo(data);
+        assertExactChunks(bytes);
+        for (int i = 0; i < 4; i++) { // each chunk holds its own quarter, boundary bytes included
+            assertThat(bytes.backingArray(i))
+                    .isEqualTo(Arrays.copyOfRange(data, i * CHUNK, (i + 1) * CHUNK));
+        }
+        assertThat(bytes.sha256()).isEqualTo(sha256(data));
+    }
+
+    @Test
+    void aDeclaredLengthThatIsNoMultipleOfAChunkEndsInAnExactlySizedShortChunk() throws Exception {
+        for (int length : new int[] {1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 37, 2 * BLOCK}) {
+            byte[] data = random(length, length);
+            Run run = run(String.valueOf(length), chunks(data, 8191));
+            run.publisher.complete();
+            BlockBytes bytes = run.bytes();
+            assertThat(bytes.toArray()).as("length %d", length).isEqualTo(data);
+            assertThat(bytes.chunkCount()).isEqualTo((length + CHUNK - 1) / CHUNK);
+            assertExactChunks(bytes);
+        }
+    }
+
+    @Test
+    void theBodyIsHandedOverOnceAndThenForgotten() throws Exception {
+        byte[] data = random(1000, 24);
+        Run run = run("1000", chunks(data, 300));
+        run.publisher.complete();
+        ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse> body = run.result();
+        assertThat(body.take().toArray()).isEqualTo(data);
+        // Whatever still holds the finished request's result holds no block.
+        assertThatThrownBy(body::take)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("already taken");
+        assertThat(body.response().checksum()).isEqualTo("c2hh");
+    }
+
+    @Test
+    void aPieceRunningPastTheDeclaredLengthFailsTheBodyFromInsideAChunk() {
+        // 2 chunks declared; the third piece runs from inside the second chunk to past its end.
+        byte[] data = random(2 * CHUNK + 10, 22);
+        Run run =
+                run(
+                        String.valueOf(2 * CHUNK),
+                        List.of(
+                                ByteBuffer.wrap(data, 0, CHUNK + 100).slice(),
+                                ByteBuffer.wrap(data, CHUNK + 100, CHUNK - 200).slice(),
+                                ByteBuffer.wrap(data, 2 * CHUNK - 100, 110).slice()));
+        assertIoFailure(
+                run,
+                "longer than its Content-Length of "
+                        + (2 * CHUNK)
+                        + " bytes: "
+                        + (2 * CHUNK + 10)
+                        + " bytes received so far");
+        assertThat(run.publisher.cancelled).isTrue();
+    }
+
+    @Test
+    void aBodyShorterThanDeclaredFailsEvenWhenItEndsOnAChunkBoundary() {
+        Run run = run(String.valueOf(BLOCK), chunks(random(2 * CHUNK, 23), 5000));
+        run.publisher.complete();
+        assertIoFailure(run, "ended after " + (2 * CHUNK) + " of the " + BLOCK + " bytes");
     }
 
     @Test
@@ -60,42 +148,57 @@ class ExactLengthBytesTransformerTest {
         Run run = run(String.valueOf(BLOCK), pieces);
         run.publisher.complete();
 
-        assertThat(run.result().bytes()).hasSize(BLOCK).isEqualTo(data);
+        assertThat(run.bytes().toArray()).hasSize(BLOCK).isEqualTo(data);
         // The publisher's buffers are read, not consumed.
         assertThat(pieces.get(0).position()).isZero();
     }
 
     @Test
-    void anEmptyDeclaredBodyIsAnEmptyArray() throws Exception {
+    void anEmptyDeclaredBodyHasNoBytes() throws Exception {
         Run run = run("0", List.of());
         run.publisher.complete();
-        assertThat(run.result().bytes()).isEmpty();
+        assertThat(run.bytes().length()).isZero();
+        assertThat(run.bytes().chunkCount()).isZero();
+        // Empty buffers allocate nothing either.
+        Run empties = run("0", List.of(ByteBuffer.allocate(0), ByteBuffer.allocate(0)));
+        empties.publisher.complete();
+        assertThat(empties.bytes().chunkCount()).isZero();
     }
 
     @Test
     void withoutContentLengthTheBodyStillArrives() throws Exception {
-        // The usual block: one array of the expected length, filled in place.
+        // The usual block: full chunks, filled in place.
         byte[] block = random(BLOCK, 3);
         Run exact = run(null, chunks(block, 8192));
         exact.publisher.complete();
-        assertThat(exact.result().bytes()).hasSize(BLOCK).isEqualTo(block);
+        assertThat(exact.bytes().toArray()).hasSize(BLOCK).isEqualTo(block);
+        assertExactChunks(exact.bytes());
 
-        // Shorter: trimmed to what arrived.
+        // Shorter: the last chunk is trimmed to what arrived.
         byte[] small = random(1000, 4);
         Run shorter = run(null, chunks(small, 333));
         shorter.publisher.complete();
-        assertThat(shorter.result().bytes()).isEqualTo(small);
+        assertThat(shorter.bytes().toArray()).isEqualTo(small);
+        assertExactChunks(shorter.bytes());
 
-        // Longer than expected but within the limit: grows.
+        // Longer than a block but within the limit: one more chunk, trimmed.
         byte[] large = random(BLOCK + 12345, 5);
-        Run longer = run(null, chunks(large, 65536));
+        Run longer = run(null, chunks(large, 65536 + 3));
         longer.publisher.complete();
-        assertThat(longer.result().bytes()).isEqualTo(large);
+        assertThat(longer.bytes().toArray()).isEqualTo(large);
+        assertThat(longer.bytes().chunkCount()).isEqualTo(5);
+        assertExactChunks(longer.bytes());
+
+        // Exactly the limit.
+        byte[] most = random(2 * BLOCK, 19);
+        Run limit = run(null, chunks(most, 100_000));
+        limit.publisher.complete();
+        assertThat(limit.bytes().toArray()).isEqualTo(most);
 
         // A header that is not a number counts as none.
         Run garbled = run("lots", chunks(small, 100));
         garbled.publisher.complete();
-        assertThat(garbled.result().bytes()).isEqualTo(small);
+        assertThat(garbled.bytes().toArray()).isEqualTo(small);
     }
 
     @Test
@@ -201,13 +304,13 @@ class ExactLengthBytesTransformerTest {
         TestPublisher ok = new TestPublisher(chunks(data, 3), Integer.MAX_VALUE);
         t.onStream(SdkPublisher.adapt(ok));
         ok.complete();
-        assertThat(second.get(5, TimeUnit.SECONDS).bytes()).isEqualTo(data);
+        assertThat(second.get(5, TimeUnit.SECONDS).take().toArray()).isEqualTo(data);
     }
 
     @Test
     void aPutBodyIsTheCallersArrayInPiecesWithoutACopy() throws Exception {
         byte[] data = random(BLOCK, 16);
-        AsyncRequestBody body = SdkEbsProxy.putBody(data);
+        AsyncRequestBody body = SdkEbsProxy.putBody(BlockBytes.of(data));
         assertThat(body.contentLength()).contains((long) BLOCK);
         for (int round = 0; round < 2; round++) { // a body can be read again (a second target)
             ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -224,7 +327,7 @@ class ExactLengthBytesTransformerTest {
             assertThat(sizes).hasSize(BLOCK / SdkEbsProxy.PUT_PIECE);
             assertThat(sizes).allMatch(n -> n == SdkEbsProxy.PUT_PIECE);
         }
-        // Views, not a copy: a change to the array (which the copier never makes) shows.
+        // Views, not a copy: a change to the array (which nobody may make) shows.
         data[BLOCK - 1] ^= 1;
         ByteArrayOutputStream after = new ByteArrayOutputStream();
         body.subscribe(
@@ -235,24 +338,63 @@ class ExactLengthBytesTransformerTest {
                         })
                 .get(5, TimeUnit.SECONDS);
         assertThat(after.toByteArray()).isEqualTo(data);
-        assertThat(SdkEbsProxy.putBody(new byte[0]).contentLength()).contains(0L);
+        assertThat(SdkEbsProxy.putBody(BlockBytes.EMPTY).contentLength()).contains(0L);
+        assertThat(read(SdkEbsProxy.putBody(BlockBytes.EMPTY))).isEmpty();
         byte[] odd = random(1000, 17);
+        assertThat(read(SdkEbsProxy.putBody(BlockBytes.of(odd)))).isEqualTo(odd);
+    }
+
+    @Test
+    void aPutBodyOfAReadBlockIsItsChunks() throws Exception {
+        byte[] data = random(BLOCK, 18);
+        Run run = run(String.valueOf(BLOCK), chunks(data, 16384));
+        run.publisher.complete();
+        BlockBytes block = run.bytes();
+        AsyncRequestBody body = SdkEbsProxy.putBody(block);
+        assertThat(body.contentLength()).contains((long) BLOCK);
+        assertThat(read(body)).isEqualTo(data);
+        // Twice, as for a second target region; the zero block too.
+        assertThat(read(body)).isEqualTo(data);
+        assertThat(read(SdkEbsProxy.putBody(BlockBytes.ZERO_BLOCK))).isEqualTo(new byte[BLOCK]);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static ExactLengthBytesTransformer<GetSnapshotBlockResponse> transformer() {
+        return new ExactLengthBytesTransformer<>(2 * BLOCK);
+    }
+
+    /**
+     * Every chunk is its own array of exactly its size (no slack, no array shared), and none is
+     * large enough for G1 to treat it as humongous.
+     */
+    private static void assertExactChunks(BlockBytes bytes) {
+        java.util.Set<byte[]> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < bytes.chunkCount(); i++) {
+            byte[] a = bytes.backingArray(i);
+            assertThat(a.length)
+                    .as("chunk %d", i)
+                    .isEqualTo(Math.min(CHUNK, bytes.length() - i * CHUNK))
+                    .isLessThanOrEqualTo(CHUNK);
+            assertThat(seen.add(a)).as("chunk %d has an array of its own", i).isTrue();
+        }
+    }
+
+    /** Everything a request body sends, in order. */
+    private static byte[] read(AsyncRequestBody body) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        SdkEbsProxy.putBody(odd)
-                .subscribe(
+        body.subscribe(
                         b -> {
                             byte[] c = new byte[b.remaining()];
                             b.get(c);
                             out.write(c, 0, c.length);
                         })
                 .get(5, TimeUnit.SECONDS);
-        assertThat(out.toByteArray()).isEqualTo(odd);
+        return out.toByteArray();
     }
 
-    // ------------------------------------------------------------------ helpers
-
-    private static ExactLengthBytesTransformer<GetSnapshotBlockResponse> transformer() {
-        return new ExactLengthBytesTransformer<>(BLOCK, 2 * BLOCK);
+    private static byte[] sha256(byte[] data) throws Exception {
+        return java.security.MessageDigest.getInstance("SHA-256").digest(data);
     }
 
     /** A transformer through prepare, onResponse and onStream, with every buffer sent. */
@@ -266,11 +408,29 @@ class ExactLengthBytesTransformerTest {
         return new Run(f, publisher);
     }
 
-    private record Run(
-            CompletableFuture<ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse>> future,
-            TestPublisher publisher) {
+    private static final class Run {
+        final CompletableFuture<ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse>> future;
+        final TestPublisher publisher;
+        private BlockBytes bytes;
+
+        Run(
+                CompletableFuture<ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse>>
+                        future,
+                TestPublisher publisher) {
+            this.future = future;
+            this.publisher = publisher;
+        }
+
         ExactLengthBytesTransformer.Body<GetSnapshotBlockResponse> result() throws Exception {
             return future.get(5, TimeUnit.SECONDS);
+        }
+
+        /** The body, taken from the result on the first call. */
+        BlockBytes bytes() throws Exception {
+            if (bytes == null) {
+                bytes = result().take();
+            }
+            return bytes;
         }
     }
 

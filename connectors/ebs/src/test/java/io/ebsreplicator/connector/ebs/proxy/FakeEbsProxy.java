@@ -402,7 +402,8 @@ public final class FakeEbsProxy implements EbsProxy {
                 corruptReads--;
                 data[data.length / 2] ^= 0x5a;
             }
-            return CompletableFuture.completedFuture(new FetchedBlock(data, checksum));
+            return CompletableFuture.completedFuture(
+                    new FetchedBlock(BlockBytes.copyOf(data), checksum));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -410,7 +411,7 @@ public final class FakeEbsProxy implements EbsProxy {
 
     @Override
     public synchronized CompletableFuture<Void> putBlock(
-            String snapshotId, int blockIndex, byte[] data, String checksumBase64) {
+            String snapshotId, int blockIndex, BlockBytes data, String checksumBase64) {
         try {
             call(EbsOperation.PUT_SNAPSHOT_BLOCK, snapshotId, blockIndex, data, checksumBase64);
             FakeSnapshot s = writable(EbsOperation.PUT_SNAPSHOT_BLOCK, snapshotId);
@@ -418,14 +419,15 @@ public final class FakeEbsProxy implements EbsProxy {
                 throw validation(
                         EbsOperation.PUT_SNAPSHOT_BLOCK, "INVALID_BLOCK", snapshotId, blockIndex);
             }
-            if (data.length != BLOCK_SIZE || !sha256(data).equals(checksumBase64)) {
+            if (data.length() != BLOCK_SIZE
+                    || !Base64.getEncoder().encodeToString(data.sha256()).equals(checksumBase64)) {
                 throw validation(
                         EbsOperation.PUT_SNAPSHOT_BLOCK,
                         "INVALID_PARAMETER_VALUE",
                         snapshotId,
                         blockIndex);
             }
-            s.blocks.put(blockIndex, data.clone());
+            s.blocks.put(blockIndex, data.toArray());
             return CompletableFuture.completedFuture(null);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);

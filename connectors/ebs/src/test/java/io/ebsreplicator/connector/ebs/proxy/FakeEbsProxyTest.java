@@ -50,7 +50,7 @@ class FakeEbsProxyTest {
         assertThat(second.blocks()).extracting(ListedBlock::blockIndex).containsExactly(3);
         assertThat(second.nextToken()).isNull();
         FetchedBlock fetched = ebs.getBlock(id, 3, second.blocks().get(0).blockToken()).get();
-        assertThat(fetched.data()).isEqualTo(block(3));
+        assertThat(fetched.data().toArray()).isEqualTo(block(3));
         assertThat(fetched.checksumBase64()).isEqualTo(sha256(block(3)));
         assertThat(ebs.listSnapshotBlocks(id, 2, null, 100).blocks())
                 .extracting(ListedBlock::blockIndex)
@@ -81,7 +81,7 @@ class FakeEbsProxyTest {
         String token = ebs.listSnapshotBlocks(id, 0, null, 100).blocks().get(0).blockToken();
         ebs.corruptNextReads(1);
         FetchedBlock corrupt = ebs.getBlock(id, 5, token).get();
-        assertThat(sha256(corrupt.data())).isNotEqualTo(corrupt.checksumBase64());
+        assertThat(sha256(corrupt.data().toArray())).isNotEqualTo(corrupt.checksumBase64());
         ebs.invalidateTokens();
         assertThatThrownBy(() -> ebs.getBlock(id, 5, token).get())
                 .isInstanceOf(ExecutionException.class)

@@ -46,6 +46,19 @@ class TlsProxyTest {
     }
 
     @Test
+    void finishedReadsAndWritesLeaveNoBlockBehind() throws Exception {
+        // Over HTTPS a put's body is sent as given (over HTTP the SDK's signer sends a copy), so
+        // a connection back in its pool would keep the caller's block if the body held it.
+        EbsProxyConfig c =
+                config().caBundle(EBS.server().certificatePem().toString())
+                        .totalTimeout(Duration.ofSeconds(20))
+                        .build();
+        try (EbsProxy p = new SdkEbsProxyFactory(c).create("us-east-1")) {
+            SdkEbsProxyTest.assertFinishedRequestsLeaveNoBlockBehind(p);
+        }
+    }
+
+    @Test
     void refusesTheEndpointWithoutIt() {
         try (EbsProxy p = new SdkEbsProxyFactory(config().build()).create("us-east-1")) {
             assertThatThrownBy(
