@@ -18,9 +18,7 @@ import io.ebsreplicator.local.service.Snapshot;
 
 import jdk.jfr.Recording;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.util.TestStreamEnvironment;
 import org.apache.flink.util.CloseableIterator;
@@ -211,17 +209,7 @@ public final class EndToEndBenchmark {
                                 .sealDelay(Duration.ofMillis(200))
                                 .build())) {
             Configuration options = options(ebs, maxInFlight);
-            Configuration cluster = new Configuration();
-            // Any free port: builds and tests on this machine may hold Flink's default 8081.
-            cluster.set(RestOptions.BIND_PORT, "0");
-            mini =
-                    new MiniCluster(
-                            new MiniClusterConfiguration.Builder()
-                                    .setConfiguration(cluster)
-                                    .setNumTaskManagers(1)
-                                    .setNumSlotsPerTaskManager(parallelism)
-                                    .build());
-            mini.start();
+            mini = BenchCluster.start(parallelism);
             SdkEbsProxyFactory factory =
                     new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options));
             String source;
@@ -916,16 +904,25 @@ public final class EndToEndBenchmark {
             double ratio = j100.mibPerSecond() / j0.mibPerSecond();
             long throttled =
                     trials(results, "job", 100).stream().mapToLong(Result::throttled).sum();
+            Result t0 = median(results, "tuned", 0);
+            Result t100 = median(results, "tuned", 100);
             sb.append(
                     String.format(
                             Locale.ROOT,
                             "- latency hidden: job at 100 ms / job at 0 ms = %.2f (target >= 0.9, or"
                                     + " >= 950 blocks/s): %s, with %d requests in flight and %d"
-                                    + " throttled answers in the job's 100 ms runs%n",
+                                    + " throttled answers in the job's 100 ms runs%s%n",
                             ratio,
                             ratio >= 0.9 || j100.blocksPerSecond() >= 950 ? "holds" : "MISSED",
                             j100.inFlight,
-                            throttled));
+                            throttled,
+                            t0 == null || t100 == null
+                                    ? ""
+                                    : String.format(
+                                            Locale.ROOT,
+                                            "; the tuned copier, %d in flight: %.2f",
+                                            t100.inFlight,
+                                            t100.mibPerSecond() / t0.mibPerSecond())));
         }
         return sb.toString();
     }

@@ -17,9 +17,7 @@ import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 
 import com.sun.management.GarbageCollectionNotificationInfo;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.util.TestStreamEnvironment;
 import org.apache.flink.util.CloseableIterator;
@@ -204,17 +202,7 @@ public final class MemoryBenchmark {
             }
             contents = null; // the harness's copies of the block contents are not the job's heap
 
-            Configuration cluster = new Configuration();
-            // Any free port: builds and tests on this machine may hold Flink's default 8081.
-            cluster.set(RestOptions.BIND_PORT, "0");
-            MiniCluster mini =
-                    new MiniCluster(
-                            new MiniClusterConfiguration.Builder()
-                                    .setConfiguration(cluster)
-                                    .setNumTaskManagers(1)
-                                    .setNumSlotsPerTaskManager(parallelism)
-                                    .build());
-            mini.start();
+            MiniCluster mini = BenchCluster.start(parallelism);
             try {
                 idleCold = retainedMib();
                 System.out.printf(
