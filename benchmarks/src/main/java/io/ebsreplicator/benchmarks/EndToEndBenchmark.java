@@ -118,7 +118,8 @@ public final class EndToEndBenchmark {
             double jitSeconds,
             double jitCpuSeconds,
             double gcCpuSeconds,
-            long throttled) {
+            long throttled,
+            double busy) {
         double mibPerSecond() {
             return blocks * (BLOCK / MIB) / seconds;
         }
@@ -167,7 +168,8 @@ public final class EndToEndBenchmark {
                     jitSeconds,
                     jitCpuSeconds,
                     gcCpuSeconds,
-                    throttled);
+                    throttled,
+                    busy);
         }
     }
 
@@ -624,6 +626,7 @@ public final class EndToEndBenchmark {
         final long gcCpu0;
         final EbsLocalServer ebs;
         final long throttled0;
+        final long processCpu0;
         final AtomicLong firstBlockNanos = new AtomicLong(-1);
         volatile long firstBlockCpuNanos = -1;
         final Thread watcher;
@@ -636,6 +639,7 @@ public final class EndToEndBenchmark {
             }
             System.gc();
             cpu0 = clientCpuNanos();
+            processCpu0 = processCpuNanos();
             jitCpu0 = JvmThreadCpu.jitNanos();
             gcCpu0 = JvmThreadCpu.gcNanos();
             this.ebs = ebs;
@@ -703,7 +707,17 @@ public final class EndToEndBenchmark {
                             / 1e3,
                     (JvmThreadCpu.jitNanos() - jitCpu0) / 1e9,
                     (JvmThreadCpu.gcNanos() - gcCpu0) / 1e9,
-                    throttled(ebs) - throttled0);
+                    throttled(ebs) - throttled0,
+                    (processCpuNanos() - processCpu0)
+                            / 1e9
+                            / (seconds * Runtime.getRuntime().availableProcessors()));
+        }
+
+        /** CPU of the whole process: the copier and ebs-local, which share the machine's cores. */
+        private static long processCpuNanos() {
+            return ((com.sun.management.OperatingSystemMXBean)
+                            ManagementFactory.getOperatingSystemMXBean())
+                    .getProcessCpuTime();
         }
 
         /** RequestThrottledException answers so far, whatever the operation. */
@@ -713,10 +727,7 @@ public final class EndToEndBenchmark {
 
         /** Process CPU minus ebs-local's threads (its I/O loops and request workers). */
         private static long clientCpuNanos() {
-            long total =
-                    ((com.sun.management.OperatingSystemMXBean)
-                                    ManagementFactory.getOperatingSystemMXBean())
-                            .getProcessCpuTime();
+            long total = processCpuNanos();
             var mx = ManagementFactory.getThreadMXBean();
             for (var ti : mx.getThreadInfo(mx.getAllThreadIds())) {
                 if (ti != null
@@ -751,7 +762,7 @@ public final class EndToEndBenchmark {
                                     + " \"cpuSecondsPerGiBAfterFirstBlock\": %.3f,"
                                     + " \"jitCompileSeconds\": %.2f, \"jitCpuSeconds\": %.2f,"
                                     + " \"gcCpuSeconds\": %.2f, \"copyCpuSecondsPerGiB\": %.3f,"
-                                    + " \"throttled\": %d}%s%n",
+                                    + " \"throttled\": %d, \"coresBusy\": %.3f}%s%n",
                             r.system,
                             r.trial,
                             r.latencyMs,
@@ -769,6 +780,7 @@ public final class EndToEndBenchmark {
                             r.gcCpuSeconds,
                             r.copyCpuSecondsPerGib(),
                             r.throttled,
+                            r.busy,
                             i + 1 < results.size() ? "," : ""));
         }
         return sb.append("  ]\n}\n").toString();
@@ -790,10 +802,11 @@ public final class EndToEndBenchmark {
                 "| system | RTT ms | MiB/s | blocks/s | MiB/s after the first block | CPU-s/GiB |"
                         + " CPU-s before the first block | CPU-s/GiB after the first block |"
                         + " JIT CPU-s | GC CPU-s | CPU-s/GiB without JIT and GC |"
-                        + " peak heap MiB | in flight | throttled | first block s |\n");
+                        + " peak heap MiB | in flight | throttled | first block s |"
+                        + " cores busy (with ebs-local) |\n");
         sb.append(
                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-                        + " ---: | ---: | ---: |\n");
+                        + " ---: | ---: | ---: | ---: |\n");
         List<Long> latencies = results.stream().map(Result::latencyMs).distinct().toList();
         List<String> systems = results.stream().map(Result::system).distinct().toList();
         for (long latency : latencies) {
@@ -806,7 +819,7 @@ public final class EndToEndBenchmark {
                         String.format(
                                 Locale.ROOT,
                                 "| %s | %d | %.1f | %.0f | %.1f | %.2f | %.2f | %.2f | %.1f | %.1f |"
-                                        + " %.2f | %.0f | %d | %d | %.2f |%n",
+                                        + " %.2f | %.0f | %d | %d | %.2f | %.0f %% |%n",
                                 r.system,
                                 r.latencyMs,
                                 r.mibPerSecond(),
@@ -821,7 +834,8 @@ public final class EndToEndBenchmark {
                                 r.peakHeapMib,
                                 r.inFlight,
                                 r.throttled,
-                                r.firstBlockSeconds));
+                                r.firstBlockSeconds,
+                                r.busy * 100));
             }
         }
         if (trials > 1) {
