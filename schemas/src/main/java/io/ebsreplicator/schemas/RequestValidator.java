@@ -43,6 +43,15 @@ public final class RequestValidator {
     /** StartSnapshot's Description limit. */
     static final int MAX_DESCRIPTION_LENGTH = 255;
 
+    /**
+     * At most this many attributes: they are kept with the request while it waits and echoed into
+     * every result, so they stay small.
+     */
+    public static final int MAX_ATTRIBUTES = 32;
+
+    /** At most this many characters in all attribute keys and values together. */
+    public static final int MAX_ATTRIBUTES_CHARS = 4096;
+
     /** AWS reserves tag keys with this prefix (in any case) for itself. */
     private static final String RESERVED_TAG_PREFIX = "aws:";
 
@@ -82,6 +91,11 @@ public final class RequestValidator {
         }
         if (request.getMode() == null) {
             problems.add("mode is null; use AUTO or FULL");
+        }
+
+        String attributes = attributesProblem(request.getAttributes());
+        if (attributes != null) {
+            problems.add(attributes);
         }
 
         List<ReplicationTarget> targets = request.getTargets();
@@ -137,6 +151,31 @@ public final class RequestValidator {
             }
         }
         return problems;
+    }
+
+    /**
+     * Why a request's attributes are too large to keep and echo, or {@code null} if they are within
+     * {@link #MAX_ATTRIBUTES} and {@link #MAX_ATTRIBUTES_CHARS}.
+     */
+    public static String attributesProblem(Map<String, String> attributes) {
+        if (attributes == null) {
+            return null;
+        }
+        if (attributes.size() > MAX_ATTRIBUTES) {
+            return "attributes has " + attributes.size() + " entries, more than " + MAX_ATTRIBUTES;
+        }
+        long chars = 0;
+        for (Map.Entry<String, String> e : attributes.entrySet()) {
+            chars += e.getKey() == null ? 0 : e.getKey().length();
+            chars += e.getValue() == null ? 0 : e.getValue().length();
+        }
+        if (chars > MAX_ATTRIBUTES_CHARS) {
+            return "attributes have "
+                    + chars
+                    + " characters in keys and values, more than "
+                    + MAX_ATTRIBUTES_CHARS;
+        }
+        return null;
     }
 
     /** Whether a string looks like an AWS region name such as us-east-1. */

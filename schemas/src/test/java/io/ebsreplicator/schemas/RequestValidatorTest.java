@@ -16,6 +16,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RequestValidatorTest {
 
     @Test
+    void boundsTheAttributesThatEveryResultEchoes() {
+        ReplicationRequest request = Examples.minimalRequest();
+        Map<String, String> attributes = new LinkedHashMap<>();
+        for (int i = 0; i < RequestValidator.MAX_ATTRIBUTES; i++) {
+            attributes.put("k" + i, "v");
+        }
+        request.setAttributes(attributes);
+        assertThat(RequestValidator.validate(request)).isEmpty();
+
+        attributes.put("one-more", "v");
+        assertThat(RequestValidator.validate(request))
+                .containsExactly("attributes has 33 entries, more than 32");
+
+        request.setAttributes(Map.of("trace", "x".repeat(RequestValidator.MAX_ATTRIBUTES_CHARS)));
+        assertThat(RequestValidator.validate(request))
+                .containsExactly(
+                        "attributes have 4101 characters in keys and values, more than 4096");
+    }
+
+    @Test
     void acceptsTheExamples() {
         assertThat(RequestValidator.validate(Examples.request())).isEmpty();
         assertThat(RequestValidator.validate(Examples.minimalRequest())).isEmpty();
