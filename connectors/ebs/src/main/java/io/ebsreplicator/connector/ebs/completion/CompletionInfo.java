@@ -43,5 +43,11 @@ public class CompletionInfo {
     /** How the request is copied, encoded by {@code CopyInfo}, from its split ends. */
     public String copyInfo;
 
+    /**
+     * The failure of a block that arrived before any event with the copy info: reported with the
+     * next split end or failure, which carries it.
+     */
+    public String heldFailure;
+
     public CompletionInfo() {}
 }

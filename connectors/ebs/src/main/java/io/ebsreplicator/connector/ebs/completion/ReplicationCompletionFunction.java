@@ -169,6 +169,11 @@ public class ReplicationCompletionFunction
         if (e.copyInfo() != null) {
             i.copyInfo = e.copyInfo();
         }
+        if (i.heldFailure != null && e.kind() != BlockCopied.Kind.BLOCK) {
+            // The end (or failure) of a split brings the copy info the held failure waited for.
+            fail(i, i.heldFailure, out);
+            return;
+        }
         switch (e.kind()) {
             case FAILED -> {
                 long now = ctx.timerService().currentProcessingTime();
@@ -176,6 +181,11 @@ public class ReplicationCompletionFunction
                         && !e.targetSnapshotId().isEmpty()
                         && cancelled(i, now)) {
                     awaitReplacement(ctx, now);
+                } else if (i.copyInfo == null && e.blockIndex() >= 0) {
+                    // Blocks travel without the copy info (mode, attributes) to stay small; the
+                    // failed block's split end follows with it, and the failure is reported then.
+                    i.heldFailure = e.failure();
+                    info.update(i);
                 } else {
                     fail(i, e.failure(), out);
                 }
@@ -374,6 +384,10 @@ public class ReplicationCompletionFunction
             fail(i, cancelledReason(i) + " and the input ended before a replacement started", out);
             return;
         }
+        if (i.heldFailure != null) {
+            fail(i, i.heldFailure, out);
+            return;
+        }
         long now = System.currentTimeMillis();
         if (i.phase == CompletionInfo.COPYING) {
             if (!allBlocksArrived(i)) {
@@ -474,6 +488,7 @@ public class ReplicationCompletionFunction
         i.targetSnapshotId = target == null || target.isEmpty() ? null : target;
         i.cancelledMillis = 0;
         i.cancelReason = null;
+        i.heldFailure = null;
         i.phase = CompletionInfo.COPYING;
         i.totalSplits = -1;
         i.changedBlocks = 0;
@@ -582,12 +597,13 @@ public class ReplicationCompletionFunction
                 checksum,
                 durationMs,
                 error,
-                c == null
+                c == null || c.incremental() == null
                         ? null
                         : c.incremental() ? ReplicationResult.INCREMENTAL : ReplicationResult.FULL,
                 c == null ? null : c.baseSnapshotId(),
                 c == null ? null : c.parents().get(i.targetRegion),
-                c == null ? null : c.fallbackReason());
+                c == null ? null : c.fallbackReason(),
+                c == null ? null : c.attributes());
     }
 
     /** Counts the target of {@code i} as in progress on this subtask (metrics only). */

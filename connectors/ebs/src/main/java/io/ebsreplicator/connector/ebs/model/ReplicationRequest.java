@@ -1,7 +1,10 @@
 package io.ebsreplicator.connector.ebs.model;
 
 import java.io.Serializable;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -9,8 +12,10 @@ import java.util.Objects;
  * change set from {@code baseSnapshotId} written onto each target's copy of that base. With a
  * {@code lineage} (a name the producer gives a volume's snapshots, e.g. the volume id), the job
  * remembers the latest copy of that lineage in each region, and {@code fromLatest} asks for an
- * incremental copy from it (a full copy, with the reason, when there is none). Stored in enumerator
- * state; see {@code EbsLineageEnumeratorStateSerializer}.
+ * incremental copy from it (a full copy, with the reason, when there is none). {@code attributes}
+ * are the producer's own metadata, not interpreted, echoed into every result of the request; where
+ * requests enter (the request validator) they are bounded in size. Stored in enumerator state; see
+ * {@code EbsLineageEnumeratorStateSerializer}.
  */
 public record ReplicationRequest(
         String requestId,
@@ -19,7 +24,8 @@ public record ReplicationRequest(
         String baseSnapshotId,
         List<ReplicationTarget> targets,
         String lineage,
-        boolean fromLatest)
+        boolean fromLatest,
+        Map<String, String> attributes)
         implements Serializable {
 
     public ReplicationRequest {
@@ -27,13 +33,37 @@ public record ReplicationRequest(
         Objects.requireNonNull(sourceRegion, "sourceRegion");
         Objects.requireNonNull(sourceSnapshotId, "sourceSnapshotId");
         targets = List.copyOf(targets);
+        attributes =
+                attributes == null || attributes.isEmpty()
+                        ? Map.of()
+                        : Collections.unmodifiableMap(new LinkedHashMap<>(attributes));
         if (fromLatest && (lineage == null || baseSnapshotId != null)) {
             throw new IllegalArgumentException(
                     "copying from the latest replicated snapshot needs a lineage and no base");
         }
     }
 
-    /** A request outside any tracked lineage. */
+    /** A request without attributes. */
+    public ReplicationRequest(
+            String requestId,
+            String sourceRegion,
+            String sourceSnapshotId,
+            String baseSnapshotId,
+            List<ReplicationTarget> targets,
+            String lineage,
+            boolean fromLatest) {
+        this(
+                requestId,
+                sourceRegion,
+                sourceSnapshotId,
+                baseSnapshotId,
+                targets,
+                lineage,
+                fromLatest,
+                Map.of());
+    }
+
+    /** A request outside any tracked lineage, without attributes. */
     public ReplicationRequest(
             String requestId,
             String sourceRegion,
@@ -47,7 +77,7 @@ public record ReplicationRequest(
         return baseSnapshotId != null;
     }
 
-    /** The same request for other targets (and another base), keeping its lineage. */
+    /** The same request for other targets (and another base), keeping lineage and attributes. */
     public ReplicationRequest with(String baseSnapshotId, List<ReplicationTarget> targets) {
         return new ReplicationRequest(
                 requestId,
@@ -56,6 +86,7 @@ public record ReplicationRequest(
                 baseSnapshotId,
                 targets,
                 lineage,
-                fromLatest && baseSnapshotId == null);
+                fromLatest && baseSnapshotId == null,
+                attributes);
     }
 }

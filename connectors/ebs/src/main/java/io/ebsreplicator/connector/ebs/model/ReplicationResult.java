@@ -1,10 +1,14 @@
 package io.ebsreplicator.connector.ebs.model;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The outcome of a request for one target: one per request and target region. {@code status} is
- * {@code COMPLETED} only once the target snapshot is {@code completed} in EBS.
+ * {@code COMPLETED} only once the target snapshot is {@code completed} in EBS. {@code attributes}
+ * are the request's, echoed unchanged (not in {@link #toJson()}).
  */
 public record ReplicationResult(
         String requestId,
@@ -21,7 +25,51 @@ public record ReplicationResult(
         String copyMode,
         String baseSnapshotId,
         String targetParentSnapshotId,
-        String fallbackReason) {
+        String fallbackReason,
+        Map<String, String> attributes) {
+
+    public ReplicationResult {
+        attributes =
+                attributes == null || attributes.isEmpty()
+                        ? Map.of()
+                        : Collections.unmodifiableMap(new LinkedHashMap<>(attributes));
+    }
+
+    /** A result without attributes. */
+    public ReplicationResult(
+            String requestId,
+            String sourceRegion,
+            String sourceSnapshotId,
+            String targetRegion,
+            String targetSnapshotId,
+            String status,
+            long blocksWritten,
+            long bytesWritten,
+            String checksum,
+            long durationMs,
+            String error,
+            String copyMode,
+            String baseSnapshotId,
+            String targetParentSnapshotId,
+            String fallbackReason) {
+        this(
+                requestId,
+                sourceRegion,
+                sourceSnapshotId,
+                targetRegion,
+                targetSnapshotId,
+                status,
+                blocksWritten,
+                bytesWritten,
+                checksum,
+                durationMs,
+                error,
+                copyMode,
+                baseSnapshotId,
+                targetParentSnapshotId,
+                fallbackReason,
+                Map.of());
+    }
 
     public static final String FULL = "FULL";
     public static final String INCREMENTAL = "INCREMENTAL";

@@ -1,6 +1,7 @@
 package io.ebsreplicator.connector.ebs.completion;
 
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
+import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
@@ -195,6 +196,64 @@ class ReplicationCompletionFunctionTest {
         // Asked once, to tell a failure from a cancellation by EBS (which waits for a
         // replacement); the target is pending, so the failure stands.
         assertThat(target.calls("DescribeSnapshots")).hasSize(1);
+    }
+
+    @Test
+    void aFailedBlockIsReportedWithTheAttributesOfTheSplitEndThatFollows() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+        String info =
+                new CopyInfo(false, null, Map.of(), null, Map.of("ticket", "T-1", "trace", "abc"))
+                        .encode();
+
+        // Blocks travel without the copy info; the block's failure overtakes every split end.
+        harness.processElement(
+                new BlockCopied(
+                        BlockCopied.Kind.FAILED,
+                        REQUEST,
+                        TARGET_REGION,
+                        targetSnapshot,
+                        0,
+                        2,
+                        1,
+                        null,
+                        0,
+                        "AccessDeniedException: no",
+                        SOURCE_REGION,
+                        SOURCE_SNAPSHOT,
+                        50,
+                        0,
+                        null),
+                0);
+        assertThat(harness.extractOutputValues()).isEmpty();
+        harness.processElement(
+                new BlockCopied(
+                        BlockCopied.Kind.SPLIT_END,
+                        REQUEST,
+                        TARGET_REGION,
+                        targetSnapshot,
+                        0,
+                        2,
+                        -1,
+                        null,
+                        3,
+                        null,
+                        SOURCE_REGION,
+                        SOURCE_SNAPSHOT,
+                        50,
+                        0,
+                        info),
+                0);
+        harness.processElement(splitEnd(1, 2), 0);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error()).isEqualTo("AccessDeniedException: no");
+        assertThat(results.get(0).copyMode()).isEqualTo(ReplicationResult.FULL);
+        assertThat(results.get(0).attributes())
+                .containsExactly(Map.entry("ticket", "T-1"), Map.entry("trace", "abc"));
+        assertThat(target.calls("CompleteSnapshot")).isEmpty();
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.ebsreplicator.connector.ebs.model;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -58,6 +59,64 @@ class CopyInfoTest {
         assertThat(info.incremental()).isTrue();
         assertThat(info.baseSnapshotId()).isEqualTo("snap-1");
         assertThat(info.parents()).containsExactly(Map.entry("us-west-2", "snap-p"));
+    }
+
+    @Test
+    void roundTripsAttributesWithSeparatorsAndEmptyStrings() {
+        Map<String, String> attributes = new LinkedHashMap<>();
+        attributes.put("ticket", "T-1");
+        attributes.put("trace", "a|b,c=d");
+        attributes.put("", "");
+        attributes.put("-", "-");
+        CopyInfo info =
+                new CopyInfo(true, "snap-1", Map.of("us-west-2", "snap-p"), null, attributes);
+
+        CopyInfo back = CopyInfo.decode(info.encode());
+
+        assertThat(back).isEqualTo(info);
+        assertThat(back.attributes()).containsExactlyEntriesOf(attributes);
+    }
+
+    @Test
+    void withoutAttributesTheFormIsTheFourPartsOfBefore() {
+        CopyInfo info = new CopyInfo(false, null, Map.of(), "no base");
+
+        assertThat(info.encode().split("\\|", -1)).hasSize(4);
+        assertThat(CopyInfo.decode(info.encode())).isEqualTo(info);
+        assertThat(info.attributes()).isEmpty();
+    }
+
+    @Test
+    void decodesTheFourPartFormOfOlderCheckpoints() {
+        // As CopyInfo wrote it before attributes travelled with it (split and state version 4).
+        CopyInfo old = CopyInfo.decode("I|c25hcC0x|dXMtd2VzdC0yPXNuYXAtcA|-");
+
+        assertThat(old)
+                .isEqualTo(new CopyInfo(true, "snap-1", Map.of("us-west-2", "snap-p"), null));
+        assertThat(old.attributes()).isEmpty();
+    }
+
+    @Test
+    void ofAndUndecidedCarryTheRequestAttributes() {
+        ReplicationRequest r =
+                new ReplicationRequest(
+                        "r",
+                        "us-east-1",
+                        "snap-1",
+                        null,
+                        List.of(ReplicationTarget.of("us-west-2")),
+                        null,
+                        false,
+                        Map.of("ticket", "T-1"));
+
+        assertThat(r.with("snap-0", r.targets()).attributes()).isEqualTo(r.attributes());
+        assertThatThrownBy(() -> r.attributes().put("caller", "me"))
+                .isInstanceOf(UnsupportedOperationException.class);
+        assertThat(CopyInfo.of(r).withFallback("x").attributes())
+                .containsExactly(Map.entry("ticket", "T-1"));
+        CopyInfo undecided = CopyInfo.decode(CopyInfo.undecided(r).encode());
+        assertThat(undecided.incremental()).isNull();
+        assertThat(undecided.attributes()).containsExactly(Map.entry("ticket", "T-1"));
     }
 
     @Test

@@ -31,7 +31,10 @@ import static io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSeriali
  * the split version 2 layout, and the watched targets follow (request, accepted time, generation,
  * region, target snapshot, open split ids, time reading finished). Version 3 uses the split version
  * 3 layout and appends the intake positions (stream, next offset) and the accepted request ids (id,
- * accepted time). Unknown versions and trailing bytes are rejected.
+ * accepted time). Version 4 uses the split version 4 layout, adds each request's optional lineage
+ * and whether it copies from the latest, and appends the lineage copies. Version 5 adds each
+ * request's attributes (count, then key and value), splits still in the split version 4 layout;
+ * requests of older versions have none. Unknown versions and trailing bytes are rejected.
  */
 public final class EbsLineageEnumeratorStateSerializer
         implements SimpleVersionedSerializer<EbsLineageEnumeratorState> {
@@ -47,7 +50,10 @@ public final class EbsLineageEnumeratorStateSerializer
     /** Adds lineages. */
     public static final int VERSION_4 = 4;
 
-    public static final int CURRENT_VERSION = VERSION_4;
+    /** Adds request attributes. */
+    public static final int VERSION_5 = 5;
+
+    public static final int CURRENT_VERSION = VERSION_5;
 
     @Override
     public int getVersion() {
@@ -98,7 +104,7 @@ public final class EbsLineageEnumeratorStateSerializer
     @Override
     public EbsLineageEnumeratorState deserialize(int version, byte[] serialized)
             throws IOException {
-        if (version < VERSION_1 || version > VERSION_4) {
+        if (version < VERSION_1 || version > VERSION_5) {
             throw new IOException("Unknown enumerator state serializer version " + version);
         }
         boolean v2 = version >= VERSION_2;
@@ -113,7 +119,7 @@ public final class EbsLineageEnumeratorStateSerializer
         int m = in.readInt();
         List<BlockRangeSplit> splits = new ArrayList<>(m);
         for (int i = 0; i < m; i++) {
-            splits.add(BlockRangeSplitSerializer.read(in, version));
+            splits.add(BlockRangeSplitSerializer.read(in, splitVersion(version)));
         }
         List<WatchedTarget> watched = new ArrayList<>();
         if (v2) {
@@ -161,6 +167,11 @@ public final class EbsLineageEnumeratorStateSerializer
                 pending, splits, watched, positions, accepted, lineages);
     }
 
+    /** The split layout a state version holds. */
+    private static int splitVersion(int version) {
+        return Math.min(version, BlockRangeSplitSerializer.VERSION_4);
+    }
+
     private static void writeLongs(Map<String, Long> values, DataOutputView out)
             throws IOException {
         out.writeInt(values.size());
@@ -201,6 +212,11 @@ public final class EbsLineageEnumeratorStateSerializer
         }
         writeOptional(out, r.lineage());
         out.writeBoolean(r.fromLatest());
+        out.writeInt(r.attributes().size());
+        for (Map.Entry<String, String> e : r.attributes().entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeUTF(e.getValue());
+        }
     }
 
     static ReplicationRequest readRequest(DataInputView in, int version) throws IOException {
@@ -225,7 +241,18 @@ public final class EbsLineageEnumeratorStateSerializer
             return new ReplicationRequest(id, region, snapshot, base, targets);
         }
         String lineage = readOptional(in);
+        boolean fromLatest = in.readBoolean();
+        Map<String, String> attributes = new LinkedHashMap<>();
+        if (version >= VERSION_5) {
+            int count = in.readInt();
+            if (count < 0) {
+                throw new IOException("A negative count: " + count);
+            }
+            for (int j = 0; j < count; j++) {
+                attributes.put(in.readUTF(), in.readUTF());
+            }
+        }
         return new ReplicationRequest(
-                id, region, snapshot, base, targets, lineage, in.readBoolean());
+                id, region, snapshot, base, targets, lineage, fromLatest, attributes);
     }
 }

@@ -534,14 +534,19 @@ public final class EbsLineageSourceEnumerator
         for (ReplicationTarget t : r.targets()) {
             targets.put(t.region(), "");
         }
-        return BlockRangeSplit.failed(
-                r.requestId(),
-                r.sourceRegion(),
-                r.sourceSnapshotId(),
-                TargetSnapshots.encode(targets),
-                reason,
-                p.acceptedMillis(),
-                p.generation());
+        BlockRangeSplit failed =
+                BlockRangeSplit.failed(
+                        r.requestId(),
+                        r.sourceRegion(),
+                        r.sourceSnapshotId(),
+                        TargetSnapshots.encode(targets),
+                        reason,
+                        p.acceptedMillis(),
+                        p.generation());
+        // Its results echo the attributes; the mode stays undecided.
+        return r.attributes().isEmpty()
+                ? failed
+                : failed.withCopyInfo(CopyInfo.undecided(r).encode());
     }
 
     /** Pending requests, retry delays and attempts are kept per request and generation. */

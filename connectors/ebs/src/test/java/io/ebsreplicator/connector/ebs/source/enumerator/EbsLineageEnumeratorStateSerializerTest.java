@@ -1,5 +1,6 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
@@ -37,6 +38,9 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     /** Written once with the version 4 serializer; never regenerate. */
     static final String FIXTURE_V4 = "/serializer-fixtures/enumerator-state-v4.bin";
+
+    /** Written once with the version 5 serializer; never regenerate. */
+    static final String FIXTURE_V5 = "/serializer-fixtures/enumerator-state-v5.bin";
 
     private final EbsLineageEnumeratorStateSerializer serializer =
             new EbsLineageEnumeratorStateSerializer();
@@ -149,9 +153,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(5, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(6, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 5");
+                .hasMessageContaining("version 6");
     }
 
     @Test
@@ -162,7 +166,8 @@ class EbsLineageEnumeratorStateSerializerTest {
         assertThatThrownBy(
                         () ->
                                 serializer.deserialize(
-                                        EbsLineageEnumeratorStateSerializer.VERSION_4, longer))
+                                        EbsLineageEnumeratorStateSerializer.CURRENT_VERSION,
+                                        longer))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("Trailing 3 bytes");
     }
@@ -175,7 +180,8 @@ class EbsLineageEnumeratorStateSerializerTest {
         assertThatThrownBy(
                         () ->
                                 serializer.deserialize(
-                                        EbsLineageEnumeratorStateSerializer.VERSION_4, shorter))
+                                        EbsLineageEnumeratorStateSerializer.CURRENT_VERSION,
+                                        shorter))
                 .isInstanceOf(IOException.class);
     }
 
@@ -306,6 +312,105 @@ class EbsLineageEnumeratorStateSerializerTest {
                 .isEqualTo(fixtureStateV4());
     }
 
+    /** The state stored in {@link #FIXTURE_V5}: requests with attributes, pending and watched. */
+    static EbsLineageEnumeratorState fixtureStateV5() {
+        EbsLineageEnumeratorState v4 = fixtureStateV4();
+        Map<String, String> attributes = new LinkedHashMap<>();
+        attributes.put("ticket", "T-1");
+        attributes.put("trace", "abc");
+        attributes.put("lineage", "vol-0123456789abcdef1");
+        ReplicationRequest tagged =
+                new ReplicationRequest(
+                        "req-attrs",
+                        "us-east-1",
+                        "snap-0000000000000000e",
+                        null,
+                        List.of(ReplicationTarget.of("eu-west-1")),
+                        "vol-0123456789abcdef1",
+                        true,
+                        attributes);
+        List<PendingRequest> pending = new ArrayList<>(v4.pendingRequests());
+        pending.add(new PendingRequest(tagged, 1_700_000_001_000L));
+        List<WatchedTarget> watched = new ArrayList<>(v4.watchedTargets());
+        watched.add(
+                new WatchedTarget(
+                        tagged.with(null, tagged.targets()),
+                        1_700_000_001_000L,
+                        0,
+                        "eu-west-1",
+                        "snap-0ccccccccccccccc3",
+                        List.of("req-attrs#0"),
+                        0));
+        List<BlockRangeSplit> splits = new ArrayList<>(v4.unassignedSplits());
+        splits.add(
+                BlockRangeSplit.failed(
+                                "req-attrs-bad",
+                                "us-east-1",
+                                "snap-0000000000000000f",
+                                "eu-west-1=",
+                                "InvalidRequest: gone",
+                                1_700_000_001_100L)
+                        .withCopyInfo(CopyInfo.undecided(tagged).encode()));
+        return new EbsLineageEnumeratorState(
+                pending,
+                splits,
+                watched,
+                v4.intakePositions(),
+                v4.acceptedRequests(),
+                v4.lineageCopies());
+    }
+
+    @Test
+    void roundTripsRequestAttributes() throws IOException {
+        EbsLineageEnumeratorState state = fixtureStateV5();
+
+        EbsLineageEnumeratorState back = roundTrip(state);
+
+        assertThat(back).isEqualTo(state);
+        ReplicationRequest last =
+                back.pendingRequests().get(back.pendingRequests().size() - 1).request();
+        assertThat(last.attributes())
+                .containsExactly(
+                        Map.entry("ticket", "T-1"),
+                        Map.entry("trace", "abc"),
+                        Map.entry("lineage", "vol-0123456789abcdef1"));
+        assertThat(back.watchedTargets().get(back.watchedTargets().size() - 1).request())
+                .extracting(ReplicationRequest::attributes)
+                .isEqualTo(last.attributes());
+    }
+
+    @Test
+    void committedVersion5FixtureStillDeserializes() throws IOException {
+        byte[] committed;
+        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V5)) {
+            assertThat(in).as("test resource %s", FIXTURE_V5).isNotNull();
+            committed = in.readAllBytes();
+        }
+
+        assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_5, committed))
+                .isEqualTo(fixtureStateV5());
+    }
+
+    @Test
+    void requestsOfOlderVersionsHaveNoAttributes() throws IOException {
+        for (int v = EbsLineageEnumeratorStateSerializer.VERSION_1;
+                v <= EbsLineageEnumeratorStateSerializer.VERSION_4;
+                v++) {
+            String fixture =
+                    v == 1 ? FIXTURE : "/serializer-fixtures/enumerator-state-v" + v + ".bin";
+            byte[] committed;
+            try (InputStream in = getClass().getResourceAsStream(fixture)) {
+                committed = in.readAllBytes();
+            }
+
+            EbsLineageEnumeratorState state = serializer.deserialize(v, committed);
+
+            assertThat(state.pendingRequests()).isNotEmpty();
+            assertThat(state.pendingRequests()).allMatch(p -> p.request().attributes().isEmpty());
+            assertThat(state.watchedTargets()).allMatch(w -> w.request().attributes().isEmpty());
+        }
+    }
+
     @Test
     void roundTripsIntakePositionsAcceptedIdsAndDeadLetters() throws IOException {
         EbsLineageEnumeratorState state = fixtureStateV3();
@@ -373,9 +478,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
         Path file =
-                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V4);
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V5);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureStateV4()));
+        Files.write(file, serializer.serialize(fixtureStateV5()));
     }
 
     private EbsLineageEnumeratorState roundTrip(EbsLineageEnumeratorState state)
