@@ -31,6 +31,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -105,10 +106,15 @@ class ServeITCase {
         String source = TestSnapshots.create(EBS.server(), SOURCE, 1, 24);
         Set<String> before = snapshotIds(DR);
 
-        publish(request("serve-one", source, null, DR));
+        ReplicationRequest request = request("serve-one", source, null, DR);
+        request.setAttributes(Map.of("ticket", "T-1", "trace", "abc"));
+        publish(request);
 
         ReplicationResult r = awaitResults(Set.of("serve-one"), 1).get(0);
         assertThat(r.getStatus()).as(r.toString()).isEqualTo(ResultStatus.COMPLETED);
+        assertThat(r.getAttributes())
+                .as("echoed unchanged")
+                .isEqualTo(Map.of("ticket", "T-1", "trace", "abc"));
         assertThat(r.getTargetRegion()).isEqualTo(DR);
         assertThat(r.getBlocksWritten()).isEqualTo(24);
         assertThat(r.getChecksum())
@@ -151,6 +157,21 @@ class ServeITCase {
         ReplicationRequest noSource = request("serve-no-source", "", null, DR);
         ReplicationRequest late = request("serve-late", source, null, DR);
         late.setDeadline(java.time.Instant.now().minusSeconds(60));
+        Map<String, String> attributes = Map.of("ticket", "T-2", "trace", "def");
+        late.setAttributes(attributes);
+        noSource.setAttributes(attributes);
+        ReplicationRequest missingSource =
+                request("serve-missing", "snap-0000000000000dead", null, DR);
+        missingSource.setAttributes(attributes);
+        ReplicationRequest unrelatedBase = request("serve-unrelated", source, unrelated, DR);
+        unrelatedBase.setAttributes(attributes);
+        ReplicationRequest tooManyAttributes =
+                request("serve-too-many-attributes", source, null, DR);
+        Map<String, String> many = new HashMap<>();
+        for (int i = 0; i < 33; i++) {
+            many.put("k" + i, "v");
+        }
+        tooManyAttributes.setAttributes(many);
 
         KAFKA.produce(requests, null, garbage);
         KAFKA.produce(requests, null, foreign);
@@ -158,8 +179,9 @@ class ServeITCase {
         publish(noId);
         publish(noSource);
         publish(late);
-        publish(request("serve-missing", "snap-0000000000000dead", null, DR));
-        publish(request("serve-unrelated", source, unrelated, DR));
+        publish(missingSource);
+        publish(unrelatedBase);
+        publish(tooManyAttributes);
         publish(request("serve-after", source, null, DR));
 
         List<DeadLetter> letters = awaitDeadLetters(4);
@@ -187,8 +209,19 @@ class ServeITCase {
                                 "serve-late",
                                 "serve-missing",
                                 "serve-unrelated",
+                                "serve-too-many-attributes",
                                 "serve-after"),
-                        5);
+                        6);
+        // Every result of a failed request echoes its attributes, wherever it failed.
+        for (String id :
+                List.of("serve-late", "serve-no-source", "serve-missing", "serve-unrelated")) {
+            assertThat(only(got, id).getAttributes()).as(id).isEqualTo(attributes);
+        }
+        ReplicationResult tooMany = only(got, "serve-too-many-attributes");
+        assertThat(tooMany.getError().getReason()).isEqualTo("INVALID_REQUEST");
+        assertThat(tooMany.getError().getMessage()).contains("attributes");
+        assertThat(tooMany.getAttributes()).as("too large to keep").isEmpty();
+        assertThat(only(got, "serve-after").getAttributes()).isEmpty();
         assertThat(only(got, "serve-late").getError().getReason()).isEqualTo("DEADLINE_EXCEEDED");
         ReplicationResult noSourceResult = only(got, "serve-no-source");
         assertThat(noSourceResult.getStatus()).isEqualTo(ResultStatus.FAILED);
@@ -226,7 +259,7 @@ class ServeITCase {
         for (int g = 0; g < generations; g++) {
             for (int v = 0; v < volumes; v++) {
                 ReplicationRequest r = request(id(v, g), sources[v][g], null, DR);
-                r.setAttributes(Map.of("lineage", "vol-" + v));
+                r.setAttributes(Map.of("lineage", "vol-" + v, "ticket", id(v, g)));
                 // Keyed by lineage, as producers should: one partition keeps its order.
                 KAFKA.produce(
                         requests,
@@ -242,6 +275,8 @@ class ServeITCase {
             for (int g = 0; g < generations; g++) {
                 ReplicationResult r = only(got, id(v, g));
                 assertThat(r.getStatus()).as(r.toString()).isEqualTo(ResultStatus.COMPLETED);
+                assertThat(r.getAttributes())
+                        .isEqualTo(Map.of("lineage", "vol-" + v, "ticket", id(v, g)));
                 assertIdentical(sources[v][g], r.getTargetSnapshotId());
                 Snapshot target = EBS.service().snapshot(DR, r.getTargetSnapshotId());
                 assertThat(target.completionsAccepted()).isEqualTo(1);

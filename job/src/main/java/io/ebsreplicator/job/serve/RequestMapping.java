@@ -5,6 +5,7 @@ import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.schemas.AppliedCopyMode;
 import io.ebsreplicator.schemas.CopyMode;
+import io.ebsreplicator.schemas.RequestValidator;
 import io.ebsreplicator.schemas.ResultError;
 import io.ebsreplicator.schemas.ResultStatus;
 
@@ -12,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Between the Avro messages on Kafka and the connector's own records: requests in, results out, and
@@ -49,7 +51,28 @@ public final class RequestMapping {
                 lineage != null
                         && base == null
                         && r.getMode() == CopyMode.AUTO
-                        && targets.stream().allMatch(t -> t.parentSnapshotId() == null));
+                        && targets.stream().allMatch(t -> t.parentSnapshotId() == null),
+                attributes(r));
+    }
+
+    /**
+     * The request's attributes, to echo into its results; none when they are too large to keep (the
+     * validator rejects such a request, and its failure result then carries none).
+     */
+    private static Map<String, String> attributes(io.ebsreplicator.schemas.ReplicationRequest r) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (r.getAttributes() == null
+                || RequestValidator.attributesProblem(r.getAttributes()) != null) {
+            return out;
+        }
+        r.getAttributes()
+                .forEach(
+                        (k, v) -> {
+                            if (k != null && v != null) {
+                                out.put(k, v);
+                            }
+                        });
+        return out;
     }
 
     /** The attribute that names a request's lineage (e.g. the source volume id). */
@@ -95,6 +118,7 @@ public final class RequestMapping {
                                         .setMessage(r.error() == null ? "" : r.error())
                                         .build())
                 .setCompletedAt(completedAt)
+                .setAttributes(new LinkedHashMap<>(r.attributes()))
                 .build();
     }
 
