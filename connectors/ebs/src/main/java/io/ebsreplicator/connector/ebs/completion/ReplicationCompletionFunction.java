@@ -181,9 +181,11 @@ public class ReplicationCompletionFunction
                         && !e.targetSnapshotId().isEmpty()
                         && cancelled(i, now)) {
                     awaitReplacement(ctx, now);
-                } else if (i.copyInfo == null && e.blockIndex() >= 0) {
+                } else if (i.copyInfo == null && i.totalSplits < 0 && e.blockIndex() >= 0) {
                     // Blocks travel without the copy info (mode, attributes) to stay small; the
                     // failed block's split end follows with it, and the failure is reported then.
+                    // Once a split end came without copy info (a split from a checkpoint older
+                    // than copy info), none will bring it: fail at once, never hold.
                     i.heldFailure = e.failure();
                     info.update(i);
                 } else {

@@ -257,6 +257,38 @@ class ReplicationCompletionFunctionTest {
     }
 
     @Test
+    void aFailedBlockAfterASplitEndWithoutCopyInfoIsReportedAtOnce() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+        // A split end from a checkpoint older than copy info: no later event brings it, so
+        // holding the failure would leave the request without a result in an unbounded job.
+        harness.processElement(splitEnd(0, 3), 0);
+        harness.processElement(
+                new BlockCopied(
+                        BlockCopied.Kind.FAILED,
+                        REQUEST,
+                        TARGET_REGION,
+                        targetSnapshot,
+                        1,
+                        2,
+                        1000,
+                        null,
+                        0,
+                        "AccessDeniedException: no",
+                        SOURCE_REGION,
+                        SOURCE_SNAPSHOT,
+                        50,
+                        0,
+                        null),
+                0);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error()).isEqualTo("AccessDeniedException: no");
+    }
+
+    @Test
     void aFailedEventForATargetThatNeverStartedHasNoTargetSnapshot() throws Exception {
         var harness = harness();
 
