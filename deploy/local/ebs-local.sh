@@ -24,23 +24,18 @@ EBS_LOCAL_STOP_TIMEOUT="${EBS_LOCAL_STOP_TIMEOUT:-10}"
 
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
-die() {
-  echo "ebs-local.sh: $*" >&2
-  exit 1
-}
+. "$HERE/lib.sh"
 
 [[ "$EBS_LOCAL_DIR" == /* ]] || EBS_LOCAL_DIR="$PWD/$EBS_LOCAL_DIR"
 PID_FILE="$EBS_LOCAL_DIR/ebs-local.pid"
 LOG="$EBS_LOCAL_DIR/ebs-local.log"
 
 pid() {
-  [[ -f "$PID_FILE" ]] && cat "$PID_FILE"
+  pid_in "$PID_FILE"
 }
 
 running() {
-  local p
-  p="$(pid)" || return 1
-  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && ps -p "$p" -o args= 2>/dev/null | grep -q 'ebs-local'
+  alive "$PID_FILE" ebs-local
 }
 
 # The URL from the ready line ("ebs-local listening on URL regions=... data-dir=...").

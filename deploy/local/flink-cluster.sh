@@ -65,10 +65,7 @@ TM_NETWORK=64
 TM_METASPACE=256
 TM_OVERHEAD=128
 
-die() {
-  echo "flink-cluster.sh: $*" >&2
-  exit 1
-}
+. "$HERE/lib.sh"
 
 mib() {
   [[ "$1" =~ ^([0-9]+)m$ ]] || die "sizes are written in MiB, like 256m, not '$1'"
@@ -79,52 +76,23 @@ mib() {
 CONF="$FLINK_DIR/conf"
 LOGS="$FLINK_DIR/log"
 PIDS="$FLINK_DIR/pids"
-CLASSPATH_FILE="$FLINK_DIR/classpath.txt"
 CHECKPOINTS="${FLINK_CHECKPOINT_DIR:-$FLINK_DIR/checkpoints}"
 SAVEPOINTS="${FLINK_SAVEPOINT_DIR:-$FLINK_DIR/savepoints}"
 
-# The cluster's class path, resolved by Maven once and cached; resolved again when the pom
-# changes or a jar has gone from the local repository. Offline first.
 classpath() {
-  local stale=0 jar jars
-  mkdir -p "$FLINK_DIR"
-  if [[ ! -s "$CLASSPATH_FILE" || "$POM" -nt "$CLASSPATH_FILE" ]]; then
-    stale=1
-  else
-    IFS=: read -r -a jars <"$CLASSPATH_FILE" || true
-    for jar in "${jars[@]}"; do
-      [[ -e "$jar" ]] || { stale=1; break; }
-    done
-  fi
-  if ((stale)); then
-    command -v mvn >/dev/null || die "mvn not found: Maven resolves Flink's jars"
-    local args=(-B -q -f "$POM" dependency:build-classpath "-Dmdep.outputFile=$CLASSPATH_FILE.tmp")
-    if ! mvn -o "${args[@]}" >"$FLINK_DIR/maven.log" 2>&1; then
-      mvn "${args[@]}" >>"$FLINK_DIR/maven.log" 2>&1 \
-        || die "Maven could not resolve Flink's jars; see $FLINK_DIR/maven.log"
-    fi
-    mv "$CLASSPATH_FILE.tmp" "$CLASSPATH_FILE"
-  fi
-  cat "$CLASSPATH_FILE"
+  resolve_classpath "$POM" "$FLINK_DIR" "Flink's jars"
 }
 
 pid_of() {
-  [[ -f "$PIDS/$1.pid" ]] && cat "$PIDS/$1.pid"
+  pid_in "$PIDS/$1.pid"
 }
 
 # Alive, and still the Flink process of that name: a stale pid file may name a reused pid.
 running() {
-  local p class
-  p="$(pid_of "$1")" || return 1
   case "$1" in
-    jobmanager) class="$JM_CLASS" ;;
-    *) class="$TM_CLASS" ;;
+    jobmanager) alive "$PIDS/$1.pid" "$JM_CLASS" ;;
+    *) alive "$PIDS/$1.pid" "$TM_CLASS" ;;
   esac
-  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && ps -p "$p" -o args= 2>/dev/null | grep -qF "$class"
-}
-
-port_taken() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 taskmanagers() {

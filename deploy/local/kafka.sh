@@ -20,53 +20,24 @@ KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 POM="$HERE/kafka/pom.xml"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
-die() {
-  echo "kafka.sh: $*" >&2
-  exit 1
-}
+. "$HERE/lib.sh"
 
 # Absolute, so that the pid file and server.properties mean the same from any working directory.
 [[ "$KAFKA_DIR" == /* ]] || KAFKA_DIR="$PWD/$KAFKA_DIR"
 PID_FILE="$KAFKA_DIR/kafka.pid"
 LOG="$KAFKA_DIR/broker.log"
-CLASSPATH_FILE="$KAFKA_DIR/classpath.txt"
 
-# The broker's class path, resolved by Maven once and cached; resolved again when the pom changes
-# or a jar has gone from the local repository. Offline first, so that it works without a network
-# once the jars are there.
 classpath() {
-  local stale=0 jar jars
-  mkdir -p "$KAFKA_DIR"
-  if [[ ! -s "$CLASSPATH_FILE" || "$POM" -nt "$CLASSPATH_FILE" ]]; then
-    stale=1
-  else
-    # No newline at the end of the file: read says so with status 1 after reading it all.
-    IFS=: read -r -a jars <"$CLASSPATH_FILE" || true
-    for jar in "${jars[@]}"; do
-      [[ -e "$jar" ]] || { stale=1; break; }
-    done
-  fi
-  if ((stale)); then
-    command -v mvn >/dev/null || die "mvn not found: Maven resolves the broker's jars"
-    local args=(-B -q -f "$POM" dependency:build-classpath "-Dmdep.outputFile=$CLASSPATH_FILE.tmp")
-    if ! mvn -o "${args[@]}" >"$KAFKA_DIR/maven.log" 2>&1; then
-      mvn "${args[@]}" >>"$KAFKA_DIR/maven.log" 2>&1 \
-        || die "Maven could not resolve the broker's jars; see $KAFKA_DIR/maven.log"
-    fi
-    mv "$CLASSPATH_FILE.tmp" "$CLASSPATH_FILE"
-  fi
-  cat "$CLASSPATH_FILE"
+  resolve_classpath "$POM" "$KAFKA_DIR" "the broker's jars"
 }
 
 pid() {
-  [[ -f "$PID_FILE" ]] && cat "$PID_FILE"
+  pid_in "$PID_FILE"
 }
 
 # Alive, and still our broker: a stale pid file may name a pid that another process reuses.
 running() {
-  local p
-  p="$(pid)" || return 1
-  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && ps -p "$p" -o args= 2>/dev/null | grep -q 'kafka\.Kafka'
+  alive "$PID_FILE" kafka.Kafka
 }
 
 bootstrap() {
@@ -75,10 +46,6 @@ bootstrap() {
   else
     echo "127.0.0.1:$KAFKA_PORT"
   fi
-}
-
-port_taken() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 write_config() {

@@ -100,7 +100,8 @@ public final class BlockRangeSplit implements SourceSplit {
                 null);
     }
 
-    private BlockRangeSplit(
+    /** Every field; the serializer restores any split, dead letters included, through it. */
+    BlockRangeSplit(
             String requestId,
             int splitIndex,
             int totalSplits,
@@ -159,43 +160,6 @@ public final class BlockRangeSplit implements SourceSplit {
                 null);
     }
 
-    /** Restores any split, dead letters included; for the serializer. */
-    static BlockRangeSplit of(
-            String requestId,
-            int splitIndex,
-            int totalSplits,
-            String sourceRegion,
-            String sourceSnapshotId,
-            String baseSnapshotId,
-            String targets,
-            int rangeStart,
-            int rangeEnd,
-            int nextIndex,
-            long emittedBlocks,
-            String failure,
-            long requestStartMillis,
-            int generation,
-            byte[] deadLetter,
-            String copyInfo) {
-        return new BlockRangeSplit(
-                requestId,
-                splitIndex,
-                totalSplits,
-                sourceRegion,
-                sourceSnapshotId,
-                baseSnapshotId,
-                targets,
-                rangeStart,
-                rangeEnd,
-                nextIndex,
-                emittedBlocks,
-                failure,
-                requestStartMillis,
-                generation,
-                deadLetter,
-                copyInfo);
-    }
-
     /** A split that only reports that its request failed. */
     public static BlockRangeSplit failed(
             String requestId,
@@ -252,7 +216,7 @@ public final class BlockRangeSplit implements SourceSplit {
 
     /** The same split, advanced to {@code nextIndex} with {@code emittedBlocks} emitted. */
     public BlockRangeSplit withProgress(int nextIndex, long emittedBlocks) {
-        return of(
+        return new BlockRangeSplit(
                 requestId,
                 splitIndex,
                 totalSplits,
@@ -273,7 +237,7 @@ public final class BlockRangeSplit implements SourceSplit {
 
     /** The same split, telling how its request is copied (see {@code CopyInfo}). */
     public BlockRangeSplit withCopyInfo(String encoded) {
-        return of(
+        return new BlockRangeSplit(
                 requestId,
                 splitIndex,
                 totalSplits,

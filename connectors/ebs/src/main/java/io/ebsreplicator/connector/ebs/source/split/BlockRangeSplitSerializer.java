@@ -114,7 +114,7 @@ public final class BlockRangeSplitSerializer implements SimpleVersionedSerialize
             in.readFully(deadLetter);
         }
         String copyInfo = version >= VERSION_4 ? readOptional(in) : null;
-        return BlockRangeSplit.of(
+        return new BlockRangeSplit(
                 requestId,
                 splitIndex,
                 totalSplits,
