@@ -67,6 +67,25 @@ public final class EbsReplicationOptions {
                             "How long one call may keep retrying retryable errors (throttling, 5xx,"
                                     + " resets, timeouts) before it is reported as failed.");
 
+    public static final ConfigOption<Duration> CONTROL_ATTEMPT_TIMEOUT =
+            ConfigOptions.key("ebs.control.attempt-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(10))
+                    .withDescription(
+                            "Timeout of one attempt of a control-plane call (StartSnapshot,"
+                                    + " CompleteSnapshot, DescribeSnapshots): small requests that"
+                                    + " EBS answers in well under a second.");
+
+    public static final ConfigOption<Duration> CONTROL_TOTAL_TIMEOUT =
+            ConfigOptions.key("ebs.control.total-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(1))
+                    .withDescription(
+                            "How long a control-plane call keeps retrying before its caller is told:"
+                                    + " the enumerator and completion then try again on their own"
+                                    + " schedule, so a region that stops answering holds a call"
+                                    + " for at most this long.");
+
     public static final ConfigOption<Duration> RETRY_BASE_BACKOFF =
             ConfigOptions.key("ebs.retry.base-backoff")
                     .durationType()

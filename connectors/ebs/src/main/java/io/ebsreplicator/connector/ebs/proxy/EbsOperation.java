@@ -5,12 +5,12 @@ package io.ebsreplicator.connector.ebs.proxy;
  * request budget each one spends. Used wherever a proxy runs.
  */
 public enum EbsOperation {
-    START_SNAPSHOT("StartSnapshot", RequestBudget.Group.CONTROL),
+    START_SNAPSHOT("StartSnapshot", RequestBudget.Group.START),
     PUT_SNAPSHOT_BLOCK("PutSnapshotBlock", RequestBudget.Group.PUT),
     GET_SNAPSHOT_BLOCK("GetSnapshotBlock", RequestBudget.Group.GET),
     LIST_SNAPSHOT_BLOCKS("ListSnapshotBlocks", RequestBudget.Group.LIST),
     LIST_CHANGED_BLOCKS("ListChangedBlocks", RequestBudget.Group.LIST),
-    COMPLETE_SNAPSHOT("CompleteSnapshot", RequestBudget.Group.CONTROL),
+    COMPLETE_SNAPSHOT("CompleteSnapshot", RequestBudget.Group.COMPLETE),
     DESCRIBE_SNAPSHOTS("DescribeSnapshots", RequestBudget.Group.DESCRIBE);
 
     private final String apiName;
@@ -29,5 +29,16 @@ public enum EbsOperation {
     /** The request budget this operation spends. */
     public RequestBudget.Group group() {
         return group;
+    }
+
+    /**
+     * Whether this is a control-plane call (StartSnapshot, CompleteSnapshot, DescribeSnapshots):
+     * made by the enumerator and completion, which retry it on their own schedule, so it runs with
+     * the shorter control-plane timeouts.
+     */
+    public boolean controlPlane() {
+        return group == RequestBudget.Group.START
+                || group == RequestBudget.Group.COMPLETE
+                || group == RequestBudget.Group.DESCRIBE;
     }
 }

@@ -41,6 +41,8 @@ public final class EbsProxyConfig implements Serializable {
     private final String secretAccessKey;
     private final Duration attemptTimeout;
     private final Duration totalTimeout;
+    private final Duration controlAttemptTimeout;
+    private final Duration controlTotalTimeout;
     private final Duration baseBackoff;
     private final Duration maxBackoff;
     private final Duration newSnapshotGrace;
@@ -59,6 +61,8 @@ public final class EbsProxyConfig implements Serializable {
         this.secretAccessKey = b.secretAccessKey;
         this.attemptTimeout = positive(b.attemptTimeout, "attempt timeout");
         this.totalTimeout = positive(b.totalTimeout, "total timeout");
+        this.controlAttemptTimeout = positive(b.controlAttemptTimeout, "control attempt timeout");
+        this.controlTotalTimeout = positive(b.controlTotalTimeout, "control total timeout");
         this.baseBackoff = positive(b.baseBackoff, "base backoff");
         this.maxBackoff = positive(b.maxBackoff, "max backoff");
         this.newSnapshotGrace = Objects.requireNonNull(b.newSnapshotGrace, "grace");
@@ -102,6 +106,8 @@ public final class EbsProxyConfig implements Serializable {
                 .caBundle(conf.get(EbsReplicationOptions.CA_BUNDLE))
                 .attemptTimeout(conf.get(EbsReplicationOptions.ATTEMPT_TIMEOUT))
                 .totalTimeout(conf.get(EbsReplicationOptions.TOTAL_TIMEOUT))
+                .controlAttemptTimeout(conf.get(EbsReplicationOptions.CONTROL_ATTEMPT_TIMEOUT))
+                .controlTotalTimeout(conf.get(EbsReplicationOptions.CONTROL_TOTAL_TIMEOUT))
                 .baseBackoff(conf.get(EbsReplicationOptions.RETRY_BASE_BACKOFF))
                 .maxBackoff(conf.get(EbsReplicationOptions.RETRY_MAX_BACKOFF))
                 .newSnapshotGrace(conf.get(EbsReplicationOptions.NEW_SNAPSHOT_GRACE))
@@ -123,6 +129,8 @@ public final class EbsProxyConfig implements Serializable {
                 .credentials(accessKeyId, secretAccessKey)
                 .attemptTimeout(attemptTimeout)
                 .totalTimeout(totalTimeout)
+                .controlAttemptTimeout(controlAttemptTimeout)
+                .controlTotalTimeout(controlTotalTimeout)
                 .baseBackoff(baseBackoff)
                 .maxBackoff(maxBackoff)
                 .newSnapshotGrace(newSnapshotGrace)
@@ -167,6 +175,16 @@ public final class EbsProxyConfig implements Serializable {
         return totalTimeout;
     }
 
+    /** The attempt timeout of {@code op}: the control-plane one for control-plane calls. */
+    public Duration attemptTimeout(EbsOperation op) {
+        return op.controlPlane() ? controlAttemptTimeout : attemptTimeout;
+    }
+
+    /** The total timeout of {@code op}: the control-plane one for control-plane calls. */
+    public Duration totalTimeout(EbsOperation op) {
+        return op.controlPlane() ? controlTotalTimeout : totalTimeout;
+    }
+
     public Duration baseBackoff() {
         return baseBackoff;
     }
@@ -198,14 +216,20 @@ public final class EbsProxyConfig implements Serializable {
             case GET -> getRate;
             case PUT -> putRate;
             case LIST -> listRate;
-            case CONTROL -> controlRate;
+            case START, COMPLETE -> controlRate;
             case DESCRIBE -> describeRate;
         };
     }
 
-    /** The rate one proxy gets for a group: the configured rate divided by the share. */
+    /**
+     * The rate one proxy gets for a group: the configured rate divided by the share. StartSnapshot
+     * is the exception: only the enumerator starts snapshots, one per job, so its proxy spends the
+     * whole rate.
+     */
     public double ratePerUser(RequestBudget.Group group) {
-        return configuredRate(group) / share;
+        return group == RequestBudget.Group.START
+                ? configuredRate(group)
+                : configuredRate(group) / share;
     }
 
     @Override
@@ -219,6 +243,10 @@ public final class EbsProxyConfig implements Serializable {
                 + attemptTimeout
                 + ", totalTimeout="
                 + totalTimeout
+                + ", control="
+                + controlAttemptTimeout
+                + "/"
+                + controlTotalTimeout
                 + ", backoff="
                 + baseBackoff
                 + ".."
@@ -263,6 +291,10 @@ public final class EbsProxyConfig implements Serializable {
         private String secretAccessKey;
         private Duration attemptTimeout = EbsReplicationOptions.ATTEMPT_TIMEOUT.defaultValue();
         private Duration totalTimeout = EbsReplicationOptions.TOTAL_TIMEOUT.defaultValue();
+        private Duration controlAttemptTimeout =
+                EbsReplicationOptions.CONTROL_ATTEMPT_TIMEOUT.defaultValue();
+        private Duration controlTotalTimeout =
+                EbsReplicationOptions.CONTROL_TOTAL_TIMEOUT.defaultValue();
         private Duration baseBackoff = EbsReplicationOptions.RETRY_BASE_BACKOFF.defaultValue();
         private Duration maxBackoff = EbsReplicationOptions.RETRY_MAX_BACKOFF.defaultValue();
         private Duration newSnapshotGrace = EbsReplicationOptions.NEW_SNAPSHOT_GRACE.defaultValue();
@@ -304,6 +336,18 @@ public final class EbsProxyConfig implements Serializable {
 
         public Builder totalTimeout(Duration v) {
             totalTimeout = v;
+            return this;
+        }
+
+        /** Attempt timeout of StartSnapshot, CompleteSnapshot and DescribeSnapshots. */
+        public Builder controlAttemptTimeout(Duration v) {
+            controlAttemptTimeout = v;
+            return this;
+        }
+
+        /** Total timeout of StartSnapshot, CompleteSnapshot and DescribeSnapshots. */
+        public Builder controlTotalTimeout(Duration v) {
+            controlTotalTimeout = v;
             return this;
         }
 

@@ -19,14 +19,16 @@ import java.util.function.LongSupplier;
 public final class RequestBudget {
 
     /**
-     * The operation groups EBS has separate quotas for. DESCRIBE is EC2 DescribeSnapshots, which
-     * EC2 throttles on its own account-wide bucket, not on the EBS quotas.
+     * The operation groups EBS has separate quotas for: StartSnapshot and CompleteSnapshot have 10
+     * per second each. DESCRIBE is EC2 DescribeSnapshots, which EC2 throttles on its own
+     * account-wide bucket, not on the EBS quotas.
      */
     public enum Group {
         GET,
         PUT,
         LIST,
-        CONTROL,
+        START,
+        COMPLETE,
         DESCRIBE
     }
 

@@ -12,14 +12,11 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
-import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.TlsTrustManagersProvider;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.http.nio.netty.SdkEventLoopGroup;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ebs.EbsAsyncClient;
-import software.amazon.awssdk.services.ebs.EbsClient;
 import software.amazon.awssdk.services.ebs.model.Block;
 import software.amazon.awssdk.services.ebs.model.ChangedBlock;
 import software.amazon.awssdk.services.ebs.model.ChecksumAggregationMethod;
@@ -29,16 +26,13 @@ import software.amazon.awssdk.services.ebs.model.CompleteSnapshotResponse;
 import software.amazon.awssdk.services.ebs.model.GetSnapshotBlockRequest;
 import software.amazon.awssdk.services.ebs.model.GetSnapshotBlockResponse;
 import software.amazon.awssdk.services.ebs.model.ListChangedBlocksRequest;
-import software.amazon.awssdk.services.ebs.model.ListChangedBlocksResponse;
 import software.amazon.awssdk.services.ebs.model.ListSnapshotBlocksRequest;
-import software.amazon.awssdk.services.ebs.model.ListSnapshotBlocksResponse;
 import software.amazon.awssdk.services.ebs.model.PutSnapshotBlockRequest;
 import software.amazon.awssdk.services.ebs.model.StartSnapshotRequest;
-import software.amazon.awssdk.services.ebs.model.StartSnapshotResponse;
 import software.amazon.awssdk.services.ebs.model.Tag;
-import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.Ec2AsyncClient;
 import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsRequest;
-import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsResponse;
+import software.amazon.awssdk.services.ec2.model.Filter;
 import software.amazon.awssdk.services.ec2.model.Snapshot;
 
 import java.net.URI;
@@ -46,7 +40,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -66,26 +63,38 @@ import java.util.function.Function;
  * enumerator's {@code start}, a reader, an operator's {@code open}) on the JobManager or a
  * TaskManager, and closed there; never serialized.
  *
- * <p>Clients: an {@link EbsAsyncClient} on Netty for the block traffic (Get and Put, many in
- * flight), an {@link EbsClient} on the Apache client for the few control and list calls, and an
- * {@link Ec2Client} on the same Apache client for DescribeSnapshots.
+ * <p>Clients: an {@link EbsAsyncClient} and an {@link Ec2AsyncClient} (DescribeSnapshots), each on
+ * its own Netty connection pool over the JVM's shared event loops. Every call is asynchronous; the
+ * blocking forms of {@link EbsProxy} wait for the same futures.
  *
  * <p>Retries belong to the proxy, not to the SDK (its retries are off): every attempt first spends
  * the {@link RequestBudget} of its operation group, runs with the per-attempt timeout, and a
  * failure is classified once by {@link EbsErrorClassifier}. Retryable failures are retried after an
  * exponential backoff with full jitter until the total timeout, then thrown as {@link
- * EbsProxyException.Kind#RETRYABLE}; invalid tokens and fatal errors are thrown at once. Async
- * calls never block a thread: budget waits and backoffs are scheduled on a small scheduler.
+ * EbsProxyException.Kind#RETRYABLE}; invalid tokens and fatal errors are thrown at once. Budget
+ * waits and backoffs are scheduled on a small scheduler, never slept. Control-plane calls
+ * (StartSnapshot, CompleteSnapshot, DescribeSnapshots) have their own, shorter timeouts: their
+ * callers (the enumerator, completion) retry them on their own schedule, so one region that stops
+ * answering holds a call for a short, known time.
  */
 public final class SdkEbsProxy implements EbsProxy {
 
     private static final Logger LOG = LoggerFactory.getLogger(SdkEbsProxy.class);
 
     /**
-     * Connections of the Apache client for Start/List/Complete/Describe: these are synchronous and
-     * called by a handful of threads (enumerator workers, source readers, the completion operator).
+     * Connections of the EC2 client: DescribeSnapshots is asked a few ids at a time by the
+     * enumerator and by completion, never hundreds of calls at once.
      */
-    private static final int SYNC_MAX_CONNECTIONS = 32;
+    private static final int EC2_MAX_CONCURRENCY = 16;
+
+    /**
+     * Snapshot ids per DescribeSnapshots call: EC2 takes up to 200 values per filter, and one call
+     * for 200 targets is what keeps watching a fleet within EC2's Describe rate.
+     */
+    static final int DESCRIBE_IDS_PER_CALL = 200;
+
+    /** Results per DescribeSnapshots page (EC2 allows 5 to 1,000). */
+    private static final int DESCRIBE_PAGE_SIZE = 1000;
 
     /**
      * Connecting is quick or not at all; a black-holed connect should not eat the whole attempt.
@@ -125,11 +134,9 @@ public final class SdkEbsProxy implements EbsProxy {
     private final EbsProxyConfig config;
     private final EbsProxyListener listener;
     private final AwsCredentialsProvider credentials;
-    private final SdkHttpClient syncHttp;
-    private final EbsClient ebs;
-    private final EbsAsyncClient ebsAsync;
+    private final EbsAsyncClient ebs;
     private final SdkEventLoopGroup eventLoops;
-    private final Ec2Client ec2;
+    private final Ec2AsyncClient ec2;
     private final ScheduledExecutorService scheduler;
     private final Map<RequestBudget.Group, RequestBudget> budgets;
 
@@ -165,55 +172,28 @@ public final class SdkEbsProxy implements EbsProxy {
         URI endpoint = config.endpoint(region);
         Duration attempt = config.attemptTimeout();
         Duration connect = min(attempt, MAX_CONNECT_TIMEOUT);
-
         TlsTrustManagersProvider trust =
                 config.caBundle() == null ? null : TrustBundle.provider(Path.of(config.caBundle()));
-        this.syncHttp =
-                ApacheHttpClient.builder()
-                        .tlsTrustManagersProvider(trust)
-                        .maxConnections(SYNC_MAX_CONNECTIONS)
-                        .connectionTimeout(connect)
-                        // The attempt timeout is the real bound; the socket timeout only has to
-                        // be no shorter, or it would cut long attempts that are still fine.
-                        .socketTimeout(attempt)
-                        .build();
-        var ebsBuilder =
-                EbsClient.builder()
-                        .region(sdkRegion)
-                        .credentialsProvider(credentials)
-                        .httpClient(syncHttp)
-                        .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
         // One event loop group per JVM (see SharedEventLoops); the SDK's own would make close()
         // wait out a 2 s quiet period.
         this.eventLoops = SharedEventLoops.acquire();
-        var asyncBuilder =
+        var ebsBuilder =
                 EbsAsyncClient.builder()
                         .region(sdkRegion)
                         .credentialsProvider(credentials)
-                        .httpClientBuilder(
-                                NettyNioAsyncHttpClient.builder()
-                                        .tlsTrustManagersProvider(trust)
-                                        .eventLoopGroup(eventLoops)
-                                        .maxConcurrency(config.maxConcurrency())
-                                        .connectionTimeout(connect)
-                                        .connectionAcquisitionTimeout(attempt)
-                                        .readTimeout(attempt)
-                                        .writeTimeout(attempt)
-                                        .tcpKeepAlive(true))
+                        .httpClientBuilder(http(trust, connect, attempt, config.maxConcurrency()))
                         .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
         var ec2Builder =
-                Ec2Client.builder()
+                Ec2AsyncClient.builder()
                         .region(sdkRegion)
                         .credentialsProvider(credentials)
-                        .httpClient(syncHttp)
+                        .httpClientBuilder(http(trust, connect, attempt, EC2_MAX_CONCURRENCY))
                         .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
         if (endpoint != null) {
             ebsBuilder.endpointOverride(endpoint);
-            asyncBuilder.endpointOverride(endpoint);
             ec2Builder.endpointOverride(endpoint);
         }
         this.ebs = ebsBuilder.build();
-        this.ebsAsync = asyncBuilder.build();
         this.ec2 = ec2Builder.build();
 
         int instance = INSTANCES.incrementAndGet();
@@ -230,6 +210,20 @@ public final class SdkEbsProxy implements EbsProxy {
         LOG.info("EBS proxy for {} built: {}", region, config);
     }
 
+    /** A Netty client on the shared event loops; the attempt timeout is the real bound. */
+    private NettyNioAsyncHttpClient.Builder http(
+            TlsTrustManagersProvider trust, Duration connect, Duration attempt, int connections) {
+        return NettyNioAsyncHttpClient.builder()
+                .tlsTrustManagersProvider(trust)
+                .eventLoopGroup(eventLoops)
+                .maxConcurrency(connections)
+                .connectionTimeout(connect)
+                .connectionAcquisitionTimeout(attempt)
+                .readTimeout(attempt)
+                .writeTimeout(attempt)
+                .tcpKeepAlive(true);
+    }
+
     @Override
     public String region() {
         return region;
@@ -238,7 +232,7 @@ public final class SdkEbsProxy implements EbsProxy {
     // ------------------------------------------------------------------ operations
 
     @Override
-    public StartedSnapshot startSnapshot(StartSnapshotSpec spec) {
+    public CompletableFuture<StartedSnapshot> startSnapshotAsync(StartSnapshotSpec spec) {
         StartSnapshotRequest.Builder b =
                 StartSnapshotRequest.builder()
                         .volumeSize(spec.volumeSizeGib())
@@ -259,19 +253,23 @@ public final class SdkEbsProxy implements EbsProxy {
             b.encrypted(spec.encrypted());
         }
         StartSnapshotRequest request = b.build();
-        StartSnapshotResponse r =
-                callSync(
+        return callAsync(
                         EbsOperation.START_SNAPSHOT,
                         spec.parentSnapshotId(),
                         null,
-                        timeout -> ebs.startSnapshot(withTimeout(request, timeout)));
-        // EBS's start time, not ours: a replayed StartSnapshot of an old target is not new.
-        markNew(r.snapshotId(), r.startTime());
-        return new StartedSnapshot(r.snapshotId(), r.statusAsString(), orZero(r.volumeSize()));
+                        timeout -> ebs.startSnapshot(withTimeout(request, timeout)))
+                .thenApply(
+                        r -> {
+                            // EBS's start time, not ours: a replayed StartSnapshot of an old
+                            // target is not new.
+                            markNew(r.snapshotId(), r.startTime());
+                            return new StartedSnapshot(
+                                    r.snapshotId(), r.statusAsString(), orZero(r.volumeSize()));
+                        });
     }
 
     @Override
-    public BlockListing listSnapshotBlocks(
+    public CompletableFuture<BlockListing> listSnapshotBlocksAsync(
             String snapshotId, int startingBlockIndex, String nextToken, int maxResults) {
         ListSnapshotBlocksRequest.Builder b =
                 ListSnapshotBlocksRequest.builder().snapshotId(snapshotId).maxResults(maxResults);
@@ -281,21 +279,24 @@ public final class SdkEbsProxy implements EbsProxy {
             b.startingBlockIndex(startingBlockIndex);
         }
         ListSnapshotBlocksRequest request = b.build();
-        ListSnapshotBlocksResponse r =
-                callSync(
+        return callAsync(
                         EbsOperation.LIST_SNAPSHOT_BLOCKS,
                         snapshotId,
                         null,
-                        timeout -> ebs.listSnapshotBlocks(withTimeout(request, timeout)));
-        List<ListedBlock> blocks = new ArrayList<>(r.blocks().size());
-        for (Block block : r.blocks()) {
-            blocks.add(new ListedBlock(block.blockIndex(), block.blockToken()));
-        }
-        return new BlockListing(blocks, r.nextToken(), orZero(r.volumeSize()), r.expiryTime());
+                        timeout -> ebs.listSnapshotBlocks(withTimeout(request, timeout)))
+                .thenApply(
+                        r -> {
+                            List<ListedBlock> blocks = new ArrayList<>(r.blocks().size());
+                            for (Block block : r.blocks()) {
+                                blocks.add(new ListedBlock(block.blockIndex(), block.blockToken()));
+                            }
+                            return new BlockListing(
+                                    blocks, r.nextToken(), orZero(r.volumeSize()), r.expiryTime());
+                        });
     }
 
     @Override
-    public BlockListing listChangedBlocks(
+    public CompletableFuture<BlockListing> listChangedBlocksAsync(
             String firstSnapshotId,
             String secondSnapshotId,
             int startingBlockIndex,
@@ -312,17 +313,22 @@ public final class SdkEbsProxy implements EbsProxy {
             b.startingBlockIndex(startingBlockIndex);
         }
         ListChangedBlocksRequest request = b.build();
-        ListChangedBlocksResponse r =
-                callSync(
+        return callAsync(
                         EbsOperation.LIST_CHANGED_BLOCKS,
                         secondSnapshotId,
                         null,
-                        timeout -> ebs.listChangedBlocks(withTimeout(request, timeout)));
-        List<ListedBlock> blocks = new ArrayList<>(r.changedBlocks().size());
-        for (ChangedBlock block : r.changedBlocks()) {
-            blocks.add(new ListedBlock(block.blockIndex(), block.secondBlockToken()));
-        }
-        return new BlockListing(blocks, r.nextToken(), orZero(r.volumeSize()), r.expiryTime());
+                        timeout -> ebs.listChangedBlocks(withTimeout(request, timeout)))
+                .thenApply(
+                        r -> {
+                            List<ListedBlock> blocks = new ArrayList<>(r.changedBlocks().size());
+                            for (ChangedBlock block : r.changedBlocks()) {
+                                blocks.add(
+                                        new ListedBlock(
+                                                block.blockIndex(), block.secondBlockToken()));
+                            }
+                            return new BlockListing(
+                                    blocks, r.nextToken(), orZero(r.volumeSize()), r.expiryTime());
+                        });
     }
 
     @Override
@@ -339,7 +345,7 @@ public final class SdkEbsProxy implements EbsProxy {
                 snapshotId,
                 blockIndex,
                 timeout ->
-                        ebsAsync.getSnapshotBlock(
+                        ebs.getSnapshotBlock(
                                         withTimeout(request, timeout),
                                         // A new one per attempt: it holds that attempt's body.
                                         new ExactLengthBytesTransformer<GetSnapshotBlockResponse>(
@@ -376,7 +382,7 @@ public final class SdkEbsProxy implements EbsProxy {
                     // per attempt, released when the attempt is over, so that the connection,
                     // back in its pool, does not keep the block.
                     BlockRequestBody body = putBody(data);
-                    return ebsAsync.putSnapshotBlock(withTimeout(request, timeout), body)
+                    return ebs.putSnapshotBlock(withTimeout(request, timeout), body)
                             .whenComplete((r, e) -> body.release())
                             .thenApply(r -> (Void) null);
                 });
@@ -388,7 +394,7 @@ public final class SdkEbsProxy implements EbsProxy {
     }
 
     @Override
-    public String completeSnapshot(
+    public CompletableFuture<String> completeSnapshotAsync(
             String snapshotId, int changedBlocksCount, String linearChecksumBase64) {
         CompleteSnapshotRequest.Builder b =
                 CompleteSnapshotRequest.builder()
@@ -400,44 +406,70 @@ public final class SdkEbsProxy implements EbsProxy {
                     .checksumAggregationMethod(ChecksumAggregationMethod.LINEAR);
         }
         CompleteSnapshotRequest request = b.build();
-        CompleteSnapshotResponse r =
-                callSync(
+        return callAsync(
                         EbsOperation.COMPLETE_SNAPSHOT,
                         snapshotId,
                         null,
-                        timeout -> ebs.completeSnapshot(withTimeout(request, timeout)));
-        return r.statusAsString();
+                        timeout -> ebs.completeSnapshot(withTimeout(request, timeout)))
+                .thenApply(CompleteSnapshotResponse::statusAsString);
     }
 
     @Override
-    public SnapshotDescription describeSnapshot(String snapshotId) {
-        DescribeSnapshotsRequest request =
-                DescribeSnapshotsRequest.builder().snapshotIds(snapshotId).build();
-        DescribeSnapshotsResponse r;
-        try {
-            r =
-                    callSync(
-                            EbsOperation.DESCRIBE_SNAPSHOTS,
-                            snapshotId,
+    public CompletableFuture<Map<String, SnapshotDescription>> describeSnapshotsAsync(
+            Collection<String> snapshotIds) {
+        List<String> ids = List.copyOf(new LinkedHashSet<>(snapshotIds));
+        List<CompletableFuture<Map<String, SnapshotDescription>>> parts = new ArrayList<>();
+        for (int i = 0; i < ids.size(); i += DESCRIBE_IDS_PER_CALL) {
+            parts.add(
+                    describePages(
+                            ids.subList(i, Math.min(ids.size(), i + DESCRIBE_IDS_PER_CALL)),
                             null,
-                            timeout -> ec2.describeSnapshots(withTimeout(request, timeout)));
-        } catch (EbsProxyException e) {
-            if ("InvalidSnapshot.NotFound".equals(e.errorCode())) {
-                return null;
-            }
-            throw e;
+                            new HashMap<>()));
         }
-        for (Snapshot s : r.snapshots()) {
-            if (snapshotId.equals(s.snapshotId())) {
-                return new SnapshotDescription(
-                        s.snapshotId(),
-                        s.stateAsString(),
-                        s.stateMessage(),
-                        s.volumeSize() == null ? 0 : s.volumeSize(),
-                        s.startTime());
-            }
-        }
-        return null;
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+                .thenApply(
+                        ignored -> {
+                            Map<String, SnapshotDescription> all = new HashMap<>();
+                            parts.forEach(p -> all.putAll(p.join()));
+                            return all;
+                        });
+    }
+
+    /**
+     * The snapshots among {@code ids} (at most {@link #DESCRIBE_IDS_PER_CALL}), page after page. A
+     * {@code snapshot-id} filter rather than {@code SnapshotIds}: EC2 fails the whole call when one
+     * of the {@code SnapshotIds} does not exist, a filter just leaves it out.
+     */
+    private CompletableFuture<Map<String, SnapshotDescription>> describePages(
+            List<String> ids, String nextToken, Map<String, SnapshotDescription> found) {
+        DescribeSnapshotsRequest request =
+                DescribeSnapshotsRequest.builder()
+                        .filters(Filter.builder().name("snapshot-id").values(ids).build())
+                        .maxResults(DESCRIBE_PAGE_SIZE)
+                        .nextToken(nextToken)
+                        .build();
+        return callAsync(
+                        EbsOperation.DESCRIBE_SNAPSHOTS,
+                        ids.size() == 1 ? ids.get(0) : null,
+                        null,
+                        timeout -> ec2.describeSnapshots(withTimeout(request, timeout)))
+                .thenCompose(
+                        r -> {
+                            for (Snapshot s : r.snapshots()) {
+                                found.put(
+                                        s.snapshotId(),
+                                        new SnapshotDescription(
+                                                s.snapshotId(),
+                                                s.stateAsString(),
+                                                s.stateMessage(),
+                                                s.volumeSize() == null ? 0 : s.volumeSize(),
+                                                s.startTime()));
+                            }
+                            String next = r.nextToken();
+                            return next == null || next.isEmpty()
+                                    ? CompletableFuture.completedFuture(found)
+                                    : describePages(ids, next, found);
+                        });
     }
 
     @Override
@@ -483,52 +515,15 @@ public final class SdkEbsProxy implements EbsProxy {
                             null,
                             false));
         }
-        closeQuietly(ebsAsync);
-        SharedEventLoops.release(eventLoops);
         closeQuietly(ebs);
         closeQuietly(ec2);
-        closeQuietly(syncHttp);
+        SharedEventLoops.release(eventLoops);
         if (credentials instanceof AutoCloseable c) {
             closeQuietly(c);
         }
     }
 
     // ------------------------------------------------------------------ retries
-
-    /** Runs a synchronous call with budget, per-attempt timeout, retries and classification. */
-    private <T> T callSync(
-            EbsOperation op, String snapshotId, Integer blockIndex, Function<Duration, T> attempt) {
-        RequestBudget budget = budgets.get(op.group());
-        long deadline = System.nanoTime() + config.totalTimeout().toNanos();
-        int attempts = 0;
-        while (true) {
-            try {
-                budget.acquire();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw classify(e, op, snapshotId, blockIndex);
-            }
-            attempts++;
-            listener.onRequest(op.apiName());
-            EbsProxyException failure;
-            try {
-                return attempt.apply(attemptTimeout(deadline));
-            } catch (RuntimeException e) {
-                failure = classify(e, op, snapshotId, blockIndex);
-            }
-            long backoff = afterFailure(op, failure, attempts, deadline);
-            if (Thread.currentThread().isInterrupted()) {
-                // Cancelled task: do not keep a dying thread busy with retries.
-                throw failure;
-            }
-            try {
-                TimeUnit.NANOSECONDS.sleep(backoff);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw failure;
-            }
-        }
-    }
 
     /** Runs an async call with budget, per-attempt timeout, retries and classification. */
     private <T> CompletableFuture<T> callAsync(
@@ -569,7 +564,7 @@ public final class SdkEbsProxy implements EbsProxy {
         }
         long backoff = backoffNanos(attempts);
         if (System.nanoTime() + backoff >= deadline) {
-            throw giveUp(failure, attempts);
+            throw giveUp(op, failure, attempts);
         }
         listener.onRetry(op.apiName(), failure.errorCode(), failure.reason());
         return backoff;
@@ -592,9 +587,9 @@ public final class SdkEbsProxy implements EbsProxy {
         return ThreadLocalRandom.current().nextLong(cap + 1);
     }
 
-    private Duration attemptTimeout(long deadline) {
+    private Duration attemptTimeout(EbsOperation op, long deadline) {
         long remaining = deadline - System.nanoTime();
-        long attempt = Math.min(config.attemptTimeout().toNanos(), remaining);
+        long attempt = Math.min(config.attemptTimeout(op).toNanos(), remaining);
         return Duration.ofNanos(Math.max(MIN_ATTEMPT_NANOS, attempt));
     }
 
@@ -609,7 +604,7 @@ public final class SdkEbsProxy implements EbsProxy {
                 error, op.apiName(), region, snapshotId, blockIndex, isNew);
     }
 
-    private EbsProxyException giveUp(EbsProxyException last, int attempts) {
+    private EbsProxyException giveUp(EbsOperation op, EbsProxyException last, int attempts) {
         return new EbsProxyException(
                 last.kind(),
                 last.errorCode(),
@@ -621,7 +616,7 @@ public final class SdkEbsProxy implements EbsProxy {
                         + " (gave up after "
                         + attempts
                         + " attempts within the total timeout of "
-                        + config.totalTimeout()
+                        + config.totalTimeout(op)
                         + ")",
                 last.getCause());
     }
@@ -633,7 +628,7 @@ public final class SdkEbsProxy implements EbsProxy {
         final Integer blockIndex;
         final Function<Duration, CompletableFuture<T>> attempt;
         final CompletableFuture<T> result = new CompletableFuture<>();
-        final long deadline = System.nanoTime() + config.totalTimeout().toNanos();
+        final long deadline;
         int attempts; // only touched by the one thread running the current step
         volatile CompletableFuture<T> inFlight;
 
@@ -646,6 +641,7 @@ public final class SdkEbsProxy implements EbsProxy {
             this.snapshotId = snapshotId;
             this.blockIndex = blockIndex;
             this.attempt = attempt;
+            this.deadline = System.nanoTime() + config.totalTimeout(op).toNanos();
             // A caller that gives up on the result also gives up on the request on the wire.
             result.whenComplete(
                     (v, e) -> {
@@ -673,7 +669,7 @@ public final class SdkEbsProxy implements EbsProxy {
             listener.onRequest(op.apiName());
             CompletableFuture<T> f;
             try {
-                f = attempt.apply(attemptTimeout(deadline));
+                f = attempt.apply(attemptTimeout(op, deadline));
             } catch (RuntimeException e) {
                 f = CompletableFuture.failedFuture(e);
             }

@@ -24,6 +24,8 @@ class EbsProxyConfigTest {
         conf.set(EbsReplicationOptions.SECRET_ACCESS_KEY, "very-secret");
         conf.set(EbsReplicationOptions.ATTEMPT_TIMEOUT, Duration.ofSeconds(7));
         conf.set(EbsReplicationOptions.TOTAL_TIMEOUT, Duration.ofMinutes(3));
+        conf.set(EbsReplicationOptions.CONTROL_ATTEMPT_TIMEOUT, Duration.ofSeconds(4));
+        conf.set(EbsReplicationOptions.CONTROL_TOTAL_TIMEOUT, Duration.ofSeconds(40));
         conf.set(EbsReplicationOptions.RETRY_BASE_BACKOFF, Duration.ofMillis(50));
         conf.set(EbsReplicationOptions.RETRY_MAX_BACKOFF, Duration.ofSeconds(5));
         conf.set(EbsReplicationOptions.NEW_SNAPSHOT_GRACE, Duration.ofSeconds(90));
@@ -41,13 +43,26 @@ class EbsProxyConfigTest {
         assertThat(c.secretAccessKey()).isEqualTo("very-secret");
         assertThat(c.attemptTimeout()).isEqualTo(Duration.ofSeconds(7));
         assertThat(c.totalTimeout()).isEqualTo(Duration.ofMinutes(3));
+        assertThat(c.attemptTimeout(EbsOperation.START_SNAPSHOT)).isEqualTo(Duration.ofSeconds(4));
+        assertThat(c.totalTimeout(EbsOperation.COMPLETE_SNAPSHOT))
+                .isEqualTo(Duration.ofSeconds(40));
+        assertThat(c.totalTimeout(EbsOperation.DESCRIBE_SNAPSHOTS))
+                .isEqualTo(Duration.ofSeconds(40));
+        assertThat(c.totalTimeout(EbsOperation.PUT_SNAPSHOT_BLOCK))
+                .as("block traffic keeps the data-plane timeouts")
+                .isEqualTo(Duration.ofMinutes(3));
+        assertThat(c.attemptTimeout(EbsOperation.LIST_SNAPSHOT_BLOCKS))
+                .isEqualTo(Duration.ofSeconds(7));
         assertThat(c.baseBackoff()).isEqualTo(Duration.ofMillis(50));
         assertThat(c.maxBackoff()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.newSnapshotGrace()).isEqualTo(Duration.ofSeconds(90));
         assertThat(c.ratePerUser(RequestBudget.Group.GET)).isEqualTo(200.0);
         assertThat(c.ratePerUser(RequestBudget.Group.PUT)).isEqualTo(150.0);
         assertThat(c.ratePerUser(RequestBudget.Group.LIST)).isEqualTo(10.0);
-        assertThat(c.ratePerUser(RequestBudget.Group.CONTROL)).isEqualTo(2.0);
+        assertThat(c.ratePerUser(RequestBudget.Group.COMPLETE)).isEqualTo(2.0);
+        assertThat(c.ratePerUser(RequestBudget.Group.START))
+                .as("only the enumerator starts snapshots: it spends the whole rate")
+                .isEqualTo(8.0);
         assertThat(c.configuredRate(RequestBudget.Group.PUT)).isEqualTo(600.0);
         assertThat(c.toString()).contains("AKIAEXAMPLE").doesNotContain("very-secret");
     }

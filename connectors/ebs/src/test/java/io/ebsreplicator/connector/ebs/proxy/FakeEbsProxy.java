@@ -26,8 +26,8 @@ import java.util.function.Supplier;
 
 /**
  * A hand-written, scriptable fake of {@link EbsProxy} for unit tests: one region of EBS in memory.
- * Runs in the test JVM, in whatever thread calls it (the returned futures are already complete).
- * Thread-safe.
+ * Runs in the test JVM, in whatever thread calls it (the returned futures are already complete,
+ * unless held). Thread-safe.
  *
  * <p>It behaves like EBS where a caller can tell: snapshots start {@code pending}, accept 512 KiB
  * blocks with a matching SHA-256 while pending, complete only with the right block count and LINEAR
@@ -40,9 +40,10 @@ import java.util.function.Supplier;
  * test can page through a handful of blocks.
  *
  * <p>Scripting: {@link #failNext} / {@link #failAlways} make an operation (by API name, e.g. {@code
- * "PutSnapshotBlock"}) fail with a supplied exception; {@link #calls()} records every call with its
- * arguments. For a Flink job, {@link #register(String)} returns a serializable {@link Factory} that
- * hands out the fakes of a static registry by name:
+ * "PutSnapshotBlock"}) fail with a supplied exception; {@link #hold} leaves the asynchronous calls
+ * of an operation unanswered until {@link #release()} (a region that stops answering); {@link
+ * #calls()} records every call with its arguments. For a Flink job, {@link #register(String)}
+ * returns a serializable {@link Factory} that hands out the fakes of a static registry by name:
  *
  * <pre>{@code
  * FakeEbsProxy.Factory factory = FakeEbsProxy.register("my-test");
@@ -78,6 +79,8 @@ public final class FakeEbsProxy implements EbsProxy {
     private final Map<String, Supplier<? extends RuntimeException>> alwaysFailures =
             new HashMap<>();
     private final Map<String, Instant> markedNew = new HashMap<>();
+    private final java.util.Set<String> held = new java.util.HashSet<>();
+    private final List<Runnable> heldCalls = new ArrayList<>();
     private int tokenGeneration;
     private int sealPolls;
     private int corruptReads;
@@ -469,6 +472,10 @@ public final class FakeEbsProxy implements EbsProxy {
     @Override
     public synchronized SnapshotDescription describeSnapshot(String snapshotId) {
         call(EbsOperation.DESCRIBE_SNAPSHOTS, snapshotId);
+        return describeOne(snapshotId);
+    }
+
+    private SnapshotDescription describeOne(String snapshotId) {
         FakeSnapshot s = snapshots.get(snapshotId);
         if (s == null) {
             return null;
@@ -483,6 +490,120 @@ public final class FakeEbsProxy implements EbsProxy {
             }
         }
         return new SnapshotDescription(s.id, s.status, s.stateMessage, s.volumeSizeGib);
+    }
+
+    // ------------------------------------------------------------------ asynchronous forms
+
+    @Override
+    public CompletableFuture<StartedSnapshot> startSnapshotAsync(StartSnapshotSpec spec) {
+        return async(EbsOperation.START_SNAPSHOT, () -> startSnapshot(spec));
+    }
+
+    @Override
+    public CompletableFuture<BlockListing> listSnapshotBlocksAsync(
+            String snapshotId, int startingBlockIndex, String nextToken, int maxResults) {
+        return async(
+                EbsOperation.LIST_SNAPSHOT_BLOCKS,
+                () -> listSnapshotBlocks(snapshotId, startingBlockIndex, nextToken, maxResults));
+    }
+
+    @Override
+    public CompletableFuture<BlockListing> listChangedBlocksAsync(
+            String firstSnapshotId,
+            String secondSnapshotId,
+            int startingBlockIndex,
+            String nextToken,
+            int maxResults) {
+        return async(
+                EbsOperation.LIST_CHANGED_BLOCKS,
+                () ->
+                        listChangedBlocks(
+                                firstSnapshotId,
+                                secondSnapshotId,
+                                startingBlockIndex,
+                                nextToken,
+                                maxResults));
+    }
+
+    @Override
+    public CompletableFuture<String> completeSnapshotAsync(
+            String snapshotId, int changedBlocksCount, String linearChecksumBase64) {
+        return async(
+                EbsOperation.COMPLETE_SNAPSHOT,
+                () -> completeSnapshot(snapshotId, changedBlocksCount, linearChecksumBase64));
+    }
+
+    /** One recorded DescribeSnapshots call with the list of ids; absent ids are left out. */
+    @Override
+    public CompletableFuture<Map<String, SnapshotDescription>> describeSnapshotsAsync(
+            java.util.Collection<String> snapshotIds) {
+        List<String> ids = List.copyOf(snapshotIds);
+        return async(
+                EbsOperation.DESCRIBE_SNAPSHOTS,
+                () -> {
+                    synchronized (this) {
+                        call(EbsOperation.DESCRIBE_SNAPSHOTS, ids);
+                        Map<String, SnapshotDescription> found = new HashMap<>();
+                        for (String id : ids) {
+                            SnapshotDescription d = describeOne(id);
+                            if (d != null) {
+                                found.put(id, d);
+                            }
+                        }
+                        return found;
+                    }
+                });
+    }
+
+    /**
+     * Runs a call now, unless calls of its operation are held: then it runs when they are released
+     * (a region that stops answering, and answers again later).
+     */
+    private <T> CompletableFuture<T> async(EbsOperation op, Supplier<T> call) {
+        synchronized (this) {
+            if (held.contains(op.apiName())) {
+                CompletableFuture<T> later = new CompletableFuture<>();
+                heldCalls.add(() -> complete(later, call));
+                return later;
+            }
+        }
+        CompletableFuture<T> now = new CompletableFuture<>();
+        complete(now, call);
+        return now;
+    }
+
+    private static <T> void complete(CompletableFuture<T> f, Supplier<T> call) {
+        try {
+            f.complete(call.get());
+        } catch (RuntimeException e) {
+            f.completeExceptionally(e);
+        }
+    }
+
+    /**
+     * Holds the asynchronous calls of {@code operations} (API names) unanswered until {@link
+     * #release()}: a region that stops answering. Blocking calls are not held.
+     */
+    public synchronized FakeEbsProxy hold(String... operations) {
+        held.addAll(List.of(operations));
+        return this;
+    }
+
+    /** How many asynchronous calls are held unanswered. */
+    public synchronized int heldCalls() {
+        return heldCalls.size();
+    }
+
+    /** Answers every held call, in the order they were made, and holds no more. */
+    public FakeEbsProxy release() {
+        List<Runnable> answers;
+        synchronized (this) {
+            held.clear();
+            answers = new ArrayList<>(heldCalls);
+            heldCalls.clear();
+        }
+        answers.forEach(Runnable::run);
+        return this;
     }
 
     @Override

@@ -65,6 +65,13 @@ class SdkEbsProxyTest {
                                                             10, 100)))
                     .build();
 
+    /** No quotas: room for more pending snapshots than one account may hold. */
+    @RegisterExtension
+    static final EbsLocalExtension MANY =
+            EbsLocalExtension.builder()
+                    .configure(b -> b.sealDelay(Duration.ZERO).quotas(Quotas.unlimited()))
+                    .build();
+
     // ------------------------------------------------------------------ round trips
 
     @Test
@@ -311,6 +318,64 @@ class SdkEbsProxyTest {
             assertThat(d.snapshotId()).isEqualTo(id);
             assertThat(d.status()).isEqualTo("pending");
             assertThat(d.completed()).isFalse();
+        }
+    }
+
+    @Test
+    void oneDescribeAnswersForManySnapshotsAndLeavesOutTheMissingOnes() throws Exception {
+        try (SdkEbsProxy proxy = proxy(MANY, config(MANY)).build()) {
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < SdkEbsProxy.DESCRIBE_IDS_PER_CALL + 5; i++) {
+                ids.add(proxy.startSnapshot(spec(1, null)).snapshotId());
+            }
+            List<String> asked = new ArrayList<>(ids);
+            asked.add("snap-00000000000000abc");
+            long describes = MANY.server().stats().requests(Operation.DESCRIBE_SNAPSHOTS);
+
+            Map<String, SnapshotDescription> found =
+                    proxy.describeSnapshotsAsync(asked).get(30, TimeUnit.SECONDS);
+
+            assertThat(found.keySet())
+                    .as("every started snapshot, and not the one that does not exist")
+                    .containsExactlyInAnyOrderElementsOf(ids);
+            assertThat(found.values()).allMatch(d -> "pending".equals(d.status()));
+            assertThat(MANY.server().stats().requests(Operation.DESCRIBE_SNAPSHOTS) - describes)
+                    .as("ids are asked %d per call", SdkEbsProxy.DESCRIBE_IDS_PER_CALL)
+                    .isEqualTo(2);
+            assertThat(proxy.describeSnapshotsAsync(List.of()).get()).isEmpty();
+        }
+    }
+
+    @Test
+    void controlPlaneCallsGiveUpWithinTheirOwnShorterTimeout() throws Exception {
+        EbsProxyConfig config =
+                config(EBS)
+                        .attemptTimeout(Duration.ofSeconds(30))
+                        .totalTimeout(Duration.ofMinutes(10))
+                        .controlAttemptTimeout(Duration.ofMillis(300))
+                        .controlTotalTimeout(Duration.ofSeconds(2))
+                        .build();
+        FaultProfile stall =
+                FaultProfile.builder()
+                        .stall(1.0, 5_000)
+                        .operations(Operation.START_SNAPSHOT)
+                        .build();
+        try (SdkEbsProxy proxy = proxy(EBS, config).build()) {
+            EBS.setFaults(stall);
+            try {
+                long t0 = System.nanoTime();
+                EbsProxyException e =
+                        failure(proxy.startSnapshotAsync(spec(1, null)).thenApply(s -> null));
+                long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                assertThat(e.kind()).isEqualTo(Kind.RETRYABLE);
+                assertThat(e.getMessage()).contains("gave up after").contains("PT2S");
+                assertThat(elapsedMs)
+                        .as(
+                                "the control-plane total timeout (2 s), not the data-plane one (10 min)")
+                        .isBetween(900L, 3_500L);
+            } finally {
+                EBS.setFaults(FaultProfile.none());
+            }
         }
     }
 
