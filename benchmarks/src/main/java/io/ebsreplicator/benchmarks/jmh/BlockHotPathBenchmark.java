@@ -399,35 +399,42 @@ public class BlockHotPathBenchmark {
         }
 
         @Override
-        public StartedSnapshot startSnapshot(StartSnapshotSpec spec) {
-            throw new UnsupportedOperationException();
+        public CompletableFuture<StartedSnapshot> startSnapshotAsync(StartSnapshotSpec spec) {
+            return notUsed();
         }
 
         @Override
-        public BlockListing listSnapshotBlocks(
+        public CompletableFuture<BlockListing> listSnapshotBlocksAsync(
                 String snapshotId, int startingBlockIndex, String nextToken, int maxResults) {
-            throw new UnsupportedOperationException();
+            return notUsed();
         }
 
         @Override
-        public BlockListing listChangedBlocks(
+        public CompletableFuture<BlockListing> listChangedBlocksAsync(
                 String firstSnapshotId,
                 String secondSnapshotId,
                 int startingBlockIndex,
                 String nextToken,
                 int maxResults) {
-            throw new UnsupportedOperationException();
+            return notUsed();
         }
 
         @Override
-        public String completeSnapshot(
+        public CompletableFuture<String> completeSnapshotAsync(
                 String snapshotId, int changedBlocksCount, String linearChecksumBase64) {
-            throw new UnsupportedOperationException();
+            return notUsed();
         }
 
         @Override
-        public SnapshotDescription describeSnapshot(String snapshotId) {
-            throw new UnsupportedOperationException();
+        public CompletableFuture<java.util.Map<String, SnapshotDescription>> describeSnapshotsAsync(
+                java.util.Collection<String> snapshotIds) {
+            return notUsed();
+        }
+
+        /** The copier's hot path makes no control-plane call. */
+        private <T> CompletableFuture<T> notUsed() {
+            return CompletableFuture.failedFuture(
+                    new IllegalStateException("not used by the block hot path"));
         }
 
         @Override

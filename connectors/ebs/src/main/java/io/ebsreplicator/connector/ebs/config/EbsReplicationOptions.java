@@ -1,5 +1,7 @@
 package io.ebsreplicator.connector.ebs.config;
 
+import io.ebsreplicator.connector.ebs.source.enumerator.RequestQueue;
+
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
@@ -223,6 +225,36 @@ public final class EbsReplicationOptions {
                             "How many times the target of one request in one region may be"
                                     + " replaced after EBS cancelled it, before the request"
                                     + " fails for that region.");
+
+    public static final ConfigOption<RequestQueue.Order> SCHEDULING_ORDER =
+            ConfigOptions.key("ebs.scheduling.order")
+                    .enumType(RequestQueue.Order.class)
+                    .defaultValue(RequestQueue.Order.DEADLINE)
+                    .withDescription(
+                            "The order in which ready requests start when more are ready than the"
+                                    + " EBS quotas let start: DEADLINE (earliest deadline first,"
+                                    + " then higher priority, then arrival) or ARRIVAL. A lineage's"
+                                    + " requests always start in arrival order.");
+
+    public static final ConfigOption<Integer> TARGET_MAX_PENDING =
+            ConfigOptions.key("ebs.target.max-pending")
+                    .intType()
+                    .defaultValue(100)
+                    .withDescription(
+                            "The most target snapshots this job holds pending at once per region"
+                                    + " (EBS default quota: 100 pending snapshots per account and"
+                                    + " region). Lower it when other writers share the account;"
+                                    + " a backlog waits in the request queue.");
+
+    public static final ConfigOption<Duration> TARGET_SEAL_INTERVAL =
+            ConfigOptions.key("ebs.target.seal-interval")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(1))
+                    .withDescription(
+                            "How often the enumerator asks DescribeSnapshots (in one call per"
+                                    + " region) about targets whose blocks are all read: their"
+                                    + " completion frees a pending slot and lets the next copy of"
+                                    + " their lineage start.");
 
     public static final ConfigOption<Duration> DEDUPE_RETENTION =
             ConfigOptions.key("ebs.intake.dedupe-retention")
