@@ -52,30 +52,40 @@ public final class TestSnapshots {
             long seed)
             throws Exception {
         try (EbsProxy ebs = proxy(server, region)) {
-            String id =
-                    ebs.startSnapshot(
-                                    new StartSnapshotSpec(
-                                            volumeGib, parent, null, null, Map.of(), null, null,
-                                            60))
-                            .snapshotId();
-            MessageDigest linear = MessageDigest.getInstance("SHA-256");
-            Random random = new Random(seed);
-            int[] sorted = indexes.clone();
-            Arrays.sort(sorted);
-            for (int index : sorted) {
-                byte[] data = new byte[512 * 1024];
-                random.nextBytes(data);
-                byte[] digest = MessageDigest.getInstance("SHA-256").digest(data);
-                linear.update(digest);
-                ebs.putBlock(id, index, data, Base64.getEncoder().encodeToString(digest)).join();
-            }
-            ebs.completeSnapshot(
-                    id, sorted.length, Base64.getEncoder().encodeToString(linear.digest()));
-            while (!ebs.describeSnapshot(id).completed()) {
-                Thread.sleep(20);
-            }
-            return id;
+            return write(ebs, parent, volumeGib, indexes, seed);
         }
+    }
+
+    /**
+     * A completed snapshot written through {@code ebs}: a child of {@code parent} (or the first of
+     * a new volume when null) in which the blocks at {@code indexes} hold random data from {@code
+     * seed}.
+     */
+    public static String write(
+            EbsProxy ebs, String parent, long volumeGib, int[] indexes, long seed)
+            throws Exception {
+        String id =
+                ebs.startSnapshot(
+                                new StartSnapshotSpec(
+                                        volumeGib, parent, null, null, Map.of(), null, null, 60))
+                        .snapshotId();
+        MessageDigest linear = MessageDigest.getInstance("SHA-256");
+        Random random = new Random(seed);
+        int[] sorted = indexes.clone();
+        Arrays.sort(sorted);
+        for (int index : sorted) {
+            byte[] data = new byte[512 * 1024];
+            random.nextBytes(data);
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(data);
+            linear.update(digest);
+            ebs.putBlock(id, index, data, Base64.getEncoder().encodeToString(digest)).join();
+        }
+        ebs.completeSnapshot(
+                id, sorted.length, Base64.getEncoder().encodeToString(linear.digest()));
+        while (!ebs.describeSnapshot(id).completed()) {
+            Thread.sleep(20);
+        }
+        return id;
     }
 
     private static EbsProxy proxy(EbsLocalServer server, String region) {
