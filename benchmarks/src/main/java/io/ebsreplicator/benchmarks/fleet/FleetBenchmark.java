@@ -187,8 +187,14 @@ public final class FleetBenchmark {
         }
         Quotas scaled = Quotas.defaults().scaled(a.quotaScale);
         Map<String, String> options = new LinkedHashMap<>();
+        // The job is told the account's quotas, as a user with raised or lowered quotas does.
         options.put(EbsReplicationOptions.PUT_RATE.key(), String.valueOf(scaled.putPerAccount()));
         options.put(EbsReplicationOptions.GET_RATE.key(), String.valueOf(scaled.getPerAccount()));
+        options.put(
+                EbsReplicationOptions.LIST_RATE.key(),
+                String.valueOf(scaled.listSnapshotBlocksPerAccount()));
+        options.put(
+                EbsReplicationOptions.CONTROL_RATE.key(), String.valueOf(scaled.startPerAccount()));
         options.put(EbsReplicationOptions.MAX_IN_FLIGHT.key(), "64");
         try (EbsLocalServer ebs = server(data, scaled, null)) {
             PutSampler sampler = new PutSampler(ebs);

@@ -59,6 +59,15 @@ public final class RequestBudget {
 
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
 
+    /**
+     * The share of a quota a budget spends. Requests leave evenly spaced but reach EBS bunched
+     * (connection queues, pauses, other subtasks' traffic), and a quota's bucket that is always
+     * drained has no tokens left to absorb a bunch: every spike is throttled, and each throttle
+     * halves the rate. Spending 95 % keeps a reserve in EBS's bucket that absorbs them (see the
+     * put-quota scenario of the fleet benchmark in benchmarks/RESULTS.md).
+     */
+    public static final double QUOTA_SHARE_SPENT = 0.95;
+
     private final double configuredRate;
     private final double floorRate;
     private final long burstNanos;
@@ -71,6 +80,14 @@ public final class RequestBudget {
     private long lastRateChange;
     private long lastHalving;
     private long throttles;
+
+    /**
+     * The budget of a quota of {@code quotaPerSecond}: it spends {@link #QUOTA_SHARE_SPENT} of it,
+     * on the system clock, with the default burst and window.
+     */
+    public static RequestBudget forQuota(double quotaPerSecond) {
+        return new RequestBudget(quotaPerSecond * QUOTA_SHARE_SPENT);
+    }
 
     /** A budget of {@code ratePerSecond} on the system clock, with the default burst and window. */
     public RequestBudget(double ratePerSecond) {
@@ -111,14 +128,6 @@ public final class RequestBudget {
             long wait = Math.max(0, earliest - now);
             theoreticalArrival = Math.max(theoreticalArrival, now) + interval;
             return wait;
-        }
-    }
-
-    /** Blocks until one request may go: for synchronous callers. */
-    public void acquire() throws InterruptedException {
-        long wait = reserveNanos();
-        if (wait > 0) {
-            TimeUnit.NANOSECONDS.sleep(wait);
         }
     }
 

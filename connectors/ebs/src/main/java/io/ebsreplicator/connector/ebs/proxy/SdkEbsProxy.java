@@ -160,7 +160,7 @@ public final class SdkEbsProxy implements EbsProxy {
         this.listener = listener == null ? EbsProxyListener.NO_OP : listener;
         this.budgets = new EnumMap<>(RequestBudget.Group.class);
         for (RequestBudget.Group g : RequestBudget.Group.values()) {
-            budgets.put(g, new RequestBudget(config.ratePerUser(g)));
+            budgets.put(g, RequestBudget.forQuota(config.ratePerUser(g)));
         }
         this.credentials =
                 config.hasStaticCredentials()

@@ -148,15 +148,10 @@ class RequestBudgetTest {
     }
 
     @Test
-    void acquireBlocksForTheReservedWait() throws InterruptedException {
-        RequestBudget b =
-                new RequestBudget(20, Duration.ZERO, Duration.ofMillis(250), System::nanoTime);
-        long t0 = System.nanoTime();
-        for (int i = 0; i < 5; i++) {
-            b.acquire();
-        }
-        // Four intervals of 50 ms.
-        assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(190 * MILLI);
+    void aQuotasBudgetSpendsLessThanTheQuotaToKeepAReserveForBunchedArrivals() {
+        RequestBudget b = RequestBudget.forQuota(100);
+        assertThat(b.configuredRate()).isEqualTo(100 * RequestBudget.QUOTA_SHARE_SPENT);
+        assertThat(b.configuredRate()).isLessThan(100).isGreaterThanOrEqualTo(90);
     }
 
     @Test
