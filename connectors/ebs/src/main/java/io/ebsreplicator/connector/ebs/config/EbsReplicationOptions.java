@@ -246,6 +246,17 @@ public final class EbsReplicationOptions {
                                     + " region). Lower it when other writers share the account;"
                                     + " a backlog waits in the request queue.");
 
+    public static final ConfigOption<Duration> TARGET_QUOTA_WAIT =
+            ConfigOptions.key("ebs.target.quota-wait")
+                    .durationType()
+                    .defaultValue(Duration.ofHours(1))
+                    .withDescription(
+                            "How long a request waits for room when StartSnapshot meets the"
+                                    + " account's pending-snapshot quota (other writers hold"
+                                    + " pending snapshots there) before it fails with"
+                                    + " QUOTA_EXCEEDED; meanwhile the region takes no new starts"
+                                    + " until one of this job's targets there completes.");
+
     public static final ConfigOption<Duration> TARGET_SEAL_INTERVAL =
             ConfigOptions.key("ebs.target.seal-interval")
                     .durationType()

@@ -82,6 +82,20 @@ public final class EbsMetricConstants {
 
     // ------------------------------------------------------------------ proxy calls
 
+    // ------------------------------------------------------------------ enumerator
+
+    /** Gauge: requests waiting to start (the enumerator's queue). */
+    public static final String REQUESTS_QUEUED = "requestsQueued";
+
+    /** Gauge: requests whose targets are being started (StartSnapshot in flight). */
+    public static final String REQUESTS_STARTING = "requestsStarting";
+
+    /** Gauge: target snapshots watched until EBS lets them go (pending in EBS). */
+    public static final String TARGETS_WATCHED = "targetsWatched";
+
+    /** Gauge: request ids remembered to drop duplicates (a long-running job only). */
+    public static final String REQUEST_IDS_REMEMBERED = "requestIdsRemembered";
+
     /** The key of the key-value group that holds a region's proxy call metrics. */
     public static final String REGION_GROUP = "region";
 

@@ -47,6 +47,7 @@ public final class TargetWatcher {
         boolean settled;
         long nextDescribeMillis;
         long missingSinceMillis;
+        boolean released;
 
         Watch(PendingRequest request, String region, String target) {
             this.request = request;
@@ -74,6 +75,18 @@ public final class TargetWatcher {
         /** Whether the copy's outcome no longer holds its lineage (see {@link Outcome.Settled}). */
         public boolean settled() {
             return settled;
+        }
+
+        /**
+         * Marks that this watch no longer holds its request's lineage; {@code false} if it was
+         * marked before (its outcome is counted once).
+         */
+        public boolean release() {
+            if (released) {
+                return false;
+            }
+            released = true;
+            return true;
         }
 
         /** Ids of this target's splits no reader has finished yet. */
