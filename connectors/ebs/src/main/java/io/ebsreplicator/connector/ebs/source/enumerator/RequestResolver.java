@@ -1,6 +1,7 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.InvalidRequestException;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
@@ -58,15 +59,6 @@ public final class RequestResolver {
         this.splitsPerRequest = Math.max(1, splitsPerRequest);
         this.minSplitBlocks = Math.max(1, minSplitBlocks);
         this.timeoutMinutes = timeoutMinutes;
-    }
-
-    /** A request that cannot be served as given; reported as a failure result. */
-    public static final class InvalidRequestException extends IllegalArgumentException {
-        private static final long serialVersionUID = 1L;
-
-        public InvalidRequestException(String message) {
-            super(message);
-        }
     }
 
     /** Validates the request's own fields; throws {@link InvalidRequestException}. */
