@@ -13,7 +13,8 @@ import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.proxy.StartedSnapshot;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSerializer;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer;
 
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.TaskInfoImpl;
@@ -90,10 +91,11 @@ public class BlockHotPathBenchmark {
 
     /** Two target regions, as in a copy to a DR region plus a second one. */
     static final String TARGETS =
-            TargetSnapshots.encode(
-                    linkedMap(
-                            "us-west-2", "snap-0e0420b105a9aa039",
-                            "eu-west-1", "snap-07020c215a98c9649"));
+            TargetSnapshots.of(
+                            linkedMap(
+                                    "us-west-2", "snap-0e0420b105a9aa039",
+                                    "eu-west-1", "snap-07020c215a98c9649"))
+                    .encode();
 
     /** Fixed seed: every run hashes and serializes the same bytes. */
     private static final long SEED = 20261127L;
@@ -156,23 +158,19 @@ public class BlockHotPathBenchmark {
         out.clear();
 
         split =
-                new BlockRangeSplit(
-                        "req-7c1e2f64-3b0a-4d5e-9f21-8a6b4c2d1e0f",
-                        3,
-                        16,
-                        "us-east-1",
-                        "snap-0f0a5138781aaa575",
-                        "snap-0108d2039e263a57d",
-                        TARGETS,
-                        3 * 65_536,
-                        4 * 65_536,
-                        3 * 65_536 + 12_345,
-                        4_321,
-                        null,
-                        1_795_000_000_000L);
+                BlockRangeSplit.builder()
+                        .requestId("req-7c1e2f64-3b0a-4d5e-9f21-8a6b4c2d1e0f")
+                        .split(3, 16)
+                        .source("us-east-1", "snap-0f0a5138781aaa575")
+                        .base("snap-0108d2039e263a57d")
+                        .targets(TargetSnapshots.decodeLegacy(TARGETS))
+                        .range(3 * 65_536, 4 * 65_536)
+                        .progress(3 * 65_536 + 12_345, 4_321)
+                        .requestStartMillis(1_795_000_000_000L)
+                        .build();
         System.out.printf(
                 "BlockRangeSplit: %d bytes serialized%n",
-                BlockRangeSplitSerializer.INSTANCE.serialize(split).length);
+                LineageSplitSerializer.INSTANCE.serialize(split).length);
 
         copier = new BlockCopyFunction(region -> new InMemoryProxy(region), null, 3);
         copier.setRuntimeContext(
@@ -237,8 +235,8 @@ public class BlockHotPathBenchmark {
 
     /** A split through its versioned serializer, as at every checkpoint and split assignment. */
     @Benchmark
-    public BlockRangeSplit splitSerializerRoundTrip() throws IOException {
-        BlockRangeSplitSerializer s = BlockRangeSplitSerializer.INSTANCE;
+    public LineageSplit splitSerializerRoundTrip() throws IOException {
+        LineageSplitSerializer s = LineageSplitSerializer.INSTANCE;
         return s.deserialize(s.getVersion(), s.serialize(split));
     }
 
@@ -256,7 +254,8 @@ public class BlockHotPathBenchmark {
         BlockTask task = tasks[i];
         FetchedBlock block = new FetchedBlock(chunked[i], checksums[i]);
 
-        Map<String, String> targets = TargetSnapshots.decode(task.targets());
+        Map<String, String> targets =
+                TargetSnapshots.decodeLegacy(task.targets()).snapshotByRegion();
         byte[] digest = block.data().sha256();
         if (!Base64.getEncoder().encodeToString(digest).equals(block.checksumBase64())) {
             throw new IllegalStateException("Checksum mismatch on block " + i);

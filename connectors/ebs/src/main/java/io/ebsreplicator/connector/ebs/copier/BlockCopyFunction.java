@@ -159,7 +159,8 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     public void asyncInvoke(BlockTask task, ResultFuture<BlockCopied> result) {
         hook.onRecord(
                 PipelineHook.COPIER, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
-        Map<String, String> targets = TargetSnapshots.decode(task.targets());
+        Map<String, String> targets =
+                TargetSnapshots.decodeLegacy(task.targets()).snapshotByRegion();
         switch (task.kind()) {
             case SPLIT_END ->
                     result.complete(
@@ -458,7 +459,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
         result.complete(
                 perTarget(
                         task,
-                        TargetSnapshots.decode(task.targets()),
+                        TargetSnapshots.decodeLegacy(task.targets()).snapshotByRegion(),
                         BlockCopied.Kind.FAILED,
                         null,
                         "Timeout: block " + task.blockIndex() + " was not copied in time"));

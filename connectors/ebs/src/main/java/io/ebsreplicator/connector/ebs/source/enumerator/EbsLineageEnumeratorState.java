@@ -1,7 +1,7 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,7 +18,7 @@ import java.util.Map;
  */
 public record EbsLineageEnumeratorState(
         List<PendingRequest> pendingRequests,
-        List<BlockRangeSplit> unassignedSplits,
+        List<LineageSplit> unassignedSplits,
         List<WatchedTarget> watchedTargets,
         Map<String, Long> intakePositions,
         Map<String, Long> acceptedRequests,
@@ -37,14 +37,14 @@ public record EbsLineageEnumeratorState(
 
     public EbsLineageEnumeratorState(
             List<PendingRequest> pendingRequests,
-            List<BlockRangeSplit> unassignedSplits,
+            List<LineageSplit> unassignedSplits,
             List<WatchedTarget> watchedTargets) {
         this(pendingRequests, unassignedSplits, watchedTargets, Map.of(), Map.of(), Map.of());
     }
 
     public EbsLineageEnumeratorState(
             List<PendingRequest> pendingRequests,
-            List<BlockRangeSplit> unassignedSplits,
+            List<LineageSplit> unassignedSplits,
             List<WatchedTarget> watchedTargets,
             Map<String, Long> intakePositions,
             Map<String, Long> acceptedRequests) {
@@ -76,7 +76,7 @@ public record EbsLineageEnumeratorState(
     }
 
     public EbsLineageEnumeratorState(
-            List<PendingRequest> pendingRequests, List<BlockRangeSplit> unassignedSplits) {
+            List<PendingRequest> pendingRequests, List<LineageSplit> unassignedSplits) {
         this(pendingRequests, unassignedSplits, List.of());
     }
 

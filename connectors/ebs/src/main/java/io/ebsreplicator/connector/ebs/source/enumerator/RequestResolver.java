@@ -10,6 +10,8 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.proxy.StartedSnapshot;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -112,22 +114,15 @@ public final class RequestResolver {
     }
 
     /**
-     * Resolves a request into its splits. Throws {@link InvalidRequestException} or a FATAL {@link
-     * EbsProxyException} when the request cannot succeed, and a RETRYABLE one when it should be
-     * tried again later.
-     */
-    public List<BlockRangeSplit> resolve(ReplicationRequest r, long acceptedMillis) {
-        return resolve(r, acceptedMillis, 0);
-    }
-
-    /**
      * Resolves a request into splits that write to target snapshots of {@code generation}: 0 for a
      * new request, n for the n-th replacement of targets that EBS cancelled (a new ClientToken, so
      * a new snapshot; the source is checked again first, so a request whose source has gone
-     * meanwhile fails instead of starting a target it cannot fill).
+     * meanwhile fails instead of starting a target it cannot fill). Throws {@link
+     * InvalidRequestException} or a FATAL {@link EbsProxyException} when the request cannot
+     * succeed, and a RETRYABLE one when it should be tried again later. A target region whose
+     * StartSnapshot fails fatally gets a {@link FailedRequestSplit} of its own.
      */
-    public List<BlockRangeSplit> resolve(
-            ReplicationRequest r, long acceptedMillis, int generation) {
+    public List<LineageSplit> resolve(ReplicationRequest r, long acceptedMillis, int generation) {
         validate(r);
         EbsProxy source = proxies.apply(r.sourceRegion());
         // One small page proves the source (and the lineage from the base) readable and tells the
@@ -139,7 +134,7 @@ public final class RequestResolver {
                         : source.listSnapshotBlocks(r.sourceSnapshotId(), 0, null, 100);
         long volumeGib = probe.volumeSizeGib();
         Map<String, String> started = new LinkedHashMap<>();
-        Map<String, String> failedTargets = new LinkedHashMap<>();
+        List<String> failedRegions = new ArrayList<>();
         String failure = null;
         for (ReplicationTarget t : r.targets()) {
             try {
@@ -151,25 +146,19 @@ public final class RequestResolver {
                     throw e; // retried later as a whole; started targets are found again by token
                 }
                 // One bad target region must not hold back the others.
-                failedTargets.put(t.region(), "");
+                failedRegions.add(t.region());
                 failure = describe(e);
             }
         }
-        List<BlockRangeSplit> splits = new ArrayList<>();
+        List<LineageSplit> splits = new ArrayList<>();
         if (!started.isEmpty()) {
             splits.addAll(
-                    cut(r, volumeGib, TargetSnapshots.encode(started), acceptedMillis, generation));
+                    cut(r, volumeGib, TargetSnapshots.of(started), acceptedMillis, generation));
         }
-        if (!failedTargets.isEmpty()) {
+        if (!failedRegions.isEmpty()) {
             splits.add(
-                    BlockRangeSplit.failed(
-                            r.requestId(),
-                            r.sourceRegion(),
-                            r.sourceSnapshotId(),
-                            TargetSnapshots.encode(failedTargets),
-                            failure,
-                            acceptedMillis,
-                            generation));
+                    FailedRequestSplit.of(
+                            r, failedRegions, failure, acceptedMillis, generation, null));
         }
         return splits;
     }
@@ -227,14 +216,9 @@ public final class RequestResolver {
 
     /** Equal block-index ranges over the volume, at least {@code minSplitBlocks} each. */
     List<BlockRangeSplit> cut(
-            ReplicationRequest r, long volumeGib, String targets, long acceptedMillis) {
-        return cut(r, volumeGib, targets, acceptedMillis, 0);
-    }
-
-    private List<BlockRangeSplit> cut(
             ReplicationRequest r,
             long volumeGib,
-            String targets,
+            TargetSnapshots targets,
             long acceptedMillis,
             int generation) {
         long blocks = volumeGib * BLOCKS_PER_GIB;
@@ -251,21 +235,14 @@ public final class RequestResolver {
             int start = (int) Math.min(blocks, i * size);
             int end = (int) Math.min(blocks, (i + 1) * size);
             splits.add(
-                    new BlockRangeSplit(
-                            r.requestId(),
-                            i,
-                            n,
-                            r.sourceRegion(),
-                            r.sourceSnapshotId(),
-                            r.baseSnapshotId(),
-                            targets,
-                            start,
-                            end,
-                            start,
-                            0,
-                            null,
-                            acceptedMillis,
-                            generation));
+                    BlockRangeSplit.builder()
+                            .request(r)
+                            .split(i, n)
+                            .targets(targets)
+                            .range(start, end)
+                            .requestStartMillis(acceptedMillis)
+                            .generation(generation)
+                            .build());
         }
         return splits;
     }

@@ -2,9 +2,13 @@ package io.ebsreplicator.connector.ebs.source.reader;
 
 import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
+import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitState;
+import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplitState;
 
 import org.apache.flink.api.connector.source.SourceOutput;
 import org.apache.flink.connector.base.source.reader.RecordEmitter;
@@ -15,7 +19,7 @@ import org.apache.flink.connector.base.source.reader.RecordEmitter;
  * emitted in all, counted across restores.
  */
 public final class EbsLineageRecordEmitter
-        implements RecordEmitter<ListedRecord, BlockTask, BlockRangeSplitState> {
+        implements RecordEmitter<ListedRecord, BlockTask, LineageSplitState> {
 
     private final PipelineHook hook;
     private final int subtask;
@@ -34,9 +38,9 @@ public final class EbsLineageRecordEmitter
 
     @Override
     public void emitRecord(
-            ListedRecord record, SourceOutput<BlockTask> output, BlockRangeSplitState state) {
+            ListedRecord record, SourceOutput<BlockTask> output, LineageSplitState state) {
         hook.onRecord(PipelineHook.SOURCE, subtask);
-        BlockRangeSplit s = state.split();
+        LineageSplit split = state.split();
         switch (record.kind()) {
             case BLOCK -> {
                 if (record.blockIndex() < state.nextIndex()) {
@@ -44,7 +48,7 @@ public final class EbsLineageRecordEmitter
                 }
                 output.collect(
                         task(
-                                s,
+                                (BlockRangeSplit) split,
                                 BlockTask.Kind.BLOCK,
                                 record.blockIndex(),
                                 record.blockToken(),
@@ -56,19 +60,43 @@ public final class EbsLineageRecordEmitter
             case END ->
                     output.collect(
                             task(
-                                    s,
+                                    (BlockRangeSplit) split,
                                     BlockTask.Kind.SPLIT_END,
                                     -1,
                                     null,
                                     state.emittedBlocks(),
                                     null));
-            case FAILED ->
-                    output.collect(
-                            task(s, BlockTask.Kind.REQUEST_FAILED, -1, null, 0, record.failure()));
+            case FAILED -> output.collect(failed(split, record.failure()));
             case DEAD_LETTER ->
-                    output.collect(BlockTask.deadLetter(s.requestId(), record.deadLetter()));
+                    output.collect(
+                            BlockTask.deadLetter(
+                                    ((DeadLetterSplit) split).id(), record.deadLetter()));
             default -> throw new IllegalStateException("Unknown record " + record);
         }
+    }
+
+    /** The failure of the split's request, for every target of the split. */
+    private static BlockTask failed(LineageSplit split, String failure) {
+        if (split instanceof BlockRangeSplit range) {
+            return task(range, BlockTask.Kind.REQUEST_FAILED, -1, null, 0, failure);
+        }
+        FailedRequestSplit f = (FailedRequestSplit) split;
+        return new BlockTask(
+                BlockTask.Kind.REQUEST_FAILED,
+                f.requestId(),
+                0,
+                1,
+                f.sourceRegion(),
+                f.sourceSnapshotId(),
+                -1,
+                null,
+                0,
+                TargetSnapshots.notStarted(f.targetRegions()).encode(),
+                failure,
+                f.requestStartMillis(),
+                f.generation(),
+                null,
+                f.copyInfo() == null ? null : f.copyInfo().encode());
     }
 
     private static BlockTask task(
@@ -88,11 +116,13 @@ public final class EbsLineageRecordEmitter
                 index,
                 token,
                 emitted,
-                s.targets(),
+                s.targets().encode(),
                 failure,
                 s.requestStartMillis(),
                 s.generation(),
                 null,
-                kind == BlockTask.Kind.BLOCK ? null : s.copyInfo());
+                kind == BlockTask.Kind.BLOCK || s.copyInfo() == null
+                        ? null
+                        : s.copyInfo().encode());
     }
 }

@@ -3,9 +3,13 @@ package io.ebsreplicator.connector.ebs.source.enumerator;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
+import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -75,28 +79,25 @@ class EbsLineageEnumeratorStateSerializerTest {
                                         Map.of("k", "v"),
                                         null)));
         BlockRangeSplit split =
-                new BlockRangeSplit(
-                        "req-prev",
-                        1,
-                        2,
-                        "us-east-1",
-                        "snap-0000000000000000c",
-                        null,
-                        "eu-west-1=snap-0fffffffffffffff1",
-                        1024,
-                        2048,
-                        1500,
-                        99,
-                        null,
-                        1_700_000_000_000L);
-        BlockRangeSplit failed =
-                BlockRangeSplit.failed(
+                BlockRangeSplit.builder()
+                        .requestId("req-prev")
+                        .split(1, 2)
+                        .source("us-east-1", "snap-0000000000000000c")
+                        .targets(TargetSnapshots.of(Map.of("eu-west-1", "snap-0fffffffffffffff1")))
+                        .range(1024, 2048)
+                        .progress(1500, 99)
+                        .requestStartMillis(1_700_000_000_000L)
+                        .build();
+        FailedRequestSplit failed =
+                new FailedRequestSplit(
                         "req-bad",
                         "us-east-1",
                         "snap-0000000000000000d",
-                        "eu-west-1=",
+                        List.of("eu-west-1"),
                         "ResourceNotFoundException(SNAPSHOT_NOT_FOUND): gone",
-                        1_700_000_000_001L);
+                        1_700_000_000_001L,
+                        0,
+                        null);
         return new EbsLineageEnumeratorState(
                 List.of(
                         new PendingRequest(full, 1_700_000_000_002L),
@@ -125,7 +126,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                 .isEqualTo("snap-0eeeeeeeeeeeeeee1");
         assertThat(back.pendingRequests().get(1).acceptedMillis()).isEqualTo(1_700_000_000_003L);
         assertThat(back.unassignedSplits()).containsExactlyElementsOf(state.unassignedSplits());
-        assertThat(back.unassignedSplits().get(1).failure()).isNotNull();
+        assertThat(back.unassignedSplits().get(1)).isInstanceOf(FailedRequestSplit.class);
     }
 
     @Test
@@ -145,17 +146,17 @@ class EbsLineageEnumeratorStateSerializerTest {
                 .extracting(p -> p.request().requestId())
                 .containsExactly("req-full", "req-incr");
         assertThat(back.unassignedSplits())
-                .extracting(BlockRangeSplit::requestId)
-                .containsExactly("req-prev", "req-bad");
+                .extracting(LineageSplit::splitId)
+                .containsExactly("req-prev#1", "req-bad#0!failed");
     }
 
     @Test
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(6, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(7, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 6");
+                .hasMessageContaining("version 7");
     }
 
     @Test
@@ -237,10 +238,8 @@ class EbsLineageEnumeratorStateSerializerTest {
     /** The state stored in {@link #FIXTURE_V3}: intake positions, accepted ids, a dead letter. */
     static EbsLineageEnumeratorState fixtureStateV3() {
         EbsLineageEnumeratorState v2 = fixtureStateV2();
-        List<BlockRangeSplit> splits = new ArrayList<>(v2.unassignedSplits());
-        splits.add(
-                BlockRangeSplit.deadLetter(
-                        "dead-letter:requests-1@7", new byte[] {9, 8, 7}, 1_700_000_000_500L));
+        List<LineageSplit> splits = new ArrayList<>(v2.unassignedSplits());
+        splits.add(new DeadLetterSplit("dead-letter:requests-1@7", new byte[] {9, 8, 7}));
         Map<String, Long> positions = new LinkedHashMap<>();
         positions.put("requests-0", 42L);
         positions.put("requests-1", 8L);
@@ -341,16 +340,17 @@ class EbsLineageEnumeratorStateSerializerTest {
                         "snap-0ccccccccccccccc3",
                         List.of("req-attrs#0"),
                         0));
-        List<BlockRangeSplit> splits = new ArrayList<>(v4.unassignedSplits());
+        List<LineageSplit> splits = new ArrayList<>(v4.unassignedSplits());
         splits.add(
-                BlockRangeSplit.failed(
-                                "req-attrs-bad",
-                                "us-east-1",
-                                "snap-0000000000000000f",
-                                "eu-west-1=",
-                                "InvalidRequest: gone",
-                                1_700_000_001_100L)
-                        .withCopyInfo(CopyInfo.undecided(tagged).encode()));
+                new FailedRequestSplit(
+                        "req-attrs-bad",
+                        "us-east-1",
+                        "snap-0000000000000000f",
+                        List.of("eu-west-1"),
+                        "InvalidRequest: gone",
+                        1_700_000_001_100L,
+                        0,
+                        CopyInfo.undecided(tagged)));
         return new EbsLineageEnumeratorState(
                 pending,
                 splits,
@@ -466,7 +466,12 @@ class EbsLineageEnumeratorStateSerializerTest {
                 serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_1, committed);
 
         assertThat(state.pendingRequests()).allMatch(p -> p.generation() == 0);
-        assertThat(state.unassignedSplits()).allMatch(s -> s.generation() == 0);
+        assertThat(state.unassignedSplits())
+                .allMatch(
+                        s ->
+                                s instanceof BlockRangeSplit r
+                                        ? r.generation() == 0
+                                        : ((FailedRequestSplit) s).generation() == 0);
         assertThat(state.watchedTargets()).isEmpty();
     }
 

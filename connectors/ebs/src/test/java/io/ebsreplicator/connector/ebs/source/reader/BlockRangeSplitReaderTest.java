@@ -1,10 +1,14 @@
 package io.ebsreplicator.connector.ebs.source.reader;
 
 import io.ebsreplicator.connector.ebs.model.BlockTask;
+import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitState;
+import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplitState;
 
 import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.configuration.Configuration;
@@ -39,7 +43,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BlockRangeSplitReaderTest {
 
     private static final String REGION = "us-east-1";
-    private static final String TARGETS = "eu-west-1=snap-0aaa";
+    private static final TargetSnapshots TARGETS =
+            TargetSnapshots.of(Map.of("eu-west-1", "snap-0aaa"));
     private static final int PAGE = 3;
 
     /** Indexes with data in the source snapshot (1 GiB: block indexes 0..2047). */
@@ -160,9 +165,7 @@ class BlockRangeSplitReaderTest {
     @Test
     void splitsAreListedOneAfterTheOther() {
         BlockRangeSplit a = split(0, 650, 0);
-        BlockRangeSplit b =
-                new BlockRangeSplit(
-                        "req", 1, 2, REGION, snapshot, null, TARGETS, 650, 2048, 650, 0, null, 1L);
+        BlockRangeSplit b = split(650, 2048, 650).toBuilder().split(1, 2).build();
         reader.handleSplitsChanges(new SplitsAddition<>(List.of(a, b)));
 
         Map<String, List<ListedRecord>> bySplit = new TreeMap<>();
@@ -186,8 +189,12 @@ class BlockRangeSplitReaderTest {
                 source.createSnapshot(
                         1, snapshot, Map.of(5, FakeEbsProxy.block(55), 9, FakeEbsProxy.block(99)));
         BlockRangeSplit split =
-                new BlockRangeSplit(
-                        "incr", 0, 1, REGION, child, snapshot, TARGETS, 0, 2048, 0, 0, null, 1L);
+                split(0, 2048, 0).toBuilder()
+                        .requestId("incr")
+                        .split(0, 1)
+                        .source(REGION, child)
+                        .base(snapshot)
+                        .build();
         reader.handleSplitsChanges(new SplitsAddition<>(List.of(split)));
 
         List<ListedRecord> all = drain(10);
@@ -281,20 +288,7 @@ class BlockRangeSplitReaderTest {
     @Test
     void aMissingSourceSnapshotIsFatal() {
         BlockRangeSplit split =
-                new BlockRangeSplit(
-                        "req",
-                        0,
-                        1,
-                        REGION,
-                        "snap-0deadbeef",
-                        null,
-                        TARGETS,
-                        0,
-                        2048,
-                        0,
-                        0,
-                        null,
-                        1L);
+                split(0, 2048, 0).toBuilder().split(0, 1).source(REGION, "snap-0deadbeef").build();
         reader.handleSplitsChanges(new SplitsAddition<>(List.of(split)));
 
         Fetch f = fetch();
@@ -308,8 +302,7 @@ class BlockRangeSplitReaderTest {
 
     @Test
     void aFailureSplitEmitsItsFailureWithoutListing() {
-        BlockRangeSplit failed =
-                BlockRangeSplit.failed("req", REGION, snapshot, "eu-west-1=", "it broke", 1L);
+        FailedRequestSplit failed = failedSplit(1L);
         reader.handleSplitsChanges(new SplitsAddition<>(List.of(failed)));
 
         Fetch f = fetch();
@@ -317,6 +310,20 @@ class BlockRangeSplitReaderTest {
         assertThat(f.records)
                 .containsExactly(new ListedRecord(ListedRecord.Kind.FAILED, -1, null, "it broke"));
         assertThat(f.finished).containsExactly(failed.splitId());
+        assertThat(source.calls()).isEmpty();
+    }
+
+    @Test
+    void aDeadLetterSplitHandsOverItsRecordWithoutListing() {
+        DeadLetterSplit letter = new DeadLetterSplit("dead-letter:requests-0@3", new byte[] {4, 2});
+        reader.handleSplitsChanges(new SplitsAddition<>(List.of(letter)));
+
+        Fetch f = fetch();
+
+        assertThat(f.records).hasSize(1);
+        assertThat(f.last().kind()).isEqualTo(ListedRecord.Kind.DEAD_LETTER);
+        assertThat(f.last().deadLetter()).containsExactly(4, 2);
+        assertThat(f.finished).containsExactly(letter.splitId());
         assertThat(source.calls()).isEmpty();
     }
 
@@ -336,7 +343,7 @@ class BlockRangeSplitReaderTest {
     void theEmitterAdvancesTheSplitStateAndCountsBlocksIntoTheEndMarker() {
         EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter(PipelineHook.NONE, 0);
         BlockRangeSplit split = split(0, 650, 0);
-        BlockRangeSplitState state = new BlockRangeSplitState(split);
+        LineageSplitState state = new LineageSplitState(split);
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
 
         emitter.emitRecord(ListedRecord.block(2, "tok-2"), out, state);
@@ -357,7 +364,7 @@ class BlockRangeSplitReaderTest {
         assertThat(block.totalSplits()).isEqualTo(2);
         assertThat(block.sourceRegion()).isEqualTo(REGION);
         assertThat(block.sourceSnapshotId()).isEqualTo(snapshot);
-        assertThat(block.targets()).isEqualTo(TARGETS);
+        assertThat(block.targets()).isEqualTo(TARGETS.encode());
         assertThat(block.requestStartMillis()).isEqualTo(1L);
         BlockTask end = tasks.get(2);
         assertThat(end.kind()).isEqualTo(BlockTask.Kind.SPLIT_END);
@@ -368,7 +375,7 @@ class BlockRangeSplitReaderTest {
     @Test
     void theEndMarkerCountsBlocksEmittedBeforeARestoreAndSkipsBlocksAlreadyEmitted() {
         EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter(PipelineHook.NONE, 0);
-        BlockRangeSplitState state = new BlockRangeSplitState(split(0, 650, 0).withProgress(6, 4));
+        LineageSplitState state = new LineageSplitState(split(0, 650, 0).withProgress(6, 4));
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
 
         emitter.emitRecord(ListedRecord.block(5, "tok-5"), out, state); // before the restore point
@@ -386,9 +393,7 @@ class BlockRangeSplitReaderTest {
     @Test
     void theEmitterTurnsAFailureIntoARequestFailedTask() {
         EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter(PipelineHook.NONE, 0);
-        BlockRangeSplit failed =
-                BlockRangeSplit.failed("req", REGION, snapshot, "eu-west-1=", "it broke", 9L);
-        BlockRangeSplitState state = new BlockRangeSplitState(failed);
+        LineageSplitState state = new LineageSplitState(failedSplit(9L));
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
 
         emitter.emitRecord(ListedRecord.failed("it broke"), out, state);
@@ -421,7 +426,7 @@ class BlockRangeSplitReaderTest {
 
             // Emit four blocks, then checkpoint: the split carries the emitter's progress.
             pollUntil(sourceReader, out, () -> out.getEmittedRecords().size() >= 4);
-            List<BlockRangeSplit> checkpoint = sourceReader.snapshotState(1);
+            List<LineageSplit> checkpoint = sourceReader.snapshotState(1);
             assertThat(checkpoint).containsExactly(split.withProgress(6, 4));
 
             pollUntil(
@@ -454,8 +459,20 @@ class BlockRangeSplitReaderTest {
     // ------------------------------------------------------------------ helpers
 
     private BlockRangeSplit split(int start, int end, int next) {
-        return new BlockRangeSplit(
-                "req", 0, 2, REGION, snapshot, null, TARGETS, start, end, next, 0, null, 1L);
+        return BlockRangeSplit.builder()
+                .requestId("req")
+                .split(0, 2)
+                .source(REGION, snapshot)
+                .targets(TARGETS)
+                .range(start, end)
+                .progress(next, 0)
+                .requestStartMillis(1L)
+                .build();
+    }
+
+    private FailedRequestSplit failedSplit(long acceptedMillis) {
+        return new FailedRequestSplit(
+                "req", REGION, snapshot, List.of("eu-west-1"), "it broke", acceptedMillis, 0, null);
     }
 
     /** One fetch, taken apart. */
