@@ -49,7 +49,6 @@ import java.io.IOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.HashMap;
@@ -90,12 +89,11 @@ public class BlockHotPathBenchmark {
     static final int DIGESTS = 8192;
 
     /** Two target regions, as in a copy to a DR region plus a second one. */
-    static final String TARGETS =
+    static final TargetSnapshots TARGETS =
             TargetSnapshots.of(
-                            linkedMap(
-                                    "us-west-2", "snap-0e0420b105a9aa039",
-                                    "eu-west-1", "snap-07020c215a98c9649"))
-                    .encode();
+                    linkedMap(
+                            "us-west-2", "snap-0e0420b105a9aa039",
+                            "eu-west-1", "snap-07020c215a98c9649"));
 
     /** Fixed seed: every run hashes and serializes the same bytes. */
     private static final long SEED = 20261127L;
@@ -163,7 +161,7 @@ public class BlockHotPathBenchmark {
                         .split(3, 16)
                         .source("us-east-1", "snap-0f0a5138781aaa575")
                         .base("snap-0108d2039e263a57d")
-                        .targets(TargetSnapshots.decodeLegacy(TARGETS))
+                        .targets(TARGETS)
                         .range(3 * 65_536, 4 * 65_536)
                         .progress(3 * 65_536 + 12_345, 4_321)
                         .requestStartMillis(1_795_000_000_000L)
@@ -254,8 +252,7 @@ public class BlockHotPathBenchmark {
         BlockTask task = tasks[i];
         FetchedBlock block = new FetchedBlock(chunked[i], checksums[i]);
 
-        Map<String, String> targets =
-                TargetSnapshots.decodeLegacy(task.targets()).snapshotByRegion();
+        Map<String, String> targets = task.targetSnapshots().snapshotByRegion();
         byte[] digest = block.data().sha256();
         if (!Base64.getEncoder().encodeToString(digest).equals(block.checksumBase64())) {
             throw new IllegalStateException("Checksum mismatch on block " + i);
@@ -269,21 +266,7 @@ public class BlockHotPathBenchmark {
         for (String region : regions) {
             bh.consume(data); // what each PutSnapshotBlock would send
             bh.consume(checksum);
-            copied.add(
-                    new BlockCopied(
-                            BlockCopied.Kind.BLOCK,
-                            task.requestId(),
-                            region,
-                            targets.get(region),
-                            task.splitId(),
-                            task.totalSplits(),
-                            task.blockIndex(),
-                            Arrays.copyOf(written, written.length),
-                            task.emittedBlocks(),
-                            null,
-                            task.sourceRegion(),
-                            task.sourceSnapshotId(),
-                            task.requestStartMillis()));
+            copied.add(BlockCopied.block(task, region, targets.get(region), written));
         }
         return copied;
     }
@@ -321,19 +304,19 @@ public class BlockHotPathBenchmark {
     private static BlockTask blockTask(int blockIndex, Random random) {
         byte[] token = new byte[57];
         random.nextBytes(token);
-        return new BlockTask(
-                BlockTask.Kind.BLOCK,
-                "req-7c1e2f64-3b0a-4d5e-9f21-8a6b4c2d1e0f",
-                3,
-                16,
-                "us-east-1",
-                "snap-0f0a5138781aaa575",
+        return BlockTask.block(
+                new BlockTask.Origin(
+                        "req-7c1e2f64-3b0a-4d5e-9f21-8a6b4c2d1e0f",
+                        3,
+                        16,
+                        "us-east-1",
+                        "snap-0f0a5138781aaa575",
+                        TARGETS,
+                        1_795_000_000_000L,
+                        0,
+                        null),
                 blockIndex,
-                Base64.getEncoder().encodeToString(token),
-                0L,
-                TARGETS,
-                null,
-                1_795_000_000_000L);
+                Base64.getEncoder().encodeToString(token));
     }
 
     private static Map<String, String> linkedMap(String k1, String v1, String k2, String v2) {

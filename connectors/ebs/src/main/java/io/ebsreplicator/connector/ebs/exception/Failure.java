@@ -25,6 +25,18 @@ public record Failure(FailureReason reason, String message) {
     }
 
     /**
+     * A failure that a stream record or completion state restored from a savepoint of an earlier
+     * version kept as text only. It ends as {@link FailureReason#TARGET_FAILED} with that text: a
+     * reason is never read from a message.
+     */
+    public static Failure recordedWithoutReason(String text) {
+        return new Failure(
+                FailureReason.TARGET_FAILED,
+                (text == null || text.isEmpty() ? "The request failed" : text)
+                        + " (recorded by an earlier version, which kept no reason)");
+    }
+
+    /**
      * The failure an error stands for, with the reason decided where the error was built: an {@link
      * EbsProxyException} its classified reason, an {@link InvalidRequestException} {@link
      * FailureReason#INVALID_REQUEST}, a {@link FailureException} the failure it carries, anything

@@ -70,16 +70,4 @@ public record TargetSnapshots(Map<String, String> snapshotByRegion) {
         }
         return new TargetSnapshots(out);
     }
-
-    /** The one-string form; only until stream records carry targets as a value. */
-    public String encode() {
-        StringBuilder sb = new StringBuilder();
-        for (Map.Entry<String, String> e : snapshotByRegion.entrySet()) {
-            if (sb.length() > 0) {
-                sb.append(';');
-            }
-            sb.append(e.getKey()).append('=').append(e.getValue() == null ? "" : e.getValue());
-        }
-        return sb.toString();
-    }
 }

@@ -2,6 +2,7 @@ package io.ebsreplicator.connector.ebs.pipeline;
 
 import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
@@ -282,13 +283,20 @@ class EbsReplicationITCase {
         results.forEach(x -> byId.put(x.requestId(), x));
         assertThat(results).hasSize(4);
         assertThat(byId.get("denied").status()).isEqualTo("FAILED");
-        assertThat(byId.get("denied").error())
+        assertThat(byId.get("denied").error().reason()).isEqualTo(FailureReason.ACCESS_DENIED);
+        assertThat(byId.get("denied").error().message())
                 .contains("AccessDenied")
-                .contains("UNAUTHORIZED_ACCOUNT");
+                .contains("UNAUTHORIZED_ACCOUNT")
+                .contains(foreign);
         assertThat(byId.get("missing").status()).isEqualTo("FAILED");
-        assertThat(byId.get("missing").error()).contains("SNAPSHOT_NOT_FOUND");
+        assertThat(byId.get("missing").error().reason())
+                .isEqualTo(FailureReason.SNAPSHOT_NOT_FOUND);
+        assertThat(byId.get("missing").error().message())
+                .contains("SNAPSHOT_NOT_FOUND")
+                .contains("snap-0123456789abcdef0");
         assertThat(byId.get("unrelated").status()).isEqualTo("FAILED");
-        assertThat(byId.get("unrelated").error()).contains("UNRELATED_SNAPSHOTS");
+        assertThat(byId.get("unrelated").error().reason()).isEqualTo(FailureReason.UNRELATED_BASE);
+        assertThat(byId.get("unrelated").error().message()).contains("UNRELATED_SNAPSHOTS");
         assertThat(byId.get("good").status()).isEqualTo("COMPLETED");
         assertIdentical(good, dr, byId.get("good").targetSnapshotId());
         // No target was started for the failed requests.

@@ -1,6 +1,8 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.metrics.EbsMetricConstants;
 import io.ebsreplicator.connector.ebs.metrics.EbsProxyMetrics;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
@@ -402,7 +404,7 @@ public final class EbsLineageSourceEnumerator
                             CopyInfo.of(incremental));
                 } catch (EbsProxyException e) {
                     if (e.kind() != EbsProxyException.Kind.FATAL
-                            || !"UNRELATED_SNAPSHOTS".equals(e.reason())) {
+                            || e.failureReason() != FailureReason.UNRELATED_BASE) {
                         throw e;
                     }
                     fallback =
@@ -527,15 +529,15 @@ public final class EbsLineageSourceEnumerator
             pending.remove(request);
             attempts.remove(id);
             notBefore.remove(id);
-            String reason = RequestResolver.describe(error);
-            LOG.warn("Request {} failed: {}", id, reason);
-            unassigned.add(failureSplit(request, reason));
+            Failure failure = Failure.of(error);
+            LOG.warn("Request {} failed ({}): {}", id, failure.reason(), failure.message());
+            unassigned.add(failureSplit(request, failure));
         }
         assignWaiting();
         resolveNext();
     }
 
-    private static FailedRequestSplit failureSplit(PendingRequest p, String reason) {
+    private static FailedRequestSplit failureSplit(PendingRequest p, Failure failure) {
         ReplicationRequest r = p.request();
         List<String> regions = new ArrayList<>();
         for (ReplicationTarget t : r.targets()) {
@@ -545,7 +547,7 @@ public final class EbsLineageSourceEnumerator
         return FailedRequestSplit.of(
                 r,
                 regions,
-                reason,
+                failure,
                 p.acceptedMillis(),
                 p.generation(),
                 r.attributes().isEmpty() ? null : CopyInfo.undecided(r));
@@ -623,9 +625,13 @@ public final class EbsLineageSourceEnumerator
             }
             accepted.put(id, now);
             PendingRequest p = new PendingRequest(r.request(), now);
-            if (r.invalidReason() != null) {
-                LOG.warn("Request {} is invalid: {}", id, r.invalidReason());
-                unassigned.add(failureSplit(p, r.invalidReason()));
+            if (r.failure() != null) {
+                LOG.warn(
+                        "Request {} is not served ({}): {}",
+                        id,
+                        r.failure().reason(),
+                        r.failure().message());
+                unassigned.add(failureSplit(p, r.failure()));
             } else {
                 LOG.info("Request {} accepted from {}@{}", id, r.stream(), r.offset());
                 pending.add(p);
@@ -814,7 +820,12 @@ public final class EbsLineageSourceEnumerator
             unassigned.add(
                     failureSplit(
                             replacement,
-                            why + "; replaced " + w.generation + " times already, giving up"));
+                            Failure.of(
+                                    FailureReason.TARGET_CANCELLED,
+                                    why
+                                            + "; replaced "
+                                            + w.generation
+                                            + " times already, giving up")));
             return;
         }
         LOG.warn("{}; copying again into a new target (generation {})", why, next);

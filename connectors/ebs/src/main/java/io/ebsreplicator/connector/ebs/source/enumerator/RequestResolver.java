@@ -1,6 +1,7 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.Failure;
 import io.ebsreplicator.connector.ebs.exception.InvalidRequestException;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
@@ -135,7 +136,7 @@ public final class RequestResolver {
         long volumeGib = probe.volumeSizeGib();
         Map<String, String> started = new LinkedHashMap<>();
         List<String> failedRegions = new ArrayList<>();
-        String failure = null;
+        Failure failure = null;
         for (ReplicationTarget t : r.targets()) {
             try {
                 StartedSnapshot s =
@@ -147,7 +148,7 @@ public final class RequestResolver {
                 }
                 // One bad target region must not hold back the others.
                 failedRegions.add(t.region());
-                failure = describe(e);
+                failure = Failure.of(e);
             }
         }
         List<LineageSplit> splits = new ArrayList<>();
@@ -161,20 +162,6 @@ public final class RequestResolver {
                             r, failedRegions, failure, acceptedMillis, generation, null));
         }
         return splits;
-    }
-
-    /** A failure reason for a result: the error code, its reason and the message. */
-    public static String describe(Throwable e) {
-        if (e instanceof EbsProxyException p) {
-            return p.errorCode()
-                    + (p.reason() == null ? "" : "(" + p.reason() + ")")
-                    + ": "
-                    + p.getMessage();
-        }
-        if (e instanceof InvalidRequestException) {
-            return "InvalidRequest: " + e.getMessage();
-        }
-        return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
     StartSnapshotSpec spec(ReplicationRequest r, ReplicationTarget t, long volumeGib, int gen) {

@@ -1,12 +1,12 @@
 package io.ebsreplicator.connector.ebs.source.reader;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.Failure;
 import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
-import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
@@ -114,7 +114,7 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Li
                 }
                 default -> {
                     splits.pollFirst();
-                    return finished(id, List.of(ListedRecord.failed(RequestResolver.describe(e))));
+                    return finished(id, List.of(ListedRecord.failed(Failure.of(e))));
                 }
             }
         }

@@ -47,26 +47,18 @@ public final class EbsLineageRecordEmitter
                     return; // emitted before a restore
                 }
                 output.collect(
-                        task(
-                                (BlockRangeSplit) split,
-                                BlockTask.Kind.BLOCK,
+                        BlockTask.block(
+                                origin((BlockRangeSplit) split),
                                 record.blockIndex(),
-                                record.blockToken(),
-                                0,
-                                null));
+                                record.blockToken()));
                 state.emitted(record.blockIndex());
                 metrics.blockListed();
             }
             case END ->
                     output.collect(
-                            task(
-                                    (BlockRangeSplit) split,
-                                    BlockTask.Kind.SPLIT_END,
-                                    -1,
-                                    null,
-                                    state.emittedBlocks(),
-                                    null));
-            case FAILED -> output.collect(failed(split, record.failure()));
+                            BlockTask.splitEnd(
+                                    origin((BlockRangeSplit) split), state.emittedBlocks()));
+            case FAILED -> output.collect(BlockTask.requestFailed(origin(split), record.failure()));
             case DEAD_LETTER ->
                     output.collect(
                             BlockTask.deadLetter(
@@ -75,54 +67,30 @@ public final class EbsLineageRecordEmitter
         }
     }
 
-    /** The failure of the split's request, for every target of the split. */
-    private static BlockTask failed(LineageSplit split, String failure) {
-        if (split instanceof BlockRangeSplit range) {
-            return task(range, BlockTask.Kind.REQUEST_FAILED, -1, null, 0, failure);
+    /** What the tasks of a block range, or of a request's failure, share. */
+    private static BlockTask.Origin origin(LineageSplit split) {
+        if (split instanceof BlockRangeSplit s) {
+            return new BlockTask.Origin(
+                    s.requestId(),
+                    s.splitIndex(),
+                    s.totalSplits(),
+                    s.sourceRegion(),
+                    s.sourceSnapshotId(),
+                    s.targets(),
+                    s.requestStartMillis(),
+                    s.generation(),
+                    s.copyInfo());
         }
         FailedRequestSplit f = (FailedRequestSplit) split;
-        return new BlockTask(
-                BlockTask.Kind.REQUEST_FAILED,
+        return new BlockTask.Origin(
                 f.requestId(),
                 0,
                 1,
                 f.sourceRegion(),
                 f.sourceSnapshotId(),
-                -1,
-                null,
-                0,
-                TargetSnapshots.notStarted(f.targetRegions()).encode(),
-                failure,
+                TargetSnapshots.notStarted(f.targetRegions()),
                 f.requestStartMillis(),
                 f.generation(),
-                null,
-                f.copyInfo() == null ? null : f.copyInfo().encode());
-    }
-
-    private static BlockTask task(
-            BlockRangeSplit s,
-            BlockTask.Kind kind,
-            int index,
-            String token,
-            long emitted,
-            String failure) {
-        return new BlockTask(
-                kind,
-                s.requestId(),
-                s.splitIndex(),
-                s.totalSplits(),
-                s.sourceRegion(),
-                s.sourceSnapshotId(),
-                index,
-                token,
-                emitted,
-                s.targets().encode(),
-                failure,
-                s.requestStartMillis(),
-                s.generation(),
-                null,
-                kind == BlockTask.Kind.BLOCK || s.copyInfo() == null
-                        ? null
-                        : s.copyInfo().encode());
+                f.copyInfo());
     }
 }

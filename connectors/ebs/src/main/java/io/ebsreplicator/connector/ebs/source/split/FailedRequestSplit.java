@@ -1,5 +1,6 @@
 package io.ebsreplicator.connector.ebs.source.split;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 
@@ -16,7 +17,7 @@ import java.util.Objects;
  * @param sourceRegion the request's source region
  * @param sourceSnapshotId the request's source snapshot
  * @param targetRegions the regions the request failed for
- * @param failure why
+ * @param failure why, with the reason decided where the failure was found
  * @param requestStartMillis when the request was accepted, for durations
  * @param generation the target generation that failed (see {@link BlockRangeSplit#generation()})
  * @param copyInfo how the request was to be copied, at least its attributes; {@code null} in splits
@@ -27,7 +28,7 @@ public record FailedRequestSplit(
         String sourceRegion,
         String sourceSnapshotId,
         List<String> targetRegions,
-        String failure,
+        Failure failure,
         long requestStartMillis,
         int generation,
         CopyInfo copyInfo)
@@ -45,7 +46,7 @@ public record FailedRequestSplit(
     public static FailedRequestSplit of(
             ReplicationRequest request,
             List<String> regions,
-            String failure,
+            Failure failure,
             long acceptedMillis,
             int generation,
             CopyInfo copyInfo) {

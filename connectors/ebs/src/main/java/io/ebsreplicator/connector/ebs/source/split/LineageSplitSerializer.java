@@ -1,5 +1,9 @@
 package io.ebsreplicator.connector.ebs.source.split;
 
+import io.ebsreplicator.connector.ebs.exception.EbsErrorClassifier;
+import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 
@@ -25,14 +29,16 @@ import java.util.Map;
  * emittedBlocks, optional failure, requestStartMillis. Version 2 appends the target generation
  * (version 1 splits are generation 0), version 3 an optional dead-letter record (a flag, then its
  * length and bytes), version 4 the optional copy info in its one-string form. They are read into
- * the kind they held: a dead letter, a failure, else a block range.
+ * the kind they held: a dead letter, a failure (its reason recovered from the text by {@link
+ * #legacyFailure}), else a block range.
  *
  * <p>Version 5 writes a kind byte, then the kind's own fields: a block range its request, split,
  * source, optional base, targets (count, then region and optional snapshot), range, progress,
  * accepted time, generation and optional copy info; a failure its request, source, target regions,
- * failure, accepted time, generation and optional copy info; a dead letter its id and record. Copy
- * info is its mode (absent, full or incremental), optional base, parents (count, then region and
- * snapshot), optional fallback reason and attributes (count, then key and value).
+ * failure (the reason's name, then the message), accepted time, generation and optional copy info;
+ * a dead letter its id and record. Copy info is its mode (absent, full or incremental), optional
+ * base, parents (count, then region and snapshot), optional fallback reason and attributes (count,
+ * then key and value).
  *
  * <p>Unknown versions and kinds, and trailing bytes, are rejected.
  */
@@ -123,7 +129,8 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
             for (String region : f.targetRegions()) {
                 out.writeUTF(region);
             }
-            out.writeUTF(f.failure());
+            out.writeUTF(f.failure().reason().name());
+            out.writeUTF(f.failure().message());
             out.writeLong(f.requestStartMillis());
             out.writeInt(f.generation());
             writeCopyInfo(f.copyInfo(), out);
@@ -172,7 +179,7 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
                         sourceRegion,
                         sourceSnapshotId,
                         regions,
-                        in.readUTF(),
+                        Failure.of(readReason(in), in.readUTF()),
                         in.readLong(),
                         in.readInt(),
                         readCopyInfo(in));
@@ -203,7 +210,7 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
         if (version >= VERSION_3 && in.readBoolean()) {
             deadLetter = readDeadLetter(in);
         }
-        CopyInfo copyInfo = version >= VERSION_4 ? CopyInfo.decode(readOptional(in)) : null;
+        CopyInfo copyInfo = version >= VERSION_4 ? CopyInfo.decodeLegacy(readOptional(in)) : null;
         if (deadLetter != null) {
             return new DeadLetterSplit(requestId, deadLetter);
         }
@@ -213,7 +220,7 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
                     sourceRegion,
                     sourceSnapshotId,
                     targets.regions(),
-                    failure,
+                    legacyFailure(failure),
                     startMillis,
                     generation,
                     copyInfo);
@@ -230,6 +237,47 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
                 .generation(generation)
                 .copyInfo(copyInfo)
                 .build();
+    }
+
+    private static FailureReason readReason(DataInputView in) throws IOException {
+        String name = in.readUTF();
+        try {
+            return FailureReason.valueOf(name);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("Unknown failure reason " + name, e);
+        }
+    }
+
+    /**
+     * The failure a split of versions 1 to 4 recorded as text only. Those versions wrote what the
+     * resolver made of an error: {@code <AWS error code>(<modelled reason>): <message>} for an EBS
+     * error (or {@code <exception>: <message>}), {@code InvalidRequest: ...} for an invalid
+     * request, {@code DeadlineExceeded: ...} for a late one, and {@code Target ... went to error
+     * (...)} for a target that EBS cancelled too often. The reason is recovered from that shape
+     * here and nowhere else: this is the upgrade path of state written before failures had reasons,
+     * not a decision made on a message. An EBS error gets the reason the classifier gives its code
+     * and modelled reason (those splits held fatal errors only).
+     */
+    private static Failure legacyFailure(String text) {
+        if (text.startsWith("InvalidRequest")) {
+            return Failure.of(FailureReason.INVALID_REQUEST, text);
+        }
+        if (text.startsWith("DeadlineExceeded")) {
+            return Failure.of(FailureReason.DEADLINE_EXCEEDED, text);
+        }
+        if (text.startsWith("Target ") && text.contains(" went to error (")) {
+            return Failure.of(FailureReason.TARGET_CANCELLED, text);
+        }
+        int colon = text.indexOf(": ");
+        String head = colon < 0 ? text : text.substring(0, colon);
+        int open = head.indexOf('(');
+        String code = open < 0 ? head : head.substring(0, open);
+        String reason =
+                open < 0 || !head.endsWith(")")
+                        ? null
+                        : head.substring(open + 1, head.length() - 1);
+        return Failure.of(
+                EbsErrorClassifier.failureReason(EbsProxyException.Kind.FATAL, code, reason), text);
     }
 
     private static byte[] readDeadLetter(DataInputView in) throws IOException {

@@ -1,5 +1,7 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
@@ -94,7 +96,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                         "us-east-1",
                         "snap-0000000000000000d",
                         List.of("eu-west-1"),
-                        "ResourceNotFoundException(SNAPSHOT_NOT_FOUND): gone",
+                        // Read from the text the fixture holds; see the split serializer.
+                        Failure.of(
+                                FailureReason.SNAPSHOT_NOT_FOUND,
+                                "ResourceNotFoundException(SNAPSHOT_NOT_FOUND): gone"),
                         1_700_000_000_001L,
                         0,
                         null);
@@ -347,7 +352,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                         "us-east-1",
                         "snap-0000000000000000f",
                         List.of("eu-west-1"),
-                        "InvalidRequest: gone",
+                        Failure.of(FailureReason.INVALID_REQUEST, "InvalidRequest: gone"),
                         1_700_000_001_100L,
                         0,
                         CopyInfo.undecided(tagged)));
@@ -389,6 +394,118 @@ class EbsLineageEnumeratorStateSerializerTest {
 
         assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_5, committed))
                 .isEqualTo(fixtureStateV5());
+    }
+
+    /** Written once with the version 6 serializer; never regenerate. */
+    static final String FIXTURE_V6 = "/serializer-fixtures/enumerator-state-v6.bin";
+
+    /**
+     * The state stored in {@link #FIXTURE_V6}: the version 5 state plus a failure of every kind of
+     * origin (a replacement given up, a late request) with the reasons decided where they were
+     * found, and a range of a replacement generation with its copy details.
+     */
+    static EbsLineageEnumeratorState fixtureStateV6() {
+        EbsLineageEnumeratorState v5 = fixtureStateV5();
+        List<LineageSplit> splits = new ArrayList<>(v5.unassignedSplits());
+        splits.add(
+                new FailedRequestSplit(
+                        "req-cancelled",
+                        "us-east-1",
+                        "snap-00000000000000010",
+                        List.of("eu-west-1"),
+                        Failure.of(
+                                FailureReason.TARGET_CANCELLED,
+                                "Target snap-0ddddddddddddddd4 went to error; replaced 3 times"),
+                        1_700_000_002_000L,
+                        4,
+                        new CopyInfo(false, null, Map.of(), null, Map.of("ticket", "T-6"))));
+        splits.add(
+                new FailedRequestSplit(
+                        "req-late",
+                        "us-east-1",
+                        "snap-00000000000000011",
+                        List.of("eu-west-1", "ap-south-1"),
+                        Failure.of(FailureReason.DEADLINE_EXCEEDED, "The deadline passed"),
+                        1_700_000_002_100L,
+                        0,
+                        null));
+        splits.add(
+                BlockRangeSplit.builder()
+                        .requestId("req-attrs")
+                        .split(0, 1)
+                        .source("us-east-1", "snap-0000000000000000e")
+                        .base("snap-0000000000000000c")
+                        .targets(TargetSnapshots.of(Map.of("eu-west-1", "snap-0ccccccccccccccc3")))
+                        .range(0, 2048)
+                        .progress(7, 3)
+                        .requestStartMillis(1_700_000_001_000L)
+                        .generation(1)
+                        .copyInfo(
+                                new CopyInfo(
+                                        true,
+                                        "snap-0000000000000000c",
+                                        Map.of("eu-west-1", "snap-0eeeeeeeeeeeeeee2"),
+                                        null,
+                                        Map.of("ticket", "T-1")))
+                        .build());
+        return new EbsLineageEnumeratorState(
+                v5.pendingRequests(),
+                splits,
+                v5.watchedTargets(),
+                v5.intakePositions(),
+                v5.acceptedRequests(),
+                v5.lineageCopies());
+    }
+
+    @Test
+    void roundTripsFailuresWithTheirReasonsAndReplacementRanges() throws IOException {
+        EbsLineageEnumeratorState state = fixtureStateV6();
+
+        EbsLineageEnumeratorState back = roundTrip(state);
+
+        assertThat(back).isEqualTo(state);
+        assertThat(back.unassignedSplits())
+                .filteredOn(s -> s instanceof FailedRequestSplit)
+                .extracting(s -> ((FailedRequestSplit) s).failure().reason())
+                .containsExactly(
+                        FailureReason.SNAPSHOT_NOT_FOUND,
+                        FailureReason.INVALID_REQUEST,
+                        FailureReason.TARGET_CANCELLED,
+                        FailureReason.DEADLINE_EXCEEDED);
+    }
+
+    @Test
+    void committedVersion6FixtureStillDeserializes() throws IOException {
+        byte[] committed;
+        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V6)) {
+            assertThat(in).as("test resource %s", FIXTURE_V6).isNotNull();
+            committed = in.readAllBytes();
+        }
+
+        assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_6, committed))
+                .isEqualTo(fixtureStateV6());
+    }
+
+    @Test
+    void failuresOfOlderVersionsGetTheirReasonsWhenRead() throws IOException {
+        for (int v = EbsLineageEnumeratorStateSerializer.VERSION_1;
+                v <= EbsLineageEnumeratorStateSerializer.VERSION_5;
+                v++) {
+            String fixture =
+                    v == 1 ? FIXTURE : "/serializer-fixtures/enumerator-state-v" + v + ".bin";
+            byte[] committed;
+            try (InputStream in = getClass().getResourceAsStream(fixture)) {
+                committed = in.readAllBytes();
+            }
+
+            EbsLineageEnumeratorState state = serializer.deserialize(v, committed);
+
+            assertThat(state.unassignedSplits())
+                    .as("version %d", v)
+                    .filteredOn(s -> s instanceof FailedRequestSplit)
+                    .extracting(s -> ((FailedRequestSplit) s).failure().reason())
+                    .startsWith(FailureReason.SNAPSHOT_NOT_FOUND);
+        }
     }
 
     @Test
@@ -483,9 +600,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
         Path file =
-                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V5);
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V6);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureStateV5()));
+        Files.write(file, serializer.serialize(fixtureStateV6()));
     }
 
     private EbsLineageEnumeratorState roundTrip(EbsLineageEnumeratorState state)

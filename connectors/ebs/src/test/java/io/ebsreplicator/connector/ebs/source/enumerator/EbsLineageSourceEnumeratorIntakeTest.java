@@ -1,5 +1,7 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
@@ -80,7 +82,7 @@ class EbsLineageSourceEnumeratorIntakeTest {
                                 "requests-1",
                                 1,
                                 request("r2", snap, null),
-                                "InvalidRequest: bad")));
+                                Failure.of(FailureReason.INVALID_REQUEST, "bad"))));
         MockSplitEnumeratorContext<LineageSplit> ctx = context();
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, EbsLineageEnumeratorState.empty());
         enumerator.start();
@@ -110,7 +112,8 @@ class EbsLineageSourceEnumeratorIntakeTest {
                         s -> {
                             FailedRequestSplit f = (FailedRequestSplit) s;
                             assertThat(f.requestId()).isEqualTo("r2");
-                            assertThat(f.failure()).isEqualTo("InvalidRequest: bad");
+                            assertThat(f.failure())
+                                    .isEqualTo(Failure.of(FailureReason.INVALID_REQUEST, "bad"));
                         });
         assertThat(splits)
                 .filteredOn(s -> s instanceof BlockRangeSplit r && r.requestId().equals("r1"))

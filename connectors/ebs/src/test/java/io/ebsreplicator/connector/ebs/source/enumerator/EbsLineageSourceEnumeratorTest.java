@@ -1,5 +1,7 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
@@ -334,7 +336,8 @@ class EbsLineageSourceEnumeratorTest {
         List<LineageSplit> splits = enumerator.snapshotState(1).unassignedSplits();
         assertThat(splits).hasSize(1);
         FailedRequestSplit failed = (FailedRequestSplit) splits.get(0);
-        assertThat(failed.failure())
+        assertThat(failed.failure().reason()).isEqualTo(FailureReason.SNAPSHOT_NOT_FOUND);
+        assertThat(failed.failure().message())
                 .contains("ResourceNotFoundException")
                 .contains("snap-0deadbeef");
         assertThat(failed.requestId()).isEqualTo("missing");
@@ -366,9 +369,9 @@ class EbsLineageSourceEnumeratorTest {
 
         List<LineageSplit> splits = enumerator.snapshotState(1).unassignedSplits();
         assertThat(splits).hasSize(1);
-        assertThat(((FailedRequestSplit) splits.get(0)).failure())
-                .startsWith("InvalidRequest")
-                .contains("not-a-snapshot");
+        Failure failure = ((FailedRequestSplit) splits.get(0)).failure();
+        assertThat(failure.reason()).isEqualTo(FailureReason.INVALID_REQUEST);
+        assertThat(failure.message()).contains("not-a-snapshot");
         assertThat(source.calls()).isEmpty();
     }
 
@@ -502,7 +505,8 @@ class EbsLineageSourceEnumeratorTest {
                     .containsExactly(Map.entry(TARGET, target.snapshotIds().get(0)));
         }
         assertThat(failed).hasSize(1);
-        assertThat(failed.get(0).failure()).contains("AccessDeniedException");
+        assertThat(failed.get(0).failure().reason()).isEqualTo(FailureReason.ACCESS_DENIED);
+        assertThat(failed.get(0).failure().message()).contains("AccessDeniedException");
         assertThat(failed.get(0).targetRegions()).containsExactly(OTHER_TARGET);
         assertThat(other.snapshotIds()).isEmpty();
         // Split ids must be unique (SourceSplit contract): readers key split state by id.
@@ -647,7 +651,8 @@ class EbsLineageSourceEnumeratorTest {
         List<FailedRequestSplit> failures =
                 ofKind(enumerator.snapshotState(3).unassignedSplits(), FailedRequestSplit.class);
         assertThat(failures).singleElement();
-        assertThat(failures.get(0).failure())
+        assertThat(failures.get(0).failure().reason()).isEqualTo(FailureReason.TARGET_CANCELLED);
+        assertThat(failures.get(0).failure().message())
                 .contains(target.snapshotIds().get(1))
                 .contains("Cancelled again")
                 .contains("giving up");

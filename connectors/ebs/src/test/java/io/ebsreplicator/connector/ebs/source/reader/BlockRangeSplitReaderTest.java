@@ -1,6 +1,9 @@
 package io.ebsreplicator.connector.ebs.source.reader;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
+import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
@@ -280,7 +283,8 @@ class BlockRangeSplitReaderTest {
 
         assertThat(f.records).hasSize(1);
         assertThat(f.last().kind()).isEqualTo(ListedRecord.Kind.FAILED);
-        assertThat(f.last().failure()).contains("AccessDeniedException");
+        assertThat(f.last().failure().reason()).isEqualTo(FailureReason.ACCESS_DENIED);
+        assertThat(f.last().failure().message()).contains("AccessDeniedException");
         assertThat(f.finished).containsExactly(split.splitId());
         assertThat(fetch().isEmpty()).isTrue();
     }
@@ -296,7 +300,8 @@ class BlockRangeSplitReaderTest {
         assertThat(f.records)
                 .extracting(ListedRecord::kind)
                 .containsExactly(ListedRecord.Kind.FAILED);
-        assertThat(f.last().failure()).contains("ResourceNotFoundException");
+        assertThat(f.last().failure().reason()).isEqualTo(FailureReason.SNAPSHOT_NOT_FOUND);
+        assertThat(f.last().failure().message()).contains("ResourceNotFoundException");
         assertThat(f.finished).containsExactly(split.splitId());
     }
 
@@ -307,8 +312,7 @@ class BlockRangeSplitReaderTest {
 
         Fetch f = fetch();
 
-        assertThat(f.records)
-                .containsExactly(new ListedRecord(ListedRecord.Kind.FAILED, -1, null, "it broke"));
+        assertThat(f.records).containsExactly(ListedRecord.failed(BROKE));
         assertThat(f.finished).containsExactly(failed.splitId());
         assertThat(source.calls()).isEmpty();
     }
@@ -364,7 +368,8 @@ class BlockRangeSplitReaderTest {
         assertThat(block.totalSplits()).isEqualTo(2);
         assertThat(block.sourceRegion()).isEqualTo(REGION);
         assertThat(block.sourceSnapshotId()).isEqualTo(snapshot);
-        assertThat(block.targets()).isEqualTo(TARGETS.encode());
+        assertThat(block.targetSnapshots()).isEqualTo(TARGETS);
+        assertThat(block.copyDetails()).as("blocks stay small").isNull();
         assertThat(block.requestStartMillis()).isEqualTo(1L);
         BlockTask end = tasks.get(2);
         assertThat(end.kind()).isEqualTo(BlockTask.Kind.SPLIT_END);
@@ -396,13 +401,14 @@ class BlockRangeSplitReaderTest {
         LineageSplitState state = new LineageSplitState(failedSplit(9L));
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
 
-        emitter.emitRecord(ListedRecord.failed("it broke"), out, state);
+        emitter.emitRecord(ListedRecord.failed(BROKE), out, state);
 
         assertThat(out.getEmittedRecords()).hasSize(1);
         BlockTask t = out.getEmittedRecords().get(0);
         assertThat(t.kind()).isEqualTo(BlockTask.Kind.REQUEST_FAILED);
-        assertThat(t.failure()).isEqualTo("it broke");
-        assertThat(t.targets()).isEqualTo("eu-west-1=");
+        assertThat(t.error()).isEqualTo(BROKE);
+        assertThat(t.targetSnapshots()).isEqualTo(TargetSnapshots.notStarted(List.of("eu-west-1")));
+        assertThat(t.copyDetails()).isEqualTo(failedSplit(9L).copyInfo());
         assertThat(t.requestStartMillis()).isEqualTo(9L);
         assertThat(state.emittedBlocks()).isZero();
     }
@@ -470,9 +476,18 @@ class BlockRangeSplitReaderTest {
                 .build();
     }
 
+    private static final Failure BROKE = Failure.of(FailureReason.TARGET_FAILED, "it broke");
+
     private FailedRequestSplit failedSplit(long acceptedMillis) {
         return new FailedRequestSplit(
-                "req", REGION, snapshot, List.of("eu-west-1"), "it broke", acceptedMillis, 0, null);
+                "req",
+                REGION,
+                snapshot,
+                List.of("eu-west-1"),
+                BROKE,
+                acceptedMillis,
+                0,
+                new CopyInfo(null, null, null, null, Map.of("ticket", "T-1")));
     }
 
     /** One fetch, taken apart. */

@@ -1,9 +1,12 @@
 package io.ebsreplicator.connector.ebs.source.split;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -109,6 +112,14 @@ class LineageSplitSerializerTest {
     }
 
     private static FailedRequestSplit failedSplit() {
+        return failedSplit(
+                Failure.of(
+                        FailureReason.SNAPSHOT_NOT_FOUND,
+                        "ListSnapshotBlocks failed in us-west-2 for snap-02 (FATAL):"
+                                + " ResourceNotFoundException/SNAPSHOT_NOT_FOUND: gone \u00e9\n"));
+    }
+
+    private static FailedRequestSplit failedSplit(Failure failure) {
         Map<String, String> attributes = new LinkedHashMap<>();
         attributes.put("ticket", "T-1");
         attributes.put("trace", "a|b,c=d");
@@ -117,7 +128,7 @@ class LineageSplitSerializerTest {
                 "us-west-2",
                 "snap-02",
                 List.of("eu-west-1", "eu-central-1"),
-                "ResourceNotFoundException(SNAPSHOT_NOT_FOUND): gone \u00e9\n",
+                failure,
                 7L,
                 0,
                 new CopyInfo(null, null, Map.of(), null, attributes));
@@ -205,6 +216,120 @@ class LineageSplitSerializerTest {
     }
 
     @Test
+    void keepsTheReasonDecidedWhereTheFailureWasFound() throws IOException {
+        for (FailureReason reason : FailureReason.values()) {
+            FailedRequestSplit split =
+                    failedSplit(Failure.of(reason, "no text decides: " + reason));
+
+            FailedRequestSplit back = (FailedRequestSplit) roundTrip(split);
+
+            assertThat(back.failure().reason()).isEqualTo(reason);
+            assertThat(back).isEqualTo(split);
+        }
+    }
+
+    @Test
+    void rejectsAnUnknownFailureReason() throws IOException {
+        FailedRequestSplit split = failedSplit(Failure.of(FailureReason.TARGET_FAILED, "x"));
+        byte[] bytes = serializer.serialize(split);
+        byte[] name = "TARGET_FAILED".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int at = indexOf(bytes, name);
+        bytes[at] = 'X';
+
+        assertThatThrownBy(
+                        () -> serializer.deserialize(LineageSplitSerializer.CURRENT_VERSION, bytes))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("XARGET_FAILED");
+    }
+
+    /**
+     * Failures that splits of versions 1 to 4 held as text, each as those versions wrote it (the
+     * error code, the modelled reason in parentheses, the message), read with the reason the
+     * failure gets today.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(
+            delimiter = '|',
+            value = {
+                "InvalidRequest: sourceRegion 'x' is not a region | INVALID_REQUEST",
+                "DeadlineExceeded: the deadline 2024-01-01T00:00:00Z passed before the request was"
+                        + " taken | DEADLINE_EXCEEDED",
+                "ValidationException(UNRELATED_SNAPSHOTS): ListChangedBlocks failed in us-east-1"
+                        + " (FATAL): ValidationException/UNRELATED_SNAPSHOTS: not related"
+                        + " | UNRELATED_BASE",
+                "ResourceNotFoundException(SNAPSHOT_NOT_FOUND): ListSnapshotBlocks failed in"
+                        + " us-east-1 for snap-0dead (FATAL): ResourceNotFoundException/"
+                        + "SNAPSHOT_NOT_FOUND: gone | SNAPSHOT_NOT_FOUND",
+                "InvalidSnapshot.NotFound: DescribeSnapshots failed in us-east-1 | SNAPSHOT_NOT_FOUND",
+                "AccessDeniedException(UNAUTHORIZED_ACCOUNT): StartSnapshot failed in us-west-2"
+                        + " (FATAL): AccessDeniedException/UNAUTHORIZED_ACCOUNT: no | ACCESS_DENIED",
+                "ServiceQuotaExceededException(DEPENDENCY_SERVICE_QUOTA_EXCEEDED): StartSnapshot"
+                        + " failed in us-west-2 (FATAL): too many pending | QUOTA_EXCEEDED",
+                "ConflictException: StartSnapshot failed in us-west-2 (FATAL): ConflictException:"
+                        + " same token | REQUEST_ID_REUSED",
+                "ValidationException(INVALID_CUSTOMER_KEY): StartSnapshot failed in us-west-2"
+                        + " (FATAL): bad key | REJECTED_BY_EBS",
+                "ValidationException: StartSnapshot failed (FATAL): ValidationException: x"
+                        + " | REJECTED_BY_EBS",
+                "Target snap-0aaa of request r1 in us-west-2 went to error (Cancelled); replaced 3"
+                        + " times already, giving up | TARGET_CANCELLED",
+                "IllegalStateException: Block 7 is no longer listed in snap-01 | TARGET_FAILED",
+                "something nobody wrote | TARGET_FAILED"
+            })
+    void aFailureOfAnOlderVersionGetsItsReasonFromItsText(String text, FailureReason reason)
+            throws IOException {
+        LineageSplit split =
+                serializer.deserialize(LineageSplitSerializer.VERSION_4, version4Failure(text));
+
+        assertThat(split)
+                .isEqualTo(
+                        new FailedRequestSplit(
+                                "req-old",
+                                "us-east-1",
+                                "snap-0123456789abcdef0",
+                                List.of("us-west-2", "eu-west-1"),
+                                Failure.of(reason, text),
+                                1_700_000_000_000L,
+                                1,
+                                new CopyInfo(null, null, null, null, Map.of("ticket", "T-1"))));
+        assertThat(split.splitId()).isEqualTo("req-old#0@g1:us-west-2,eu-west-1!failed");
+    }
+
+    /** A failure split in the layout version 4 wrote, as it wrote it; test-only. */
+    private static byte[] version4Failure(String text) throws IOException {
+        org.apache.flink.core.memory.DataOutputSerializer out =
+                new org.apache.flink.core.memory.DataOutputSerializer(256);
+        out.writeUTF("req-old");
+        out.writeInt(0);
+        out.writeInt(1);
+        out.writeUTF("us-east-1");
+        out.writeUTF("snap-0123456789abcdef0");
+        out.writeBoolean(false); // no base
+        out.writeUTF("us-west-2=;eu-west-1=");
+        out.writeInt(0);
+        out.writeInt(0);
+        out.writeInt(0);
+        out.writeLong(0);
+        out.writeBoolean(true);
+        out.writeUTF(text);
+        out.writeLong(1_700_000_000_000L);
+        out.writeInt(1); // generation
+        out.writeBoolean(false); // no dead letter
+        out.writeBoolean(true);
+        out.writeUTF("-|-||-|dGlja2V0=VC0x"); // undecided, attributes ticket=T-1
+        return out.getCopyOfBuffer();
+    }
+
+    private static int indexOf(byte[] bytes, byte[] part) {
+        for (int i = 0; i + part.length <= bytes.length; i++) {
+            if (Arrays.equals(Arrays.copyOfRange(bytes, i, i + part.length), part)) {
+                return i;
+            }
+        }
+        throw new AssertionError("not found");
+    }
+
+    @Test
     void roundTripsADeadLetter() throws IOException {
         DeadLetterSplit split = fixtureSplitV3();
 
@@ -229,7 +354,7 @@ class LineageSplitSerializerTest {
                         "us-east-1",
                         "snap-0123456789abcdef0",
                         List.of("us-west-2", "eu-west-1"),
-                        "gave up",
+                        Failure.of(FailureReason.TARGET_CANCELLED, "gave up"),
                         1L,
                         3,
                         null);
@@ -290,6 +415,65 @@ class LineageSplitSerializerTest {
     void currentVersionIsFive() {
         assertThat(serializer.getVersion()).isEqualTo(LineageSplitSerializer.VERSION_5);
         assertThat(LineageSplitSerializer.INSTANCE.getVersion()).isEqualTo(5);
+    }
+
+    /** Written once with the version 5 serializer, one file per kind; never regenerate. */
+    static final String FIXTURE_V5_RANGE = "/serializer-fixtures/lineage-split-v5-range.bin";
+
+    static final String FIXTURE_V5_FAILED = "/serializer-fixtures/lineage-split-v5-failed.bin";
+    static final String FIXTURE_V5_DEAD_LETTER =
+            "/serializer-fixtures/lineage-split-v5-dead-letter.bin";
+
+    /** The range stored in {@link #FIXTURE_V5_RANGE}: every field set, attributes included. */
+    static BlockRangeSplit fixtureRangeV5() {
+        Map<String, String> attributes = new LinkedHashMap<>();
+        attributes.put("ticket", "T-5");
+        attributes.put("lineage", "vol-0123456789abcdef0");
+        return fixtureSplitV2().toBuilder()
+                .base("snap-0fedcba9876543210")
+                .copyInfo(
+                        new CopyInfo(
+                                true,
+                                "snap-0fedcba9876543210",
+                                Map.of("us-west-2", "snap-0aaaaaaaaaaaaaaa1"),
+                                null,
+                                attributes))
+                .build();
+    }
+
+    /** The failure stored in {@link #FIXTURE_V5_FAILED}. */
+    static FailedRequestSplit fixtureFailedV5() {
+        return failedSplit();
+    }
+
+    @Test
+    void committedVersion5FixturesReadIntoTheirKinds() throws IOException {
+        assertThat(
+                        serializer.deserialize(
+                                LineageSplitSerializer.VERSION_5, readFixture(FIXTURE_V5_RANGE)))
+                .isEqualTo(fixtureRangeV5());
+        assertThat(
+                        serializer.deserialize(
+                                LineageSplitSerializer.VERSION_5, readFixture(FIXTURE_V5_FAILED)))
+                .isEqualTo(fixtureFailedV5());
+        assertThat(
+                        serializer.deserialize(
+                                LineageSplitSerializer.VERSION_5,
+                                readFixture(FIXTURE_V5_DEAD_LETTER)))
+                .isEqualTo(fixtureSplitV3());
+    }
+
+    /**
+     * Writes the fixtures of the newest version. Run once, on purpose, when a version is introduced
+     * (with new file names): {@code -Debs.writeFixtures=true}. Older fixture files stay as they
+     * are.
+     */
+    @Test
+    @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
+    void writeFixture() throws IOException {
+        writeFixtureFile(FIXTURE_V5_RANGE, serializer.serialize(fixtureRangeV5()));
+        writeFixtureFile(FIXTURE_V5_FAILED, serializer.serialize(fixtureFailedV5()));
+        writeFixtureFile(FIXTURE_V5_DEAD_LETTER, serializer.serialize(fixtureSplitV3()));
     }
 
     @Test
