@@ -85,9 +85,9 @@ public final class EbsLineageSource
         long now = System.currentTimeMillis();
         List<PendingRequest> pending = new ArrayList<>();
         for (ReplicationRequest r : requests) {
-            pending.add(new PendingRequest(r, now));
+            pending.add(new PendingRequest(r, now, 0));
         }
-        return restoreEnumerator(context, new EbsLineageEnumeratorState(pending, List.of()));
+        return restoreEnumerator(context, EbsLineageEnumeratorState.ofRequests(pending));
     }
 
     @Override

@@ -138,7 +138,11 @@ class EbsReplicationITCase {
         List<ReplicationTarget> targets =
                 List.of(ReplicationTarget.of(DR), ReplicationTarget.of(DR2));
         List<ReplicationResult> r1 =
-                run(List.of(new ReplicationRequest("full-1", SOURCE, s1, null, targets)));
+                run(
+                        List.of(
+                                new ReplicationRequest(
+                                        "full-1", SOURCE, s1, null, targets, null, false,
+                                        Map.of())));
         assertThat(r1)
                 .hasSize(2)
                 .allSatisfy(r -> assertThat(r.status()).as(r.toJson()).isEqualTo("COMPLETED"));
@@ -164,7 +168,17 @@ class EbsReplicationITCase {
                             new ReplicationTarget(DR, parents.get(DR), null, Map.of(), null),
                             new ReplicationTarget(DR2, parents.get(DR2), null, Map.of(), null));
             List<ReplicationResult> r =
-                    run(List.of(new ReplicationRequest("inc-" + gen, SOURCE, next, base, t)));
+                    run(
+                            List.of(
+                                    new ReplicationRequest(
+                                            "inc-" + gen,
+                                            SOURCE,
+                                            next,
+                                            base,
+                                            t,
+                                            null,
+                                            false,
+                                            Map.of())));
             assertThat(r)
                     .hasSize(2)
                     .allSatisfy(x -> assertThat(x.status()).as(x.toJson()).isEqualTo("COMPLETED"));
@@ -208,7 +222,10 @@ class EbsReplicationITCase {
                                         SOURCE,
                                         a,
                                         null,
-                                        List.of(ReplicationTarget.of(DR)))));
+                                        List.of(ReplicationTarget.of(DR)),
+                                        null,
+                                        false,
+                                        Map.of())));
         String aCopy = first.get(0).targetSnapshotId();
         List<ReplicationResult> results =
                 run(
@@ -220,13 +237,19 @@ class EbsReplicationITCase {
                                         a,
                                         List.of(
                                                 new ReplicationTarget(
-                                                        DR, aCopy, null, Map.of(), null))),
+                                                        DR, aCopy, null, Map.of(), null)),
+                                        null,
+                                        false,
+                                        Map.of()),
                                 new ReplicationRequest(
                                         "huge",
                                         SOURCE,
                                         huge,
                                         null,
-                                        List.of(ReplicationTarget.of(DR)))));
+                                        List.of(ReplicationTarget.of(DR)),
+                                        null,
+                                        false,
+                                        Map.of())));
         assertThat(results)
                 .hasSize(2)
                 .allSatisfy(x -> assertThat(x.status()).as(x.toJson()).isEqualTo("COMPLETED"));
@@ -254,7 +277,10 @@ class EbsReplicationITCase {
                                         SOURCE,
                                         "snap-0123456789abcdef0",
                                         null,
-                                        List.of(ReplicationTarget.of(DR))),
+                                        List.of(ReplicationTarget.of(DR)),
+                                        null,
+                                        false,
+                                        Map.of()),
                                 new ReplicationRequest(
                                         "unrelated",
                                         SOURCE,
@@ -266,19 +292,28 @@ class EbsReplicationITCase {
                                                         "snap-00000000000000001",
                                                         null,
                                                         Map.of(),
-                                                        null))),
+                                                        null)),
+                                        null,
+                                        false,
+                                        Map.of()),
                                 new ReplicationRequest(
                                         "denied",
                                         SOURCE,
                                         foreign,
                                         null,
-                                        List.of(ReplicationTarget.of(DR))),
+                                        List.of(ReplicationTarget.of(DR)),
+                                        null,
+                                        false,
+                                        Map.of()),
                                 new ReplicationRequest(
                                         "good",
                                         SOURCE,
                                         good,
                                         null,
-                                        List.of(ReplicationTarget.of(DR)))));
+                                        List.of(ReplicationTarget.of(DR)),
+                                        null,
+                                        false,
+                                        Map.of())));
         Map<String, ReplicationResult> byId = new HashMap<>();
         results.forEach(x -> byId.put(x.requestId(), x));
         assertThat(results).hasSize(4);

@@ -244,7 +244,8 @@ public final class EbsLineageEnumeratorStateSerializer
             targets.add(new ReplicationTarget(targetRegion, parent, kms, tags, readOptional(in)));
         }
         if (version < VERSION_4) {
-            return new ReplicationRequest(id, region, snapshot, base, targets);
+            return new ReplicationRequest(
+                    id, region, snapshot, base, targets, null, false, Map.of());
         }
         String lineage = readOptional(in);
         boolean fromLatest = in.readBoolean();

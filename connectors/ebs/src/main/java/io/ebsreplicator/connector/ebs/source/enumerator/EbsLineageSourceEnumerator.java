@@ -624,7 +624,7 @@ public final class EbsLineageSourceEnumerator
                 continue;
             }
             accepted.put(id, now);
-            PendingRequest p = new PendingRequest(r.request(), now);
+            PendingRequest p = new PendingRequest(r.request(), now, 0);
             if (r.failure() != null) {
                 LOG.warn(
                         "Request {} is not served ({}): {}",

@@ -66,7 +66,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                                         "arn:aws:kms:eu-west-1:111122223333:key/abcd",
                                         Map.of("team", "storage", "env", "prod"),
                                         "nightly copy"),
-                                ReplicationTarget.of("ap-south-1")));
+                                ReplicationTarget.of("ap-south-1")),
+                        null,
+                        false,
+                        Map.of());
         ReplicationRequest incremental =
                 new ReplicationRequest(
                         "req-incr",
@@ -79,7 +82,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                                         "snap-0eeeeeeeeeeeeeee1",
                                         null,
                                         Map.of("k", "v"),
-                                        null)));
+                                        null)),
+                        null,
+                        false,
+                        Map.of());
         BlockRangeSplit split =
                 BlockRangeSplit.builder()
                         .requestId("req-prev")
@@ -105,9 +111,13 @@ class EbsLineageEnumeratorStateSerializerTest {
                         null);
         return new EbsLineageEnumeratorState(
                 List.of(
-                        new PendingRequest(full, 1_700_000_000_002L),
-                        new PendingRequest(incremental, 1_700_000_000_003L)),
-                List.of(split, failed));
+                        new PendingRequest(full, 1_700_000_000_002L, 0),
+                        new PendingRequest(incremental, 1_700_000_000_003L, 0)),
+                List.of(split, failed),
+                List.of(),
+                Map.of(),
+                Map.of(),
+                Map.of());
     }
 
     @Test
@@ -136,7 +146,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void roundTripsEmptyState() throws IOException {
-        EbsLineageEnumeratorState empty = new EbsLineageEnumeratorState(List.of(), List.of());
+        EbsLineageEnumeratorState empty = EbsLineageEnumeratorState.ofRequests(List.of());
 
         assertThat(roundTrip(empty)).isEqualTo(empty);
     }
@@ -215,7 +225,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                         full.sourceRegion(),
                         full.sourceSnapshotId(),
                         null,
-                        List.of(full.targets().get(0)));
+                        List.of(full.targets().get(0)),
+                        null,
+                        false,
+                        Map.of());
         return new EbsLineageEnumeratorState(
                 List.of(
                         new PendingRequest(westOnly, 1_700_000_000_000L, 1),
@@ -237,7 +250,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                                 "eu-west-1",
                                 "snap-0bbbbbbbbbbbbbbb2",
                                 List.of(),
-                                1_700_000_100_000L)));
+                                1_700_000_100_000L)),
+                Map.of(),
+                Map.of(),
+                Map.of());
     }
 
     /** The state stored in {@link #FIXTURE_V3}: intake positions, accepted ids, a dead letter. */
@@ -252,7 +268,7 @@ class EbsLineageEnumeratorStateSerializerTest {
         accepted.put("req-full", 1_700_000_000_000L);
         accepted.put("req-incr", 1_700_000_000_100L);
         return new EbsLineageEnumeratorState(
-                v2.pendingRequests(), splits, v2.watchedTargets(), positions, accepted);
+                v2.pendingRequests(), splits, v2.watchedTargets(), positions, accepted, Map.of());
     }
 
     /** The state stored in {@link #FIXTURE_V4}: lineage requests and lineage copies. */
@@ -266,9 +282,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                         null,
                         List.of(ReplicationTarget.of("eu-west-1")),
                         "vol-0123456789abcdef0",
-                        true);
+                        true,
+                        Map.of());
         List<PendingRequest> pending = new ArrayList<>(v3.pendingRequests());
-        pending.add(new PendingRequest(auto, 1_700_000_000_900L));
+        pending.add(new PendingRequest(auto, 1_700_000_000_900L, 0));
         Map<String, List<EbsLineageEnumeratorState.LineageCopy>> copies = new LinkedHashMap<>();
         copies.put(
                 EbsLineageEnumeratorState.lineageKey(
@@ -334,7 +351,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                         true,
                         attributes);
         List<PendingRequest> pending = new ArrayList<>(v4.pendingRequests());
-        pending.add(new PendingRequest(tagged, 1_700_000_001_000L));
+        pending.add(new PendingRequest(tagged, 1_700_000_001_000L, 0));
         List<WatchedTarget> watched = new ArrayList<>(v4.watchedTargets());
         watched.add(
                 new WatchedTarget(

@@ -134,7 +134,8 @@ class EbsLineageSourceEnumeratorIntakeTest {
                                 List.of(),
                                 List.of(),
                                 Map.of("requests-0", 17L),
-                                Map.of("r1", System.currentTimeMillis())));
+                                Map.of("r1", System.currentTimeMillis()),
+                                Map.of()));
         ScriptedIntake intake = INTAKES.get(name);
         intake.batches.add(
                 List.of(IntakeRecord.request("requests-0", 17, request("r1", snap, null))));
@@ -218,7 +219,8 @@ class EbsLineageSourceEnumeratorIntakeTest {
                 null,
                 List.of(ReplicationTarget.of(TARGET)),
                 lineage,
-                lineage != null);
+                lineage != null,
+                Map.of());
     }
 
     private MockSplitEnumeratorContext<LineageSplit> context() {

@@ -181,7 +181,10 @@ class EbsLineageSourceEnumeratorTest {
                         SOURCE,
                         snap,
                         base,
-                        List.of(new ReplicationTarget(TARGET, targetBase, null, Map.of(), null)));
+                        List.of(new ReplicationTarget(TARGET, targetBase, null, Map.of(), null)),
+                        null,
+                        false,
+                        Map.of());
         MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(r), 2);
 
@@ -318,13 +321,16 @@ class EbsLineageSourceEnumeratorTest {
                         SOURCE,
                         "snap-0deadbeef",
                         null,
-                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)));
+                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)),
+                        null,
+                        false,
+                        Map.of());
         EbsLineageSourceEnumerator enumerator =
                 new EbsLineageSourceEnumerator(
                         ctx,
                         factory,
-                        new EbsLineageEnumeratorState(
-                                List.of(new PendingRequest(missing, 1234L)), List.of()),
+                        EbsLineageEnumeratorState.ofRequests(
+                                List.of(new PendingRequest(missing, 1234L, 0))),
                         4,
                         1,
                         Duration.ofHours(1));
@@ -361,7 +367,10 @@ class EbsLineageSourceEnumeratorTest {
                         SOURCE,
                         "not-a-snapshot",
                         null,
-                        List.of(ReplicationTarget.of(TARGET)));
+                        List.of(ReplicationTarget.of(TARGET)),
+                        null,
+                        false,
+                        Map.of());
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(invalid), 2);
 
         enumerator.start();
@@ -455,7 +464,10 @@ class EbsLineageSourceEnumeratorTest {
                         SOURCE,
                         snap,
                         null,
-                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)));
+                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)),
+                        null,
+                        false,
+                        Map.of());
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(r), 2);
         enumerator.start();
         ctx.runNextOneTimeCallable();
@@ -489,7 +501,10 @@ class EbsLineageSourceEnumeratorTest {
                         SOURCE,
                         snap,
                         null,
-                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)));
+                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)),
+                        null,
+                        false,
+                        Map.of());
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(r), 3);
 
         enumerator.start();
@@ -732,15 +747,22 @@ class EbsLineageSourceEnumeratorTest {
 
     private static ReplicationRequest request(String id, String snapshot) {
         return new ReplicationRequest(
-                id, SOURCE, snapshot, null, List.of(ReplicationTarget.of(TARGET)));
+                id,
+                SOURCE,
+                snapshot,
+                null,
+                List.of(ReplicationTarget.of(TARGET)),
+                null,
+                false,
+                Map.of());
     }
 
     private static EbsLineageEnumeratorState state(ReplicationRequest... requests) {
         List<PendingRequest> pending = new ArrayList<>();
         for (ReplicationRequest r : requests) {
-            pending.add(new PendingRequest(r, 1000L));
+            pending.add(new PendingRequest(r, 1000L, 0));
         }
-        return new EbsLineageEnumeratorState(pending, List.of());
+        return EbsLineageEnumeratorState.ofRequests(pending);
     }
 
     private MockSplitEnumeratorContext<LineageSplit> context(int parallelism) {
