@@ -561,6 +561,45 @@ class ReplicationCompletionFunctionTest {
     }
 
     @Test
+    void endInputFailsATargetWhoseCompleteSnapshotKeepsFailingTransientlyAsEbsUnavailable()
+            throws Exception {
+        target.failAlways("CompleteSnapshot", FakeEbsProxy::throttled);
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+
+        harness.endInput();
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error().reason()).isEqualTo(FailureReason.EBS_UNAVAILABLE);
+        assertThat(results.get(0).error().message())
+                .contains("CompleteSnapshot")
+                .contains(targetSnapshot);
+        assertThat(target.calls("CompleteSnapshot")).hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void aTargetThatIsNotCompletedWithinTheSealTimeoutFailsAsTargetFailed() throws Exception {
+        target.sealAfterPolls(Integer.MAX_VALUE);
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+
+        harness.setProcessingTime(Duration.ofMinutes(5).toMillis() + 2 * POLL);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error().reason()).isEqualTo(FailureReason.TARGET_FAILED);
+        assertThat(results.get(0).error().message())
+                .contains(targetSnapshot)
+                .contains("was not completed within");
+    }
+
+    @Test
     void endInputCompletesATargetWhoseCompleteSnapshotFailedTransiently() throws Exception {
         target.failNext("CompleteSnapshot", FakeEbsProxy::throttled);
         var harness = harness();
