@@ -168,11 +168,7 @@ class FailureReasonsITCase {
     @Test
     void aSourceBlockThatNeverMatchesItsChecksumEndsAsChecksumMismatch() throws Exception {
         String snap = source.snapshot(1, null, blocks(6, 4));
-        EBS.setFaults(
-                FaultProfile.builder()
-                        .corruptReadRate(1.0)
-                        .operations(Operation.GET_SNAPSHOT_BLOCK)
-                        .build());
+        EBS.setFaults(everyReadCorrupted());
 
         List<ReplicationResult> results =
                 run(
@@ -197,11 +193,7 @@ class FailureReasonsITCase {
         // Once CompleteSnapshot is accepted every block is written; from then on the target's
         // blocks read back with a flipped byte, as a target damaged after the copy would.
         Snapshot sealing = awaitCompleteSnapshotAccepted(VERIFIED, job);
-        EBS.setFaults(
-                FaultProfile.builder()
-                        .corruptReadRate(1.0)
-                        .operations(Operation.GET_SNAPSHOT_BLOCK)
-                        .build());
+        EBS.setFaults(everyReadCorrupted());
 
         List<ReplicationResult> results = job.get(2, TimeUnit.MINUTES);
 
@@ -213,6 +205,14 @@ class FailureReasonsITCase {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** Every GetSnapshotBlock answers with a flipped byte and the original checksum. */
+    private static FaultProfile everyReadCorrupted() {
+        return FaultProfile.builder()
+                .corruptReadRate(1.0)
+                .operations(Operation.GET_SNAPSHOT_BLOCK)
+                .build();
+    }
 
     private static void assertFailed(
             ReplicationResult r, FailureReason reason, String inMessage, String region) {

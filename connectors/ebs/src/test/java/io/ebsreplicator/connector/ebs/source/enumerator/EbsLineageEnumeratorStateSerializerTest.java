@@ -203,11 +203,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion1FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE)) {
-            assertThat(in).as("test resource %s", FIXTURE).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE);
 
         EbsLineageEnumeratorState state =
                 serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_1, committed);
@@ -323,11 +319,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion4FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V4)) {
-            assertThat(in).as("test resource %s", FIXTURE_V4).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE_V4);
 
         assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_4, committed))
                 .isEqualTo(fixtureStateV4());
@@ -403,11 +395,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion5FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V5)) {
-            assertThat(in).as("test resource %s", FIXTURE_V5).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE_V5);
 
         assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_5, committed))
                 .isEqualTo(fixtureStateV5());
@@ -493,11 +481,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion6FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V6)) {
-            assertThat(in).as("test resource %s", FIXTURE_V6).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE_V6);
 
         assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_6, committed))
                 .isEqualTo(fixtureStateV6());
@@ -510,10 +494,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                 v++) {
             String fixture =
                     v == 1 ? FIXTURE : "/serializer-fixtures/enumerator-state-v" + v + ".bin";
-            byte[] committed;
-            try (InputStream in = getClass().getResourceAsStream(fixture)) {
-                committed = in.readAllBytes();
-            }
+            byte[] committed = committed(fixture);
 
             EbsLineageEnumeratorState state = serializer.deserialize(v, committed);
 
@@ -532,10 +513,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                 v++) {
             String fixture =
                     v == 1 ? FIXTURE : "/serializer-fixtures/enumerator-state-v" + v + ".bin";
-            byte[] committed;
-            try (InputStream in = getClass().getResourceAsStream(fixture)) {
-                committed = in.readAllBytes();
-            }
+            byte[] committed = committed(fixture);
 
             EbsLineageEnumeratorState state = serializer.deserialize(v, committed);
 
@@ -558,11 +536,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion3FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V3)) {
-            assertThat(in).as("test resource %s", FIXTURE_V3).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE_V3);
 
         assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_3, committed))
                 .isEqualTo(fixtureStateV3());
@@ -577,11 +551,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion2FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V2)) {
-            assertThat(in).as("test resource %s", FIXTURE_V2).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE_V2);
 
         EbsLineageEnumeratorState state =
                 serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_2, committed);
@@ -591,10 +561,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void version1StateHasGenerationZeroAndNoWatches() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE)) {
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE);
 
         EbsLineageEnumeratorState state =
                 serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_1, committed);
@@ -620,6 +587,15 @@ class EbsLineageEnumeratorStateSerializerTest {
                 Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V6);
         Files.createDirectories(file.getParent());
         Files.write(file, serializer.serialize(fixtureStateV6()));
+    }
+
+    /** The bytes of a committed fixture. */
+    private static byte[] committed(String resource) throws IOException {
+        try (InputStream in =
+                EbsLineageEnumeratorStateSerializerTest.class.getResourceAsStream(resource)) {
+            assertThat(in).as("test resource %s", resource).isNotNull();
+            return in.readAllBytes();
+        }
     }
 
     private EbsLineageEnumeratorState roundTrip(EbsLineageEnumeratorState state)
