@@ -438,7 +438,10 @@ public final class EndToEndBenchmark {
                                                 SOURCE,
                                                 source,
                                                 null,
-                                                List.of(ReplicationTarget.of(TARGET)))),
+                                                List.of(ReplicationTarget.of(TARGET)),
+                                                null,
+                                                false,
+                                                Map.of())),
                                 options,
                                 BlockTransform.IDENTITY)
                         .executeAndCollect("benchmark")) {

@@ -130,7 +130,10 @@ final class DemoCommand {
                                                 SOURCE,
                                                 s1,
                                                 null,
-                                                List.of(ReplicationTarget.of(TARGET)))),
+                                                List.of(ReplicationTarget.of(TARGET)),
+                                                null,
+                                                false,
+                                                Map.of())),
                                 options,
                                 settings,
                                 err);
@@ -151,7 +154,10 @@ final class DemoCommand {
                                                                 r1.targetSnapshotId(),
                                                                 null,
                                                                 Map.of(),
-                                                                null)))),
+                                                                null)),
+                                                null,
+                                                false,
+                                                Map.of())),
                                 options,
                                 settings,
                                 err);

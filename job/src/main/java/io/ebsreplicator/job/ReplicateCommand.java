@@ -119,7 +119,10 @@ final class ReplicateCommand {
                 sourceRegion,
                 sourceSnapshot,
                 base,
-                targets);
+                targets,
+                null,
+                false,
+                Map.of());
     }
 
     static Duration parseDuration(String v, Duration defaultValue) {

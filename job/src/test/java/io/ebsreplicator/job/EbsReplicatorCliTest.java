@@ -153,6 +153,8 @@ class EbsReplicatorCliTest {
         assertThat(r.status()).isEqualTo(1);
         assertThat(field(r.out(), "status")).isEqualTo("FAILED");
         assertThat(r.out()).contains("SNAPSHOT_NOT_FOUND");
+        assertThat(field(r.out(), "errorReason")).isEqualTo("SNAPSHOT_NOT_FOUND");
+        assertThat(field(r.out(), "error")).contains("snap-0123456789abcdef0");
     }
 
     @Test

@@ -13,7 +13,8 @@ import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.proxy.StartedSnapshot;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSerializer;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer;
 
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.TaskInfoImpl;
@@ -48,7 +49,6 @@ import java.io.IOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.HashMap;
@@ -89,8 +89,8 @@ public class BlockHotPathBenchmark {
     static final int DIGESTS = 8192;
 
     /** Two target regions, as in a copy to a DR region plus a second one. */
-    static final String TARGETS =
-            TargetSnapshots.encode(
+    static final TargetSnapshots TARGETS =
+            TargetSnapshots.of(
                     linkedMap(
                             "us-west-2", "snap-0e0420b105a9aa039",
                             "eu-west-1", "snap-07020c215a98c9649"));
@@ -156,23 +156,19 @@ public class BlockHotPathBenchmark {
         out.clear();
 
         split =
-                new BlockRangeSplit(
-                        "req-7c1e2f64-3b0a-4d5e-9f21-8a6b4c2d1e0f",
-                        3,
-                        16,
-                        "us-east-1",
-                        "snap-0f0a5138781aaa575",
-                        "snap-0108d2039e263a57d",
-                        TARGETS,
-                        3 * 65_536,
-                        4 * 65_536,
-                        3 * 65_536 + 12_345,
-                        4_321,
-                        null,
-                        1_795_000_000_000L);
+                BlockRangeSplit.builder()
+                        .requestId("req-7c1e2f64-3b0a-4d5e-9f21-8a6b4c2d1e0f")
+                        .split(3, 16)
+                        .source("us-east-1", "snap-0f0a5138781aaa575")
+                        .base("snap-0108d2039e263a57d")
+                        .targets(TARGETS)
+                        .range(3 * 65_536, 4 * 65_536)
+                        .progress(3 * 65_536 + 12_345, 4_321)
+                        .requestStartMillis(1_795_000_000_000L)
+                        .build();
         System.out.printf(
                 "BlockRangeSplit: %d bytes serialized%n",
-                BlockRangeSplitSerializer.INSTANCE.serialize(split).length);
+                LineageSplitSerializer.INSTANCE.serialize(split).length);
 
         copier = new BlockCopyFunction(region -> new InMemoryProxy(region), null, 3);
         copier.setRuntimeContext(
@@ -237,8 +233,8 @@ public class BlockHotPathBenchmark {
 
     /** A split through its versioned serializer, as at every checkpoint and split assignment. */
     @Benchmark
-    public BlockRangeSplit splitSerializerRoundTrip() throws IOException {
-        BlockRangeSplitSerializer s = BlockRangeSplitSerializer.INSTANCE;
+    public LineageSplit splitSerializerRoundTrip() throws IOException {
+        LineageSplitSerializer s = LineageSplitSerializer.INSTANCE;
         return s.deserialize(s.getVersion(), s.serialize(split));
     }
 
@@ -256,7 +252,7 @@ public class BlockHotPathBenchmark {
         BlockTask task = tasks[i];
         FetchedBlock block = new FetchedBlock(chunked[i], checksums[i]);
 
-        Map<String, String> targets = TargetSnapshots.decode(task.targets());
+        Map<String, String> targets = task.targetSnapshots().snapshotByRegion();
         byte[] digest = block.data().sha256();
         if (!Base64.getEncoder().encodeToString(digest).equals(block.checksumBase64())) {
             throw new IllegalStateException("Checksum mismatch on block " + i);
@@ -270,21 +266,7 @@ public class BlockHotPathBenchmark {
         for (String region : regions) {
             bh.consume(data); // what each PutSnapshotBlock would send
             bh.consume(checksum);
-            copied.add(
-                    new BlockCopied(
-                            BlockCopied.Kind.BLOCK,
-                            task.requestId(),
-                            region,
-                            targets.get(region),
-                            task.splitId(),
-                            task.totalSplits(),
-                            task.blockIndex(),
-                            Arrays.copyOf(written, written.length),
-                            task.emittedBlocks(),
-                            null,
-                            task.sourceRegion(),
-                            task.sourceSnapshotId(),
-                            task.requestStartMillis()));
+            copied.add(BlockCopied.block(task, region, targets.get(region), written));
         }
         return copied;
     }
@@ -322,19 +304,19 @@ public class BlockHotPathBenchmark {
     private static BlockTask blockTask(int blockIndex, Random random) {
         byte[] token = new byte[57];
         random.nextBytes(token);
-        return new BlockTask(
-                BlockTask.Kind.BLOCK,
-                "req-7c1e2f64-3b0a-4d5e-9f21-8a6b4c2d1e0f",
-                3,
-                16,
-                "us-east-1",
-                "snap-0f0a5138781aaa575",
+        return BlockTask.block(
+                new BlockTask.Origin(
+                        "req-7c1e2f64-3b0a-4d5e-9f21-8a6b4c2d1e0f",
+                        3,
+                        16,
+                        "us-east-1",
+                        "snap-0f0a5138781aaa575",
+                        TARGETS,
+                        1_795_000_000_000L,
+                        0,
+                        null),
                 blockIndex,
-                Base64.getEncoder().encodeToString(token),
-                0L,
-                TARGETS,
-                null,
-                1_795_000_000_000L);
+                Base64.getEncoder().encodeToString(token));
     }
 
     private static Map<String, String> linkedMap(String k1, String v1, String k2, String v2) {

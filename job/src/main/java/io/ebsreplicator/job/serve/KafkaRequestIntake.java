@@ -1,5 +1,7 @@
 package io.ebsreplicator.job.serve;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.source.intake.IntakeRecord;
 import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 import io.ebsreplicator.schemas.AvroCodec;
@@ -171,22 +173,31 @@ public final class KafkaRequestIntake implements RequestIntake {
         if (problems.isEmpty()
                 && avro.getDeadline() != null
                 && avro.getDeadline().isBefore(Instant.now())) {
-            problems =
-                    List.of(
-                            "DeadlineExceeded: the deadline "
+            return IntakeRecord.invalid(
+                    stream,
+                    r.offset(),
+                    request,
+                    Failure.of(
+                            FailureReason.DEADLINE_EXCEEDED,
+                            "The deadline "
                                     + avro.getDeadline()
-                                    + " passed before the request was taken");
-            return IntakeRecord.invalid(stream, r.offset(), request, problems.get(0));
+                                    + " passed before the request was taken"));
         }
         if (problems.isEmpty()) {
             return IntakeRecord.request(stream, r.offset(), request);
         }
-        String reason = "InvalidRequest: " + String.join("; ", problems);
+        Failure invalid = Failure.of(FailureReason.INVALID_REQUEST, String.join("; ", problems));
         if (request.requestId().isBlank() || request.targets().isEmpty()) {
             // No result could be addressed to it: it goes to the dead letters.
-            return dead(r, stream, where, "INVALID_REQUEST", reason, avro.getRequestId());
+            return dead(
+                    r,
+                    stream,
+                    where,
+                    invalid.reason().name(),
+                    invalid.message(),
+                    avro.getRequestId());
         }
-        return IntakeRecord.invalid(stream, r.offset(), request, reason);
+        return IntakeRecord.invalid(stream, r.offset(), request, invalid);
     }
 
     private IntakeRecord dead(

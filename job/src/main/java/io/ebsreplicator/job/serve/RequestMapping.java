@@ -16,9 +16,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Between the Avro messages on Kafka and the connector's own records: requests in, results out, and
- * the stable reason code of a failure. Runs wherever it is called (the enumerator on the JobManager
- * for requests, the result sink's serializer for results).
+ * Between the Avro messages on Kafka and the connector's own records: requests in, results out. A
+ * failure's public code is its {@code FailureReason}, decided where the failure was found. Runs
+ * wherever it is called (the enumerator on the JobManager for requests, the result sink's
+ * serializer for results).
  */
 public final class RequestMapping {
 
@@ -114,46 +115,11 @@ public final class RequestMapping {
                         ok
                                 ? null
                                 : ResultError.newBuilder()
-                                        .setReason(reason(r.error()))
-                                        .setMessage(r.error() == null ? "" : r.error())
+                                        .setReason(r.error().reason().name())
+                                        .setMessage(r.error().message())
                                         .build())
                 .setCompletedAt(completedAt)
                 .setAttributes(new LinkedHashMap<>(r.attributes()))
                 .build();
-    }
-
-    /**
-     * A stable code for a failure message, for programs that react to results: the reasons EBS gave
-     * (in the message as {@code Code(REASON)}) and the job's own failures.
-     */
-    public static String reason(String error) {
-        if (error == null) {
-            return "UNKNOWN";
-        }
-        if (error.startsWith("InvalidRequest")) {
-            return "INVALID_REQUEST";
-        }
-        if (error.startsWith("DeadlineExceeded")) {
-            return "DEADLINE_EXCEEDED";
-        }
-        if (error.contains("UNRELATED_SNAPSHOTS")) {
-            return "UNRELATED_BASE";
-        }
-        if (error.contains("ResourceNotFoundException")) {
-            return "SNAPSHOT_NOT_FOUND";
-        }
-        if (error.contains("AccessDeniedException")) {
-            return "ACCESS_DENIED";
-        }
-        if (error.contains("cancelled by EBS") || error.contains("went to error")) {
-            return "TARGET_CANCELLED";
-        }
-        if (error.startsWith("Verification")) {
-            return "VERIFICATION_FAILED";
-        }
-        if (error.contains("ValidationException")) {
-            return "REJECTED_BY_EBS";
-        }
-        return "TARGET_FAILED";
     }
 }

@@ -1,9 +1,15 @@
 package io.ebsreplicator.connector.ebs.completion;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.model.CopyInfo;
+
 /**
  * What completion keeps per request and target besides the block digests: identity, how many splits
  * there are, where the target is in its life, and the completion values once computed. Keyed state
- * (a POJO: Flink serializes it with schema evolution).
+ * (a POJO: Flink serializes it with schema evolution), so fields are only added or removed, never
+ * retyped: {@link #copyInfo} and {@link #heldFailure} are the text forms of state restored from
+ * savepoints of earlier versions, turned into {@link #copyDetails} and {@link #heldError} by {@link
+ * #upgrade()} when the state is read.
  */
 public class CompletionInfo {
 
@@ -40,14 +46,39 @@ public class CompletionInfo {
     /** What DescribeSnapshots said about the cancelled target. */
     public String cancelReason;
 
-    /** How the request is copied, encoded by {@code CopyInfo}, from its split ends. */
-    public String copyInfo;
+    /** How the request is copied, from its split ends. */
+    public CopyInfo copyDetails;
 
     /**
-     * The failure of a block that arrived before any event with the copy info: reported with the
-     * next split end or failure, which carries it.
+     * The failure of a block that arrived before any event with the copy details: reported with the
+     * next split end or failure, which carries them.
      */
+    public Failure heldError;
+
+    /** Earlier versions' one-string {@link #copyDetails}; only in restored state. */
+    public String copyInfo;
+
+    /** Earlier versions' text of {@link #heldError}; only in restored state. */
     public String heldFailure;
 
     public CompletionInfo() {}
+
+    /**
+     * Turns the text fields of state restored from an earlier version into the typed ones; a held
+     * failure becomes {@link Failure#recordedWithoutReason}. Returns whether anything changed.
+     */
+    public boolean upgrade() {
+        boolean changed = false;
+        if (copyInfo != null) {
+            copyDetails = copyDetails != null ? copyDetails : CopyInfo.decodeLegacy(copyInfo);
+            copyInfo = null;
+            changed = true;
+        }
+        if (heldFailure != null) {
+            heldError = heldError != null ? heldError : Failure.recordedWithoutReason(heldFailure);
+            heldFailure = null;
+            changed = true;
+        }
+        return changed;
+    }
 }

@@ -1,6 +1,8 @@
 package io.ebsreplicator.connector.ebs.completion;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.metrics.EbsCompletionMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
@@ -11,7 +13,6 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
-import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
 
 import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -135,11 +136,12 @@ public class ReplicationCompletionFunction
     }
 
     @Override
-    public void processElement(BlockCopied e, Context ctx, Collector<ReplicationResult> out)
+    public void processElement(BlockCopied input, Context ctx, Collector<ReplicationResult> out)
             throws Exception {
         hook.onRecord(
                 PipelineHook.COMPLETION, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
-        CompletionInfo i = info.value();
+        BlockCopied e = input.upgraded();
+        CompletionInfo i = state();
         if (i == null) {
             i = new CompletionInfo();
             i.generation = e.generation();
@@ -166,12 +168,12 @@ public class ReplicationCompletionFunction
                 && !e.targetSnapshotId().isEmpty()) {
             i.targetSnapshotId = e.targetSnapshotId();
         }
-        if (e.copyInfo() != null) {
-            i.copyInfo = e.copyInfo();
+        if (e.copyDetails() != null) {
+            i.copyDetails = e.copyDetails();
         }
-        if (i.heldFailure != null && e.kind() != BlockCopied.Kind.BLOCK) {
+        if (i.heldError != null && e.kind() != BlockCopied.Kind.BLOCK) {
             // The end (or failure) of a split brings the copy info the held failure waited for.
-            fail(i, i.heldFailure, out);
+            fail(i, i.heldError, out);
             return;
         }
         switch (e.kind()) {
@@ -181,15 +183,15 @@ public class ReplicationCompletionFunction
                         && !e.targetSnapshotId().isEmpty()
                         && cancelled(i, now)) {
                     awaitReplacement(ctx, now);
-                } else if (i.copyInfo == null && i.totalSplits < 0 && e.blockIndex() >= 0) {
+                } else if (i.copyDetails == null && i.totalSplits < 0 && e.blockIndex() >= 0) {
                     // Blocks travel without the copy info (mode, attributes) to stay small; the
                     // failed block's split end follows with it, and the failure is reported then.
                     // Once a split end came without copy info (a split from a checkpoint older
                     // than copy info), none will bring it: fail at once, never hold.
-                    i.heldFailure = e.failure();
+                    i.heldError = e.error();
                     info.update(i);
                 } else {
-                    fail(i, e.failure(), out);
+                    fail(i, e.error(), out);
                 }
                 return;
             }
@@ -221,6 +223,15 @@ public class ReplicationCompletionFunction
                                 ctx.timerService().currentProcessingTime() + pollMillis);
             }
         }
+    }
+
+    /** This key's state, in this version's form (see {@link CompletionInfo#upgrade()}). */
+    private CompletionInfo state() throws Exception {
+        CompletionInfo i = info.value();
+        if (i != null && i.upgrade()) {
+            info.update(i);
+        }
+        return i;
     }
 
     private boolean allBlocksArrived(CompletionInfo i) throws Exception {
@@ -283,7 +294,7 @@ public class ReplicationCompletionFunction
                 } else if (d != null && d.failed()) {
                     markCancelled(i, now, d);
                 } else {
-                    fail(i, RequestResolver.describe(ex), out);
+                    fail(i, Failure.of(ex), out);
                 }
             } else {
                 // Still copying as far as state goes; the next event or the drain tries again.
@@ -299,7 +310,7 @@ public class ReplicationCompletionFunction
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<ReplicationResult> out)
             throws Exception {
-        CompletionInfo i = info.value();
+        CompletionInfo i = state();
         if (i == null || i.phase == CompletionInfo.DONE) {
             return;
         }
@@ -308,9 +319,10 @@ public class ReplicationCompletionFunction
             if (sealTimeoutMillis > 0 && timestamp - i.cancelledMillis >= sealTimeoutMillis) {
                 fail(
                         i,
-                        cancelledReason(i)
-                                + " and no replacement started within "
-                                + Duration.ofMillis(sealTimeoutMillis),
+                        cancelled(
+                                i,
+                                " and no replacement started within "
+                                        + Duration.ofMillis(sealTimeoutMillis)),
                         out);
             }
             return; // a replacement generation resets the target; its own timers follow
@@ -339,13 +351,13 @@ public class ReplicationCompletionFunction
             d = proxy(i.targetRegion).describeSnapshot(i.targetSnapshotId);
         } catch (EbsProxyException ex) {
             if (ex.kind() == EbsProxyException.Kind.FATAL) {
-                fail(i, RequestResolver.describe(ex), out);
+                fail(i, Failure.of(ex), out);
                 return true;
             }
             return false;
         }
         if (d != null && d.completed()) {
-            String problem = verify ? verifyTarget(i) : null;
+            Failure problem = verify ? verifyTarget(i) : null;
             if (problem != null) {
                 fail(i, problem, out);
             } else {
@@ -361,10 +373,12 @@ public class ReplicationCompletionFunction
         if (sealTimeoutMillis > 0 && now - i.sealStartedMillis > sealTimeoutMillis) {
             fail(
                     i,
-                    "Target "
-                            + i.targetSnapshotId
-                            + " was not completed within "
-                            + Duration.ofMillis(sealTimeoutMillis),
+                    Failure.of(
+                            FailureReason.TARGET_FAILED,
+                            "Target "
+                                    + i.targetSnapshotId
+                                    + " was not completed within "
+                                    + Duration.ofMillis(sealTimeoutMillis)),
                     out);
             return true;
         }
@@ -377,17 +391,17 @@ public class ReplicationCompletionFunction
      * CompletionOperator} with the key set.
      */
     void drain(Collector<ReplicationResult> out) throws Exception {
-        CompletionInfo i = info.value();
+        CompletionInfo i = state();
         if (i == null || i.phase == CompletionInfo.DONE) {
             return;
         }
         track(i);
         if (i.cancelledMillis > 0) {
-            fail(i, cancelledReason(i) + " and the input ended before a replacement started", out);
+            fail(i, cancelled(i, " and the input ended before a replacement started"), out);
             return;
         }
-        if (i.heldFailure != null) {
-            fail(i, i.heldFailure, out);
+        if (i.heldError != null) {
+            fail(i, i.heldError, out);
             return;
         }
         long now = System.currentTimeMillis();
@@ -395,16 +409,18 @@ public class ReplicationCompletionFunction
             if (!allBlocksArrived(i)) {
                 fail(
                         i,
-                        "The input ended before every block of the target arrived ("
-                                + describeProgress(i)
-                                + ")",
+                        Failure.of(
+                                FailureReason.TARGET_FAILED,
+                                "The input ended before every block of the target arrived ("
+                                        + describeProgress(i)
+                                        + ")"),
                         out);
                 return;
             }
             for (int attempt = 0; i.phase == CompletionInfo.COPYING && attempt < 10; attempt++) {
                 startCompletion(i, now, out);
                 if (i.cancelledMillis > 0) {
-                    fail(i, cancelledReason(i) + " as the input ended", out);
+                    fail(i, cancelled(i, " as the input ended"), out);
                     return;
                 }
                 if (i.phase == CompletionInfo.COPYING) {
@@ -412,7 +428,14 @@ public class ReplicationCompletionFunction
                 }
             }
             if (i.phase == CompletionInfo.COPYING) {
-                fail(i, "CompleteSnapshot kept failing", out);
+                fail(
+                        i,
+                        Failure.of(
+                                FailureReason.EBS_UNAVAILABLE,
+                                "CompleteSnapshot of "
+                                        + i.targetSnapshotId
+                                        + " kept failing transiently as the input ended"),
+                        out);
                 return;
             }
         }
@@ -421,7 +444,7 @@ public class ReplicationCompletionFunction
             Thread.sleep(pollMillis);
         }
         if (i.phase != CompletionInfo.DONE && i.cancelledMillis > 0) {
-            fail(i, cancelledReason(i) + " as the input ended", out);
+            fail(i, cancelled(i, " as the input ended"), out);
         }
     }
 
@@ -472,8 +495,16 @@ public class ReplicationCompletionFunction
         }
     }
 
-    private static String cancelledReason(CompletionInfo i) {
-        return "Target " + i.targetSnapshotId + " was cancelled by EBS (" + i.cancelReason + ")";
+    /** The failure of a target that EBS cancelled and that no replacement took over. */
+    private static Failure cancelled(CompletionInfo i, String why) {
+        return Failure.of(
+                FailureReason.TARGET_CANCELLED,
+                "Target "
+                        + i.targetSnapshotId
+                        + " was cancelled by EBS ("
+                        + i.cancelReason
+                        + ")"
+                        + why);
     }
 
     /** Follows the replacement of a cancelled target: what was kept for the old one goes. */
@@ -490,7 +521,7 @@ public class ReplicationCompletionFunction
         i.targetSnapshotId = target == null || target.isEmpty() ? null : target;
         i.cancelledMillis = 0;
         i.cancelReason = null;
-        i.heldFailure = null;
+        i.heldError = null;
         i.phase = CompletionInfo.COPYING;
         i.totalSplits = -1;
         i.changedBlocks = 0;
@@ -513,7 +544,7 @@ public class ReplicationCompletionFunction
     }
 
     /** Reads every written block back from the target and compares it with the digest kept. */
-    private String verifyTarget(CompletionInfo i) throws Exception {
+    private Failure verifyTarget(CompletionInfo i) throws Exception {
         EbsProxy target = proxy(i.targetRegion);
         Map<Integer, String> tokens = new HashMap<>();
         int start = 0;
@@ -529,19 +560,23 @@ public class ReplicationCompletionFunction
         for (Map.Entry<Integer, byte[]> e : digests.entries()) {
             String token = tokens.get(e.getKey());
             if (token == null) {
-                return "Verification: block "
-                        + e.getKey()
-                        + " is missing from "
-                        + i.targetSnapshotId;
+                return Failure.of(
+                        FailureReason.VERIFICATION_FAILED,
+                        "Verification: block "
+                                + e.getKey()
+                                + " is missing from "
+                                + i.targetSnapshotId);
             }
             FetchedBlock b = target.getBlock(i.targetSnapshotId, e.getKey(), token).join();
             byte[] actual = b.data().sha256();
             if (!Arrays.equals(actual, e.getValue())) {
-                return "Verification: block "
-                        + e.getKey()
-                        + " of "
-                        + i.targetSnapshotId
-                        + " differs from the source";
+                return Failure.of(
+                        FailureReason.VERIFICATION_FAILED,
+                        "Verification: block "
+                                + e.getKey()
+                                + " of "
+                                + i.targetSnapshotId
+                                + " differs from the source");
             }
             metrics.blockVerified();
         }
@@ -562,7 +597,7 @@ public class ReplicationCompletionFunction
         finish(i);
     }
 
-    private void fail(CompletionInfo i, String reason, Collector<ReplicationResult> out)
+    private void fail(CompletionInfo i, Failure failure, Collector<ReplicationResult> out)
             throws Exception {
         out.collect(
                 result(
@@ -571,7 +606,7 @@ public class ReplicationCompletionFunction
                         0,
                         null,
                         Math.max(0, System.currentTimeMillis() - i.requestStartMillis),
-                        reason));
+                        failure));
         metrics.done(trackingKey(i), false);
         finish(i);
     }
@@ -583,8 +618,8 @@ public class ReplicationCompletionFunction
             int blocks,
             String checksum,
             long durationMs,
-            String error) {
-        CopyInfo c = CopyInfo.decode(i.copyInfo);
+            Failure error) {
+        CopyInfo c = i.copyDetails;
         return new ReplicationResult(
                 i.requestId,
                 i.sourceRegion,

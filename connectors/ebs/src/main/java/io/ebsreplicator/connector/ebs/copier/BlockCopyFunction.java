@@ -1,11 +1,13 @@
 package io.ebsreplicator.connector.ebs.copier;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureException;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.metrics.EbsMetricConstants;
 import io.ebsreplicator.connector.ebs.metrics.EbsProxyMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
-import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.BlockBytes;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
@@ -13,7 +15,6 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
-import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.CheckpointListener;
@@ -28,7 +29,6 @@ import org.slf4j.LoggerFactory;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +38,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
 
 /**
  * Copies one block per call, asynchronously, one instance per copier subtask: GetSnapshotBlock from
@@ -156,18 +157,15 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     }
 
     @Override
-    public void asyncInvoke(BlockTask task, ResultFuture<BlockCopied> result) {
+    public void asyncInvoke(BlockTask input, ResultFuture<BlockCopied> result) {
         hook.onRecord(
                 PipelineHook.COPIER, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
-        Map<String, String> targets = TargetSnapshots.decode(task.targets());
+        BlockTask task = input.upgraded();
+        Map<String, String> targets = task.targetSnapshots().snapshotByRegion();
         switch (task.kind()) {
             case SPLIT_END ->
-                    result.complete(
-                            perTarget(task, targets, BlockCopied.Kind.SPLIT_END, null, null));
-            case REQUEST_FAILED ->
-                    result.complete(
-                            perTarget(
-                                    task, targets, BlockCopied.Kind.FAILED, null, task.failure()));
+                    result.complete(perTarget(targets, (r, s) -> BlockCopied.splitEnd(task, r, s)));
+            case REQUEST_FAILED -> result.complete(failedForAll(task, task.error()));
             case BLOCK -> copy(task, targets, result);
                 // Dead letters leave right after the source; one that got here has nothing to copy.
             case DEAD_LETTER -> result.complete(List.of());
@@ -194,19 +192,14 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                             if (error == null) {
                                 result.complete(copied);
                             } else {
-                                String reason = RequestResolver.describe(unwrap(error));
+                                Failure failure = Failure.of(error);
                                 LOG.warn(
-                                        "Block {} of request {} failed: {}",
+                                        "Block {} of request {} failed ({}): {}",
                                         task.blockIndex(),
                                         task.requestId(),
-                                        reason);
-                                result.complete(
-                                        perTarget(
-                                                task,
-                                                targets,
-                                                BlockCopied.Kind.FAILED,
-                                                null,
-                                                reason));
+                                        failure.reason(),
+                                        failure.message());
+                                result.complete(failedForAll(task, failure));
                             }
                         });
     }
@@ -265,17 +258,19 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                             checksumMismatches.inc();
                             if (attempt >= readAttempts) {
                                 return CompletableFuture.<Verified>failedFuture(
-                                        new IllegalStateException(
-                                                "Block "
-                                                        + task.blockIndex()
-                                                        + " of "
-                                                        + task.sourceSnapshotId()
-                                                        + " in "
-                                                        + task.sourceRegion()
-                                                        + " did not match its"
-                                                        + " checksum in "
-                                                        + attempt
-                                                        + " reads"));
+                                        new FailureException(
+                                                Failure.of(
+                                                        FailureReason.CHECKSUM_MISMATCH,
+                                                        "Block "
+                                                                + task.blockIndex()
+                                                                + " of "
+                                                                + task.sourceSnapshotId()
+                                                                + " in "
+                                                                + task.sourceRegion()
+                                                                + " did not match its"
+                                                                + " checksum in "
+                                                                + attempt
+                                                                + " reads")));
                             }
                             return read(task, token, attempt + 1);
                         })
@@ -341,13 +336,8 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                                             blocksCopied.inc();
                                             bytesWritten.inc(data.length());
                                             return CompletableFuture.completedFuture(
-                                                    copied(
-                                                            task,
-                                                            region,
-                                                            snapshot,
-                                                            BlockCopied.Kind.BLOCK,
-                                                            digest,
-                                                            null));
+                                                    BlockCopied.block(
+                                                            task, region, snapshot, digest));
                                         }
                                         return refused(task, region, snapshot, digest, error);
                                     })
@@ -368,20 +358,13 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     private CompletableFuture<BlockCopied> refused(
             BlockTask task, String region, String snapshot, byte[] digest, Throwable error) {
         Throwable cause = unwrap(error);
-        BlockCopied failed =
-                copied(
-                        task,
-                        region,
-                        snapshot,
-                        BlockCopied.Kind.FAILED,
-                        null,
-                        RequestResolver.describe(cause));
+        BlockCopied failed = BlockCopied.failed(task, region, snapshot, Failure.of(cause));
         if (!(cause instanceof EbsProxyException e) || e.kind() != EbsProxyException.Kind.FATAL) {
             return CompletableFuture.completedFuture(failed);
         }
         if (completedTargets.contains(snapshot)) {
             return CompletableFuture.completedFuture(
-                    copied(task, region, snapshot, BlockCopied.Kind.BLOCK, digest, null));
+                    BlockCopied.block(task, region, snapshot, digest));
         }
         return CompletableFuture.supplyAsync(
                 () -> {
@@ -401,47 +384,26 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                                 snapshot,
                                 task.requestId());
                     }
-                    return copied(task, region, snapshot, BlockCopied.Kind.BLOCK, digest, null);
+                    return BlockCopied.block(task, region, snapshot, digest);
                 },
                 relister);
     }
 
+    /** One event per target of the task, in the order of its targets. */
     private static List<BlockCopied> perTarget(
-            BlockTask task,
-            Map<String, String> targets,
-            BlockCopied.Kind kind,
-            byte[] digest,
-            String failure) {
+            Map<String, String> targets, BiFunction<String, String, BlockCopied> event) {
         List<BlockCopied> out = new ArrayList<>(targets.size());
         for (Map.Entry<String, String> t : targets.entrySet()) {
-            out.add(copied(task, t.getKey(), t.getValue(), kind, digest, failure));
+            out.add(event.apply(t.getKey(), t.getValue()));
         }
         return out;
     }
 
-    private static BlockCopied copied(
-            BlockTask task,
-            String region,
-            String snapshot,
-            BlockCopied.Kind kind,
-            byte[] digest,
-            String failure) {
-        return new BlockCopied(
-                kind,
-                task.requestId(),
-                region,
-                snapshot,
-                task.splitId(),
-                task.totalSplits(),
-                task.blockIndex(),
-                digest == null ? null : Arrays.copyOf(digest, digest.length),
-                task.emittedBlocks(),
-                failure,
-                task.sourceRegion(),
-                task.sourceSnapshotId(),
-                task.requestStartMillis(),
-                task.generation(),
-                task.copyInfo());
+    /** The request of {@code task} failed for every target of the task. */
+    private static List<BlockCopied> failedForAll(BlockTask task, Failure failure) {
+        return perTarget(
+                task.targetSnapshots().snapshotByRegion(),
+                (r, s) -> BlockCopied.failed(task, r, s, failure));
     }
 
     @Override
@@ -453,15 +415,19 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     }
 
     @Override
-    public void timeout(BlockTask task, ResultFuture<BlockCopied> result) {
+    public void timeout(BlockTask input, ResultFuture<BlockCopied> result) {
         // Never fail the job for one slow block: the request fails for its targets instead.
+        BlockTask task = input.upgraded();
         result.complete(
-                perTarget(
+                failedForAll(
                         task,
-                        TargetSnapshots.decode(task.targets()),
-                        BlockCopied.Kind.FAILED,
-                        null,
-                        "Timeout: block " + task.blockIndex() + " was not copied in time"));
+                        Failure.of(
+                                FailureReason.EBS_UNAVAILABLE,
+                                "Block "
+                                        + task.blockIndex()
+                                        + " of "
+                                        + task.sourceSnapshotId()
+                                        + " was not copied within the copier's timeout")));
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -52,6 +52,10 @@ import java.util.concurrent.TimeoutException;
  *       ServiceQuotaExceededException}, unknown errors).
  * </ol>
  *
+ * <p>Each classified error also gets the {@link FailureReason} a request that fails on it reports
+ * ({@link #failureReason}): decided here, from the kind, the error code and the modelled reason,
+ * never from a message.
+ *
  * <p>A read whose data does not match its checksum is not an SDK failure: the copier detects and
  * retries it itself.
  */
@@ -133,6 +137,32 @@ public final class EbsErrorClassifier {
                 blockIndex,
                 message(kind, operation, region, snapshotId, blockIndex, code, reason, e),
                 e);
+    }
+
+    /**
+     * The reason a request that fails on an error of this kind, AWS error code and modelled reason
+     * reports. An error that was still retryable when the proxy gave up means EBS was unavailable
+     * for longer than the total timeout; a fatal one is named by its code.
+     */
+    public static FailureReason failureReason(Kind kind, String errorCode, String reason) {
+        if (kind == Kind.RETRYABLE) {
+            return FailureReason.EBS_UNAVAILABLE;
+        }
+        if (errorCode == null) {
+            return FailureReason.TARGET_FAILED;
+        }
+        return switch (errorCode) {
+            case "ValidationException" ->
+                    ValidationExceptionReason.UNRELATED_SNAPSHOTS.toString().equals(reason)
+                            ? FailureReason.UNRELATED_BASE
+                            : FailureReason.REJECTED_BY_EBS;
+            case "ResourceNotFoundException", "InvalidSnapshot.NotFound" ->
+                    FailureReason.SNAPSHOT_NOT_FOUND;
+            case "AccessDeniedException" -> FailureReason.ACCESS_DENIED;
+            case "ServiceQuotaExceededException" -> FailureReason.QUOTA_EXCEEDED;
+            case "ConflictException" -> FailureReason.REQUEST_ID_REUSED;
+            default -> FailureReason.TARGET_FAILED;
+        };
     }
 
     /** Whether {@code error} is worth another attempt (kind {@link Kind#RETRYABLE}). */

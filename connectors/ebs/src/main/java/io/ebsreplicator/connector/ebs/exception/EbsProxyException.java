@@ -2,7 +2,8 @@ package io.ebsreplicator.connector.ebs.exception;
 
 /**
  * A classified failure of an EBS call, with its context. Thrown by the proxy after it has retried
- * what is retryable; the {@link Kind} tells the caller what to do next.
+ * what is retryable; the {@link Kind} tells the caller what to do next, and the {@link
+ * FailureReason} what a request that ends on it reports.
  */
 public class EbsProxyException extends RuntimeException {
 
@@ -26,7 +27,12 @@ public class EbsProxyException extends RuntimeException {
     private final String region;
     private final String snapshotId;
     private final Integer blockIndex;
+    private final FailureReason failureReason;
 
+    /**
+     * The failure reason follows from the kind, the error code and the modelled reason alone,
+     * through {@link EbsErrorClassifier#failureReason}: never from the message.
+     */
     public EbsProxyException(
             Kind kind,
             String errorCode,
@@ -43,6 +49,7 @@ public class EbsProxyException extends RuntimeException {
         this.region = region;
         this.snapshotId = snapshotId;
         this.blockIndex = blockIndex;
+        this.failureReason = EbsErrorClassifier.failureReason(kind, errorCode, reason);
     }
 
     public Kind kind() {
@@ -69,5 +76,10 @@ public class EbsProxyException extends RuntimeException {
 
     public Integer blockIndex() {
         return blockIndex;
+    }
+
+    /** What a request that fails on this error reports. */
+    public FailureReason failureReason() {
+        return failureReason;
     }
 }

@@ -9,8 +9,9 @@ import java.util.Map;
 /**
  * How a request is copied, as its results report it: in full or incrementally, from which base,
  * onto which parent in each target region, and why a request that asked for an incremental copy got
- * a full one; and the request's attributes, which every result echoes. Travels as one string with
- * the splits, the end-of-split markers and into completion, so records stay flat.
+ * a full one; and the request's attributes, which every result echoes. Travels with the splits, the
+ * end-of-split markers and request failures into completion (a record of strings and maps: Flink
+ * serializes it as a POJO without Kryo); never with single blocks, which stay small.
  *
  * @param incremental whether only the blocks changed since {@code baseSnapshotId} are copied;
  *     {@code null} when the request failed before its mode was decided
@@ -27,20 +28,14 @@ public record CopyInfo(
         Map<String, String> attributes) {
 
     public CopyInfo {
-        parents = Collections.unmodifiableMap(new LinkedHashMap<>(parents));
+        parents =
+                parents == null
+                        ? Map.of()
+                        : Collections.unmodifiableMap(new LinkedHashMap<>(parents));
         attributes =
                 attributes == null
                         ? Map.of()
                         : Collections.unmodifiableMap(new LinkedHashMap<>(attributes));
-    }
-
-    /** Copy details without attributes. */
-    public CopyInfo(
-            boolean incremental,
-            String baseSnapshotId,
-            Map<String, String> parents,
-            String fallbackReason) {
-        this(Boolean.valueOf(incremental), baseSnapshotId, parents, fallbackReason, Map.of());
     }
 
     /** What an explicit request asks for. */
@@ -64,44 +59,15 @@ public record CopyInfo(
     }
 
     /**
-     * {@code I|base|region=parent,...|reason} with each part base64url ({@code -} for none; the
-     * mode {@code -} when undecided), for one string field; then, only if there are attributes,
-     * {@code |key=value,...} with each key and value base64url.
+     * Reads the one-string form in which splits of serializer version 4 and stream records and
+     * completion state of earlier versions carried copy info: {@code
+     * I|base|region=parent,...|reason} with each part base64url ({@code -} for none; the mode
+     * {@code F} for full, {@code -} when undecided), then, only if there were attributes, {@code
+     * |key=value,...} with each key and value base64url; also the four-part form written before
+     * attributes travelled with it. {@code null} for {@code null} or empty. Nothing writes it any
+     * more.
      */
-    public String encode() {
-        StringBuilder parentList = new StringBuilder();
-        for (Map.Entry<String, String> e : parents.entrySet()) {
-            if (parentList.length() > 0) {
-                parentList.append(',');
-            }
-            parentList.append(e.getKey()).append('=').append(e.getValue());
-        }
-        String encoded =
-                (incremental == null ? "-" : incremental ? "I" : "F")
-                        + "|"
-                        + part(baseSnapshotId)
-                        + "|"
-                        + part(parentList.toString())
-                        + "|"
-                        + part(fallbackReason);
-        if (attributes.isEmpty()) {
-            return encoded; // the same as before attributes travelled here
-        }
-        StringBuilder attributeList = new StringBuilder();
-        for (Map.Entry<String, String> e : attributes.entrySet()) {
-            if (attributeList.length() > 0) {
-                attributeList.append(',');
-            }
-            attributeList.append(part(e.getKey())).append('=').append(part(e.getValue()));
-        }
-        return encoded + "|" + attributeList;
-    }
-
-    /**
-     * The inverse of {@link #encode()}, also of the four-part form written before attributes
-     * travelled here (no attributes); {@code null} for {@code null}.
-     */
-    public static CopyInfo decode(String encoded) {
+    public static CopyInfo decodeLegacy(String encoded) {
         if (encoded == null || encoded.isEmpty()) {
             return null;
         }
@@ -129,14 +95,6 @@ public record CopyInfo(
         }
         Boolean incremental = "-".equals(p[0]) ? null : "I".equals(p[0]);
         return new CopyInfo(incremental, unpart(p[1]), parents, unpart(p[3]), attributes);
-    }
-
-    private static String part(String s) {
-        return s == null
-                ? "-"
-                : Base64.getUrlEncoder()
-                        .withoutPadding()
-                        .encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
 
     private static String unpart(String s) {

@@ -43,36 +43,6 @@ public record ReplicationRequest(
         }
     }
 
-    /** A request without attributes. */
-    public ReplicationRequest(
-            String requestId,
-            String sourceRegion,
-            String sourceSnapshotId,
-            String baseSnapshotId,
-            List<ReplicationTarget> targets,
-            String lineage,
-            boolean fromLatest) {
-        this(
-                requestId,
-                sourceRegion,
-                sourceSnapshotId,
-                baseSnapshotId,
-                targets,
-                lineage,
-                fromLatest,
-                Map.of());
-    }
-
-    /** A request outside any tracked lineage, without attributes. */
-    public ReplicationRequest(
-            String requestId,
-            String sourceRegion,
-            String sourceSnapshotId,
-            String baseSnapshotId,
-            List<ReplicationTarget> targets) {
-        this(requestId, sourceRegion, sourceSnapshotId, baseSnapshotId, targets, null, false);
-    }
-
     public boolean incremental() {
         return baseSnapshotId != null;
     }

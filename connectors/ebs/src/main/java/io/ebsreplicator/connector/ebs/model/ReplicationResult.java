@@ -1,5 +1,7 @@
 package io.ebsreplicator.connector.ebs.model;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -7,8 +9,10 @@ import java.util.Map;
 
 /**
  * The outcome of a request for one target: one per request and target region. {@code status} is
- * {@code COMPLETED} only once the target snapshot is {@code completed} in EBS. {@code attributes}
- * are the request's, echoed unchanged (not in {@link #toJson()}).
+ * {@code COMPLETED} only once the target snapshot is {@code completed} in EBS; a {@code FAILED}
+ * result has the {@link Failure} that ended it, a completed one none. {@code attributes} are the
+ * request's, echoed unchanged (not in {@link #toJson()}). Emitted by completion; Flink serializes
+ * it as a POJO.
  */
 public record ReplicationResult(
         String requestId,
@@ -21,7 +25,7 @@ public record ReplicationResult(
         long bytesWritten,
         String checksum,
         long durationMs,
-        String error,
+        Failure error,
         String copyMode,
         String baseSnapshotId,
         String targetParentSnapshotId,
@@ -29,81 +33,20 @@ public record ReplicationResult(
         Map<String, String> attributes) {
 
     public ReplicationResult {
+        if (FAILED.equals(status) && error == null) {
+            throw new IllegalArgumentException("A failed result needs its failure: " + requestId);
+        }
+        if (COMPLETED.equals(status) && error != null) {
+            throw new IllegalArgumentException("A completed result has no failure: " + requestId);
+        }
         attributes =
                 attributes == null || attributes.isEmpty()
                         ? Map.of()
                         : Collections.unmodifiableMap(new LinkedHashMap<>(attributes));
     }
 
-    /** A result without attributes. */
-    public ReplicationResult(
-            String requestId,
-            String sourceRegion,
-            String sourceSnapshotId,
-            String targetRegion,
-            String targetSnapshotId,
-            String status,
-            long blocksWritten,
-            long bytesWritten,
-            String checksum,
-            long durationMs,
-            String error,
-            String copyMode,
-            String baseSnapshotId,
-            String targetParentSnapshotId,
-            String fallbackReason) {
-        this(
-                requestId,
-                sourceRegion,
-                sourceSnapshotId,
-                targetRegion,
-                targetSnapshotId,
-                status,
-                blocksWritten,
-                bytesWritten,
-                checksum,
-                durationMs,
-                error,
-                copyMode,
-                baseSnapshotId,
-                targetParentSnapshotId,
-                fallbackReason,
-                Map.of());
-    }
-
     public static final String FULL = "FULL";
     public static final String INCREMENTAL = "INCREMENTAL";
-
-    /** A result without copy details. */
-    public ReplicationResult(
-            String requestId,
-            String sourceRegion,
-            String sourceSnapshotId,
-            String targetRegion,
-            String targetSnapshotId,
-            String status,
-            long blocksWritten,
-            long bytesWritten,
-            String checksum,
-            long durationMs,
-            String error) {
-        this(
-                requestId,
-                sourceRegion,
-                sourceSnapshotId,
-                targetRegion,
-                targetSnapshotId,
-                status,
-                blocksWritten,
-                bytesWritten,
-                checksum,
-                durationMs,
-                error,
-                null,
-                null,
-                null,
-                null);
-    }
 
     public static final String COMPLETED = "COMPLETED";
     public static final String FAILED = "FAILED";
@@ -130,7 +73,8 @@ public record ReplicationResult(
             {"baseSnapshotId", baseSnapshotId},
             {"targetParentSnapshotId", targetParentSnapshotId},
             {"fallbackReason", fallbackReason},
-            {"error", error}
+            {"error", error == null ? null : error.message()},
+            {"errorReason", error == null ? null : error.reason().name()}
         };
         for (String[] f : optional) {
             if (f[1] != null) {

@@ -14,8 +14,8 @@ import io.ebsreplicator.connector.ebs.source.enumerator.TargetWatchSettings;
 import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 import io.ebsreplicator.connector.ebs.source.reader.BlockRangeSplitReader;
 import io.ebsreplicator.connector.ebs.source.reader.EbsLineageSourceReader;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSerializer;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.Boundedness;
@@ -40,7 +40,7 @@ import java.util.List;
  * request's blocks have been emitted. Build with {@link #builder()}.
  */
 public final class EbsLineageSource
-        implements Source<BlockTask, BlockRangeSplit, EbsLineageEnumeratorState>,
+        implements Source<BlockTask, LineageSplit, EbsLineageEnumeratorState>,
                 ResultTypeQueryable<BlockTask> {
 
     private static final long serialVersionUID = 1L;
@@ -80,19 +80,19 @@ public final class EbsLineageSource
     }
 
     @Override
-    public SplitEnumerator<BlockRangeSplit, EbsLineageEnumeratorState> createEnumerator(
-            SplitEnumeratorContext<BlockRangeSplit> context) {
+    public SplitEnumerator<LineageSplit, EbsLineageEnumeratorState> createEnumerator(
+            SplitEnumeratorContext<LineageSplit> context) {
         long now = System.currentTimeMillis();
         List<PendingRequest> pending = new ArrayList<>();
         for (ReplicationRequest r : requests) {
-            pending.add(new PendingRequest(r, now));
+            pending.add(new PendingRequest(r, now, 0));
         }
-        return restoreEnumerator(context, new EbsLineageEnumeratorState(pending, List.of()));
+        return restoreEnumerator(context, EbsLineageEnumeratorState.ofRequests(pending));
     }
 
     @Override
-    public SplitEnumerator<BlockRangeSplit, EbsLineageEnumeratorState> restoreEnumerator(
-            SplitEnumeratorContext<BlockRangeSplit> context, EbsLineageEnumeratorState state) {
+    public SplitEnumerator<LineageSplit, EbsLineageEnumeratorState> restoreEnumerator(
+            SplitEnumeratorContext<LineageSplit> context, EbsLineageEnumeratorState state) {
         return new EbsLineageSourceEnumerator(
                 context,
                 proxyFactory,
@@ -106,7 +106,7 @@ public final class EbsLineageSource
     }
 
     @Override
-    public SourceReader<BlockTask, BlockRangeSplit> createReader(SourceReaderContext context) {
+    public SourceReader<BlockTask, LineageSplit> createReader(SourceReaderContext context) {
         EbsSourceReaderMetrics metrics = new EbsSourceReaderMetrics(context.metricGroup());
         return new EbsLineageSourceReader(
                 () -> new BlockRangeSplitReader(proxyFactory, listPageSize, metrics),
@@ -117,8 +117,8 @@ public final class EbsLineageSource
     }
 
     @Override
-    public SimpleVersionedSerializer<BlockRangeSplit> getSplitSerializer() {
-        return BlockRangeSplitSerializer.INSTANCE;
+    public SimpleVersionedSerializer<LineageSplit> getSplitSerializer() {
+        return LineageSplitSerializer.INSTANCE;
     }
 
     @Override

@@ -1,8 +1,13 @@
 package io.ebsreplicator.connector.ebs.completion;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
+import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
+import io.ebsreplicator.connector.ebs.model.PojoFixtures;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
+import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 
@@ -176,11 +181,12 @@ class ReplicationCompletionFunctionTest {
         harness.setProcessingTime(0);
 
         blocks(harness, 0, SPLIT_0);
-        harness.processElement(failed("ListSnapshotBlocks failed: AccessDenied"), 0);
+        harness.processElement(failed(DENIED), 0);
         blocks(harness, 1, SPLIT_1);
         harness.processElement(splitEnd(0, 3), 0);
         harness.processElement(splitEnd(1, 2), 0);
-        harness.processElement(failed("again"), 0);
+        harness.processElement(
+                failed(Failure.of(FailureReason.SNAPSHOT_NOT_FOUND, "a second failure")), 0);
         harness.setProcessingTime(100 * POLL);
 
         List<ReplicationResult> results = harness.extractOutputValues();
@@ -188,7 +194,7 @@ class ReplicationCompletionFunctionTest {
         ReplicationResult r = results.get(0);
         assertThat(r.status()).isEqualTo(ReplicationResult.FAILED);
         assertThat(r.succeeded()).isFalse();
-        assertThat(r.error()).isEqualTo("ListSnapshotBlocks failed: AccessDenied");
+        assertThat(r.error()).as("the first failure, as it was decided").isEqualTo(DENIED);
         assertThat(r.targetSnapshotId()).isEqualTo(targetSnapshot);
         assertThat(r.blocksWritten()).isZero();
         assertThat(r.checksum()).isNull();
@@ -202,54 +208,19 @@ class ReplicationCompletionFunctionTest {
     void aFailedBlockIsReportedWithTheAttributesOfTheSplitEndThatFollows() throws Exception {
         var harness = harness();
         harness.setProcessingTime(0);
-        String info =
-                new CopyInfo(false, null, Map.of(), null, Map.of("ticket", "T-1", "trace", "abc"))
-                        .encode();
+        CopyInfo info =
+                new CopyInfo(false, null, Map.of(), null, Map.of("ticket", "T-1", "trace", "abc"));
 
         // Blocks travel without the copy info; the block's failure overtakes every split end.
-        harness.processElement(
-                new BlockCopied(
-                        BlockCopied.Kind.FAILED,
-                        REQUEST,
-                        TARGET_REGION,
-                        targetSnapshot,
-                        0,
-                        2,
-                        1,
-                        null,
-                        0,
-                        "AccessDeniedException: no",
-                        SOURCE_REGION,
-                        SOURCE_SNAPSHOT,
-                        50,
-                        0,
-                        null),
-                0);
+        harness.processElement(events(targetSnapshot, 0, null).failedBlock(0, 1, DENIED), 0);
         assertThat(harness.extractOutputValues()).isEmpty();
-        harness.processElement(
-                new BlockCopied(
-                        BlockCopied.Kind.SPLIT_END,
-                        REQUEST,
-                        TARGET_REGION,
-                        targetSnapshot,
-                        0,
-                        2,
-                        -1,
-                        null,
-                        3,
-                        null,
-                        SOURCE_REGION,
-                        SOURCE_SNAPSHOT,
-                        50,
-                        0,
-                        info),
-                0);
+        harness.processElement(events(targetSnapshot, 0, info).splitEnd(0, 3), 0);
         harness.processElement(splitEnd(1, 2), 0);
 
         List<ReplicationResult> results = harness.extractOutputValues();
         assertThat(results).hasSize(1);
         assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
-        assertThat(results.get(0).error()).isEqualTo("AccessDeniedException: no");
+        assertThat(results.get(0).error()).isEqualTo(DENIED);
         assertThat(results.get(0).copyMode()).isEqualTo(ReplicationResult.FULL);
         assertThat(results.get(0).attributes())
                 .containsExactly(Map.entry("ticket", "T-1"), Map.entry("trace", "abc"));
@@ -263,57 +234,52 @@ class ReplicationCompletionFunctionTest {
         // A split end from a checkpoint older than copy info: no later event brings it, so
         // holding the failure would leave the request without a result in an unbounded job.
         harness.processElement(splitEnd(0, 3), 0);
-        harness.processElement(
-                new BlockCopied(
-                        BlockCopied.Kind.FAILED,
-                        REQUEST,
-                        TARGET_REGION,
-                        targetSnapshot,
-                        1,
-                        2,
-                        1000,
-                        null,
-                        0,
-                        "AccessDeniedException: no",
-                        SOURCE_REGION,
-                        SOURCE_SNAPSHOT,
-                        50,
-                        0,
-                        null),
-                0);
+        harness.processElement(events(targetSnapshot, 0, null).failedBlock(1, 1000, DENIED), 0);
 
         List<ReplicationResult> results = harness.extractOutputValues();
         assertThat(results).hasSize(1);
         assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
-        assertThat(results.get(0).error()).isEqualTo("AccessDeniedException: no");
+        assertThat(results.get(0).error()).isEqualTo(DENIED);
     }
 
     @Test
     void aFailedEventForATargetThatNeverStartedHasNoTargetSnapshot() throws Exception {
         var harness = harness();
 
-        harness.processElement(
-                new BlockCopied(
-                        BlockCopied.Kind.FAILED,
-                        REQUEST,
-                        "ap-south-1",
-                        "",
-                        0,
-                        1,
-                        -1,
-                        null,
-                        0,
-                        "AccessDeniedException: no",
-                        SOURCE_REGION,
-                        SOURCE_SNAPSHOT,
-                        50),
-                0);
+        harness.processElement(events("ap-south-1", null, 0, null).failed(DENIED), 0);
 
         List<ReplicationResult> results = harness.extractOutputValues();
         assertThat(results).hasSize(1);
         assertThat(results.get(0).targetRegion()).isEqualTo("ap-south-1");
         assertThat(results.get(0).targetSnapshotId()).isNull();
         assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error()).isEqualTo(DENIED);
+    }
+
+    @Test
+    void aFailureRestoredFromAnEarlierVersionWithoutAReasonEndsAsTargetFailed() throws Exception {
+        // As the copier of the version before failures had reasons emitted it; from a savepoint.
+        BlockCopied restored =
+                PojoFixtures.read(
+                                "/serializer-fixtures/block-copied-pojo-v1.bin", BlockCopied.class)
+                        .get(2);
+        assertThat(restored.error()).isNull();
+        var harness = harness();
+
+        harness.processElement(restored, 0);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        ReplicationResult r = results.get(0);
+        assertThat(r.requestId()).isEqualTo("req-pojo-bad");
+        assertThat(r.targetRegion()).isEqualTo("eu-west-1");
+        assertThat(r.targetSnapshotId()).isNull();
+        assertThat(r.status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(r.error().reason()).isEqualTo(FailureReason.TARGET_FAILED);
+        assertThat(r.error().message())
+                .contains("AccessDeniedException(UNAUTHORIZED_ACCOUNT)")
+                .contains("earlier version");
+        assertThat(r.attributes()).containsEntry("ticket", "T-9");
     }
 
     @Test
@@ -325,59 +291,16 @@ class ReplicationCompletionFunctionTest {
         // with a fatal ValidationException.
         String other = startTarget(target, "token-2");
         put(target, other, 0);
-        harness.processElement(
-                new BlockCopied(
-                        BlockCopied.Kind.BLOCK,
-                        "req-2",
-                        TARGET_REGION,
-                        other,
-                        0,
-                        1,
-                        0,
-                        digest(0),
-                        0,
-                        null,
-                        SOURCE_REGION,
-                        SOURCE_SNAPSHOT,
-                        0),
-                0);
-        harness.processElement(
-                new BlockCopied(
-                        BlockCopied.Kind.BLOCK,
-                        "req-2",
-                        TARGET_REGION,
-                        other,
-                        0,
-                        1,
-                        1,
-                        digest(1),
-                        0,
-                        null,
-                        SOURCE_REGION,
-                        SOURCE_SNAPSHOT,
-                        0),
-                0);
-        harness.processElement(
-                new BlockCopied(
-                        BlockCopied.Kind.SPLIT_END,
-                        "req-2",
-                        TARGET_REGION,
-                        other,
-                        0,
-                        1,
-                        -1,
-                        null,
-                        2,
-                        null,
-                        SOURCE_REGION,
-                        SOURCE_SNAPSHOT,
-                        0),
-                0);
+        Events req2 = new Events("req-2", TARGET_REGION, other, 1, 0, null);
+        harness.processElement(req2.block(0, 0), 0);
+        harness.processElement(req2.block(0, 1), 0);
+        harness.processElement(req2.splitEnd(0, 2), 0);
 
         List<ReplicationResult> results = harness.extractOutputValues();
         assertThat(results).hasSize(1);
         assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
-        assertThat(results.get(0).error()).contains("ValidationException");
+        assertThat(results.get(0).error().reason()).isEqualTo(FailureReason.REJECTED_BY_EBS);
+        assertThat(results.get(0).error().message()).contains("ValidationException");
     }
 
     @Test
@@ -397,7 +320,8 @@ class ReplicationCompletionFunctionTest {
         List<ReplicationResult> results = harness.extractOutputValues();
         assertThat(results).hasSize(1);
         assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
-        assertThat(results.get(0).error())
+        assertThat(results.get(0).error().reason()).isEqualTo(FailureReason.TARGET_CANCELLED);
+        assertThat(results.get(0).error().message())
                 .contains("cancelled by EBS")
                 .contains(targetSnapshot)
                 .contains("no replacement");
@@ -411,7 +335,7 @@ class ReplicationCompletionFunctionTest {
         blocks(harness, 0, 0, 1);
         // EBS cancels the target; puts to it fail from then on.
         target.setStatus(targetSnapshot, "error", "Cancelled: not completed within the timeout");
-        harness.processElement(failed("ValidationException: the snapshot is error"), 0);
+        harness.processElement(failed(NOT_PENDING), 0);
         assertThat(harness.extractOutputValues()).as("not a failure of the request").isEmpty();
 
         // The source started generation 1 and copies every block again.
@@ -424,18 +348,22 @@ class ReplicationCompletionFunctionTest {
             put(target, replacement, i);
         }
         for (int i : SPLIT_0) {
-            harness.processElement(event(BlockCopied.Kind.BLOCK, 0, i, 0, replacement, 1), 0);
+            harness.processElement(events(replacement, 1, null).block(0, i), 0);
             // Late events of the cancelled target, in between.
-            harness.processElement(
-                    event(BlockCopied.Kind.BLOCK, 1, 1000 + i, 0, targetSnapshot, 0), 0);
+            harness.processElement(events(targetSnapshot, 0, null).block(1, 1000 + i), 0);
         }
-        harness.processElement(event(BlockCopied.Kind.SPLIT_END, 1, -1, 7, targetSnapshot, 0), 0);
+        harness.processElement(events(targetSnapshot, 0, null).splitEnd(1, 7), 0);
         for (int i : SPLIT_1) {
-            harness.processElement(event(BlockCopied.Kind.BLOCK, 1, i, 0, replacement, 1), 0);
+            harness.processElement(events(replacement, 1, null).block(1, i), 0);
         }
-        harness.processElement(event(BlockCopied.Kind.SPLIT_END, 0, -1, 3, replacement, 1), 0);
-        harness.processElement(event(BlockCopied.Kind.SPLIT_END, 1, -1, 2, replacement, 1), 0);
-        harness.processElement(failed("late failure of the cancelled target"), 0);
+        harness.processElement(events(replacement, 1, null).splitEnd(0, 3), 0);
+        harness.processElement(events(replacement, 1, null).splitEnd(1, 2), 0);
+        harness.processElement(
+                failed(
+                        Failure.of(
+                                FailureReason.TARGET_FAILED,
+                                "late failure of the cancelled target")),
+                0);
         harness.setProcessingTime(POLL);
 
         List<FakeEbsProxy.Call> completes = target.calls("CompleteSnapshot");
@@ -455,14 +383,15 @@ class ReplicationCompletionFunctionTest {
         harness.setProcessingTime(0);
         blocks(harness, 0, 0);
         target.setStatus(targetSnapshot, "error", "Cancelled: not completed within the timeout");
-        harness.processElement(failed("ValidationException: the snapshot is error"), 0);
+        harness.processElement(failed(NOT_PENDING), 0);
 
         harness.endInput();
 
         List<ReplicationResult> results = harness.extractOutputValues();
         assertThat(results).hasSize(1);
         assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
-        assertThat(results.get(0).error())
+        assertThat(results.get(0).error().reason()).isEqualTo(FailureReason.TARGET_CANCELLED);
+        assertThat(results.get(0).error().message())
                 .contains("was cancelled by EBS")
                 .contains("not completed within the timeout")
                 .contains("input ended");
@@ -500,40 +429,11 @@ class ReplicationCompletionFunctionTest {
         harness.setProcessingTime(0);
 
         allEvents(harness);
+        Events toSecond = new Events(REQUEST, "ap-south-1", secondSnapshot, 1, 0, null);
         for (int i : SPLIT_0) {
-            harness.processElement(
-                    new BlockCopied(
-                            BlockCopied.Kind.BLOCK,
-                            REQUEST,
-                            "ap-south-1",
-                            secondSnapshot,
-                            0,
-                            1,
-                            i,
-                            digest(i),
-                            0,
-                            null,
-                            SOURCE_REGION,
-                            SOURCE_SNAPSHOT,
-                            50),
-                    0);
+            harness.processElement(toSecond.block(0, i), 0);
         }
-        harness.processElement(
-                new BlockCopied(
-                        BlockCopied.Kind.SPLIT_END,
-                        REQUEST,
-                        "ap-south-1",
-                        secondSnapshot,
-                        0,
-                        1,
-                        -1,
-                        null,
-                        3,
-                        null,
-                        SOURCE_REGION,
-                        SOURCE_SNAPSHOT,
-                        50),
-                0);
+        harness.processElement(toSecond.splitEnd(0, 3), 0);
         harness.setProcessingTime(POLL);
 
         assertThat(harness.extractOutputValues())
@@ -653,8 +553,50 @@ class ReplicationCompletionFunctionTest {
         List<ReplicationResult> results = harness.extractOutputValues();
         assertThat(results).hasSize(1);
         assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
-        assertThat(results.get(0).error()).contains("1 of 2 splits ended").contains("4 blocks");
+        assertThat(results.get(0).error().reason()).isEqualTo(FailureReason.TARGET_FAILED);
+        assertThat(results.get(0).error().message())
+                .contains("1 of 2 splits ended")
+                .contains("4 blocks");
         assertThat(target.calls("CompleteSnapshot")).isEmpty();
+    }
+
+    @Test
+    void endInputFailsATargetWhoseCompleteSnapshotKeepsFailingTransientlyAsEbsUnavailable()
+            throws Exception {
+        target.failAlways("CompleteSnapshot", FakeEbsProxy::throttled);
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+
+        harness.endInput();
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error().reason()).isEqualTo(FailureReason.EBS_UNAVAILABLE);
+        assertThat(results.get(0).error().message())
+                .contains("CompleteSnapshot")
+                .contains(targetSnapshot);
+        assertThat(target.calls("CompleteSnapshot")).hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void aTargetThatIsNotCompletedWithinTheSealTimeoutFailsAsTargetFailed() throws Exception {
+        target.sealAfterPolls(Integer.MAX_VALUE);
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+
+        harness.setProcessingTime(Duration.ofMinutes(5).toMillis() + 2 * POLL);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error().reason()).isEqualTo(FailureReason.TARGET_FAILED);
+        assertThat(results.get(0).error().message())
+                .contains(targetSnapshot)
+                .contains("was not completed within");
     }
 
     @Test
@@ -730,79 +672,90 @@ class ReplicationCompletionFunctionTest {
         }
     }
 
+    /** An access denied as the proxy classifies it. */
+    private static final Failure DENIED =
+            Failure.of(
+                    FailureReason.ACCESS_DENIED,
+                    "PutSnapshotBlock failed in eu-west-1 (FATAL): AccessDeniedException: no");
+
+    /** A write refused because the target is no longer pending. */
+    private static final Failure NOT_PENDING =
+            Failure.of(
+                    FailureReason.REJECTED_BY_EBS,
+                    "PutSnapshotBlock failed in eu-west-1 (FATAL): ValidationException: the"
+                            + " snapshot is error");
+
     private BlockCopied block(int split, int index) {
-        return new BlockCopied(
-                BlockCopied.Kind.BLOCK,
-                REQUEST,
-                TARGET_REGION,
-                targetSnapshot,
-                split,
-                2,
-                index,
-                digest(index),
-                0,
-                null,
-                SOURCE_REGION,
-                SOURCE_SNAPSHOT,
-                50);
+        return events(targetSnapshot, 0, null).block(split, index);
     }
 
     private BlockCopied splitEnd(int split, long emitted) {
-        return new BlockCopied(
-                BlockCopied.Kind.SPLIT_END,
-                REQUEST,
-                TARGET_REGION,
-                targetSnapshot,
-                split,
-                2,
-                -1,
-                null,
-                emitted,
-                null,
-                SOURCE_REGION,
-                SOURCE_SNAPSHOT,
-                50);
+        return events(targetSnapshot, 0, null).splitEnd(split, emitted);
     }
 
-    private BlockCopied failed(String reason) {
-        return new BlockCopied(
-                BlockCopied.Kind.FAILED,
-                REQUEST,
-                TARGET_REGION,
-                targetSnapshot,
-                0,
-                2,
-                -1,
-                null,
-                0,
-                reason,
-                SOURCE_REGION,
-                SOURCE_SNAPSHOT,
-                50);
+    private BlockCopied failed(Failure failure) {
+        return events(targetSnapshot, 0, null).failed(failure);
     }
 
-    private BlockCopied event(
-            BlockCopied.Kind kind,
-            int split,
-            int index,
-            long emitted,
+    private Events events(String snapshot, int generation, CopyInfo copyDetails) {
+        return events(TARGET_REGION, snapshot, generation, copyDetails);
+    }
+
+    private Events events(String region, String snapshot, int generation, CopyInfo copyDetails) {
+        return new Events(REQUEST, region, snapshot, 2, generation, copyDetails);
+    }
+
+    /**
+     * The copier's events for one target of a request of {@code totalSplits} splits, built with the
+     * factories the copier uses.
+     */
+    private record Events(
+            String request,
+            String region,
             String snapshot,
-            int generation) {
-        return new BlockCopied(
-                kind,
-                REQUEST,
-                TARGET_REGION,
-                snapshot,
-                split,
-                2,
-                index,
-                kind == BlockCopied.Kind.BLOCK ? digest(index) : null,
-                emitted,
-                null,
-                SOURCE_REGION,
-                SOURCE_SNAPSHOT,
-                50,
-                generation);
+            int totalSplits,
+            int generation,
+            CopyInfo copyDetails) {
+
+        BlockTask.Origin origin(int split) {
+            Map<String, String> targets = new java.util.LinkedHashMap<>();
+            targets.put(region, snapshot);
+            return new BlockTask.Origin(
+                    request,
+                    split,
+                    totalSplits,
+                    SOURCE_REGION,
+                    SOURCE_SNAPSHOT,
+                    TargetSnapshots.of(targets),
+                    50,
+                    generation,
+                    copyDetails);
+        }
+
+        BlockCopied block(int split, int index) {
+            return BlockCopied.block(
+                    BlockTask.block(origin(split), index, "token"),
+                    region,
+                    snapshot,
+                    digest(index));
+        }
+
+        BlockCopied splitEnd(int split, long emitted) {
+            return BlockCopied.splitEnd(
+                    BlockTask.splitEnd(origin(split), emitted), region, snapshot);
+        }
+
+        /** The failure of one block's write, which travels without the copy details. */
+        BlockCopied failedBlock(int split, int index, Failure failure) {
+            return BlockCopied.failed(
+                    BlockTask.block(origin(split), index, "token"), region, snapshot, failure);
+        }
+
+        /** The failure of the request for this target. */
+        BlockCopied failed(Failure failure) {
+            return BlockCopied.failed(
+                    BlockTask.requestFailed(origin(0), failure), region, snapshot, failure);
+        }
     }
 
     /** The raw 32-byte SHA-256 of the block written at {@code index}. */

@@ -296,7 +296,7 @@ class EbsErrorClassifierTest {
                         .message("Access denied")
                         .statusCode(403)
                         .build();
-        assertKind(e, Kind.FATAL, "AccessDeniedException", reason.toString());
+        assertFatal(e, "AccessDeniedException", reason.toString(), FailureReason.ACCESS_DENIED);
     }
 
     @ParameterizedTest
@@ -317,7 +317,13 @@ class EbsErrorClassifierTest {
                         .message("The snapshots are not related")
                         .statusCode(400)
                         .build();
-        assertKind(e, Kind.FATAL, "ValidationException", reason.toString());
+        assertFatal(
+                e,
+                "ValidationException",
+                reason.toString(),
+                reason == ValidationExceptionReason.UNRELATED_SNAPSHOTS
+                        ? FailureReason.UNRELATED_BASE
+                        : FailureReason.REJECTED_BY_EBS);
     }
 
     @Test
@@ -328,13 +334,17 @@ class EbsErrorClassifierTest {
                         .message("The snapshot is not in pending state")
                         .statusCode(400)
                         .build();
-        assertKind(e, Kind.FATAL, "ValidationException", null);
+        assertFatal(e, "ValidationException", null, FailureReason.REJECTED_BY_EBS);
     }
 
     @Test
     void snapshotNotFoundIsFatalOnceTheSnapshotIsNotNew() {
         ResourceNotFoundException e = notFound(ResourceNotFoundExceptionReason.SNAPSHOT_NOT_FOUND);
-        assertKind(e, Kind.FATAL, "ResourceNotFoundException", "SNAPSHOT_NOT_FOUND");
+        assertFatal(
+                e,
+                "ResourceNotFoundException",
+                "SNAPSHOT_NOT_FOUND",
+                FailureReason.SNAPSHOT_NOT_FOUND);
     }
 
     @Test
@@ -344,6 +354,7 @@ class EbsErrorClassifierTest {
         EbsProxyException c = EbsErrorClassifier.classify(e, OP, REGION, SNAP, 3, true);
         assertThat(c.kind()).isEqualTo(Kind.FATAL);
         assertThat(c.reason()).isEqualTo("DEPENDENCY_RESOURCE_NOT_FOUND");
+        assertThat(c.failureReason()).isEqualTo(FailureReason.SNAPSHOT_NOT_FOUND);
         assertThat(EbsErrorClassifier.isRetryable(e, true)).isFalse();
     }
 
@@ -354,7 +365,7 @@ class EbsErrorClassifierTest {
                         .message("ClientToken reused with different parameters")
                         .statusCode(409)
                         .build();
-        assertKind(e, Kind.FATAL, "ConflictException", null);
+        assertFatal(e, "ConflictException", null, FailureReason.REQUEST_ID_REUSED);
     }
 
     @Test
@@ -367,11 +378,11 @@ class EbsErrorClassifierTest {
                         .message("Too many pending snapshots")
                         .statusCode(402)
                         .build();
-        assertKind(
+        assertFatal(
                 e,
-                Kind.FATAL,
                 "ServiceQuotaExceededException",
-                "DEPENDENCY_SERVICE_QUOTA_EXCEEDED");
+                "DEPENDENCY_SERVICE_QUOTA_EXCEEDED",
+                FailureReason.QUOTA_EXCEEDED);
         assertThat(EbsErrorClassifier.isThrottling(e)).isFalse();
     }
 
@@ -386,19 +397,23 @@ class EbsErrorClassifierTest {
                                                 .errorCode("InvalidSnapshot.NotFound")
                                                 .build())
                                 .build();
-        assertKind(e, Kind.FATAL, "InvalidSnapshot.NotFound", null);
+        assertFatal(e, "InvalidSnapshot.NotFound", null, FailureReason.SNAPSHOT_NOT_FOUND);
     }
 
     @Test
     void clientFailuresWithoutIoAreFatal() {
         SdkClientException e =
                 SdkClientException.create("Unable to load credentials from any provider");
-        assertKind(e, Kind.FATAL, "SdkClientException", null);
+        assertFatal(e, "SdkClientException", null, FailureReason.TARGET_FAILED);
     }
 
     @Test
     void unknownErrorsAreFatal() {
-        assertKind(new IllegalStateException("bug"), Kind.FATAL, "IllegalStateException", null);
+        assertFatal(
+                new IllegalStateException("bug"),
+                "IllegalStateException",
+                null,
+                FailureReason.TARGET_FAILED);
     }
 
     // ------------------------------------------------------------------ wrapping and context
@@ -422,16 +437,16 @@ class EbsErrorClassifierTest {
                 Kind.RETRYABLE,
                 "RequestThrottledException",
                 "ACCOUNT_THROTTLED");
-        assertKind(
+        assertFatal(
                 new ExecutionException(denied),
-                Kind.FATAL,
                 "AccessDeniedException",
-                "UNAUTHORIZED_ACCOUNT");
-        assertKind(
+                "UNAUTHORIZED_ACCOUNT",
+                FailureReason.ACCESS_DENIED);
+        assertFatal(
                 new CompletionException(new ExecutionException(denied)),
-                Kind.FATAL,
                 "AccessDeniedException",
-                "UNAUTHORIZED_ACCOUNT");
+                "UNAUTHORIZED_ACCOUNT",
+                FailureReason.ACCESS_DENIED);
         assertThat(EbsErrorClassifier.isThrottling(new CompletionException(throttled))).isTrue();
         assertThat(
                         EbsErrorClassifier.classify(
@@ -448,11 +463,11 @@ class EbsErrorClassifierTest {
                         .message("The snapshots are not related")
                         .statusCode(400)
                         .build();
-        assertKind(
+        assertFatal(
                 new CompletionException(e),
-                Kind.FATAL,
                 "ValidationException",
-                "UNRELATED_SNAPSHOTS");
+                "UNRELATED_SNAPSHOTS",
+                FailureReason.UNRELATED_BASE);
         ValidationException token =
                 ValidationException.builder()
                         .reason(ValidationExceptionReason.INVALID_BLOCK_TOKEN)
@@ -535,6 +550,78 @@ class EbsErrorClassifierTest {
         assertThat(seen).containsExactlyInAnyOrder(Kind.values());
     }
 
+    // ------------------------------------------------------------------ failure reasons
+
+    @Test
+    void anExceptionBuiltByHandGetsItsReasonFromKindCodeAndModelledReasonOnly() {
+        // What the proxy builds when it gives up, and what fakes build: no classifier call.
+        EbsProxyException unrelated =
+                new EbsProxyException(
+                        Kind.FATAL,
+                        "ValidationException",
+                        "UNRELATED_SNAPSHOTS",
+                        REGION,
+                        SNAP,
+                        null,
+                        "AccessDeniedException ResourceNotFoundException in the text",
+                        null);
+        EbsProxyException gaveUp =
+                new EbsProxyException(
+                        Kind.RETRYABLE,
+                        "AccessDeniedException",
+                        null,
+                        REGION,
+                        SNAP,
+                        null,
+                        "UNRELATED_SNAPSHOTS",
+                        null);
+
+        assertThat(unrelated.failureReason())
+                .as("the message does not count")
+                .isEqualTo(FailureReason.UNRELATED_BASE);
+        assertThat(gaveUp.failureReason())
+                .as("still retryable when the retries ran out")
+                .isEqualTo(FailureReason.EBS_UNAVAILABLE);
+        assertThat(
+                        new EbsProxyException(
+                                        Kind.FATAL, null, null, null, null, null, "no code", null)
+                                .failureReason())
+                .isEqualTo(FailureReason.TARGET_FAILED);
+    }
+
+    @Test
+    void aFailureOfAnErrorTakesTheReasonDecidedWhereTheErrorWasBuilt() {
+        EbsProxyException denied =
+                EbsErrorClassifier.classify(
+                        AccessDeniedException.builder()
+                                .reason(AccessDeniedExceptionReason.UNAUTHORIZED_ACCOUNT)
+                                .message("not yours")
+                                .statusCode(403)
+                                .build(),
+                        "ListSnapshotBlocks",
+                        REGION,
+                        SNAP,
+                        null,
+                        false);
+
+        Failure fromProxy = Failure.of(new CompletionException(denied));
+        Failure invalid = Failure.of(new InvalidRequestException("sourceRegion 'x' is bad"));
+        Failure carried =
+                Failure.of(
+                        new CompletionException(
+                                new FailureException(
+                                        Failure.of(FailureReason.CHECKSUM_MISMATCH, "block 3"))));
+        Failure unexpected = Failure.of(new IllegalStateException("bug"));
+
+        assertThat(fromProxy.reason()).isEqualTo(FailureReason.ACCESS_DENIED);
+        assertThat(fromProxy.message()).contains("ListSnapshotBlocks", REGION, SNAP, "not yours");
+        assertThat(invalid)
+                .isEqualTo(Failure.of(FailureReason.INVALID_REQUEST, "sourceRegion 'x' is bad"));
+        assertThat(carried).isEqualTo(Failure.of(FailureReason.CHECKSUM_MISMATCH, "block 3"));
+        assertThat(unexpected)
+                .isEqualTo(Failure.of(FailureReason.TARGET_FAILED, "IllegalStateException: bug"));
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static ResourceNotFoundException notFound(ResourceNotFoundExceptionReason reason) {
@@ -545,8 +632,30 @@ class EbsErrorClassifierTest {
                 .build();
     }
 
+    /**
+     * A retryable error that outlasted the proxy's retries means EBS was unavailable; a token that
+     * is still refused after a fresh listing is EBS refusing the input.
+     */
     private static void assertKind(Throwable e, Kind kind, String errorCode, String reason) {
+        assertClassified(
+                e,
+                kind,
+                errorCode,
+                reason,
+                kind == Kind.RETRYABLE
+                        ? FailureReason.EBS_UNAVAILABLE
+                        : FailureReason.REJECTED_BY_EBS);
+    }
+
+    private static void assertFatal(
+            Throwable e, String errorCode, String reason, FailureReason failure) {
+        assertClassified(e, Kind.FATAL, errorCode, reason, failure);
+    }
+
+    private static void assertClassified(
+            Throwable e, Kind kind, String errorCode, String reason, FailureReason failure) {
         EbsProxyException c = EbsErrorClassifier.classify(e, OP, REGION, SNAP, 5, false);
+        assertThat(c.failureReason()).as("failure reason of %s", e).isEqualTo(failure);
         assertThat(c.kind()).as("kind of %s", e).isEqualTo(kind);
         assertThat(c.errorCode()).as("error code of %s", e).isEqualTo(errorCode);
         assertThat(c.reason()).as("reason of %s", e).isEqualTo(reason);

@@ -1,10 +1,13 @@
 package io.ebsreplicator.connector.ebs.model;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
+
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Tests {@link ReplicationResult#toJson()}. */
+/** Tests {@link ReplicationResult}: its JSON line and what a result must hold. */
 class ReplicationResultTest {
 
     @Test
@@ -21,6 +24,11 @@ class ReplicationResultTest {
                         3L * 524288,
                         "abc+/=",
                         1234,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
                         null);
 
         assertThat(r.toJson())
@@ -47,7 +55,12 @@ class ReplicationResultTest {
                         0,
                         null,
                         7,
-                        "boom");
+                        Failure.of(FailureReason.SNAPSHOT_NOT_FOUND, "boom"),
+                        null,
+                        null,
+                        null,
+                        null,
+                        null);
 
         assertThat(r.toJson())
                 .isEqualTo(
@@ -55,14 +68,17 @@ class ReplicationResultTest {
                                 + "\"sourceSnapshotId\":\"snap-01\",\"targetRegion\":\"eu-west-1\","
                                 + "\"targetSnapshotId\":null,\"status\":\"FAILED\","
                                 + "\"blocksWritten\":0,\"bytesWritten\":0,"
-                                + "\"checksum\":null,\"durationMs\":7,\"error\":\"boom\"}");
+                                + "\"checksum\":null,\"durationMs\":7,\"error\":\"boom\","
+                                + "\"errorReason\":\"SNAPSHOT_NOT_FOUND\"}");
         assertThat(r.succeeded()).isFalse();
     }
 
     @Test
     void everyStringFieldMayBeNull() {
         ReplicationResult r =
-                new ReplicationResult(null, null, null, null, null, null, 0, 0, null, 0, null);
+                new ReplicationResult(
+                        null, null, null, null, null, null, 0, 0, null, 0, null, null, null, null,
+                        null, null);
 
         assertThat(r.toJson())
                 .isEqualTo(
@@ -88,7 +104,12 @@ class ReplicationResultTest {
                         0,
                         null,
                         0,
-                        error);
+                        Failure.of(FailureReason.TARGET_FAILED, error),
+                        null,
+                        null,
+                        null,
+                        null,
+                        null);
 
         String json = r.toJson();
 
@@ -96,7 +117,7 @@ class ReplicationResultTest {
         assertThat(json)
                 .endsWith(
                         ",\"error\":\"say \\\"hi\\\"\\\\path\\nline2\\r\\ttab\\u0001\\u001f"
-                                + "\\u0008\\u000c end\"}");
+                                + "\\u0008\\u000c end\",\"errorReason\":\"TARGET_FAILED\"}");
         // One line, as the command line prints it, with no raw control character.
         assertThat(json.chars().filter(c -> c < 0x20)).isEmpty();
     }
@@ -115,21 +136,72 @@ class ReplicationResultTest {
                         0,
                         null,
                         0,
-                        "\u2603");
+                        Failure.of(FailureReason.VERIFICATION_FAILED, "\u2603"),
+                        null,
+                        null,
+                        null,
+                        null,
+                        null);
 
         assertThat(r.toJson())
                 .contains("\"requestId\":\"req-\u00e9\u4e2d\"")
-                .contains("\"error\":\"\u2603\"");
+                .contains("\"error\":\"\u2603\"")
+                .contains("\"errorReason\":\"VERIFICATION_FAILED\"");
     }
 
     @Test
     void negativeAndLargeNumbersAreWrittenAsNumbers() {
         ReplicationResult r =
                 new ReplicationResult(
-                        "r", "a", "b", "c", "d", "COMPLETED", Long.MAX_VALUE, 0, "x", -1, null);
+                        "r",
+                        "a",
+                        "b",
+                        "c",
+                        "d",
+                        "COMPLETED",
+                        Long.MAX_VALUE,
+                        0,
+                        "x",
+                        -1,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null);
 
         assertThat(r.toJson())
                 .contains("\"blocksWritten\":" + Long.MAX_VALUE + ",")
                 .contains("\"durationMs\":-1}");
+    }
+
+    @Test
+    void aFailedResultHasItsFailureAndACompletedOneNone() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () ->
+                                new ReplicationResult(
+                                        "r", "a", "b", "c", null, "FAILED", 0, 0, null, 0, null,
+                                        null, null, null, null, null))
+                .isInstanceOf(IllegalArgumentException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () ->
+                                new ReplicationResult(
+                                        "r",
+                                        "a",
+                                        "b",
+                                        "c",
+                                        "d",
+                                        "COMPLETED",
+                                        0,
+                                        0,
+                                        null,
+                                        0,
+                                        Failure.of(FailureReason.TARGET_FAILED, "x"),
+                                        null,
+                                        null,
+                                        null,
+                                        null,
+                                        null))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 }

@@ -3,60 +3,77 @@ package io.ebsreplicator.connector.ebs.model;
 import org.junit.jupiter.api.Test;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Tests {@link TargetSnapshots}. */
+/** Tests {@link TargetSnapshots}, including the one-string form of older splits and records. */
 class TargetSnapshotsTest {
 
     @Test
-    void roundTripsInOrder() {
+    void keepsTheOrderOfTheRequestsTargets() {
         Map<String, String> targets = new LinkedHashMap<>();
         targets.put("eu-west-1", "snap-0aaa");
         targets.put("ap-south-1", "snap-0bbb");
         targets.put("us-west-2", "snap-0ccc");
 
-        String encoded = TargetSnapshots.encode(targets);
+        TargetSnapshots t = TargetSnapshots.of(targets);
 
-        assertThat(encoded)
-                .isEqualTo("eu-west-1=snap-0aaa;ap-south-1=snap-0bbb;us-west-2=snap-0ccc");
-        assertThat(TargetSnapshots.decode(encoded)).containsExactlyEntriesOf(targets);
+        assertThat(t.regions()).containsExactly("eu-west-1", "ap-south-1", "us-west-2");
+        assertThat(t.snapshotByRegion()).containsExactlyEntriesOf(targets);
+        assertThat(t.snapshotId("ap-south-1")).isEqualTo("snap-0bbb");
     }
 
     @Test
-    void roundTripsOneTarget() {
-        Map<String, String> one = Map.of("eu-west-1", "snap-0aaa");
+    void isAValueIndependentOfTheMapItWasBuiltFrom() {
+        Map<String, String> targets = new LinkedHashMap<>();
+        targets.put("eu-west-1", "snap-0aaa");
+        TargetSnapshots t = TargetSnapshots.of(targets);
 
-        assertThat(TargetSnapshots.decode(TargetSnapshots.encode(one))).isEqualTo(one);
+        targets.put("us-east-2", "snap-0ddd");
+
+        assertThat(t.regions()).containsExactly("eu-west-1");
+        assertThat(t).isEqualTo(TargetSnapshots.of(Map.of("eu-west-1", "snap-0aaa")));
     }
 
     @Test
-    void roundTripsTargetsWithoutSnapshot() {
-        // Failure splits name the target regions with no snapshot.
-        Map<String, String> failed = new LinkedHashMap<>();
-        failed.put("eu-west-1", "");
-        failed.put("ap-south-1", "");
+    void regionsNotStartedHaveNoSnapshot() {
+        TargetSnapshots t = TargetSnapshots.notStarted(List.of("eu-west-1", "ap-south-1"));
 
-        String encoded = TargetSnapshots.encode(failed);
-
-        assertThat(encoded).isEqualTo("eu-west-1=;ap-south-1=");
-        assertThat(TargetSnapshots.decode(encoded)).containsExactlyEntriesOf(failed);
+        assertThat(t.regions()).containsExactly("eu-west-1", "ap-south-1");
+        assertThat(t.snapshotId("eu-west-1")).isNull();
+        assertThat(t.isEmpty()).isFalse();
+        assertThat(TargetSnapshots.of(null).isEmpty()).isTrue();
     }
 
     @Test
-    void emptyEncodesToEmptyAndDecodesToEmpty() {
-        assertThat(TargetSnapshots.encode(Map.of())).isEmpty();
-        assertThat(TargetSnapshots.decode("")).isEmpty();
-        assertThat(TargetSnapshots.decode(null)).isEmpty();
+    void readsTheOneStringFormOfOlderSplitsAndRecordsInOrder() {
+        TargetSnapshots t =
+                TargetSnapshots.decodeLegacy(
+                        "eu-west-1=snap-0aaa;ap-south-1=snap-0bbb;us-west-2=snap-0ccc");
+
+        assertThat(t.snapshotByRegion())
+                .containsExactly(
+                        Map.entry("eu-west-1", "snap-0aaa"),
+                        Map.entry("ap-south-1", "snap-0bbb"),
+                        Map.entry("us-west-2", "snap-0ccc"));
     }
 
     @Test
-    void decodedMapIsMutableAndIndependent() {
-        Map<String, String> decoded = TargetSnapshots.decode("eu-west-1=snap-0aaa");
+    void readsTargetsWithoutSnapshotAsNotStarted() {
+        // Failure splits named their target regions with nothing after the '='.
+        TargetSnapshots t = TargetSnapshots.decodeLegacy("eu-west-1=;ap-south-1=");
 
-        decoded.put("us-east-2", "snap-0ddd");
+        assertThat(t).isEqualTo(TargetSnapshots.notStarted(List.of("eu-west-1", "ap-south-1")));
+        assertThat(TargetSnapshots.decodeLegacy("").isEmpty()).isTrue();
+        assertThat(TargetSnapshots.decodeLegacy(null).isEmpty()).isTrue();
+    }
 
-        assertThat(TargetSnapshots.decode("eu-west-1=snap-0aaa")).hasSize(1);
+    @Test
+    void rejectsWhatIsNotAListOfTargets() {
+        assertThatThrownBy(() -> TargetSnapshots.decodeLegacy("eu-west-1"))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 }

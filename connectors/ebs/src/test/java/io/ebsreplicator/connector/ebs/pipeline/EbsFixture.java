@@ -95,6 +95,11 @@ public final class EbsFixture implements AutoCloseable {
         return id;
     }
 
+    /** Starts a snapshot and leaves it pending: it counts against the pending-snapshot quota. */
+    public String pending(long volumeGib) {
+        return ebs.startSnapshot(r -> r.volumeSize(volumeGib).timeout(60)).snapshotId();
+    }
+
     public void awaitCompleted(String id) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (server.service().snapshot(region, id).status()

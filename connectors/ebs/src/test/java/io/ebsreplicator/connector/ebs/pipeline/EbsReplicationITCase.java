@@ -2,6 +2,7 @@ package io.ebsreplicator.connector.ebs.pipeline;
 
 import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
@@ -137,7 +138,11 @@ class EbsReplicationITCase {
         List<ReplicationTarget> targets =
                 List.of(ReplicationTarget.of(DR), ReplicationTarget.of(DR2));
         List<ReplicationResult> r1 =
-                run(List.of(new ReplicationRequest("full-1", SOURCE, s1, null, targets)));
+                run(
+                        List.of(
+                                new ReplicationRequest(
+                                        "full-1", SOURCE, s1, null, targets, null, false,
+                                        Map.of())));
         assertThat(r1)
                 .hasSize(2)
                 .allSatisfy(r -> assertThat(r.status()).as(r.toJson()).isEqualTo("COMPLETED"));
@@ -163,7 +168,17 @@ class EbsReplicationITCase {
                             new ReplicationTarget(DR, parents.get(DR), null, Map.of(), null),
                             new ReplicationTarget(DR2, parents.get(DR2), null, Map.of(), null));
             List<ReplicationResult> r =
-                    run(List.of(new ReplicationRequest("inc-" + gen, SOURCE, next, base, t)));
+                    run(
+                            List.of(
+                                    new ReplicationRequest(
+                                            "inc-" + gen,
+                                            SOURCE,
+                                            next,
+                                            base,
+                                            t,
+                                            null,
+                                            false,
+                                            Map.of())));
             assertThat(r)
                     .hasSize(2)
                     .allSatisfy(x -> assertThat(x.status()).as(x.toJson()).isEqualTo("COMPLETED"));
@@ -207,7 +222,10 @@ class EbsReplicationITCase {
                                         SOURCE,
                                         a,
                                         null,
-                                        List.of(ReplicationTarget.of(DR)))));
+                                        List.of(ReplicationTarget.of(DR)),
+                                        null,
+                                        false,
+                                        Map.of())));
         String aCopy = first.get(0).targetSnapshotId();
         List<ReplicationResult> results =
                 run(
@@ -219,13 +237,19 @@ class EbsReplicationITCase {
                                         a,
                                         List.of(
                                                 new ReplicationTarget(
-                                                        DR, aCopy, null, Map.of(), null))),
+                                                        DR, aCopy, null, Map.of(), null)),
+                                        null,
+                                        false,
+                                        Map.of()),
                                 new ReplicationRequest(
                                         "huge",
                                         SOURCE,
                                         huge,
                                         null,
-                                        List.of(ReplicationTarget.of(DR)))));
+                                        List.of(ReplicationTarget.of(DR)),
+                                        null,
+                                        false,
+                                        Map.of())));
         assertThat(results)
                 .hasSize(2)
                 .allSatisfy(x -> assertThat(x.status()).as(x.toJson()).isEqualTo("COMPLETED"));
@@ -253,7 +277,10 @@ class EbsReplicationITCase {
                                         SOURCE,
                                         "snap-0123456789abcdef0",
                                         null,
-                                        List.of(ReplicationTarget.of(DR))),
+                                        List.of(ReplicationTarget.of(DR)),
+                                        null,
+                                        false,
+                                        Map.of()),
                                 new ReplicationRequest(
                                         "unrelated",
                                         SOURCE,
@@ -265,30 +292,46 @@ class EbsReplicationITCase {
                                                         "snap-00000000000000001",
                                                         null,
                                                         Map.of(),
-                                                        null))),
+                                                        null)),
+                                        null,
+                                        false,
+                                        Map.of()),
                                 new ReplicationRequest(
                                         "denied",
                                         SOURCE,
                                         foreign,
                                         null,
-                                        List.of(ReplicationTarget.of(DR))),
+                                        List.of(ReplicationTarget.of(DR)),
+                                        null,
+                                        false,
+                                        Map.of()),
                                 new ReplicationRequest(
                                         "good",
                                         SOURCE,
                                         good,
                                         null,
-                                        List.of(ReplicationTarget.of(DR)))));
+                                        List.of(ReplicationTarget.of(DR)),
+                                        null,
+                                        false,
+                                        Map.of())));
         Map<String, ReplicationResult> byId = new HashMap<>();
         results.forEach(x -> byId.put(x.requestId(), x));
         assertThat(results).hasSize(4);
         assertThat(byId.get("denied").status()).isEqualTo("FAILED");
-        assertThat(byId.get("denied").error())
+        assertThat(byId.get("denied").error().reason()).isEqualTo(FailureReason.ACCESS_DENIED);
+        assertThat(byId.get("denied").error().message())
                 .contains("AccessDenied")
-                .contains("UNAUTHORIZED_ACCOUNT");
+                .contains("UNAUTHORIZED_ACCOUNT")
+                .contains(foreign);
         assertThat(byId.get("missing").status()).isEqualTo("FAILED");
-        assertThat(byId.get("missing").error()).contains("SNAPSHOT_NOT_FOUND");
+        assertThat(byId.get("missing").error().reason())
+                .isEqualTo(FailureReason.SNAPSHOT_NOT_FOUND);
+        assertThat(byId.get("missing").error().message())
+                .contains("SNAPSHOT_NOT_FOUND")
+                .contains("snap-0123456789abcdef0");
         assertThat(byId.get("unrelated").status()).isEqualTo("FAILED");
-        assertThat(byId.get("unrelated").error()).contains("UNRELATED_SNAPSHOTS");
+        assertThat(byId.get("unrelated").error().reason()).isEqualTo(FailureReason.UNRELATED_BASE);
+        assertThat(byId.get("unrelated").error().message()).contains("UNRELATED_SNAPSHOTS");
         assertThat(byId.get("good").status()).isEqualTo("COMPLETED");
         assertIdentical(good, dr, byId.get("good").targetSnapshotId());
         // No target was started for the failed requests.

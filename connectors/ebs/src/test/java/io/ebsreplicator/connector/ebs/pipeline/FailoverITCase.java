@@ -169,7 +169,10 @@ class FailoverITCase {
                         SOURCE,
                         source,
                         null,
-                        List.of(ReplicationTarget.of(DR), ReplicationTarget.of(DR2)));
+                        List.of(ReplicationTarget.of(DR), ReplicationTarget.of(DR2)),
+                        null,
+                        false,
+                        Map.of());
         List<ReplicationResult> out = new ArrayList<>();
         try (CloseableIterator<ReplicationResult> it =
                 EbsReplicationPipeline.build(

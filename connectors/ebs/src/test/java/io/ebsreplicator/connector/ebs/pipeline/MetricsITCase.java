@@ -84,7 +84,10 @@ class MetricsITCase {
                                                 null,
                                                 List.of(
                                                         ReplicationTarget.of(DR),
-                                                        ReplicationTarget.of(DR2)))),
+                                                        ReplicationTarget.of(DR2)),
+                                                null,
+                                                false,
+                                                Map.of())),
                                 options,
                                 BlockTransform.IDENTITY)
                         .collectAsync()) {

@@ -79,7 +79,10 @@ class SavepointRescaleITCase {
                         SOURCE,
                         source,
                         null,
-                        List.of(ReplicationTarget.of(DR), ReplicationTarget.of(DR2)));
+                        List.of(ReplicationTarget.of(DR), ReplicationTarget.of(DR2)),
+                        null,
+                        false,
+                        Map.of());
         Map<String, Set<String>> snapshotsBefore = ReplicationScenario.snapshotIds(EBS, TARGETS);
         Queue<ReplicationResult> results = new ConcurrentLinkedQueue<>();
         SharedReference<Queue<ReplicationResult>> resultsRef = shared.add(results);

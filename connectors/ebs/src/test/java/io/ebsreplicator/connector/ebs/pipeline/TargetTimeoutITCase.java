@@ -91,7 +91,14 @@ class TargetTimeoutITCase {
                 new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options).withShare(2));
         ReplicationRequest request =
                 new ReplicationRequest(
-                        "timeout", SOURCE, source, null, List.of(ReplicationTarget.of(DR)));
+                        "timeout",
+                        SOURCE,
+                        source,
+                        null,
+                        List.of(ReplicationTarget.of(DR)),
+                        null,
+                        false,
+                        Map.of());
         EbsReplicationPipeline.build(
                         env,
                         List.of(request),

@@ -142,7 +142,14 @@ class TokenExpiryITCase {
                 new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options).withShare(2));
         ReplicationRequest request =
                 new ReplicationRequest(
-                        requestId, SOURCE, source, null, List.of(ReplicationTarget.of(DR)));
+                        requestId,
+                        SOURCE,
+                        source,
+                        null,
+                        List.of(ReplicationTarget.of(DR)),
+                        null,
+                        false,
+                        Map.of());
         List<ReplicationResult> results = new ArrayList<>();
         try (CloseableIterator<ReplicationResult> it =
                 EbsReplicationPipeline.build(

@@ -1,7 +1,7 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,7 +18,7 @@ import java.util.Map;
  */
 public record EbsLineageEnumeratorState(
         List<PendingRequest> pendingRequests,
-        List<BlockRangeSplit> unassignedSplits,
+        List<LineageSplit> unassignedSplits,
         List<WatchedTarget> watchedTargets,
         Map<String, Long> intakePositions,
         Map<String, Long> acceptedRequests,
@@ -35,31 +35,15 @@ public record EbsLineageEnumeratorState(
         acceptedRequests = Collections.unmodifiableMap(new LinkedHashMap<>(acceptedRequests));
     }
 
-    public EbsLineageEnumeratorState(
-            List<PendingRequest> pendingRequests,
-            List<BlockRangeSplit> unassignedSplits,
-            List<WatchedTarget> watchedTargets) {
-        this(pendingRequests, unassignedSplits, watchedTargets, Map.of(), Map.of(), Map.of());
-    }
-
-    public EbsLineageEnumeratorState(
-            List<PendingRequest> pendingRequests,
-            List<BlockRangeSplit> unassignedSplits,
-            List<WatchedTarget> watchedTargets,
-            Map<String, Long> intakePositions,
-            Map<String, Long> acceptedRequests) {
-        this(
-                pendingRequests,
-                unassignedSplits,
-                watchedTargets,
-                intakePositions,
-                acceptedRequests,
-                Map.of());
-    }
-
     /** Nothing pending, assigned, watched or taken yet. */
     public static EbsLineageEnumeratorState empty() {
-        return new EbsLineageEnumeratorState(List.of(), List.of());
+        return ofRequests(List.of());
+    }
+
+    /** Only requests to resolve: the state of a bounded job before it starts. */
+    public static EbsLineageEnumeratorState ofRequests(List<PendingRequest> pendingRequests) {
+        return new EbsLineageEnumeratorState(
+                pendingRequests, List.of(), List.of(), Map.of(), Map.of(), Map.of());
     }
 
     /**
@@ -75,22 +59,12 @@ public record EbsLineageEnumeratorState(
         return sourceRegion + "\n" + lineage + "\n" + targetRegion;
     }
 
-    public EbsLineageEnumeratorState(
-            List<PendingRequest> pendingRequests, List<BlockRangeSplit> unassignedSplits) {
-        this(pendingRequests, unassignedSplits, List.of());
-    }
-
     /**
      * A request with the time it was accepted (durations and lag are measured from it) and the
      * generation of target snapshots to start for it: 0 at first; a replacement of targets that EBS
      * cancelled carries only their regions and the next generation.
      */
-    public record PendingRequest(ReplicationRequest request, long acceptedMillis, int generation) {
-
-        public PendingRequest(ReplicationRequest request, long acceptedMillis) {
-            this(request, acceptedMillis, 0);
-        }
-    }
+    public record PendingRequest(ReplicationRequest request, long acceptedMillis, int generation) {}
 
     /**
      * A target snapshot being written, watched with DescribeSnapshots so that a cancellation by its

@@ -5,8 +5,8 @@ import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.LineageCopy;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSerializer;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer;
 
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
@@ -20,13 +20,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSerializer.readOptional;
-import static io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSerializer.writeOptional;
+import static io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer.readOptional;
+import static io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer.writeOptional;
 
 /**
  * Versioned serializer of {@link EbsLineageEnumeratorState}. Version 1: the pending requests (id,
  * source, optional base, targets with region, optional parent, optional KMS key, tags, optional
- * description; accepted time), then the unassigned splits in the {@link BlockRangeSplitSerializer}
+ * description; accepted time), then the unassigned splits in the {@link LineageSplitSerializer}
  * version 1 layout. Version 2: each pending request also has its target generation, the splits use
  * the split version 2 layout, and the watched targets follow (request, accepted time, generation,
  * region, target snapshot, open split ids, time reading finished). Version 3 uses the split version
@@ -34,7 +34,8 @@ import static io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitSeriali
  * accepted time). Version 4 uses the split version 4 layout, adds each request's optional lineage
  * and whether it copies from the latest, and appends the lineage copies. Version 5 adds each
  * request's attributes (count, then key and value), splits still in the split version 4 layout;
- * requests of older versions have none. Unknown versions and trailing bytes are rejected.
+ * requests of older versions have none. Version 6 writes the splits in the split version 5 layout,
+ * one per kind. Unknown versions and trailing bytes are rejected.
  */
 public final class EbsLineageEnumeratorStateSerializer
         implements SimpleVersionedSerializer<EbsLineageEnumeratorState> {
@@ -53,7 +54,10 @@ public final class EbsLineageEnumeratorStateSerializer
     /** Adds request attributes. */
     public static final int VERSION_5 = 5;
 
-    public static final int CURRENT_VERSION = VERSION_5;
+    /** Splits of three kinds, with typed targets, copy info and failures. */
+    public static final int VERSION_6 = 6;
+
+    public static final int CURRENT_VERSION = VERSION_6;
 
     @Override
     public int getVersion() {
@@ -70,8 +74,8 @@ public final class EbsLineageEnumeratorStateSerializer
             out.writeInt(p.generation());
         }
         out.writeInt(state.unassignedSplits().size());
-        for (BlockRangeSplit s : state.unassignedSplits()) {
-            BlockRangeSplitSerializer.write(s, out);
+        for (LineageSplit s : state.unassignedSplits()) {
+            LineageSplitSerializer.write(s, out);
         }
         out.writeInt(state.watchedTargets().size());
         for (WatchedTarget w : state.watchedTargets()) {
@@ -104,7 +108,7 @@ public final class EbsLineageEnumeratorStateSerializer
     @Override
     public EbsLineageEnumeratorState deserialize(int version, byte[] serialized)
             throws IOException {
-        if (version < VERSION_1 || version > VERSION_5) {
+        if (version < VERSION_1 || version > CURRENT_VERSION) {
             throw new IOException("Unknown enumerator state serializer version " + version);
         }
         boolean v2 = version >= VERSION_2;
@@ -117,9 +121,9 @@ public final class EbsLineageEnumeratorStateSerializer
             pending.add(new PendingRequest(r, accepted, v2 ? in.readInt() : 0));
         }
         int m = in.readInt();
-        List<BlockRangeSplit> splits = new ArrayList<>(m);
+        List<LineageSplit> splits = new ArrayList<>(m);
         for (int i = 0; i < m; i++) {
-            splits.add(BlockRangeSplitSerializer.read(in, splitVersion(version)));
+            splits.add(LineageSplitSerializer.read(in, splitVersion(version)));
         }
         List<WatchedTarget> watched = new ArrayList<>();
         if (v2) {
@@ -169,7 +173,9 @@ public final class EbsLineageEnumeratorStateSerializer
 
     /** The split layout a state version holds. */
     private static int splitVersion(int version) {
-        return Math.min(version, BlockRangeSplitSerializer.VERSION_4);
+        return version >= VERSION_6
+                ? LineageSplitSerializer.VERSION_5
+                : Math.min(version, LineageSplitSerializer.VERSION_4);
     }
 
     private static void writeLongs(Map<String, Long> values, DataOutputView out)
@@ -238,7 +244,8 @@ public final class EbsLineageEnumeratorStateSerializer
             targets.add(new ReplicationTarget(targetRegion, parent, kms, tags, readOptional(in)));
         }
         if (version < VERSION_4) {
-            return new ReplicationRequest(id, region, snapshot, base, targets);
+            return new ReplicationRequest(
+                    id, region, snapshot, base, targets, null, false, Map.of());
         }
         String lineage = readOptional(in);
         boolean fromLatest = in.readBoolean();

@@ -1,12 +1,13 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.metrics.EbsMetricConstants;
 import io.ebsreplicator.connector.ebs.metrics.EbsProxyMetrics;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
-import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyListener;
@@ -18,6 +19,9 @@ import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
 import io.ebsreplicator.connector.ebs.source.intake.IntakeRecord;
 import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.connector.source.SourceEvent;
@@ -63,7 +67,7 @@ import java.util.concurrent.TimeUnit;
  * more work (bounded mode).
  */
 public final class EbsLineageSourceEnumerator
-        implements SplitEnumerator<BlockRangeSplit, EbsLineageEnumeratorState> {
+        implements SplitEnumerator<LineageSplit, EbsLineageEnumeratorState> {
 
     private static final Logger LOG = LoggerFactory.getLogger(EbsLineageSourceEnumerator.class);
 
@@ -80,13 +84,13 @@ public final class EbsLineageSourceEnumerator
      */
     private static final long INTAKE_INTERVAL_MILLIS = 200;
 
-    private final SplitEnumeratorContext<BlockRangeSplit> context;
+    private final SplitEnumeratorContext<LineageSplit> context;
     private final EbsProxyFactory proxyFactory;
     private final int splitsPerRequest;
     private final int minSplitBlocks;
     private final int timeoutMinutes;
     private final Deque<PendingRequest> pending;
-    private final Deque<BlockRangeSplit> unassigned;
+    private final Deque<LineageSplit> unassigned;
     private final Set<Integer> waitingReaders = new LinkedHashSet<>();
     private final Map<String, Integer> attempts = new HashMap<>();
 
@@ -127,7 +131,7 @@ public final class EbsLineageSourceEnumerator
     private boolean describing;
 
     public EbsLineageSourceEnumerator(
-            SplitEnumeratorContext<BlockRangeSplit> context,
+            SplitEnumeratorContext<LineageSplit> context,
             EbsProxyFactory proxyFactory,
             EbsLineageEnumeratorState state,
             int splitsPerRequest,
@@ -144,7 +148,7 @@ public final class EbsLineageSourceEnumerator
     }
 
     public EbsLineageSourceEnumerator(
-            SplitEnumeratorContext<BlockRangeSplit> context,
+            SplitEnumeratorContext<LineageSplit> context,
             EbsProxyFactory proxyFactory,
             EbsLineageEnumeratorState state,
             int splitsPerRequest,
@@ -169,7 +173,7 @@ public final class EbsLineageSourceEnumerator
      * @param dedupeRetention how long an accepted request id is remembered
      */
     public EbsLineageSourceEnumerator(
-            SplitEnumeratorContext<BlockRangeSplit> context,
+            SplitEnumeratorContext<LineageSplit> context,
             EbsProxyFactory proxyFactory,
             EbsLineageEnumeratorState state,
             int splitsPerRequest,
@@ -369,7 +373,7 @@ public final class EbsLineageSourceEnumerator
     }
 
     /** Resolves a request on the worker thread, attaching how it is copied to its splits. */
-    private List<BlockRangeSplit> resolve(PendingRequest p, LineagePlan plan) {
+    private List<LineageSplit> resolve(PendingRequest p, LineagePlan plan) {
         ReplicationRequest r = p.request();
         CopyInfo info = CopyInfo.of(r);
         if (plan != null) {
@@ -400,7 +404,7 @@ public final class EbsLineageSourceEnumerator
                             CopyInfo.of(incremental));
                 } catch (EbsProxyException e) {
                     if (e.kind() != EbsProxyException.Kind.FATAL
-                            || !"UNRELATED_SNAPSHOTS".equals(e.reason())) {
+                            || e.failureReason() != FailureReason.UNRELATED_BASE) {
                         throw e;
                     }
                     fallback =
@@ -442,11 +446,16 @@ public final class EbsLineageSourceEnumerator
         return null;
     }
 
-    private static List<BlockRangeSplit> withInfo(List<BlockRangeSplit> splits, CopyInfo info) {
-        String encoded = info.encode();
-        List<BlockRangeSplit> out = new ArrayList<>(splits.size());
-        for (BlockRangeSplit s : splits) {
-            out.add(s.withCopyInfo(encoded));
+    private static List<LineageSplit> withInfo(List<LineageSplit> splits, CopyInfo info) {
+        List<LineageSplit> out = new ArrayList<>(splits.size());
+        for (LineageSplit s : splits) {
+            if (s instanceof BlockRangeSplit range) {
+                out.add(range.withCopyInfo(info));
+            } else if (s instanceof FailedRequestSplit failed) {
+                out.add(failed.withCopyInfo(info));
+            } else {
+                out.add(s);
+            }
         }
         return out;
     }
@@ -484,7 +493,7 @@ public final class EbsLineageSourceEnumerator
                 && now - w.readingFinishedMillis > watchSettings.grace().toMillis();
     }
 
-    private void onResolved(PendingRequest request, List<BlockRangeSplit> splits, Throwable error) {
+    private void onResolved(PendingRequest request, List<LineageSplit> splits, Throwable error) {
         resolving = false;
         String id = key(request);
         if (error == null) {
@@ -520,33 +529,28 @@ public final class EbsLineageSourceEnumerator
             pending.remove(request);
             attempts.remove(id);
             notBefore.remove(id);
-            String reason = RequestResolver.describe(error);
-            LOG.warn("Request {} failed: {}", id, reason);
-            unassigned.add(failureSplit(request, reason));
+            Failure failure = Failure.of(error);
+            LOG.warn("Request {} failed ({}): {}", id, failure.reason(), failure.message());
+            unassigned.add(failureSplit(request, failure));
         }
         assignWaiting();
         resolveNext();
     }
 
-    private static BlockRangeSplit failureSplit(PendingRequest p, String reason) {
+    private static FailedRequestSplit failureSplit(PendingRequest p, Failure failure) {
         ReplicationRequest r = p.request();
-        Map<String, String> targets = new LinkedHashMap<>();
+        List<String> regions = new ArrayList<>();
         for (ReplicationTarget t : r.targets()) {
-            targets.put(t.region(), "");
+            regions.add(t.region());
         }
-        BlockRangeSplit failed =
-                BlockRangeSplit.failed(
-                        r.requestId(),
-                        r.sourceRegion(),
-                        r.sourceSnapshotId(),
-                        TargetSnapshots.encode(targets),
-                        reason,
-                        p.acceptedMillis(),
-                        p.generation());
         // Its results echo the attributes; the mode stays undecided.
-        return r.attributes().isEmpty()
-                ? failed
-                : failed.withCopyInfo(CopyInfo.undecided(r).encode());
+        return FailedRequestSplit.of(
+                r,
+                regions,
+                failure,
+                p.acceptedMillis(),
+                p.generation(),
+                r.attributes().isEmpty() ? null : CopyInfo.undecided(r));
     }
 
     /** Pending requests, retry delays and attempts are kept per request and generation. */
@@ -607,7 +611,7 @@ public final class EbsLineageSourceEnumerator
             positions.put(r.stream(), r.offset() + 1);
             if (r.deadLetter() != null) {
                 LOG.warn("Message {} is not a usable request: dead letter", r.deadLetterId());
-                unassigned.add(BlockRangeSplit.deadLetter(r.deadLetterId(), r.deadLetter(), now));
+                unassigned.add(new DeadLetterSplit(r.deadLetterId(), r.deadLetter()));
                 continue;
             }
             String id = r.request().requestId();
@@ -620,10 +624,14 @@ public final class EbsLineageSourceEnumerator
                 continue;
             }
             accepted.put(id, now);
-            PendingRequest p = new PendingRequest(r.request(), now);
-            if (r.invalidReason() != null) {
-                LOG.warn("Request {} is invalid: {}", id, r.invalidReason());
-                unassigned.add(failureSplit(p, r.invalidReason()));
+            PendingRequest p = new PendingRequest(r.request(), now, 0);
+            if (r.failure() != null) {
+                LOG.warn(
+                        "Request {} is not served ({}): {}",
+                        id,
+                        r.failure().reason(),
+                        r.failure().message());
+                unassigned.add(failureSplit(p, r.failure()));
             } else {
                 LOG.info("Request {} accepted from {}@{}", id, r.stream(), r.offset());
                 pending.add(p);
@@ -651,13 +659,13 @@ public final class EbsLineageSourceEnumerator
     // ------------------------------------------------------------------ watching targets
 
     /** Starts watching the targets of freshly resolved splits until their splits are read. */
-    private void watch(PendingRequest request, List<BlockRangeSplit> splits) {
-        for (BlockRangeSplit s : splits) {
-            if (s.failure() != null) {
+    private void watch(PendingRequest request, List<LineageSplit> splits) {
+        for (LineageSplit split : splits) {
+            if (!(split instanceof BlockRangeSplit s)) {
                 continue;
             }
-            for (Map.Entry<String, String> t : TargetSnapshots.decode(s.targets()).entrySet()) {
-                if (t.getValue().isEmpty()) {
+            for (Map.Entry<String, String> t : s.targets().snapshotByRegion().entrySet()) {
+                if (t.getValue() == null) {
                     continue;
                 }
                 String key = Watch.key(s.requestId(), t.getKey());
@@ -812,7 +820,12 @@ public final class EbsLineageSourceEnumerator
             unassigned.add(
                     failureSplit(
                             replacement,
-                            why + "; replaced " + w.generation + " times already, giving up"));
+                            Failure.of(
+                                    FailureReason.TARGET_CANCELLED,
+                                    why
+                                            + "; replaced "
+                                            + w.generation
+                                            + " times already, giving up")));
             return;
         }
         LOG.warn("{}; copying again into a new target (generation {})", why, next);
@@ -915,10 +928,10 @@ public final class EbsLineageSourceEnumerator
     }
 
     @Override
-    public void addSplitsBack(List<BlockRangeSplit> splits, int subtaskId) {
+    public void addSplitsBack(List<LineageSplit> splits, int subtaskId) {
         // A reader failed before checkpointing these: they go first, from their checkpointed
         // progress.
-        List<BlockRangeSplit> back = new ArrayList<>(splits);
+        List<LineageSplit> back = new ArrayList<>(splits);
         for (int i = back.size() - 1; i >= 0; i--) {
             unassigned.addFirst(back.get(i));
         }

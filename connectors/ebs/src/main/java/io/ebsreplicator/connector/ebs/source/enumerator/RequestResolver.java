@@ -1,6 +1,8 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.InvalidRequestException;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
@@ -9,6 +11,8 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.proxy.StartedSnapshot;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -58,15 +62,6 @@ public final class RequestResolver {
         this.splitsPerRequest = Math.max(1, splitsPerRequest);
         this.minSplitBlocks = Math.max(1, minSplitBlocks);
         this.timeoutMinutes = timeoutMinutes;
-    }
-
-    /** A request that cannot be served as given; reported as a failure result. */
-    public static final class InvalidRequestException extends IllegalArgumentException {
-        private static final long serialVersionUID = 1L;
-
-        public InvalidRequestException(String message) {
-            super(message);
-        }
     }
 
     /** Validates the request's own fields; throws {@link InvalidRequestException}. */
@@ -120,22 +115,15 @@ public final class RequestResolver {
     }
 
     /**
-     * Resolves a request into its splits. Throws {@link InvalidRequestException} or a FATAL {@link
-     * EbsProxyException} when the request cannot succeed, and a RETRYABLE one when it should be
-     * tried again later.
-     */
-    public List<BlockRangeSplit> resolve(ReplicationRequest r, long acceptedMillis) {
-        return resolve(r, acceptedMillis, 0);
-    }
-
-    /**
      * Resolves a request into splits that write to target snapshots of {@code generation}: 0 for a
      * new request, n for the n-th replacement of targets that EBS cancelled (a new ClientToken, so
      * a new snapshot; the source is checked again first, so a request whose source has gone
-     * meanwhile fails instead of starting a target it cannot fill).
+     * meanwhile fails instead of starting a target it cannot fill). Throws {@link
+     * InvalidRequestException} or a FATAL {@link EbsProxyException} when the request cannot
+     * succeed, and a RETRYABLE one when it should be tried again later. A target region whose
+     * StartSnapshot fails fatally gets a {@link FailedRequestSplit} of its own.
      */
-    public List<BlockRangeSplit> resolve(
-            ReplicationRequest r, long acceptedMillis, int generation) {
+    public List<LineageSplit> resolve(ReplicationRequest r, long acceptedMillis, int generation) {
         validate(r);
         EbsProxy source = proxies.apply(r.sourceRegion());
         // One small page proves the source (and the lineage from the base) readable and tells the
@@ -147,8 +135,8 @@ public final class RequestResolver {
                         : source.listSnapshotBlocks(r.sourceSnapshotId(), 0, null, 100);
         long volumeGib = probe.volumeSizeGib();
         Map<String, String> started = new LinkedHashMap<>();
-        Map<String, String> failedTargets = new LinkedHashMap<>();
-        String failure = null;
+        List<String> failedRegions = new ArrayList<>();
+        Failure failure = null;
         for (ReplicationTarget t : r.targets()) {
             try {
                 StartedSnapshot s =
@@ -159,41 +147,21 @@ public final class RequestResolver {
                     throw e; // retried later as a whole; started targets are found again by token
                 }
                 // One bad target region must not hold back the others.
-                failedTargets.put(t.region(), "");
-                failure = describe(e);
+                failedRegions.add(t.region());
+                failure = Failure.of(e);
             }
         }
-        List<BlockRangeSplit> splits = new ArrayList<>();
+        List<LineageSplit> splits = new ArrayList<>();
         if (!started.isEmpty()) {
             splits.addAll(
-                    cut(r, volumeGib, TargetSnapshots.encode(started), acceptedMillis, generation));
+                    cut(r, volumeGib, TargetSnapshots.of(started), acceptedMillis, generation));
         }
-        if (!failedTargets.isEmpty()) {
+        if (!failedRegions.isEmpty()) {
             splits.add(
-                    BlockRangeSplit.failed(
-                            r.requestId(),
-                            r.sourceRegion(),
-                            r.sourceSnapshotId(),
-                            TargetSnapshots.encode(failedTargets),
-                            failure,
-                            acceptedMillis,
-                            generation));
+                    FailedRequestSplit.of(
+                            r, failedRegions, failure, acceptedMillis, generation, null));
         }
         return splits;
-    }
-
-    /** A failure reason for a result: the error code, its reason and the message. */
-    public static String describe(Throwable e) {
-        if (e instanceof EbsProxyException p) {
-            return p.errorCode()
-                    + (p.reason() == null ? "" : "(" + p.reason() + ")")
-                    + ": "
-                    + p.getMessage();
-        }
-        if (e instanceof InvalidRequestException) {
-            return "InvalidRequest: " + e.getMessage();
-        }
-        return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
     StartSnapshotSpec spec(ReplicationRequest r, ReplicationTarget t, long volumeGib, int gen) {
@@ -235,14 +203,9 @@ public final class RequestResolver {
 
     /** Equal block-index ranges over the volume, at least {@code minSplitBlocks} each. */
     List<BlockRangeSplit> cut(
-            ReplicationRequest r, long volumeGib, String targets, long acceptedMillis) {
-        return cut(r, volumeGib, targets, acceptedMillis, 0);
-    }
-
-    private List<BlockRangeSplit> cut(
             ReplicationRequest r,
             long volumeGib,
-            String targets,
+            TargetSnapshots targets,
             long acceptedMillis,
             int generation) {
         long blocks = volumeGib * BLOCKS_PER_GIB;
@@ -259,21 +222,14 @@ public final class RequestResolver {
             int start = (int) Math.min(blocks, i * size);
             int end = (int) Math.min(blocks, (i + 1) * size);
             splits.add(
-                    new BlockRangeSplit(
-                            r.requestId(),
-                            i,
-                            n,
-                            r.sourceRegion(),
-                            r.sourceSnapshotId(),
-                            r.baseSnapshotId(),
-                            targets,
-                            start,
-                            end,
-                            start,
-                            0,
-                            null,
-                            acceptedMillis,
-                            generation));
+                    BlockRangeSplit.builder()
+                            .request(r)
+                            .split(i, n)
+                            .targets(targets)
+                            .range(start, end)
+                            .requestStartMillis(acceptedMillis)
+                            .generation(generation)
+                            .build());
         }
         return splits;
     }

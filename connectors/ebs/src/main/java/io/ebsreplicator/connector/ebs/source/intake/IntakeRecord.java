@@ -1,21 +1,23 @@
 package io.ebsreplicator.connector.ebs.source.intake;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 
 import java.util.Objects;
 
 /**
  * One message taken from a {@link RequestIntake}, already decoded: a request to replicate, a
- * request that names its targets but cannot be served as written ({@code invalidReason}: it ends in
- * a failure result per target), or a message that is not a usable request at all ({@code
- * deadLetter}: the encoded dead-letter record to publish, with the original bytes inside). {@code
- * stream} and {@code offset} say where it was, so the enumerator can resume after it.
+ * request that names its targets but is not served ({@code failure}: invalid as written, or its
+ * deadline passed; it ends in a failure result per target), or a message that is not a usable
+ * request at all ({@code deadLetter}: the encoded dead-letter record to publish, with the original
+ * bytes inside). {@code stream} and {@code offset} say where it was, so the enumerator can resume
+ * after it.
  */
 public record IntakeRecord(
         String stream,
         long offset,
         ReplicationRequest request,
-        String invalidReason,
+        Failure failure,
         byte[] deadLetter,
         String deadLetterId) {
 
@@ -31,16 +33,17 @@ public record IntakeRecord(
     }
 
     /**
-     * A request that cannot be served as written; it must name at least one target region, since
-     * its failure is reported per target (otherwise it is a dead letter).
+     * A request that is not served, for the reason the intake decided ({@code INVALID_REQUEST},
+     * {@code DEADLINE_EXCEEDED}); it must name at least one target region, since its failure is
+     * reported per target (otherwise it is a dead letter).
      */
     public static IntakeRecord invalid(
-            String stream, long offset, ReplicationRequest r, String reason) {
+            String stream, long offset, ReplicationRequest r, Failure failure) {
         if (r.targets().isEmpty()) {
             throw new IllegalArgumentException(
                     "an invalid request without targets is a dead letter");
         }
-        return new IntakeRecord(stream, offset, r, Objects.requireNonNull(reason), null, null);
+        return new IntakeRecord(stream, offset, r, Objects.requireNonNull(failure), null, null);
     }
 
     /**

@@ -1,13 +1,16 @@
 package io.ebsreplicator.connector.ebs.source.reader;
 
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.Failure;
 import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
-import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import org.apache.flink.connector.base.source.reader.RecordsBySplits;
 import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
@@ -27,14 +30,15 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Lists the blocks of its splits, one page per {@link #fetch()}, on the reader's fetcher thread. A
- * split is listed from its checkpointed block index with {@code StartingBlockIndex}; NextTokens are
- * followed only within this reader's lifetime and dropped when EBS refuses one (expired or
- * invalid), after which listing resumes from the block index. A split ends when a page reaches its
- * range end or the listing ends. Transient failures back off here, on the fetcher thread, waking
- * early if the reader is closed.
+ * Lists the blocks of its block-range splits, one page per {@link #fetch()}, on the reader's
+ * fetcher thread; a failure or dead-letter split is handed to the emitter at once and finished. A
+ * range split is listed from its checkpointed block index with {@code StartingBlockIndex};
+ * NextTokens are followed only within this reader's lifetime and dropped when EBS refuses one
+ * (expired or invalid), after which listing resumes from the block index. A split ends when a page
+ * reaches its range end or the listing ends. Transient failures back off here, on the fetcher
+ * thread, waking early if the reader is closed.
  */
-public final class BlockRangeSplitReader implements SplitReader<ListedRecord, BlockRangeSplit> {
+public final class BlockRangeSplitReader implements SplitReader<ListedRecord, LineageSplit> {
 
     private static final Logger LOG = LoggerFactory.getLogger(BlockRangeSplitReader.class);
 
@@ -61,15 +65,15 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
         this.metrics = metrics;
     }
 
-    /** Where the listing of one split stands. */
+    /** A split to read and, for a block range, where its listing stands. */
     private static final class Cursor {
-        final BlockRangeSplit split;
+        final LineageSplit split;
         int nextIndex;
         String nextToken;
 
-        Cursor(BlockRangeSplit split) {
+        Cursor(LineageSplit split) {
             this.split = split;
-            this.nextIndex = split.nextIndex();
+            this.nextIndex = split instanceof BlockRangeSplit range ? range.nextIndex() : 0;
         }
     }
 
@@ -80,21 +84,22 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
             return new RecordsBySplits<>(Map.of(), Set.of());
         }
         String id = c.split.splitId();
-        if (c.split.deadLetter() != null) {
+        if (c.split instanceof DeadLetterSplit d) {
             splits.pollFirst();
-            return finished(id, List.of(ListedRecord.deadLetter(c.split.deadLetter())));
+            return finished(id, List.of(ListedRecord.deadLetter(d.record())));
         }
-        if (c.split.failure() != null) {
+        if (c.split instanceof FailedRequestSplit f) {
             splits.pollFirst();
-            return finished(id, List.of(ListedRecord.failed(c.split.failure())));
+            return finished(id, List.of(ListedRecord.failed(f.failure())));
         }
-        if (c.nextIndex >= c.split.rangeEnd()) {
+        BlockRangeSplit range = (BlockRangeSplit) c.split;
+        if (c.nextIndex >= range.rangeEnd()) {
             splits.pollFirst();
             return finished(id, List.of(ListedRecord.end()));
         }
         BlockListing page;
         try {
-            page = list(c);
+            page = list(range, c);
         } catch (EbsProxyException e) {
             switch (e.kind()) {
                 case INVALID_TOKEN -> {
@@ -109,7 +114,7 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
                 }
                 default -> {
                     splits.pollFirst();
-                    return finished(id, List.of(ListedRecord.failed(RequestResolver.describe(e))));
+                    return finished(id, List.of(ListedRecord.failed(Failure.of(e))));
                 }
             }
         }
@@ -117,7 +122,7 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
         List<ListedRecord> records = new ArrayList<>(page.blocks().size() + 1);
         boolean reachedEnd = false;
         for (ListedBlock b : page.blocks()) {
-            if (b.blockIndex() >= c.split.rangeEnd()) {
+            if (b.blockIndex() >= range.rangeEnd()) {
                 reachedEnd = true;
                 break;
             }
@@ -126,7 +131,7 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
             }
             if (b.blockToken() != null) {
                 records.add(ListedRecord.block(b.blockIndex(), b.blockToken()));
-            } else if (c.split.baseSnapshotId() != null) {
+            } else if (range.baseSnapshotId() != null) {
                 // Changed, but not in the source (only the base has it): the target must read
                 // zeros there, as the source does. The copier writes a zero block.
                 records.add(ListedRecord.block(b.blockIndex(), null));
@@ -142,8 +147,7 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
         return new RecordsBySplits<>(Map.of(id, records), Set.of());
     }
 
-    private BlockListing list(Cursor c) {
-        BlockRangeSplit s = c.split;
+    private BlockListing list(BlockRangeSplit s, Cursor c) {
         EbsProxy proxy =
                 proxies.computeIfAbsent(
                         s.sourceRegion(), r -> proxyFactory.create(r, metrics.proxyListener(r)));
@@ -178,12 +182,12 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Bl
     }
 
     @Override
-    public void handleSplitsChanges(SplitsChange<BlockRangeSplit> splitsChanges) {
+    public void handleSplitsChanges(SplitsChange<LineageSplit> splitsChanges) {
         if (!(splitsChanges instanceof SplitsAddition)) {
             throw new UnsupportedOperationException(
                     "Unsupported split change " + splitsChanges.getClass().getSimpleName());
         }
-        for (BlockRangeSplit s : splitsChanges.splits()) {
+        for (LineageSplit s : splitsChanges.splits()) {
             splits.addLast(new Cursor(s));
         }
     }

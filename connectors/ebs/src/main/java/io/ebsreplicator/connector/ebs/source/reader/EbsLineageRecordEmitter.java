@@ -2,9 +2,13 @@ package io.ebsreplicator.connector.ebs.source.reader;
 
 import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
+import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitState;
+import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplitState;
 
 import org.apache.flink.api.connector.source.SourceOutput;
 import org.apache.flink.connector.base.source.reader.RecordEmitter;
@@ -15,7 +19,7 @@ import org.apache.flink.connector.base.source.reader.RecordEmitter;
  * emitted in all, counted across restores.
  */
 public final class EbsLineageRecordEmitter
-        implements RecordEmitter<ListedRecord, BlockTask, BlockRangeSplitState> {
+        implements RecordEmitter<ListedRecord, BlockTask, LineageSplitState> {
 
     private final PipelineHook hook;
     private final int subtask;
@@ -34,65 +38,59 @@ public final class EbsLineageRecordEmitter
 
     @Override
     public void emitRecord(
-            ListedRecord record, SourceOutput<BlockTask> output, BlockRangeSplitState state) {
+            ListedRecord record, SourceOutput<BlockTask> output, LineageSplitState state) {
         hook.onRecord(PipelineHook.SOURCE, subtask);
-        BlockRangeSplit s = state.split();
+        LineageSplit split = state.split();
         switch (record.kind()) {
             case BLOCK -> {
                 if (record.blockIndex() < state.nextIndex()) {
                     return; // emitted before a restore
                 }
                 output.collect(
-                        task(
-                                s,
-                                BlockTask.Kind.BLOCK,
+                        BlockTask.block(
+                                origin((BlockRangeSplit) split),
                                 record.blockIndex(),
-                                record.blockToken(),
-                                0,
-                                null));
+                                record.blockToken()));
                 state.emitted(record.blockIndex());
                 metrics.blockListed();
             }
             case END ->
                     output.collect(
-                            task(
-                                    s,
-                                    BlockTask.Kind.SPLIT_END,
-                                    -1,
-                                    null,
-                                    state.emittedBlocks(),
-                                    null));
-            case FAILED ->
-                    output.collect(
-                            task(s, BlockTask.Kind.REQUEST_FAILED, -1, null, 0, record.failure()));
+                            BlockTask.splitEnd(
+                                    origin((BlockRangeSplit) split), state.emittedBlocks()));
+            case FAILED -> output.collect(BlockTask.requestFailed(origin(split), record.failure()));
             case DEAD_LETTER ->
-                    output.collect(BlockTask.deadLetter(s.requestId(), record.deadLetter()));
+                    output.collect(
+                            BlockTask.deadLetter(
+                                    ((DeadLetterSplit) split).id(), record.deadLetter()));
             default -> throw new IllegalStateException("Unknown record " + record);
         }
     }
 
-    private static BlockTask task(
-            BlockRangeSplit s,
-            BlockTask.Kind kind,
-            int index,
-            String token,
-            long emitted,
-            String failure) {
-        return new BlockTask(
-                kind,
-                s.requestId(),
-                s.splitIndex(),
-                s.totalSplits(),
-                s.sourceRegion(),
-                s.sourceSnapshotId(),
-                index,
-                token,
-                emitted,
-                s.targets(),
-                failure,
-                s.requestStartMillis(),
-                s.generation(),
-                null,
-                kind == BlockTask.Kind.BLOCK ? null : s.copyInfo());
+    /** What the tasks of a block range, or of a request's failure, share. */
+    private static BlockTask.Origin origin(LineageSplit split) {
+        if (split instanceof BlockRangeSplit s) {
+            return new BlockTask.Origin(
+                    s.requestId(),
+                    s.splitIndex(),
+                    s.totalSplits(),
+                    s.sourceRegion(),
+                    s.sourceSnapshotId(),
+                    s.targets(),
+                    s.requestStartMillis(),
+                    s.generation(),
+                    s.copyInfo());
+        }
+        FailedRequestSplit f = (FailedRequestSplit) split;
+        return new BlockTask.Origin(
+                f.requestId(),
+                0,
+                1,
+                f.sourceRegion(),
+                f.sourceSnapshotId(),
+                TargetSnapshots.notStarted(f.targetRegions()),
+                f.requestStartMillis(),
+                f.generation(),
+                f.copyInfo());
     }
 }

@@ -4,8 +4,8 @@ import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitState;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplitState;
 
 import org.apache.flink.api.connector.source.SourceReaderContext;
 import org.apache.flink.configuration.Configuration;
@@ -26,10 +26,10 @@ import java.util.function.Supplier;
  */
 public final class EbsLineageSourceReader
         extends SingleThreadMultiplexSourceReaderBase<
-                ListedRecord, BlockTask, BlockRangeSplit, BlockRangeSplitState> {
+                ListedRecord, BlockTask, LineageSplit, LineageSplitState> {
 
     public EbsLineageSourceReader(
-            Supplier<SplitReader<ListedRecord, BlockRangeSplit>> splitReader,
+            Supplier<SplitReader<ListedRecord, LineageSplit>> splitReader,
             Configuration config,
             SourceReaderContext context,
             PipelineHook hook) {
@@ -38,7 +38,7 @@ public final class EbsLineageSourceReader
 
     /** A reader that counts what it lists and finishes in {@code metrics}. */
     public EbsLineageSourceReader(
-            Supplier<SplitReader<ListedRecord, BlockRangeSplit>> splitReader,
+            Supplier<SplitReader<ListedRecord, LineageSplit>> splitReader,
             Configuration config,
             SourceReaderContext context,
             PipelineHook hook,
@@ -65,8 +65,8 @@ public final class EbsLineageSourceReader
     private final Set<String> active = new HashSet<>();
 
     @Override
-    public void addSplits(List<BlockRangeSplit> splits) {
-        for (BlockRangeSplit s : splits) {
+    public void addSplits(List<LineageSplit> splits) {
+        for (LineageSplit s : splits) {
             active.add(s.splitId());
         }
         super.addSplits(splits);
@@ -83,7 +83,7 @@ public final class EbsLineageSourceReader
     }
 
     @Override
-    protected void onSplitFinished(Map<String, BlockRangeSplitState> finishedSplitIds) {
+    protected void onSplitFinished(Map<String, LineageSplitState> finishedSplitIds) {
         active.removeAll(finishedSplitIds.keySet());
         metrics.splitsFinished(finishedSplitIds.size());
         context.sendSourceEventToCoordinator(
@@ -94,12 +94,12 @@ public final class EbsLineageSourceReader
     }
 
     @Override
-    protected BlockRangeSplitState initializedState(BlockRangeSplit split) {
-        return new BlockRangeSplitState(split);
+    protected LineageSplitState initializedState(LineageSplit split) {
+        return new LineageSplitState(split);
     }
 
     @Override
-    protected BlockRangeSplit toSplitType(String splitId, BlockRangeSplitState state) {
+    protected LineageSplit toSplitType(String splitId, LineageSplitState state) {
         return state.toSplit();
     }
 }

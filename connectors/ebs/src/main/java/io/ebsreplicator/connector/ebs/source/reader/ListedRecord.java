@@ -1,12 +1,14 @@
 package io.ebsreplicator.connector.ebs.source.reader;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+
 /**
  * What the split reader hands the record emitter: a listed block, the end of the split, a failure
  * of the split's request, or the dead letter a dead-letter split carries. Lives only inside one
  * reader; never serialized.
  */
 public record ListedRecord(
-        Kind kind, int blockIndex, String blockToken, String failure, byte[] deadLetter) {
+        Kind kind, int blockIndex, String blockToken, Failure failure, byte[] deadLetter) {
 
     public enum Kind {
         BLOCK,
@@ -15,23 +17,19 @@ public record ListedRecord(
         DEAD_LETTER
     }
 
-    ListedRecord(Kind kind, int blockIndex, String blockToken, String failure) {
-        this(kind, blockIndex, blockToken, failure, null);
-    }
-
     static ListedRecord deadLetter(byte[] encoded) {
         return new ListedRecord(Kind.DEAD_LETTER, -1, null, null, encoded);
     }
 
     static ListedRecord block(int index, String token) {
-        return new ListedRecord(Kind.BLOCK, index, token, null);
+        return new ListedRecord(Kind.BLOCK, index, token, null, null);
     }
 
     static ListedRecord end() {
-        return new ListedRecord(Kind.END, -1, null, null);
+        return new ListedRecord(Kind.END, -1, null, null, null);
     }
 
-    static ListedRecord failed(String reason) {
-        return new ListedRecord(Kind.FAILED, -1, null, reason);
+    static ListedRecord failed(Failure failure) {
+        return new ListedRecord(Kind.FAILED, -1, null, failure, null);
     }
 }

@@ -1,18 +1,19 @@
 package io.ebsreplicator.connector.ebs.source.split;
 
-import org.apache.flink.api.connector.source.SourceSplit;
+import io.ebsreplicator.connector.ebs.model.CopyInfo;
+import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
+import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 
 import java.util.Objects;
 
 /**
- * A range of block indexes of one request's source snapshot, {@code [rangeStart, rangeEnd)}, with
- * how far a reader got: the next block index to list and the blocks emitted so far. Only indexes
- * are kept, never block tokens or NextTokens, which expire. A split with a {@code failure} carries
- * a request that could not be resolved; its reader emits the failure and finishes it.
- *
- * <p>Stored in reader and enumerator state; see {@link BlockRangeSplitSerializer}.
+ * A range of block indexes of one request's source snapshot, {@code [rangeStart, rangeEnd)}, to be
+ * copied to the request's target snapshots, with how far a reader got: the next block index to list
+ * and the blocks emitted so far. Only indexes are kept, never block tokens or NextTokens, which
+ * expire. Cut by the enumerator on the JobManager, listed by a reader; built with {@link
+ * #builder()}.
  */
-public final class BlockRangeSplit implements SourceSplit {
+public final class BlockRangeSplit implements LineageSplit {
 
     private final String requestId;
     private final int splitIndex;
@@ -20,240 +21,75 @@ public final class BlockRangeSplit implements SourceSplit {
     private final String sourceRegion;
     private final String sourceSnapshotId;
     private final String baseSnapshotId;
-    private final String targets;
+    private final TargetSnapshots targets;
     private final int rangeStart;
     private final int rangeEnd;
     private final int nextIndex;
     private final long emittedBlocks;
-    private final String failure;
     private final long requestStartMillis;
     private final int generation;
-    private final byte[] deadLetter;
-    private final String copyInfo;
+    private final CopyInfo copyInfo;
 
-    public BlockRangeSplit(
-            String requestId,
-            int splitIndex,
-            int totalSplits,
-            String sourceRegion,
-            String sourceSnapshotId,
-            String baseSnapshotId,
-            String targets,
-            int rangeStart,
-            int rangeEnd,
-            int nextIndex,
-            long emittedBlocks,
-            String failure,
-            long requestStartMillis) {
-        this(
-                requestId,
-                splitIndex,
-                totalSplits,
-                sourceRegion,
-                sourceSnapshotId,
-                baseSnapshotId,
-                targets,
-                rangeStart,
-                rangeEnd,
-                nextIndex,
-                emittedBlocks,
-                failure,
-                requestStartMillis,
-                0);
+    private BlockRangeSplit(Builder b) {
+        this.requestId = Objects.requireNonNull(b.requestId, "requestId");
+        this.sourceRegion = Objects.requireNonNull(b.sourceRegion, "sourceRegion");
+        this.sourceSnapshotId = Objects.requireNonNull(b.sourceSnapshotId, "sourceSnapshotId");
+        this.targets = Objects.requireNonNull(b.targets, "targets");
+        if (b.splitIndex < 0 || b.splitIndex >= b.totalSplits) {
+            throw new IllegalArgumentException(
+                    "split " + b.splitIndex + " of " + b.totalSplits + " of " + b.requestId);
+        }
+        if (b.rangeStart > b.rangeEnd) {
+            throw new IllegalArgumentException(
+                    "range [" + b.rangeStart + ", " + b.rangeEnd + ") of " + b.requestId);
+        }
+        this.splitIndex = b.splitIndex;
+        this.totalSplits = b.totalSplits;
+        this.baseSnapshotId = b.baseSnapshotId;
+        this.rangeStart = b.rangeStart;
+        this.rangeEnd = b.rangeEnd;
+        this.nextIndex = b.nextIndex == null ? b.rangeStart : b.nextIndex;
+        this.emittedBlocks = b.emittedBlocks;
+        this.requestStartMillis = b.requestStartMillis;
+        this.generation = b.generation;
+        this.copyInfo = b.copyInfo;
     }
 
-    /**
-     * @param generation the target generation this split writes to: 0 for the targets first started
-     *     for the request, n for the n-th replacement of targets that EBS cancelled
-     */
-    public BlockRangeSplit(
-            String requestId,
-            int splitIndex,
-            int totalSplits,
-            String sourceRegion,
-            String sourceSnapshotId,
-            String baseSnapshotId,
-            String targets,
-            int rangeStart,
-            int rangeEnd,
-            int nextIndex,
-            long emittedBlocks,
-            String failure,
-            long requestStartMillis,
-            int generation) {
-        this(
-                requestId,
-                splitIndex,
-                totalSplits,
-                sourceRegion,
-                sourceSnapshotId,
-                baseSnapshotId,
-                targets,
-                rangeStart,
-                rangeEnd,
-                nextIndex,
-                emittedBlocks,
-                failure,
-                requestStartMillis,
-                generation,
-                null,
-                null);
+    public static Builder builder() {
+        return new Builder();
     }
 
-    /** Every field; the serializer restores any split, dead letters included, through it. */
-    BlockRangeSplit(
-            String requestId,
-            int splitIndex,
-            int totalSplits,
-            String sourceRegion,
-            String sourceSnapshotId,
-            String baseSnapshotId,
-            String targets,
-            int rangeStart,
-            int rangeEnd,
-            int nextIndex,
-            long emittedBlocks,
-            String failure,
-            long requestStartMillis,
-            int generation,
-            byte[] deadLetter,
-            String copyInfo) {
-        this.requestId = Objects.requireNonNull(requestId);
-        this.splitIndex = splitIndex;
-        this.totalSplits = totalSplits;
-        this.sourceRegion = Objects.requireNonNull(sourceRegion);
-        this.sourceSnapshotId = Objects.requireNonNull(sourceSnapshotId);
-        this.baseSnapshotId = baseSnapshotId;
-        this.targets = Objects.requireNonNull(targets);
-        this.rangeStart = rangeStart;
-        this.rangeEnd = rangeEnd;
-        this.nextIndex = nextIndex;
-        this.emittedBlocks = emittedBlocks;
-        this.failure = failure;
-        this.requestStartMillis = requestStartMillis;
-        this.generation = generation;
-        this.deadLetter = deadLetter;
-        this.copyInfo = copyInfo;
-    }
-
-    /**
-     * A split that only carries a message the intake could not accept: its reader emits the encoded
-     * dead-letter record once. {@code id} names the message (stream and offset).
-     */
-    public static BlockRangeSplit deadLetter(String id, byte[] encoded, long acceptedMillis) {
-        return new BlockRangeSplit(
-                id,
-                0,
-                1,
-                "-",
-                "-",
-                null,
-                "",
-                0,
-                0,
-                0,
-                0,
-                "dead letter",
-                acceptedMillis,
-                0,
-                encoded.clone(),
-                null);
-    }
-
-    /** A split that only reports that its request failed. */
-    public static BlockRangeSplit failed(
-            String requestId,
-            String sourceRegion,
-            String sourceSnapshotId,
-            String targets,
-            String failure,
-            long requestStartMillis) {
-        return failed(
-                requestId, sourceRegion, sourceSnapshotId, targets, failure, requestStartMillis, 0);
-    }
-
-    /** A split that only reports that the request failed for the targets of one generation. */
-    public static BlockRangeSplit failed(
-            String requestId,
-            String sourceRegion,
-            String sourceSnapshotId,
-            String targets,
-            String failure,
-            long requestStartMillis,
-            int generation) {
-        return new BlockRangeSplit(
-                requestId,
-                0,
-                1,
-                sourceRegion,
-                sourceSnapshotId,
-                null,
-                targets,
-                0,
-                0,
-                0,
-                0,
-                failure,
-                requestStartMillis,
-                generation);
+    /** A builder holding every field of this split, to change some. */
+    public Builder toBuilder() {
+        return new Builder()
+                .requestId(requestId)
+                .split(splitIndex, totalSplits)
+                .source(sourceRegion, sourceSnapshotId)
+                .base(baseSnapshotId)
+                .targets(targets)
+                .range(rangeStart, rangeEnd)
+                .progress(nextIndex, emittedBlocks)
+                .requestStartMillis(requestStartMillis)
+                .generation(generation)
+                .copyInfo(copyInfo);
     }
 
     @Override
     public String splitId() {
-        // A failure split for some targets shares index 0 with the request's first range; the
-        // splits of a replacement generation cover the same ranges for some of the regions.
         return requestId
                 + "#"
                 + splitIndex
-                + (generation == 0 ? "" : "@g" + generation + ":" + targetRegions())
-                + (failure == null ? "" : "!failed");
-    }
-
-    private String targetRegions() {
-        return String.join(
-                ",", io.ebsreplicator.connector.ebs.model.TargetSnapshots.decode(targets).keySet());
+                + LineageSplit.generationSuffix(generation, targets.regions());
     }
 
     /** The same split, advanced to {@code nextIndex} with {@code emittedBlocks} emitted. */
     public BlockRangeSplit withProgress(int nextIndex, long emittedBlocks) {
-        return new BlockRangeSplit(
-                requestId,
-                splitIndex,
-                totalSplits,
-                sourceRegion,
-                sourceSnapshotId,
-                baseSnapshotId,
-                targets,
-                rangeStart,
-                rangeEnd,
-                nextIndex,
-                emittedBlocks,
-                failure,
-                requestStartMillis,
-                generation,
-                deadLetter,
-                copyInfo);
+        return toBuilder().progress(nextIndex, emittedBlocks).build();
     }
 
-    /** The same split, telling how its request is copied (see {@code CopyInfo}). */
-    public BlockRangeSplit withCopyInfo(String encoded) {
-        return new BlockRangeSplit(
-                requestId,
-                splitIndex,
-                totalSplits,
-                sourceRegion,
-                sourceSnapshotId,
-                baseSnapshotId,
-                targets,
-                rangeStart,
-                rangeEnd,
-                nextIndex,
-                emittedBlocks,
-                failure,
-                requestStartMillis,
-                generation,
-                deadLetter,
-                encoded);
+    /** The same split, telling how its request is copied. */
+    public BlockRangeSplit withCopyInfo(CopyInfo info) {
+        return toBuilder().copyInfo(info).build();
     }
 
     public String requestId() {
@@ -281,8 +117,8 @@ public final class BlockRangeSplit implements SourceSplit {
         return baseSnapshotId;
     }
 
-    /** Target snapshots, encoded by {@code TargetSnapshots}. */
-    public String targets() {
+    /** The target snapshots the range is written to. */
+    public TargetSnapshots targets() {
         return targets;
     }
 
@@ -302,35 +138,29 @@ public final class BlockRangeSplit implements SourceSplit {
         return emittedBlocks;
     }
 
-    public String failure() {
-        return failure;
-    }
-
+    /** When the request was accepted, for durations and lag. */
     public long requestStartMillis() {
         return requestStartMillis;
     }
 
-    /** The target generation: 0 first, then one more for each replacement of cancelled targets. */
+    /**
+     * The target generation this split writes to: 0 for the targets first started for the request,
+     * n for the n-th replacement of targets that EBS cancelled.
+     */
     public int generation() {
         return generation;
     }
 
-    /** How the split's request is copied, encoded by {@code CopyInfo}; {@code null} if unknown. */
-    public String copyInfo() {
+    /** How the split's request is copied; {@code null} in splits of older checkpoints. */
+    public CopyInfo copyInfo() {
         return copyInfo;
-    }
-
-    /** The encoded dead-letter record this split carries, or {@code null} for a request split. */
-    public byte[] deadLetter() {
-        return deadLetter == null ? null : deadLetter.clone();
     }
 
     @Override
     public boolean equals(Object o) {
-        if (!(o instanceof BlockRangeSplit)) {
+        if (!(o instanceof BlockRangeSplit s)) {
             return false;
         }
-        BlockRangeSplit s = (BlockRangeSplit) o;
         return splitIndex == s.splitIndex
                 && totalSplits == s.totalSplits
                 && rangeStart == s.rangeStart
@@ -339,19 +169,17 @@ public final class BlockRangeSplit implements SourceSplit {
                 && emittedBlocks == s.emittedBlocks
                 && requestStartMillis == s.requestStartMillis
                 && generation == s.generation
-                && java.util.Arrays.equals(deadLetter, s.deadLetter)
-                && Objects.equals(copyInfo, s.copyInfo)
                 && requestId.equals(s.requestId)
                 && sourceRegion.equals(s.sourceRegion)
                 && sourceSnapshotId.equals(s.sourceSnapshotId)
                 && Objects.equals(baseSnapshotId, s.baseSnapshotId)
                 && targets.equals(s.targets)
-                && Objects.equals(failure, s.failure);
+                && Objects.equals(copyInfo, s.copyInfo);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(requestId, splitIndex, nextIndex, emittedBlocks);
+        return Objects.hash(requestId, splitIndex, generation, nextIndex, emittedBlocks);
     }
 
     @Override
@@ -372,8 +200,99 @@ public final class BlockRangeSplit implements SourceSplit {
                 + sourceSnapshotId
                 + (baseSnapshotId == null ? "" : " base=" + baseSnapshotId)
                 + " targets="
-                + targets
-                + (failure == null ? "" : " failure=" + failure)
+                + targets.snapshotByRegion()
                 + "}";
+    }
+
+    /** Builds a {@link BlockRangeSplit}; the request, source, targets and split are required. */
+    public static final class Builder {
+        private String requestId;
+        private int splitIndex;
+        private int totalSplits;
+        private String sourceRegion;
+        private String sourceSnapshotId;
+        private String baseSnapshotId;
+        private TargetSnapshots targets;
+        private int rangeStart;
+        private int rangeEnd;
+        private Integer nextIndex;
+        private long emittedBlocks;
+        private long requestStartMillis;
+        private int generation;
+        private CopyInfo copyInfo;
+
+        private Builder() {}
+
+        /** The request's id, source and base. */
+        public Builder request(ReplicationRequest r) {
+            return requestId(r.requestId())
+                    .source(r.sourceRegion(), r.sourceSnapshotId())
+                    .base(r.baseSnapshotId());
+        }
+
+        public Builder requestId(String id) {
+            requestId = id;
+            return this;
+        }
+
+        /** Split {@code index} of the {@code total} the request's block space is cut into. */
+        public Builder split(int index, int total) {
+            splitIndex = index;
+            totalSplits = total;
+            return this;
+        }
+
+        public Builder source(String region, String snapshotId) {
+            sourceRegion = region;
+            sourceSnapshotId = snapshotId;
+            return this;
+        }
+
+        /** The base of an incremental copy; {@code null} (the default) for a full copy. */
+        public Builder base(String snapshotId) {
+            baseSnapshotId = snapshotId;
+            return this;
+        }
+
+        public Builder targets(TargetSnapshots t) {
+            targets = t;
+            return this;
+        }
+
+        /**
+         * Block indexes {@code [start, end)}; listing starts at {@code start} unless progressed.
+         */
+        public Builder range(int start, int end) {
+            rangeStart = start;
+            rangeEnd = end;
+            return this;
+        }
+
+        /** How far a reader got: the next index to list and the blocks emitted so far. */
+        public Builder progress(int next, long emitted) {
+            nextIndex = next;
+            emittedBlocks = emitted;
+            return this;
+        }
+
+        /** When the request was accepted. */
+        public Builder requestStartMillis(long millis) {
+            requestStartMillis = millis;
+            return this;
+        }
+
+        public Builder generation(int g) {
+            generation = g;
+            return this;
+        }
+
+        public Builder copyInfo(CopyInfo info) {
+            copyInfo = info;
+            return this;
+        }
+
+        public BlockRangeSplit build() {
+            return new BlockRangeSplit(this);
+        }
     }
 }

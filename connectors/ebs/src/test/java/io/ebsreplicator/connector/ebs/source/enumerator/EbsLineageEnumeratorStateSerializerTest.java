@@ -1,11 +1,17 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
+import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -60,7 +66,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                                         "arn:aws:kms:eu-west-1:111122223333:key/abcd",
                                         Map.of("team", "storage", "env", "prod"),
                                         "nightly copy"),
-                                ReplicationTarget.of("ap-south-1")));
+                                ReplicationTarget.of("ap-south-1")),
+                        null,
+                        false,
+                        Map.of());
         ReplicationRequest incremental =
                 new ReplicationRequest(
                         "req-incr",
@@ -73,35 +82,42 @@ class EbsLineageEnumeratorStateSerializerTest {
                                         "snap-0eeeeeeeeeeeeeee1",
                                         null,
                                         Map.of("k", "v"),
-                                        null)));
+                                        null)),
+                        null,
+                        false,
+                        Map.of());
         BlockRangeSplit split =
-                new BlockRangeSplit(
-                        "req-prev",
-                        1,
-                        2,
-                        "us-east-1",
-                        "snap-0000000000000000c",
-                        null,
-                        "eu-west-1=snap-0fffffffffffffff1",
-                        1024,
-                        2048,
-                        1500,
-                        99,
-                        null,
-                        1_700_000_000_000L);
-        BlockRangeSplit failed =
-                BlockRangeSplit.failed(
+                BlockRangeSplit.builder()
+                        .requestId("req-prev")
+                        .split(1, 2)
+                        .source("us-east-1", "snap-0000000000000000c")
+                        .targets(TargetSnapshots.of(Map.of("eu-west-1", "snap-0fffffffffffffff1")))
+                        .range(1024, 2048)
+                        .progress(1500, 99)
+                        .requestStartMillis(1_700_000_000_000L)
+                        .build();
+        FailedRequestSplit failed =
+                new FailedRequestSplit(
                         "req-bad",
                         "us-east-1",
                         "snap-0000000000000000d",
-                        "eu-west-1=",
-                        "ResourceNotFoundException(SNAPSHOT_NOT_FOUND): gone",
-                        1_700_000_000_001L);
+                        List.of("eu-west-1"),
+                        // Read from the text the fixture holds; see the split serializer.
+                        Failure.of(
+                                FailureReason.SNAPSHOT_NOT_FOUND,
+                                "ResourceNotFoundException(SNAPSHOT_NOT_FOUND): gone"),
+                        1_700_000_000_001L,
+                        0,
+                        null);
         return new EbsLineageEnumeratorState(
                 List.of(
-                        new PendingRequest(full, 1_700_000_000_002L),
-                        new PendingRequest(incremental, 1_700_000_000_003L)),
-                List.of(split, failed));
+                        new PendingRequest(full, 1_700_000_000_002L, 0),
+                        new PendingRequest(incremental, 1_700_000_000_003L, 0)),
+                List.of(split, failed),
+                List.of(),
+                Map.of(),
+                Map.of(),
+                Map.of());
     }
 
     @Test
@@ -125,12 +141,12 @@ class EbsLineageEnumeratorStateSerializerTest {
                 .isEqualTo("snap-0eeeeeeeeeeeeeee1");
         assertThat(back.pendingRequests().get(1).acceptedMillis()).isEqualTo(1_700_000_000_003L);
         assertThat(back.unassignedSplits()).containsExactlyElementsOf(state.unassignedSplits());
-        assertThat(back.unassignedSplits().get(1).failure()).isNotNull();
+        assertThat(back.unassignedSplits().get(1)).isInstanceOf(FailedRequestSplit.class);
     }
 
     @Test
     void roundTripsEmptyState() throws IOException {
-        EbsLineageEnumeratorState empty = new EbsLineageEnumeratorState(List.of(), List.of());
+        EbsLineageEnumeratorState empty = EbsLineageEnumeratorState.ofRequests(List.of());
 
         assertThat(roundTrip(empty)).isEqualTo(empty);
     }
@@ -145,17 +161,17 @@ class EbsLineageEnumeratorStateSerializerTest {
                 .extracting(p -> p.request().requestId())
                 .containsExactly("req-full", "req-incr");
         assertThat(back.unassignedSplits())
-                .extracting(BlockRangeSplit::requestId)
-                .containsExactly("req-prev", "req-bad");
+                .extracting(LineageSplit::splitId)
+                .containsExactly("req-prev#1", "req-bad#0!failed");
     }
 
     @Test
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(6, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(7, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 6");
+                .hasMessageContaining("version 7");
     }
 
     @Test
@@ -187,11 +203,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion1FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE)) {
-            assertThat(in).as("test resource %s", FIXTURE).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE);
 
         EbsLineageEnumeratorState state =
                 serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_1, committed);
@@ -209,7 +221,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                         full.sourceRegion(),
                         full.sourceSnapshotId(),
                         null,
-                        List.of(full.targets().get(0)));
+                        List.of(full.targets().get(0)),
+                        null,
+                        false,
+                        Map.of());
         return new EbsLineageEnumeratorState(
                 List.of(
                         new PendingRequest(westOnly, 1_700_000_000_000L, 1),
@@ -231,16 +246,17 @@ class EbsLineageEnumeratorStateSerializerTest {
                                 "eu-west-1",
                                 "snap-0bbbbbbbbbbbbbbb2",
                                 List.of(),
-                                1_700_000_100_000L)));
+                                1_700_000_100_000L)),
+                Map.of(),
+                Map.of(),
+                Map.of());
     }
 
     /** The state stored in {@link #FIXTURE_V3}: intake positions, accepted ids, a dead letter. */
     static EbsLineageEnumeratorState fixtureStateV3() {
         EbsLineageEnumeratorState v2 = fixtureStateV2();
-        List<BlockRangeSplit> splits = new ArrayList<>(v2.unassignedSplits());
-        splits.add(
-                BlockRangeSplit.deadLetter(
-                        "dead-letter:requests-1@7", new byte[] {9, 8, 7}, 1_700_000_000_500L));
+        List<LineageSplit> splits = new ArrayList<>(v2.unassignedSplits());
+        splits.add(new DeadLetterSplit("dead-letter:requests-1@7", new byte[] {9, 8, 7}));
         Map<String, Long> positions = new LinkedHashMap<>();
         positions.put("requests-0", 42L);
         positions.put("requests-1", 8L);
@@ -248,7 +264,7 @@ class EbsLineageEnumeratorStateSerializerTest {
         accepted.put("req-full", 1_700_000_000_000L);
         accepted.put("req-incr", 1_700_000_000_100L);
         return new EbsLineageEnumeratorState(
-                v2.pendingRequests(), splits, v2.watchedTargets(), positions, accepted);
+                v2.pendingRequests(), splits, v2.watchedTargets(), positions, accepted, Map.of());
     }
 
     /** The state stored in {@link #FIXTURE_V4}: lineage requests and lineage copies. */
@@ -262,9 +278,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                         null,
                         List.of(ReplicationTarget.of("eu-west-1")),
                         "vol-0123456789abcdef0",
-                        true);
+                        true,
+                        Map.of());
         List<PendingRequest> pending = new ArrayList<>(v3.pendingRequests());
-        pending.add(new PendingRequest(auto, 1_700_000_000_900L));
+        pending.add(new PendingRequest(auto, 1_700_000_000_900L, 0));
         Map<String, List<EbsLineageEnumeratorState.LineageCopy>> copies = new LinkedHashMap<>();
         copies.put(
                 EbsLineageEnumeratorState.lineageKey(
@@ -302,11 +319,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion4FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V4)) {
-            assertThat(in).as("test resource %s", FIXTURE_V4).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE_V4);
 
         assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_4, committed))
                 .isEqualTo(fixtureStateV4());
@@ -330,7 +343,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                         true,
                         attributes);
         List<PendingRequest> pending = new ArrayList<>(v4.pendingRequests());
-        pending.add(new PendingRequest(tagged, 1_700_000_001_000L));
+        pending.add(new PendingRequest(tagged, 1_700_000_001_000L, 0));
         List<WatchedTarget> watched = new ArrayList<>(v4.watchedTargets());
         watched.add(
                 new WatchedTarget(
@@ -341,16 +354,17 @@ class EbsLineageEnumeratorStateSerializerTest {
                         "snap-0ccccccccccccccc3",
                         List.of("req-attrs#0"),
                         0));
-        List<BlockRangeSplit> splits = new ArrayList<>(v4.unassignedSplits());
+        List<LineageSplit> splits = new ArrayList<>(v4.unassignedSplits());
         splits.add(
-                BlockRangeSplit.failed(
-                                "req-attrs-bad",
-                                "us-east-1",
-                                "snap-0000000000000000f",
-                                "eu-west-1=",
-                                "InvalidRequest: gone",
-                                1_700_000_001_100L)
-                        .withCopyInfo(CopyInfo.undecided(tagged).encode()));
+                new FailedRequestSplit(
+                        "req-attrs-bad",
+                        "us-east-1",
+                        "snap-0000000000000000f",
+                        List.of("eu-west-1"),
+                        Failure.of(FailureReason.INVALID_REQUEST, "InvalidRequest: gone"),
+                        1_700_000_001_100L,
+                        0,
+                        CopyInfo.undecided(tagged)));
         return new EbsLineageEnumeratorState(
                 pending,
                 splits,
@@ -381,14 +395,115 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion5FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V5)) {
-            assertThat(in).as("test resource %s", FIXTURE_V5).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE_V5);
 
         assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_5, committed))
                 .isEqualTo(fixtureStateV5());
+    }
+
+    /** Written once with the version 6 serializer; never regenerate. */
+    static final String FIXTURE_V6 = "/serializer-fixtures/enumerator-state-v6.bin";
+
+    /**
+     * The state stored in {@link #FIXTURE_V6}: the version 5 state plus a failure of every kind of
+     * origin (a replacement given up, a late request) with the reasons decided where they were
+     * found, and a range of a replacement generation with its copy details.
+     */
+    static EbsLineageEnumeratorState fixtureStateV6() {
+        EbsLineageEnumeratorState v5 = fixtureStateV5();
+        List<LineageSplit> splits = new ArrayList<>(v5.unassignedSplits());
+        splits.add(
+                new FailedRequestSplit(
+                        "req-cancelled",
+                        "us-east-1",
+                        "snap-00000000000000010",
+                        List.of("eu-west-1"),
+                        Failure.of(
+                                FailureReason.TARGET_CANCELLED,
+                                "Target snap-0ddddddddddddddd4 went to error; replaced 3 times"),
+                        1_700_000_002_000L,
+                        4,
+                        new CopyInfo(false, null, Map.of(), null, Map.of("ticket", "T-6"))));
+        splits.add(
+                new FailedRequestSplit(
+                        "req-late",
+                        "us-east-1",
+                        "snap-00000000000000011",
+                        List.of("eu-west-1", "ap-south-1"),
+                        Failure.of(FailureReason.DEADLINE_EXCEEDED, "The deadline passed"),
+                        1_700_000_002_100L,
+                        0,
+                        null));
+        splits.add(
+                BlockRangeSplit.builder()
+                        .requestId("req-attrs")
+                        .split(0, 1)
+                        .source("us-east-1", "snap-0000000000000000e")
+                        .base("snap-0000000000000000c")
+                        .targets(TargetSnapshots.of(Map.of("eu-west-1", "snap-0ccccccccccccccc3")))
+                        .range(0, 2048)
+                        .progress(7, 3)
+                        .requestStartMillis(1_700_000_001_000L)
+                        .generation(1)
+                        .copyInfo(
+                                new CopyInfo(
+                                        true,
+                                        "snap-0000000000000000c",
+                                        Map.of("eu-west-1", "snap-0eeeeeeeeeeeeeee2"),
+                                        null,
+                                        Map.of("ticket", "T-1")))
+                        .build());
+        return new EbsLineageEnumeratorState(
+                v5.pendingRequests(),
+                splits,
+                v5.watchedTargets(),
+                v5.intakePositions(),
+                v5.acceptedRequests(),
+                v5.lineageCopies());
+    }
+
+    @Test
+    void roundTripsFailuresWithTheirReasonsAndReplacementRanges() throws IOException {
+        EbsLineageEnumeratorState state = fixtureStateV6();
+
+        EbsLineageEnumeratorState back = roundTrip(state);
+
+        assertThat(back).isEqualTo(state);
+        assertThat(back.unassignedSplits())
+                .filteredOn(s -> s instanceof FailedRequestSplit)
+                .extracting(s -> ((FailedRequestSplit) s).failure().reason())
+                .containsExactly(
+                        FailureReason.SNAPSHOT_NOT_FOUND,
+                        FailureReason.INVALID_REQUEST,
+                        FailureReason.TARGET_CANCELLED,
+                        FailureReason.DEADLINE_EXCEEDED);
+    }
+
+    @Test
+    void committedVersion6FixtureStillDeserializes() throws IOException {
+        byte[] committed = committed(FIXTURE_V6);
+
+        assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_6, committed))
+                .isEqualTo(fixtureStateV6());
+    }
+
+    @Test
+    void failuresOfOlderVersionsGetTheirReasonsWhenRead() throws IOException {
+        for (int v = EbsLineageEnumeratorStateSerializer.VERSION_1;
+                v <= EbsLineageEnumeratorStateSerializer.VERSION_5;
+                v++) {
+            String fixture =
+                    v == 1 ? FIXTURE : "/serializer-fixtures/enumerator-state-v" + v + ".bin";
+            byte[] committed = committed(fixture);
+
+            EbsLineageEnumeratorState state = serializer.deserialize(v, committed);
+
+            assertThat(state.unassignedSplits())
+                    .as("version %d", v)
+                    .filteredOn(s -> s instanceof FailedRequestSplit)
+                    .extracting(s -> ((FailedRequestSplit) s).failure().reason())
+                    .startsWith(FailureReason.SNAPSHOT_NOT_FOUND);
+        }
     }
 
     @Test
@@ -398,10 +513,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                 v++) {
             String fixture =
                     v == 1 ? FIXTURE : "/serializer-fixtures/enumerator-state-v" + v + ".bin";
-            byte[] committed;
-            try (InputStream in = getClass().getResourceAsStream(fixture)) {
-                committed = in.readAllBytes();
-            }
+            byte[] committed = committed(fixture);
 
             EbsLineageEnumeratorState state = serializer.deserialize(v, committed);
 
@@ -424,11 +536,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion3FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V3)) {
-            assertThat(in).as("test resource %s", FIXTURE_V3).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE_V3);
 
         assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_3, committed))
                 .isEqualTo(fixtureStateV3());
@@ -443,11 +551,7 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void committedVersion2FixtureStillDeserializes() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE_V2)) {
-            assertThat(in).as("test resource %s", FIXTURE_V2).isNotNull();
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE_V2);
 
         EbsLineageEnumeratorState state =
                 serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_2, committed);
@@ -457,16 +561,18 @@ class EbsLineageEnumeratorStateSerializerTest {
 
     @Test
     void version1StateHasGenerationZeroAndNoWatches() throws IOException {
-        byte[] committed;
-        try (InputStream in = getClass().getResourceAsStream(FIXTURE)) {
-            committed = in.readAllBytes();
-        }
+        byte[] committed = committed(FIXTURE);
 
         EbsLineageEnumeratorState state =
                 serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_1, committed);
 
         assertThat(state.pendingRequests()).allMatch(p -> p.generation() == 0);
-        assertThat(state.unassignedSplits()).allMatch(s -> s.generation() == 0);
+        assertThat(state.unassignedSplits())
+                .allMatch(
+                        s ->
+                                s instanceof BlockRangeSplit r
+                                        ? r.generation() == 0
+                                        : ((FailedRequestSplit) s).generation() == 0);
         assertThat(state.watchedTargets()).isEmpty();
     }
 
@@ -478,9 +584,18 @@ class EbsLineageEnumeratorStateSerializerTest {
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
         Path file =
-                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V5);
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V6);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureStateV5()));
+        Files.write(file, serializer.serialize(fixtureStateV6()));
+    }
+
+    /** The bytes of a committed fixture. */
+    private static byte[] committed(String resource) throws IOException {
+        try (InputStream in =
+                EbsLineageEnumeratorStateSerializerTest.class.getResourceAsStream(resource)) {
+            assertThat(in).as("test resource %s", resource).isNotNull();
+            return in.readAllBytes();
+        }
     }
 
     private EbsLineageEnumeratorState roundTrip(EbsLineageEnumeratorState state)

@@ -1,14 +1,18 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
-import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.source.intake.IntakeRecord;
 import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import org.apache.flink.api.connector.source.ReaderInfo;
 import org.apache.flink.api.connector.source.mocks.MockSplitEnumeratorContext;
@@ -78,8 +82,8 @@ class EbsLineageSourceEnumeratorIntakeTest {
                                 "requests-1",
                                 1,
                                 request("r2", snap, null),
-                                "InvalidRequest: bad")));
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context();
+                                Failure.of(FailureReason.INVALID_REQUEST, "bad"))));
+        MockSplitEnumeratorContext<LineageSplit> ctx = context();
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, EbsLineageEnumeratorState.empty());
         enumerator.start();
 
@@ -91,20 +95,29 @@ class EbsLineageSourceEnumeratorIntakeTest {
                 .containsExactly(Map.entry("requests-0", 2L), Map.entry("requests-1", 2L));
         assertThat(state.acceptedRequests()).containsOnlyKeys("r1", "r2");
         assertThat(target.calls("StartSnapshot")).as("r1 once, r2 never").hasSize(1);
-        List<BlockRangeSplit> splits = state.unassignedSplits();
+        List<LineageSplit> splits = state.unassignedSplits();
         assertThat(splits)
-                .filteredOn(s -> s.deadLetter() != null)
-                .singleElement()
-                .satisfies(s -> assertThat(s.deadLetter()).containsExactly(1, 2));
-        assertThat(splits)
-                .filteredOn(s -> s.failure() != null && s.deadLetter() == null)
+                .filteredOn(s -> s instanceof DeadLetterSplit)
                 .singleElement()
                 .satisfies(
                         s -> {
-                            assertThat(s.requestId()).isEqualTo("r2");
-                            assertThat(s.failure()).isEqualTo("InvalidRequest: bad");
+                            DeadLetterSplit d = (DeadLetterSplit) s;
+                            assertThat(d.id()).isEqualTo("dead-letter:requests-0@1");
+                            assertThat(d.record()).containsExactly(1, 2);
                         });
-        assertThat(splits).filteredOn(s -> s.requestId().equals("r1")).isNotEmpty();
+        assertThat(splits)
+                .filteredOn(s -> s instanceof FailedRequestSplit)
+                .singleElement()
+                .satisfies(
+                        s -> {
+                            FailedRequestSplit f = (FailedRequestSplit) s;
+                            assertThat(f.requestId()).isEqualTo("r2");
+                            assertThat(f.failure())
+                                    .isEqualTo(Failure.of(FailureReason.INVALID_REQUEST, "bad"));
+                        });
+        assertThat(splits)
+                .filteredOn(s -> s instanceof BlockRangeSplit r && r.requestId().equals("r1"))
+                .isNotEmpty();
         assertThat(state.pendingRequests()).isEmpty();
     }
 
@@ -112,7 +125,7 @@ class EbsLineageSourceEnumeratorIntakeTest {
     void aRestoredEnumeratorSeeksTheIntakeToItsCheckpointedPositionsAndRemembersIds()
             throws Throwable {
         String snap = snapshot(null);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context();
+        MockSplitEnumeratorContext<LineageSplit> ctx = context();
         EbsLineageSourceEnumerator enumerator =
                 enumerator(
                         ctx,
@@ -121,7 +134,8 @@ class EbsLineageSourceEnumeratorIntakeTest {
                                 List.of(),
                                 List.of(),
                                 Map.of("requests-0", 17L),
-                                Map.of("r1", System.currentTimeMillis())));
+                                Map.of("r1", System.currentTimeMillis()),
+                                Map.of()));
         ScriptedIntake intake = INTAKES.get(name);
         intake.batches.add(
                 List.of(IntakeRecord.request("requests-0", 17, request("r1", snap, null))));
@@ -147,7 +161,7 @@ class EbsLineageSourceEnumeratorIntakeTest {
                 List.of(
                         IntakeRecord.request("requests-0", 0, request("g1", first, "vol-1")),
                         IntakeRecord.request("requests-0", 1, request("g2", second, "vol-1"))));
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context();
+        MockSplitEnumeratorContext<LineageSplit> ctx = context();
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, EbsLineageEnumeratorState.empty());
         enumerator.start();
 
@@ -157,8 +171,8 @@ class EbsLineageSourceEnumeratorIntakeTest {
         assertThat(target.calls("StartSnapshot")).as("g2 waits for g1").hasSize(1);
         String firstCopy = target.snapshotIds().get(0);
         assertThat(
-                        CopyInfo.decode(
-                                enumerator.snapshotState(1).unassignedSplits().get(0).copyInfo()))
+                        ((BlockRangeSplit) enumerator.snapshotState(1).unassignedSplits().get(0))
+                                .copyInfo())
                 .satisfies(
                         c -> {
                             assertThat(c.incremental()).isFalse();
@@ -176,12 +190,13 @@ class EbsLineageSourceEnumeratorIntakeTest {
         EbsLineageEnumeratorState state = enumerator.snapshotState(2);
         BlockRangeSplit g2 =
                 state.unassignedSplits().stream()
+                        .map(BlockRangeSplit.class::cast)
                         .filter(s -> s.requestId().equals("g2"))
                         .findFirst()
                         .orElseThrow();
         assertThat(g2.baseSnapshotId()).isEqualTo(first);
-        assertThat(TargetSnapshots.decode(g2.targets())).containsKey(TARGET);
-        CopyInfo info = CopyInfo.decode(g2.copyInfo());
+        assertThat(g2.targets().snapshotByRegion()).containsKey(TARGET);
+        CopyInfo info = g2.copyInfo();
         assertThat(info.incremental()).isTrue();
         assertThat(info.parents()).containsExactly(Map.entry(TARGET, firstCopy));
         assertThat(state.lineageCopies())
@@ -204,18 +219,19 @@ class EbsLineageSourceEnumeratorIntakeTest {
                 null,
                 List.of(ReplicationTarget.of(TARGET)),
                 lineage,
-                lineage != null);
+                lineage != null,
+                Map.of());
     }
 
-    private MockSplitEnumeratorContext<BlockRangeSplit> context() {
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = new MockSplitEnumeratorContext<>(1);
+    private MockSplitEnumeratorContext<LineageSplit> context() {
+        MockSplitEnumeratorContext<LineageSplit> ctx = new MockSplitEnumeratorContext<>(1);
         ctx.registerReader(new ReaderInfo(0, "host-0"));
         toClose.add(ctx);
         return ctx;
     }
 
     private EbsLineageSourceEnumerator enumerator(
-            MockSplitEnumeratorContext<BlockRangeSplit> ctx, EbsLineageEnumeratorState state) {
+            MockSplitEnumeratorContext<LineageSplit> ctx, EbsLineageEnumeratorState state) {
         EbsLineageSourceEnumerator e =
                 new EbsLineageSourceEnumerator(
                         ctx,
@@ -231,8 +247,7 @@ class EbsLineageSourceEnumeratorIntakeTest {
         return e;
     }
 
-    private static void runAllAsync(MockSplitEnumeratorContext<BlockRangeSplit> ctx)
-            throws Throwable {
+    private static void runAllAsync(MockSplitEnumeratorContext<LineageSplit> ctx) throws Throwable {
         while (!ctx.getOneTimeCallables().isEmpty()) {
             ctx.runNextOneTimeCallable();
         }

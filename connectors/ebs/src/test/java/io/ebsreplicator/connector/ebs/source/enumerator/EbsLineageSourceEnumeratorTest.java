@@ -1,13 +1,16 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
-import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import org.apache.flink.api.connector.source.ReaderInfo;
 import org.apache.flink.api.connector.source.SplitsAssignment;
@@ -63,13 +66,13 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void fullCopyIsCutIntoTheRequestedNumberOfContiguousSplits() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(2);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(2);
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(request("r1", snap)), 4);
 
         enumerator.start();
         runAllAsync(ctx);
 
-        List<BlockRangeSplit> splits = enumerator.snapshotState(1).unassignedSplits();
+        List<BlockRangeSplit> splits = ranges(enumerator.snapshotState(1).unassignedSplits());
         assertThat(splits).hasSize(4);
         assertThat(splits).extracting(BlockRangeSplit::totalSplits).containsOnly(4);
         assertThat(splits).extracting(BlockRangeSplit::splitIndex).containsExactly(0, 1, 2, 3);
@@ -77,7 +80,6 @@ class EbsLineageSourceEnumeratorTest {
         for (BlockRangeSplit s : splits) {
             assertThat(s.nextIndex()).isEqualTo(s.rangeStart());
             assertThat(s.emittedBlocks()).isZero();
-            assertThat(s.failure()).isNull();
             assertThat(s.baseSnapshotId()).isNull();
             assertThat(s.sourceSnapshotId()).isEqualTo(snap);
             assertThat(s.sourceRegion()).isEqualTo(SOURCE);
@@ -88,7 +90,7 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void minSplitBlocksLimitsTheNumberOfSplits() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         EbsLineageSourceEnumerator enumerator =
                 new EbsLineageSourceEnumerator(
                         ctx, factory, state(request("r1", snap)), 8, 1024, Duration.ofHours(1));
@@ -97,7 +99,7 @@ class EbsLineageSourceEnumeratorTest {
         enumerator.start();
         runAllAsync(ctx);
 
-        List<BlockRangeSplit> splits = enumerator.snapshotState(1).unassignedSplits();
+        List<BlockRangeSplit> splits = ranges(enumerator.snapshotState(1).unassignedSplits());
         assertThat(splits).hasSize(2);
         assertCoversWithoutGapsOrOverlaps(splits, BLOCKS_1GIB);
     }
@@ -105,13 +107,13 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void aVolumeOfSeveralGibIsCoveredToItsLastBlock() throws Throwable {
         String snap = sourceSnapshot(3);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(request("r1", snap)), 7);
 
         enumerator.start();
         runAllAsync(ctx);
 
-        List<BlockRangeSplit> splits = enumerator.snapshotState(1).unassignedSplits();
+        List<BlockRangeSplit> splits = ranges(enumerator.snapshotState(1).unassignedSplits());
         assertThat(splits).hasSize(7);
         assertCoversWithoutGapsOrOverlaps(splits, 3 * BLOCKS_1GIB);
     }
@@ -119,7 +121,7 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void startsTheTargetWithTheDeterministicClientTokenAndNamesItInTheSplits() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(request("r1", snap)), 2);
 
         enumerator.start();
@@ -135,8 +137,8 @@ class EbsLineageSourceEnumeratorTest {
         assertThat(target.snapshotIds()).hasSize(1);
         String targetSnap = target.snapshotIds().get(0);
         assertThat(target.status(targetSnap)).isEqualTo("pending");
-        for (BlockRangeSplit s : enumerator.snapshotState(1).unassignedSplits()) {
-            assertThat(TargetSnapshots.decode(s.targets()))
+        for (BlockRangeSplit s : ranges(enumerator.snapshotState(1).unassignedSplits())) {
+            assertThat(s.targets().snapshotByRegion())
                     .containsExactly(Map.entry(TARGET, targetSnap));
         }
     }
@@ -144,20 +146,20 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void resolvingTheSameRequestAgainAfterARestoreStartsNoSecondTarget() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         EbsLineageSourceEnumerator first = enumerator(ctx, state(request("r1", snap)), 2);
         first.start();
         // A checkpoint while the request is being resolved: it is still pending in the state.
         EbsLineageEnumeratorState whileResolving = first.snapshotState(1);
         assertThat(whileResolving.pendingRequests()).hasSize(1);
         runAllAsync(ctx);
-        List<BlockRangeSplit> before = first.snapshotState(2).unassignedSplits();
+        List<BlockRangeSplit> before = ranges(first.snapshotState(2).unassignedSplits());
 
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx2 = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx2 = context(1);
         EbsLineageSourceEnumerator restored = enumerator(ctx2, roundTrip(whileResolving), 2);
         restored.start();
         runAllAsync(ctx2);
-        List<BlockRangeSplit> after = restored.snapshotState(3).unassignedSplits();
+        List<BlockRangeSplit> after = ranges(restored.snapshotState(3).unassignedSplits());
 
         List<FakeEbsProxy.Call> starts = target.calls("StartSnapshot");
         assertThat(starts).hasSize(2);
@@ -179,8 +181,11 @@ class EbsLineageSourceEnumeratorTest {
                         SOURCE,
                         snap,
                         base,
-                        List.of(new ReplicationTarget(TARGET, targetBase, null, Map.of(), null)));
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+                        List.of(new ReplicationTarget(TARGET, targetBase, null, Map.of(), null)),
+                        null,
+                        false,
+                        Map.of());
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(r), 2);
 
         enumerator.start();
@@ -191,7 +196,7 @@ class EbsLineageSourceEnumeratorTest {
         StartSnapshotSpec spec =
                 (StartSnapshotSpec) target.calls("StartSnapshot").get(0).args().get(0);
         assertThat(spec.parentSnapshotId()).isEqualTo(targetBase);
-        List<BlockRangeSplit> splits = enumerator.snapshotState(1).unassignedSplits();
+        List<BlockRangeSplit> splits = ranges(enumerator.snapshotState(1).unassignedSplits());
         assertThat(splits).hasSize(2);
         assertThat(splits).extracting(BlockRangeSplit::baseSnapshotId).containsOnly(base);
         assertCoversWithoutGapsOrOverlaps(splits, BLOCKS_1GIB);
@@ -202,7 +207,7 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void readersThatAskGetSplitsAndThenNoMoreSplits() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(2);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(2);
         ctx.registerReader(new ReaderInfo(0, "host-0"));
         ctx.registerReader(new ReaderInfo(1, "host-1"));
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(request("r1", snap)), 3);
@@ -216,11 +221,15 @@ class EbsLineageSourceEnumeratorTest {
         assertThat(ctx.hasNoMoreSplits(1)).isFalse();
 
         runAllAsync(ctx);
-        assertThat(assignedTo(ctx, 0)).extracting(BlockRangeSplit::splitIndex).containsExactly(0);
-        assertThat(assignedTo(ctx, 1)).extracting(BlockRangeSplit::splitIndex).containsExactly(1);
+        assertThat(ranges(assignedTo(ctx, 0)))
+                .extracting(BlockRangeSplit::splitIndex)
+                .containsExactly(0);
+        assertThat(ranges(assignedTo(ctx, 1)))
+                .extracting(BlockRangeSplit::splitIndex)
+                .containsExactly(1);
 
         enumerator.handleSplitRequest(0, "host-0");
-        assertThat(assignedTo(ctx, 0))
+        assertThat(ranges(assignedTo(ctx, 0)))
                 .extracting(BlockRangeSplit::splitIndex)
                 .containsExactly(0, 2);
         assertThat(ctx.hasNoMoreSplits(0)).isFalse();
@@ -230,7 +239,7 @@ class EbsLineageSourceEnumeratorTest {
         assertThat(ctx.hasNoMoreSplits(0)).isTrue();
         assertThat(ctx.hasNoMoreSplits(1)).isTrue();
         assertThat(assigned(ctx)).hasSize(3);
-        assertCoversWithoutGapsOrOverlaps(assigned(ctx), BLOCKS_1GIB);
+        assertCoversWithoutGapsOrOverlaps(ranges(assigned(ctx)), BLOCKS_1GIB);
         assertThat(enumerator.snapshotState(1).unassignedSplits()).isEmpty();
         assertThat(enumerator.snapshotState(1).pendingRequests()).isEmpty();
     }
@@ -238,7 +247,7 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void aReaderThatIsNotRegisteredGetsNothing() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(2);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(2);
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(request("r1", snap)), 2);
         enumerator.start();
         runAllAsync(ctx);
@@ -252,7 +261,7 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void splitsAddedBackAreAssignedFirstWithTheirProgress() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(2);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(2);
         ctx.registerReader(new ReaderInfo(0, "host-0"));
         ctx.registerReader(new ReaderInfo(1, "host-1"));
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(request("r1", snap)), 4);
@@ -260,7 +269,7 @@ class EbsLineageSourceEnumeratorTest {
         runAllAsync(ctx);
         enumerator.handleSplitRequest(0, "host-0");
         enumerator.handleSplitRequest(0, "host-0");
-        List<BlockRangeSplit> taken = assignedTo(ctx, 0);
+        List<BlockRangeSplit> taken = ranges(assignedTo(ctx, 0));
         assertThat(taken).extracting(BlockRangeSplit::splitIndex).containsExactly(0, 1);
 
         // Reader 0 fails; its splits come back with the progress of its last checkpoint.
@@ -269,7 +278,7 @@ class EbsLineageSourceEnumeratorTest {
         ctx.unregisterReader(0);
         enumerator.addSplitsBack(List.of(progressed0, progressed1), 0);
 
-        List<BlockRangeSplit> queued = enumerator.snapshotState(1).unassignedSplits();
+        List<BlockRangeSplit> queued = ranges(enumerator.snapshotState(1).unassignedSplits());
         assertThat(queued).extracting(BlockRangeSplit::splitIndex).containsExactly(0, 1, 2, 3);
         assertThat(queued.get(0)).isEqualTo(progressed0);
         assertThat(queued.get(1)).isEqualTo(progressed1);
@@ -281,14 +290,14 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void splitsAddedBackGoStraightToAWaitingReader() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(2);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(2);
         ctx.registerReader(new ReaderInfo(0, "host-0"));
         ctx.registerReader(new ReaderInfo(1, "host-1"));
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(request("r1", snap)), 1);
         enumerator.start();
         runAllAsync(ctx);
         enumerator.handleSplitRequest(0, "host-0");
-        BlockRangeSplit only = assignedTo(ctx, 0).get(0);
+        BlockRangeSplit only = ranges(assignedTo(ctx, 0)).get(0);
         // A second request of reader 1 would normally be answered "no more splits"; here the
         // split comes back first.
         ctx.unregisterReader(0);
@@ -304,7 +313,7 @@ class EbsLineageSourceEnumeratorTest {
 
     @Test
     void aRequestWhoseSourceIsMissingBecomesAFailureSplit() throws Throwable {
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         ctx.registerReader(new ReaderInfo(0, "host-0"));
         ReplicationRequest missing =
                 new ReplicationRequest(
@@ -312,13 +321,16 @@ class EbsLineageSourceEnumeratorTest {
                         SOURCE,
                         "snap-0deadbeef",
                         null,
-                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)));
+                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)),
+                        null,
+                        false,
+                        Map.of());
         EbsLineageSourceEnumerator enumerator =
                 new EbsLineageSourceEnumerator(
                         ctx,
                         factory,
-                        new EbsLineageEnumeratorState(
-                                List.of(new PendingRequest(missing, 1234L)), List.of()),
+                        EbsLineageEnumeratorState.ofRequests(
+                                List.of(new PendingRequest(missing, 1234L, 0))),
                         4,
                         1,
                         Duration.ofHours(1));
@@ -327,16 +339,16 @@ class EbsLineageSourceEnumeratorTest {
         enumerator.start();
         runAllAsync(ctx);
 
-        List<BlockRangeSplit> splits = enumerator.snapshotState(1).unassignedSplits();
+        List<LineageSplit> splits = enumerator.snapshotState(1).unassignedSplits();
         assertThat(splits).hasSize(1);
-        BlockRangeSplit failed = splits.get(0);
-        assertThat(failed.failure())
+        FailedRequestSplit failed = (FailedRequestSplit) splits.get(0);
+        assertThat(failed.failure().reason()).isEqualTo(FailureReason.SNAPSHOT_NOT_FOUND);
+        assertThat(failed.failure().message())
                 .contains("ResourceNotFoundException")
                 .contains("snap-0deadbeef");
         assertThat(failed.requestId()).isEqualTo("missing");
         assertThat(failed.requestStartMillis()).isEqualTo(1234L);
-        assertThat(TargetSnapshots.decode(failed.targets())).containsOnlyKeys(TARGET, OTHER_TARGET);
-        assertThat(TargetSnapshots.decode(failed.targets()).values()).containsOnly("");
+        assertThat(failed.targetRegions()).containsExactly(TARGET, OTHER_TARGET);
         assertThat(target.calls("StartSnapshot")).isEmpty();
         assertThat(enumerator.snapshotState(1).pendingRequests()).isEmpty();
 
@@ -348,22 +360,27 @@ class EbsLineageSourceEnumeratorTest {
 
     @Test
     void anInvalidRequestBecomesAFailureSplit() throws Throwable {
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         ReplicationRequest invalid =
                 new ReplicationRequest(
                         "invalid",
                         SOURCE,
                         "not-a-snapshot",
                         null,
-                        List.of(ReplicationTarget.of(TARGET)));
+                        List.of(ReplicationTarget.of(TARGET)),
+                        null,
+                        false,
+                        Map.of());
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(invalid), 2);
 
         enumerator.start();
         runAllAsync(ctx);
 
-        List<BlockRangeSplit> splits = enumerator.snapshotState(1).unassignedSplits();
+        List<LineageSplit> splits = enumerator.snapshotState(1).unassignedSplits();
         assertThat(splits).hasSize(1);
-        assertThat(splits.get(0).failure()).startsWith("InvalidRequest").contains("not-a-snapshot");
+        Failure failure = ((FailedRequestSplit) splits.get(0)).failure();
+        assertThat(failure.reason()).isEqualTo(FailureReason.INVALID_REQUEST);
+        assertThat(failure.message()).contains("not-a-snapshot");
         assertThat(source.calls()).isEmpty();
     }
 
@@ -372,7 +389,7 @@ class EbsLineageSourceEnumeratorTest {
         String snapA = sourceSnapshot(1);
         String snapB = sourceSnapshot(1);
         source.failNext("ListSnapshotBlocks", FakeEbsProxy::throttled);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         ctx.registerReader(new ReaderInfo(0, "host-0"));
         EbsLineageSourceEnumerator enumerator =
                 enumerator(ctx, state(request("a", snapA), request("b", snapB)), 1);
@@ -387,7 +404,9 @@ class EbsLineageSourceEnumeratorTest {
 
         ctx.runNextOneTimeCallable(); // b
         enumerator.handleSplitRequest(0, "host-0");
-        assertThat(assignedTo(ctx, 0)).extracting(BlockRangeSplit::requestId).containsExactly("b");
+        assertThat(ranges(assignedTo(ctx, 0)))
+                .extracting(BlockRangeSplit::requestId)
+                .containsExactly("b");
 
         // a is still pending: the reader that asks again waits instead of being told "done".
         enumerator.handleSplitRequest(0, "host-0");
@@ -400,7 +419,7 @@ class EbsLineageSourceEnumeratorTest {
             Thread.sleep(20);
         }
         runAllAsync(ctx); // a again, now without failure
-        assertThat(assignedTo(ctx, 0))
+        assertThat(ranges(assignedTo(ctx, 0)))
                 .extracting(BlockRangeSplit::requestId)
                 .containsExactly("b", "a");
         assertThat(source.calls("ListSnapshotBlocks")).hasSize(3);
@@ -413,7 +432,7 @@ class EbsLineageSourceEnumeratorTest {
     void aLoneRetryableRequestIsResolvedAgainByTheRetryTimer() throws Throwable {
         String snap = sourceSnapshot(1);
         source.failNext("ListSnapshotBlocks", FakeEbsProxy::throttled);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(request("a", snap)), 2);
 
         enumerator.start();
@@ -438,14 +457,17 @@ class EbsLineageSourceEnumeratorTest {
         String snap = sourceSnapshot(1);
         FakeEbsProxy other = factory.proxy(OTHER_TARGET);
         other.failNext("StartSnapshot", FakeEbsProxy::throttled);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         ReplicationRequest r =
                 new ReplicationRequest(
                         "two",
                         SOURCE,
                         snap,
                         null,
-                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)));
+                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)),
+                        null,
+                        false,
+                        Map.of());
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(r), 2);
         enumerator.start();
         ctx.runNextOneTimeCallable();
@@ -457,11 +479,11 @@ class EbsLineageSourceEnumeratorTest {
         }
         ctx.runNextOneTimeCallable();
 
-        List<BlockRangeSplit> splits = enumerator.snapshotState(2).unassignedSplits();
+        List<BlockRangeSplit> splits = ranges(enumerator.snapshotState(2).unassignedSplits());
         assertThat(splits).hasSize(2);
         assertThat(target.snapshotIds()).hasSize(1);
         assertThat(other.snapshotIds()).hasSize(1);
-        assertThat(TargetSnapshots.decode(splits.get(0).targets()))
+        assertThat(splits.get(0).targets().snapshotByRegion())
                 .containsExactly(
                         Map.entry(TARGET, target.snapshotIds().get(0)),
                         Map.entry(OTHER_TARGET, other.snapshotIds().get(0)));
@@ -472,35 +494,39 @@ class EbsLineageSourceEnumeratorTest {
         String snap = sourceSnapshot(1);
         FakeEbsProxy other = factory.proxy(OTHER_TARGET);
         other.failAlways("StartSnapshot", () -> FakeEbsProxy.fatal("AccessDeniedException", null));
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(2);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(2);
         ReplicationRequest r =
                 new ReplicationRequest(
                         "two",
                         SOURCE,
                         snap,
                         null,
-                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)));
+                        List.of(ReplicationTarget.of(TARGET), ReplicationTarget.of(OTHER_TARGET)),
+                        null,
+                        false,
+                        Map.of());
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(r), 3);
 
         enumerator.start();
         runAllAsync(ctx);
 
-        List<BlockRangeSplit> splits = enumerator.snapshotState(1).unassignedSplits();
-        List<BlockRangeSplit> normal = splits.stream().filter(s -> s.failure() == null).toList();
-        List<BlockRangeSplit> failed = splits.stream().filter(s -> s.failure() != null).toList();
+        List<LineageSplit> splits = enumerator.snapshotState(1).unassignedSplits();
+        List<BlockRangeSplit> normal = ofKind(splits, BlockRangeSplit.class);
+        List<FailedRequestSplit> failed = ofKind(splits, FailedRequestSplit.class);
         assertThat(normal).hasSize(3);
         assertCoversWithoutGapsOrOverlaps(normal, BLOCKS_1GIB);
         for (BlockRangeSplit s : normal) {
-            assertThat(TargetSnapshots.decode(s.targets()))
+            assertThat(s.targets().snapshotByRegion())
                     .containsExactly(Map.entry(TARGET, target.snapshotIds().get(0)));
         }
         assertThat(failed).hasSize(1);
-        assertThat(failed.get(0).failure()).contains("AccessDeniedException");
-        assertThat(TargetSnapshots.decode(failed.get(0).targets()))
-                .containsExactly(Map.entry(OTHER_TARGET, ""));
+        assertThat(failed.get(0).failure().reason()).isEqualTo(FailureReason.ACCESS_DENIED);
+        assertThat(failed.get(0).failure().message()).contains("AccessDeniedException");
+        assertThat(failed.get(0).targetRegions()).containsExactly(OTHER_TARGET);
         assertThat(other.snapshotIds()).isEmpty();
         // Split ids must be unique (SourceSplit contract): readers key split state by id.
-        assertThat(splits).extracting(BlockRangeSplit::splitId).doesNotHaveDuplicates();
+        assertThat(splits).extracting(LineageSplit::splitId).doesNotHaveDuplicates();
+        assertThat(splits).hasSize(4);
     }
 
     // ------------------------------------------------------------------ checkpoints
@@ -509,24 +535,24 @@ class EbsLineageSourceEnumeratorTest {
     void snapshotAndRestoreKeepPendingRequestsAndUnassignedSplits() throws Throwable {
         String snapA = sourceSnapshot(1);
         String snapB = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         ctx.registerReader(new ReaderInfo(0, "host-0"));
         EbsLineageSourceEnumerator enumerator =
                 enumerator(ctx, state(request("a", snapA), request("b", snapB)), 3);
         enumerator.start();
         ctx.runNextOneTimeCallable(); // a resolved; b is now being resolved
         enumerator.handleSplitRequest(0, "host-0");
-        BlockRangeSplit first = assignedTo(ctx, 0).get(0);
+        BlockRangeSplit first = ranges(assignedTo(ctx, 0)).get(0);
 
         EbsLineageEnumeratorState checkpoint = enumerator.snapshotState(7);
         assertThat(checkpoint.pendingRequests())
                 .extracting(p -> p.request().requestId())
                 .containsExactly("b");
         assertThat(checkpoint.unassignedSplits())
-                .extracting(BlockRangeSplit::splitId)
+                .extracting(LineageSplit::splitId)
                 .containsExactly("a#1", "a#2");
 
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx2 = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx2 = context(1);
         ctx2.registerReader(new ReaderInfo(0, "host-0"));
         EbsLineageSourceEnumerator restored = enumerator(ctx2, roundTrip(checkpoint), 3);
         // A split assigned after the checkpoint comes back from the failed reader.
@@ -537,7 +563,7 @@ class EbsLineageSourceEnumeratorTest {
             restored.handleSplitRequest(0, "host-0");
         }
 
-        assertThat(assignedTo(ctx2, 0))
+        assertThat(ranges(assignedTo(ctx2, 0)))
                 .extracting(BlockRangeSplit::splitId)
                 .containsExactly("a#0", "a#1", "a#2", "b#0", "b#1", "b#2");
         assertThat(ctx2.hasNoMoreSplits(0)).isTrue();
@@ -547,7 +573,7 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void closeClosesTheProxiesItCreated() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         EbsLineageSourceEnumerator enumerator = enumerator(ctx, state(request("r1", snap)), 2);
         enumerator.start();
         runAllAsync(ctx);
@@ -563,7 +589,7 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void aTargetCancelledWhileItsSplitsAreReadIsReplacedByTheNextGeneration() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(2);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(2);
         ctx.registerReader(new ReaderInfo(0, "host-0"));
         ctx.registerReader(new ReaderInfo(1, "host-1"));
         EbsLineageSourceEnumerator enumerator = watching(ctx, state(request("r1", snap)), 2, 3);
@@ -596,14 +622,12 @@ class EbsLineageSourceEnumeratorTest {
                 .isEqualTo(RequestResolver.clientToken("r1", TARGET, 1));
         String second = target.snapshotIds().get(1);
         assertThat(second).isNotEqualTo(first);
-        List<BlockRangeSplit> replacement = enumerator.snapshotState(2).unassignedSplits();
+        List<BlockRangeSplit> replacement = ranges(enumerator.snapshotState(2).unassignedSplits());
         assertThat(replacement).hasSize(2);
         assertCoversWithoutGapsOrOverlaps(replacement, BLOCKS_1GIB);
         for (BlockRangeSplit s : replacement) {
             assertThat(s.generation()).isEqualTo(1);
-            assertThat(s.failure()).isNull();
-            assertThat(TargetSnapshots.decode(s.targets()))
-                    .containsExactly(Map.entry(TARGET, second));
+            assertThat(s.targets().snapshotByRegion()).containsExactly(Map.entry(TARGET, second));
         }
         assertThat(replacement)
                 .extracting(BlockRangeSplit::splitId)
@@ -615,13 +639,16 @@ class EbsLineageSourceEnumeratorTest {
         // The readers finish the old splits and get the new ones.
         enumerator.handleSourceEvent(0, new SplitsFinishedEvent(List.of("r1#0")));
         enumerator.handleSplitRequest(0, "host-0");
-        assertThat(assignedTo(ctx, 0)).last().extracting(BlockRangeSplit::generation).isEqualTo(1);
+        assertThat(ranges(assignedTo(ctx, 0)))
+                .last()
+                .extracting(BlockRangeSplit::generation)
+                .isEqualTo(1);
     }
 
     @Test
     void aTargetCancelledMoreOftenThanAllowedFailsItsRegion() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         ctx.registerReader(new ReaderInfo(0, "host-0"));
         EbsLineageSourceEnumerator enumerator = watching(ctx, state(request("r1", snap)), 1, 1);
         enumerator.start();
@@ -636,24 +663,22 @@ class EbsLineageSourceEnumeratorTest {
         runAllAsync(ctx);
 
         assertThat(target.snapshotIds()).as("no third target").hasSize(2);
-        List<BlockRangeSplit> failures =
-                enumerator.snapshotState(3).unassignedSplits().stream()
-                        .filter(s -> s.failure() != null)
-                        .toList();
+        List<FailedRequestSplit> failures =
+                ofKind(enumerator.snapshotState(3).unassignedSplits(), FailedRequestSplit.class);
         assertThat(failures).singleElement();
-        assertThat(failures.get(0).failure())
+        assertThat(failures.get(0).failure().reason()).isEqualTo(FailureReason.TARGET_CANCELLED);
+        assertThat(failures.get(0).failure().message())
                 .contains(target.snapshotIds().get(1))
                 .contains("Cancelled again")
                 .contains("giving up");
-        assertThat(TargetSnapshots.decode(failures.get(0).targets()))
-                .containsExactly(Map.entry(TARGET, ""));
+        assertThat(failures.get(0).targetRegions()).containsExactly(TARGET);
         assertThat(enumerator.snapshotState(3).watchedTargets()).isEmpty();
     }
 
     @Test
     void noMoreSplitsWaitsUntilTheWatchedTargetsAreRead() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(2);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(2);
         ctx.registerReader(new ReaderInfo(0, "host-0"));
         ctx.registerReader(new ReaderInfo(1, "host-1"));
         EbsLineageSourceEnumerator enumerator = watching(ctx, state(request("r1", snap)), 2, 3);
@@ -676,14 +701,14 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void aCompletedTargetIsNoLongerWatchedAndWatchesSurviveACheckpoint() throws Throwable {
         String snap = sourceSnapshot(1);
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx = context(1);
         EbsLineageSourceEnumerator enumerator = watching(ctx, state(request("r1", snap)), 2, 3);
         enumerator.start();
         runAllAsync(ctx);
         EbsLineageEnumeratorState checkpoint = roundTrip(enumerator.snapshotState(1));
         assertThat(checkpoint.watchedTargets()).hasSize(1);
 
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx2 = context(1);
+        MockSplitEnumeratorContext<LineageSplit> ctx2 = context(1);
         EbsLineageSourceEnumerator restored = watching(ctx2, checkpoint, 2, 3);
         restored.start();
         target.setStatus(target.snapshotIds().get(0), "completed", null);
@@ -697,7 +722,7 @@ class EbsLineageSourceEnumeratorTest {
     // ------------------------------------------------------------------ helpers
 
     private EbsLineageSourceEnumerator watching(
-            MockSplitEnumeratorContext<BlockRangeSplit> ctx,
+            MockSplitEnumeratorContext<LineageSplit> ctx,
             EbsLineageEnumeratorState state,
             int splitsPerRequest,
             int maxGenerations) {
@@ -722,26 +747,33 @@ class EbsLineageSourceEnumeratorTest {
 
     private static ReplicationRequest request(String id, String snapshot) {
         return new ReplicationRequest(
-                id, SOURCE, snapshot, null, List.of(ReplicationTarget.of(TARGET)));
+                id,
+                SOURCE,
+                snapshot,
+                null,
+                List.of(ReplicationTarget.of(TARGET)),
+                null,
+                false,
+                Map.of());
     }
 
     private static EbsLineageEnumeratorState state(ReplicationRequest... requests) {
         List<PendingRequest> pending = new ArrayList<>();
         for (ReplicationRequest r : requests) {
-            pending.add(new PendingRequest(r, 1000L));
+            pending.add(new PendingRequest(r, 1000L, 0));
         }
-        return new EbsLineageEnumeratorState(pending, List.of());
+        return EbsLineageEnumeratorState.ofRequests(pending);
     }
 
-    private MockSplitEnumeratorContext<BlockRangeSplit> context(int parallelism) {
-        MockSplitEnumeratorContext<BlockRangeSplit> ctx =
+    private MockSplitEnumeratorContext<LineageSplit> context(int parallelism) {
+        MockSplitEnumeratorContext<LineageSplit> ctx =
                 new MockSplitEnumeratorContext<>(parallelism);
         toClose.add(ctx);
         return ctx;
     }
 
     private EbsLineageSourceEnumerator enumerator(
-            MockSplitEnumeratorContext<BlockRangeSplit> ctx,
+            MockSplitEnumeratorContext<LineageSplit> ctx,
             EbsLineageEnumeratorState state,
             int splitsPerRequest) {
         EbsLineageSourceEnumerator e =
@@ -752,8 +784,7 @@ class EbsLineageSourceEnumeratorTest {
     }
 
     /** Runs the queued {@code callAsync} work, including work queued by its handlers. */
-    private static void runAllAsync(MockSplitEnumeratorContext<BlockRangeSplit> ctx)
-            throws Throwable {
+    private static void runAllAsync(MockSplitEnumeratorContext<LineageSplit> ctx) throws Throwable {
         while (!ctx.getOneTimeCallables().isEmpty()) {
             ctx.runNextOneTimeCallable();
         }
@@ -765,18 +796,29 @@ class EbsLineageSourceEnumeratorTest {
         return ser.deserialize(ser.getVersion(), ser.serialize(s));
     }
 
-    private static List<BlockRangeSplit> assigned(MockSplitEnumeratorContext<BlockRangeSplit> ctx) {
-        List<BlockRangeSplit> out = new ArrayList<>();
-        for (SplitsAssignment<BlockRangeSplit> a : ctx.getSplitsAssignmentSequence()) {
+    /** The splits, which must all be block ranges. */
+    private static List<BlockRangeSplit> ranges(List<LineageSplit> splits) {
+        assertThat(splits).allMatch(s -> s instanceof BlockRangeSplit, "a block range");
+        return ofKind(splits, BlockRangeSplit.class);
+    }
+
+    private static <T extends LineageSplit> List<T> ofKind(
+            List<LineageSplit> splits, Class<T> kind) {
+        return splits.stream().filter(kind::isInstance).map(kind::cast).toList();
+    }
+
+    private static List<LineageSplit> assigned(MockSplitEnumeratorContext<LineageSplit> ctx) {
+        List<LineageSplit> out = new ArrayList<>();
+        for (SplitsAssignment<LineageSplit> a : ctx.getSplitsAssignmentSequence()) {
             a.assignment().values().forEach(out::addAll);
         }
         return out;
     }
 
-    private static List<BlockRangeSplit> assignedTo(
-            MockSplitEnumeratorContext<BlockRangeSplit> ctx, int reader) {
-        List<BlockRangeSplit> out = new ArrayList<>();
-        for (SplitsAssignment<BlockRangeSplit> a : ctx.getSplitsAssignmentSequence()) {
+    private static List<LineageSplit> assignedTo(
+            MockSplitEnumeratorContext<LineageSplit> ctx, int reader) {
+        List<LineageSplit> out = new ArrayList<>();
+        for (SplitsAssignment<LineageSplit> a : ctx.getSplitsAssignmentSequence()) {
             out.addAll(a.assignment().getOrDefault(reader, List.of()));
         }
         return out;

@@ -1,10 +1,17 @@
 package io.ebsreplicator.connector.ebs.source.reader;
 
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
+import io.ebsreplicator.connector.ebs.model.CopyInfo;
+import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
-import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplitState;
+import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplitState;
 
 import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.configuration.Configuration;
@@ -39,7 +46,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BlockRangeSplitReaderTest {
 
     private static final String REGION = "us-east-1";
-    private static final String TARGETS = "eu-west-1=snap-0aaa";
+    private static final TargetSnapshots TARGETS =
+            TargetSnapshots.of(Map.of("eu-west-1", "snap-0aaa"));
     private static final int PAGE = 3;
 
     /** Indexes with data in the source snapshot (1 GiB: block indexes 0..2047). */
@@ -160,9 +168,7 @@ class BlockRangeSplitReaderTest {
     @Test
     void splitsAreListedOneAfterTheOther() {
         BlockRangeSplit a = split(0, 650, 0);
-        BlockRangeSplit b =
-                new BlockRangeSplit(
-                        "req", 1, 2, REGION, snapshot, null, TARGETS, 650, 2048, 650, 0, null, 1L);
+        BlockRangeSplit b = split(650, 2048, 650).toBuilder().split(1, 2).build();
         reader.handleSplitsChanges(new SplitsAddition<>(List.of(a, b)));
 
         Map<String, List<ListedRecord>> bySplit = new TreeMap<>();
@@ -186,8 +192,12 @@ class BlockRangeSplitReaderTest {
                 source.createSnapshot(
                         1, snapshot, Map.of(5, FakeEbsProxy.block(55), 9, FakeEbsProxy.block(99)));
         BlockRangeSplit split =
-                new BlockRangeSplit(
-                        "incr", 0, 1, REGION, child, snapshot, TARGETS, 0, 2048, 0, 0, null, 1L);
+                split(0, 2048, 0).toBuilder()
+                        .requestId("incr")
+                        .split(0, 1)
+                        .source(REGION, child)
+                        .base(snapshot)
+                        .build();
         reader.handleSplitsChanges(new SplitsAddition<>(List.of(split)));
 
         List<ListedRecord> all = drain(10);
@@ -273,7 +283,8 @@ class BlockRangeSplitReaderTest {
 
         assertThat(f.records).hasSize(1);
         assertThat(f.last().kind()).isEqualTo(ListedRecord.Kind.FAILED);
-        assertThat(f.last().failure()).contains("AccessDeniedException");
+        assertThat(f.last().failure().reason()).isEqualTo(FailureReason.ACCESS_DENIED);
+        assertThat(f.last().failure().message()).contains("AccessDeniedException");
         assertThat(f.finished).containsExactly(split.splitId());
         assertThat(fetch().isEmpty()).isTrue();
     }
@@ -281,20 +292,7 @@ class BlockRangeSplitReaderTest {
     @Test
     void aMissingSourceSnapshotIsFatal() {
         BlockRangeSplit split =
-                new BlockRangeSplit(
-                        "req",
-                        0,
-                        1,
-                        REGION,
-                        "snap-0deadbeef",
-                        null,
-                        TARGETS,
-                        0,
-                        2048,
-                        0,
-                        0,
-                        null,
-                        1L);
+                split(0, 2048, 0).toBuilder().split(0, 1).source(REGION, "snap-0deadbeef").build();
         reader.handleSplitsChanges(new SplitsAddition<>(List.of(split)));
 
         Fetch f = fetch();
@@ -302,21 +300,34 @@ class BlockRangeSplitReaderTest {
         assertThat(f.records)
                 .extracting(ListedRecord::kind)
                 .containsExactly(ListedRecord.Kind.FAILED);
-        assertThat(f.last().failure()).contains("ResourceNotFoundException");
+        assertThat(f.last().failure().reason()).isEqualTo(FailureReason.SNAPSHOT_NOT_FOUND);
+        assertThat(f.last().failure().message()).contains("ResourceNotFoundException");
         assertThat(f.finished).containsExactly(split.splitId());
     }
 
     @Test
     void aFailureSplitEmitsItsFailureWithoutListing() {
-        BlockRangeSplit failed =
-                BlockRangeSplit.failed("req", REGION, snapshot, "eu-west-1=", "it broke", 1L);
+        FailedRequestSplit failed = failedSplit(1L);
         reader.handleSplitsChanges(new SplitsAddition<>(List.of(failed)));
 
         Fetch f = fetch();
 
-        assertThat(f.records)
-                .containsExactly(new ListedRecord(ListedRecord.Kind.FAILED, -1, null, "it broke"));
+        assertThat(f.records).containsExactly(ListedRecord.failed(BROKE));
         assertThat(f.finished).containsExactly(failed.splitId());
+        assertThat(source.calls()).isEmpty();
+    }
+
+    @Test
+    void aDeadLetterSplitHandsOverItsRecordWithoutListing() {
+        DeadLetterSplit letter = new DeadLetterSplit("dead-letter:requests-0@3", new byte[] {4, 2});
+        reader.handleSplitsChanges(new SplitsAddition<>(List.of(letter)));
+
+        Fetch f = fetch();
+
+        assertThat(f.records).hasSize(1);
+        assertThat(f.last().kind()).isEqualTo(ListedRecord.Kind.DEAD_LETTER);
+        assertThat(f.last().deadLetter()).containsExactly(4, 2);
+        assertThat(f.finished).containsExactly(letter.splitId());
         assertThat(source.calls()).isEmpty();
     }
 
@@ -336,7 +347,7 @@ class BlockRangeSplitReaderTest {
     void theEmitterAdvancesTheSplitStateAndCountsBlocksIntoTheEndMarker() {
         EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter(PipelineHook.NONE, 0);
         BlockRangeSplit split = split(0, 650, 0);
-        BlockRangeSplitState state = new BlockRangeSplitState(split);
+        LineageSplitState state = new LineageSplitState(split);
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
 
         emitter.emitRecord(ListedRecord.block(2, "tok-2"), out, state);
@@ -357,7 +368,8 @@ class BlockRangeSplitReaderTest {
         assertThat(block.totalSplits()).isEqualTo(2);
         assertThat(block.sourceRegion()).isEqualTo(REGION);
         assertThat(block.sourceSnapshotId()).isEqualTo(snapshot);
-        assertThat(block.targets()).isEqualTo(TARGETS);
+        assertThat(block.targetSnapshots()).isEqualTo(TARGETS);
+        assertThat(block.copyDetails()).as("blocks stay small").isNull();
         assertThat(block.requestStartMillis()).isEqualTo(1L);
         BlockTask end = tasks.get(2);
         assertThat(end.kind()).isEqualTo(BlockTask.Kind.SPLIT_END);
@@ -368,7 +380,7 @@ class BlockRangeSplitReaderTest {
     @Test
     void theEndMarkerCountsBlocksEmittedBeforeARestoreAndSkipsBlocksAlreadyEmitted() {
         EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter(PipelineHook.NONE, 0);
-        BlockRangeSplitState state = new BlockRangeSplitState(split(0, 650, 0).withProgress(6, 4));
+        LineageSplitState state = new LineageSplitState(split(0, 650, 0).withProgress(6, 4));
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
 
         emitter.emitRecord(ListedRecord.block(5, "tok-5"), out, state); // before the restore point
@@ -386,18 +398,17 @@ class BlockRangeSplitReaderTest {
     @Test
     void theEmitterTurnsAFailureIntoARequestFailedTask() {
         EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter(PipelineHook.NONE, 0);
-        BlockRangeSplit failed =
-                BlockRangeSplit.failed("req", REGION, snapshot, "eu-west-1=", "it broke", 9L);
-        BlockRangeSplitState state = new BlockRangeSplitState(failed);
+        LineageSplitState state = new LineageSplitState(failedSplit(9L));
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
 
-        emitter.emitRecord(ListedRecord.failed("it broke"), out, state);
+        emitter.emitRecord(ListedRecord.failed(BROKE), out, state);
 
         assertThat(out.getEmittedRecords()).hasSize(1);
         BlockTask t = out.getEmittedRecords().get(0);
         assertThat(t.kind()).isEqualTo(BlockTask.Kind.REQUEST_FAILED);
-        assertThat(t.failure()).isEqualTo("it broke");
-        assertThat(t.targets()).isEqualTo("eu-west-1=");
+        assertThat(t.error()).isEqualTo(BROKE);
+        assertThat(t.targetSnapshots()).isEqualTo(TargetSnapshots.notStarted(List.of("eu-west-1")));
+        assertThat(t.copyDetails()).isEqualTo(failedSplit(9L).copyInfo());
         assertThat(t.requestStartMillis()).isEqualTo(9L);
         assertThat(state.emittedBlocks()).isZero();
     }
@@ -421,7 +432,7 @@ class BlockRangeSplitReaderTest {
 
             // Emit four blocks, then checkpoint: the split carries the emitter's progress.
             pollUntil(sourceReader, out, () -> out.getEmittedRecords().size() >= 4);
-            List<BlockRangeSplit> checkpoint = sourceReader.snapshotState(1);
+            List<LineageSplit> checkpoint = sourceReader.snapshotState(1);
             assertThat(checkpoint).containsExactly(split.withProgress(6, 4));
 
             pollUntil(
@@ -454,8 +465,29 @@ class BlockRangeSplitReaderTest {
     // ------------------------------------------------------------------ helpers
 
     private BlockRangeSplit split(int start, int end, int next) {
-        return new BlockRangeSplit(
-                "req", 0, 2, REGION, snapshot, null, TARGETS, start, end, next, 0, null, 1L);
+        return BlockRangeSplit.builder()
+                .requestId("req")
+                .split(0, 2)
+                .source(REGION, snapshot)
+                .targets(TARGETS)
+                .range(start, end)
+                .progress(next, 0)
+                .requestStartMillis(1L)
+                .build();
+    }
+
+    private static final Failure BROKE = Failure.of(FailureReason.TARGET_FAILED, "it broke");
+
+    private FailedRequestSplit failedSplit(long acceptedMillis) {
+        return new FailedRequestSplit(
+                "req",
+                REGION,
+                snapshot,
+                List.of("eu-west-1"),
+                BROKE,
+                acceptedMillis,
+                0,
+                new CopyInfo(null, null, null, null, Map.of("ticket", "T-1")));
     }
 
     /** One fetch, taken apart. */

@@ -1,0 +1,86 @@
+package io.ebsreplicator.job.serve;
+
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
+import io.ebsreplicator.connector.ebs.model.ReplicationResult;
+import io.ebsreplicator.schemas.ResultStatus;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.time.Instant;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Tests {@link RequestMapping#toAvro}: the public error code is the failure's reason. */
+class RequestMappingTest {
+
+    private static final Instant AT = Instant.parse("2024-05-01T12:00:00Z");
+
+    @ParameterizedTest
+    @EnumSource(FailureReason.class)
+    void aFailedResultCarriesItsReasonAsTheCodeWhateverTheMessageSays(FailureReason reason) {
+        // A message that names other codes and errors: none of it may change the code.
+        String message =
+                "ResourceNotFoundException(UNRELATED_SNAPSHOTS): InvalidRequest went to error";
+
+        io.ebsreplicator.schemas.ReplicationResult avro =
+                RequestMapping.toAvro(failed(Failure.of(reason, message)), AT);
+
+        assertThat(avro.getStatus()).isEqualTo(ResultStatus.FAILED);
+        assertThat(avro.getError().getReason()).isEqualTo(reason.name());
+        assertThat(avro.getError().getMessage()).isEqualTo(message);
+        assertThat(avro.getAttributes()).containsExactly(Map.entry("ticket", "T-1"));
+        assertThat(avro.getCompletedAt()).isEqualTo(AT);
+    }
+
+    @Test
+    void aCompletedResultHasNoError() {
+        ReplicationResult completed =
+                new ReplicationResult(
+                        "req-1",
+                        "us-east-1",
+                        "snap-01",
+                        "us-west-2",
+                        "snap-02",
+                        ReplicationResult.COMPLETED,
+                        2,
+                        2L * 524288,
+                        "abc=",
+                        10,
+                        null,
+                        ReplicationResult.FULL,
+                        null,
+                        null,
+                        null,
+                        Map.of());
+
+        io.ebsreplicator.schemas.ReplicationResult avro = RequestMapping.toAvro(completed, AT);
+
+        assertThat(avro.getStatus()).isEqualTo(ResultStatus.COMPLETED);
+        assertThat(avro.getError()).isNull();
+        assertThat(avro.getTargetSnapshotId()).isEqualTo("snap-02");
+    }
+
+    private static ReplicationResult failed(Failure failure) {
+        return new ReplicationResult(
+                "req-1",
+                "us-east-1",
+                "snap-01",
+                "us-west-2",
+                null,
+                ReplicationResult.FAILED,
+                0,
+                0,
+                null,
+                10,
+                failure,
+                null,
+                null,
+                null,
+                null,
+                Map.of("ticket", "T-1"));
+    }
+}
