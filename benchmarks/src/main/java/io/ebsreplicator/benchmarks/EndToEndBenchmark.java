@@ -441,7 +441,7 @@ public final class EndToEndBenchmark {
                                                 List.of(ReplicationTarget.of(TARGET)),
                                                 null,
                                                 false,
-                                                Map.of())),
+                                                Map.of(), ReplicationRequest.NO_DEADLINE, 0)),
                                 options,
                                 BlockTransform.IDENTITY)
                         .executeAndCollect("benchmark")) {

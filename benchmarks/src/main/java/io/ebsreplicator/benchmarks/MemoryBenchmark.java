@@ -402,7 +402,7 @@ public final class MemoryBenchmark {
                                                     List.of(ReplicationTarget.of(TARGET)),
                                                     null,
                                                     false,
-                                                    Map.of())),
+                                                    Map.of(), ReplicationRequest.NO_DEADLINE, 0)),
                                     options,
                                     BlockTransform.IDENTITY,
                                     jobFactory,

@@ -133,7 +133,7 @@ final class DemoCommand {
                                                 List.of(ReplicationTarget.of(TARGET)),
                                                 null,
                                                 false,
-                                                Map.of())),
+                                                Map.of(), ReplicationRequest.NO_DEADLINE, 0)),
                                 options,
                                 settings,
                                 err);
@@ -157,7 +157,7 @@ final class DemoCommand {
                                                                 null)),
                                                 null,
                                                 false,
-                                                Map.of())),
+                                                Map.of(), ReplicationRequest.NO_DEADLINE, 0)),
                                 options,
                                 settings,
                                 err);

@@ -122,7 +122,7 @@ final class ReplicateCommand {
                 targets,
                 null,
                 false,
-                Map.of());
+                Map.of(), ReplicationRequest.NO_DEADLINE, 0);
     }
 
     static Duration parseDuration(String v, Duration defaultValue) {

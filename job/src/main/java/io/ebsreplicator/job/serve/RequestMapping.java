@@ -53,7 +53,11 @@ public final class RequestMapping {
                         && base == null
                         && r.getMode() == CopyMode.AUTO
                         && targets.stream().allMatch(t -> t.parentSnapshotId() == null),
-                attributes(r));
+                attributes(r),
+                r.getDeadline() == null
+                        ? ReplicationRequest.NO_DEADLINE
+                        : r.getDeadline().toEpochMilli(),
+                r.getPriority());
     }
 
     /**

@@ -16,7 +16,11 @@ public enum FailureReason {
      */
     INVALID_REQUEST,
 
-    /** The request's deadline had passed when the job took it from the intake. */
+    /**
+     * The request's deadline passed before it could start: already when the job took it from the
+     * intake, or while it waited in the queue behind requests due earlier (a copy already started
+     * runs to its end; its result's {@code completedAt} tells whether it met the deadline).
+     */
     DEADLINE_EXCEEDED,
 
     /**

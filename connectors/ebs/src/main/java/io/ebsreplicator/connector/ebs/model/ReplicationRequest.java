@@ -14,8 +14,10 @@ import java.util.Objects;
  * remembers the latest copy of that lineage in each region, and {@code fromLatest} asks for an
  * incremental copy from it (a full copy, with the reason, when there is none). {@code attributes}
  * are the producer's own metadata, not interpreted, echoed into every result of the request; where
- * requests enter (the request validator) they are bounded in size. Stored in enumerator state; see
- * {@code EbsLineageEnumeratorStateSerializer}.
+ * requests enter (the request validator) they are bounded in size. {@code deadlineMillis} and
+ * {@code priority} order the requests waiting to start (earliest deadline first, then higher
+ * priority); a request still waiting at its deadline fails with {@code DEADLINE_EXCEEDED}. Stored
+ * in enumerator state; see {@code EbsLineageEnumeratorStateSerializer}.
  */
 public record ReplicationRequest(
         String requestId,
@@ -25,8 +27,13 @@ public record ReplicationRequest(
         List<ReplicationTarget> targets,
         String lineage,
         boolean fromLatest,
-        Map<String, String> attributes)
+        Map<String, String> attributes,
+        long deadlineMillis,
+        int priority)
         implements Serializable {
+
+    /** The {@code deadlineMillis} of a request without a deadline. */
+    public static final long NO_DEADLINE = Long.MAX_VALUE;
 
     public ReplicationRequest {
         Objects.requireNonNull(requestId, "requestId");
@@ -43,6 +50,11 @@ public record ReplicationRequest(
         }
     }
 
+    /** Whether the request must be finished by {@link #deadlineMillis()}. */
+    public boolean hasDeadline() {
+        return deadlineMillis != NO_DEADLINE;
+    }
+
     public boolean incremental() {
         return baseSnapshotId != null;
     }
@@ -57,6 +69,8 @@ public record ReplicationRequest(
                 targets,
                 lineage,
                 fromLatest && baseSnapshotId == null,
-                attributes);
+                attributes,
+                deadlineMillis,
+                priority);
     }
 }

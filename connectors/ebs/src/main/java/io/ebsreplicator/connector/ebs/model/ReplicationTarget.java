@@ -32,6 +32,11 @@ public record ReplicationTarget(
                                 new java.util.LinkedHashMap<>(tags));
     }
 
+    /** The same target written onto {@code parent}, the copy of the base in its region. */
+    public ReplicationTarget withParent(String parent) {
+        return new ReplicationTarget(region, parent, kmsKeyArn, tags, description);
+    }
+
     public static ReplicationTarget of(String region) {
         return new ReplicationTarget(region, null, null, Map.of(), null);
     }

@@ -13,7 +13,7 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
 import io.ebsreplicator.connector.ebs.source.EbsLineageSource;
-import io.ebsreplicator.connector.ebs.source.enumerator.TargetWatchSettings;
+import io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorSettings;
 import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -118,15 +118,8 @@ public final class EbsReplicationPipeline {
             PipelineHook hook) {
         EbsLineageSource source =
                 builder.proxyFactory(factory)
-                        .splitsPerRequest(options.get(EbsReplicationOptions.SPLITS_PER_REQUEST))
-                        .minSplitBlocks(options.get(EbsReplicationOptions.MIN_SPLIT_BLOCKS))
+                        .settings(EnumeratorSettings.of(options))
                         .listPageSize(options.get(EbsReplicationOptions.LIST_PAGE_SIZE))
-                        .targetTimeout(options.get(EbsReplicationOptions.TARGET_TIMEOUT))
-                        .targetWatch(
-                                new TargetWatchSettings(
-                                        options.get(EbsReplicationOptions.TARGET_WATCH_INTERVAL),
-                                        options.get(EbsReplicationOptions.TARGET_WATCH_GRACE),
-                                        options.get(EbsReplicationOptions.TARGET_MAX_GENERATIONS)))
                         .hook(hook)
                         .build();
         SingleOutputStreamOperator<BlockTask> tasks =

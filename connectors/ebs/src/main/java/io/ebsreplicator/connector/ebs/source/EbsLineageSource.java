@@ -9,8 +9,9 @@ import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorStat
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorStateSerializer;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageSourceEnumerator;
+import io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorSettings;
+import io.ebsreplicator.connector.ebs.source.enumerator.IntakeCursor;
 import io.ebsreplicator.connector.ebs.source.enumerator.RequestResolver;
-import io.ebsreplicator.connector.ebs.source.enumerator.TargetWatchSettings;
 import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 import io.ebsreplicator.connector.ebs.source.reader.BlockRangeSplitReader;
 import io.ebsreplicator.connector.ebs.source.reader.EbsLineageSourceReader;
@@ -27,6 +28,7 @@ import org.apache.flink.api.connector.source.SplitEnumeratorContext;
 import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.util.clock.SystemClock;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,9 +37,10 @@ import java.util.List;
 /**
  * The lineage source (FLIP-27): enumerates the blocks to copy for a set of replication requests, a
  * full snapshot through ListSnapshotBlocks or the changes since a base through ListChangedBlocks,
- * as small {@link BlockTask} descriptors. The enumerator (JobManager) resolves requests and starts
- * the targets; readers (TaskManagers) list block-index ranges. Bounded: it finishes when every
- * request's blocks have been emitted. Build with {@link #builder()}.
+ * as small {@link BlockTask} descriptors. The enumerator (JobManager) takes requests, decides which
+ * start when, starts the targets and watches them; readers (TaskManagers) list block-index ranges.
+ * Bounded with a fixed list of requests (it finishes when every request's blocks have been
+ * emitted), unbounded with an intake (a long-running job). Build with {@link #builder()}.
  */
 public final class EbsLineageSource
         implements Source<BlockTask, LineageSplit, EbsLineageEnumeratorState>,
@@ -47,11 +50,8 @@ public final class EbsLineageSource
 
     private final List<ReplicationRequest> requests;
     private final EbsProxyFactory proxyFactory;
-    private final int splitsPerRequest;
-    private final int minSplitBlocks;
+    private final EnumeratorSettings settings;
     private final int listPageSize;
-    private final Duration targetTimeout;
-    private final TargetWatchSettings watchSettings;
     private final RequestIntake.Factory intake;
     private final Duration dedupeRetention;
     private final PipelineHook hook;
@@ -59,11 +59,8 @@ public final class EbsLineageSource
     private EbsLineageSource(EbsLineageSourceBuilder b) {
         this.requests = List.copyOf(b.requests);
         this.proxyFactory = b.proxyFactory;
-        this.splitsPerRequest = b.splitsPerRequest;
-        this.minSplitBlocks = b.minSplitBlocks;
+        this.settings = b.settings;
         this.listPageSize = b.listPageSize;
-        this.targetTimeout = b.targetTimeout;
-        this.watchSettings = b.watchSettings;
         this.intake = b.intake;
         this.dedupeRetention = b.dedupeRetention;
         this.hook = b.hook;
@@ -97,12 +94,15 @@ public final class EbsLineageSource
                 context,
                 proxyFactory,
                 state,
-                splitsPerRequest,
-                minSplitBlocks,
-                targetTimeout,
-                watchSettings,
-                intake,
-                dedupeRetention);
+                settings,
+                intake == null
+                        ? null
+                        : new IntakeCursor(
+                                intake,
+                                dedupeRetention,
+                                state.intakePositions(),
+                                state.acceptedIds()),
+                SystemClock.getInstance());
     }
 
     @Override
@@ -136,11 +136,8 @@ public final class EbsLineageSource
     public static final class EbsLineageSourceBuilder {
         private final List<ReplicationRequest> requests = new ArrayList<>();
         private EbsProxyFactory proxyFactory;
-        private int splitsPerRequest = 0;
-        private int minSplitBlocks = 2048;
+        private EnumeratorSettings settings = EnumeratorSettings.defaults();
         private int listPageSize = 10000;
-        private Duration targetTimeout = Duration.ofHours(1);
-        private TargetWatchSettings watchSettings = TargetWatchSettings.DEFAULT;
         private RequestIntake.Factory intake;
         private Duration dedupeRetention = Duration.ofDays(7);
         private PipelineHook hook = PipelineHook.NONE;
@@ -160,14 +157,11 @@ public final class EbsLineageSource
             return this;
         }
 
-        /** Ranges per request; 0 means four per reader. */
-        public EbsLineageSourceBuilder splitsPerRequest(int n) {
-            splitsPerRequest = n;
-            return this;
-        }
-
-        public EbsLineageSourceBuilder minSplitBlocks(int n) {
-            minSplitBlocks = n;
+        /**
+         * How the enumerator works: splits, targets, start order (default: the options' defaults).
+         */
+        public EbsLineageSourceBuilder settings(EnumeratorSettings s) {
+            settings = java.util.Objects.requireNonNull(s);
             return this;
         }
 
@@ -176,11 +170,6 @@ public final class EbsLineageSource
                 throw new IllegalArgumentException("The list page size is 100..10000, not " + n);
             }
             listPageSize = n;
-            return this;
-        }
-
-        public EbsLineageSourceBuilder targetTimeout(Duration d) {
-            targetTimeout = d;
             return this;
         }
 
@@ -196,12 +185,6 @@ public final class EbsLineageSource
         /** How long an accepted request id is remembered to drop its duplicates. */
         public EbsLineageSourceBuilder dedupeRetention(Duration d) {
             dedupeRetention = java.util.Objects.requireNonNull(d);
-            return this;
-        }
-
-        /** How targets are watched for a cancellation; see {@link TargetWatchSettings}. */
-        public EbsLineageSourceBuilder targetWatch(TargetWatchSettings settings) {
-            watchSettings = java.util.Objects.requireNonNull(settings);
             return this;
         }
 

@@ -27,7 +27,9 @@ class CopyInfoTest {
                                 List.of(ReplicationTarget.of("us-west-2")),
                                 null,
                                 false,
-                                Map.of()));
+                                Map.of(),
+                                ReplicationRequest.NO_DEADLINE,
+                                0));
 
         assertThat(full.incremental()).isFalse();
         assertThat(full.baseSnapshotId()).isNull();
@@ -47,7 +49,9 @@ class CopyInfoTest {
                         List.of(new ReplicationTarget("us-west-2", "snap-p", null, Map.of(), null)),
                         null,
                         false,
-                        Map.of());
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
 
         CopyInfo info = CopyInfo.of(r).withFallback(null);
 
@@ -67,7 +71,9 @@ class CopyInfoTest {
                         List.of(ReplicationTarget.of("us-west-2")),
                         null,
                         false,
-                        Map.of("ticket", "T-1"));
+                        Map.of("ticket", "T-1"),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
 
         assertThat(r.with("snap-0", r.targets()).attributes()).isEqualTo(r.attributes());
         assertThatThrownBy(() -> r.attributes().put("caller", "me"))

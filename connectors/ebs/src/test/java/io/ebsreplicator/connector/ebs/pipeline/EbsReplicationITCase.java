@@ -141,8 +141,16 @@ class EbsReplicationITCase {
                 run(
                         List.of(
                                 new ReplicationRequest(
-                                        "full-1", SOURCE, s1, null, targets, null, false,
-                                        Map.of())));
+                                        "full-1",
+                                        SOURCE,
+                                        s1,
+                                        null,
+                                        targets,
+                                        null,
+                                        false,
+                                        Map.of(),
+                                        ReplicationRequest.NO_DEADLINE,
+                                        0)));
         assertThat(r1)
                 .hasSize(2)
                 .allSatisfy(r -> assertThat(r.status()).as(r.toJson()).isEqualTo("COMPLETED"));
@@ -178,7 +186,9 @@ class EbsReplicationITCase {
                                             t,
                                             null,
                                             false,
-                                            Map.of())));
+                                            Map.of(),
+                                            ReplicationRequest.NO_DEADLINE,
+                                            0)));
             assertThat(r)
                     .hasSize(2)
                     .allSatisfy(x -> assertThat(x.status()).as(x.toJson()).isEqualTo("COMPLETED"));
@@ -225,7 +235,9 @@ class EbsReplicationITCase {
                                         List.of(ReplicationTarget.of(DR)),
                                         null,
                                         false,
-                                        Map.of())));
+                                        Map.of(),
+                                        ReplicationRequest.NO_DEADLINE,
+                                        0)));
         String aCopy = first.get(0).targetSnapshotId();
         List<ReplicationResult> results =
                 run(
@@ -240,7 +252,9 @@ class EbsReplicationITCase {
                                                         DR, aCopy, null, Map.of(), null)),
                                         null,
                                         false,
-                                        Map.of()),
+                                        Map.of(),
+                                        ReplicationRequest.NO_DEADLINE,
+                                        0),
                                 new ReplicationRequest(
                                         "huge",
                                         SOURCE,
@@ -249,7 +263,9 @@ class EbsReplicationITCase {
                                         List.of(ReplicationTarget.of(DR)),
                                         null,
                                         false,
-                                        Map.of())));
+                                        Map.of(),
+                                        ReplicationRequest.NO_DEADLINE,
+                                        0)));
         assertThat(results)
                 .hasSize(2)
                 .allSatisfy(x -> assertThat(x.status()).as(x.toJson()).isEqualTo("COMPLETED"));
@@ -280,7 +296,9 @@ class EbsReplicationITCase {
                                         List.of(ReplicationTarget.of(DR)),
                                         null,
                                         false,
-                                        Map.of()),
+                                        Map.of(),
+                                        ReplicationRequest.NO_DEADLINE,
+                                        0),
                                 new ReplicationRequest(
                                         "unrelated",
                                         SOURCE,
@@ -295,7 +313,9 @@ class EbsReplicationITCase {
                                                         null)),
                                         null,
                                         false,
-                                        Map.of()),
+                                        Map.of(),
+                                        ReplicationRequest.NO_DEADLINE,
+                                        0),
                                 new ReplicationRequest(
                                         "denied",
                                         SOURCE,
@@ -304,7 +324,9 @@ class EbsReplicationITCase {
                                         List.of(ReplicationTarget.of(DR)),
                                         null,
                                         false,
-                                        Map.of()),
+                                        Map.of(),
+                                        ReplicationRequest.NO_DEADLINE,
+                                        0),
                                 new ReplicationRequest(
                                         "good",
                                         SOURCE,
@@ -313,7 +335,9 @@ class EbsReplicationITCase {
                                         List.of(ReplicationTarget.of(DR)),
                                         null,
                                         false,
-                                        Map.of())));
+                                        Map.of(),
+                                        ReplicationRequest.NO_DEADLINE,
+                                        0)));
         Map<String, ReplicationResult> byId = new HashMap<>();
         results.forEach(x -> byId.put(x.requestId(), x));
         assertThat(results).hasSize(4);

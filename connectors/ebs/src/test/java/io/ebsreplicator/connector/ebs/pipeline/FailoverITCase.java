@@ -172,7 +172,9 @@ class FailoverITCase {
                         List.of(ReplicationTarget.of(DR), ReplicationTarget.of(DR2)),
                         null,
                         false,
-                        Map.of());
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
         List<ReplicationResult> out = new ArrayList<>();
         try (CloseableIterator<ReplicationResult> it =
                 EbsReplicationPipeline.build(

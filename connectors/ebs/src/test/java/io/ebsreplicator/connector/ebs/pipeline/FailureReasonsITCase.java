@@ -119,7 +119,11 @@ class FailureReasonsITCase {
                                         request("over-quota", first, target(FULL)),
                                         request("bad-key", first, keyOfAnotherRegion),
                                         request("good", second, target(GOOD))),
-                                c -> {}));
+                                // A full region is waited for; past the quota wait, it fails.
+                                c ->
+                                        c.set(
+                                                EbsReplicationOptions.TARGET_QUOTA_WAIT,
+                                                Duration.ofSeconds(2))));
 
         assertThat(byId).containsOnlyKeys("reused", "over-quota", "bad-key", "good");
         assertFailed(
@@ -240,7 +244,16 @@ class FailureReasonsITCase {
     private static ReplicationRequest request(
             String id, String snapshot, ReplicationTarget target) {
         return new ReplicationRequest(
-                id, SOURCE, snapshot, null, List.of(target), null, false, Map.of());
+                id,
+                SOURCE,
+                snapshot,
+                null,
+                List.of(target),
+                null,
+                false,
+                Map.of(),
+                ReplicationRequest.NO_DEADLINE,
+                0);
     }
 
     private static ReplicationTarget target(String region) {

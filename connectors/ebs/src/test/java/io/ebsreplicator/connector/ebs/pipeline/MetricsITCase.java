@@ -87,7 +87,9 @@ class MetricsITCase {
                                                         ReplicationTarget.of(DR2)),
                                                 null,
                                                 false,
-                                                Map.of())),
+                                                Map.of(),
+                                                ReplicationRequest.NO_DEADLINE,
+                                                0)),
                                 options,
                                 BlockTransform.IDENTITY)
                         .collectAsync()) {

@@ -82,7 +82,9 @@ class SavepointRescaleITCase {
                         List.of(ReplicationTarget.of(DR), ReplicationTarget.of(DR2)),
                         null,
                         false,
-                        Map.of());
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
         Map<String, Set<String>> snapshotsBefore = ReplicationScenario.snapshotIds(EBS, TARGETS);
         Queue<ReplicationResult> results = new ConcurrentLinkedQueue<>();
         SharedReference<Queue<ReplicationResult>> resultsRef = shared.add(results);

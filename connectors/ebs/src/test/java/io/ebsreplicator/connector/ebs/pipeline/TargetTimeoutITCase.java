@@ -98,7 +98,9 @@ class TargetTimeoutITCase {
                         List.of(ReplicationTarget.of(DR)),
                         null,
                         false,
-                        Map.of());
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
         EbsReplicationPipeline.build(
                         env,
                         List.of(request),

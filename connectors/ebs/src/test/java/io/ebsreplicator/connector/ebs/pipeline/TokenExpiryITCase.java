@@ -149,7 +149,9 @@ class TokenExpiryITCase {
                         List.of(ReplicationTarget.of(DR)),
                         null,
                         false,
-                        Map.of());
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
         List<ReplicationResult> results = new ArrayList<>();
         try (CloseableIterator<ReplicationResult> it =
                 EbsReplicationPipeline.build(

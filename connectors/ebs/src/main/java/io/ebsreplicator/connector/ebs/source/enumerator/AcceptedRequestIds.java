@@ -138,6 +138,39 @@ public final class AcceptedRequestIds {
         return ids;
     }
 
+    /** The same ids accepted in the same order at the same seconds (state equality). */
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof AcceptedRequestIds other) || other.size != size) {
+            return false;
+        }
+        for (int i = 0; i < size; i++) {
+            int p = (head + i) % hi.length;
+            int q = (other.head + i) % other.hi.length;
+            if (hi[p] != other.hi[q]
+                    || lo[p] != other.lo[q]
+                    || acceptedSecond[p] != other.acceptedSecond[q]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int hashCode() {
+        long h = size;
+        for (int i = 0; i < size; i++) {
+            int p = (head + i) % hi.length;
+            h = 31 * h + (hi[p] ^ lo[p] ^ acceptedSecond[p]);
+        }
+        return Long.hashCode(h);
+    }
+
+    @Override
+    public String toString() {
+        return "AcceptedRequestIds{" + size + " ids}";
+    }
+
     // ------------------------------------------------------------------ internals
 
     private long[] fingerprint(String requestId) {

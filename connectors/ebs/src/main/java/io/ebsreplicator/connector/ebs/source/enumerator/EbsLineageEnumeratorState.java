@@ -7,21 +7,26 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * What the enumerator checkpoints: requests not yet resolved into splits (including the one being
- * resolved, which is resolved again after a restore: its StartSnapshot calls are idempotent),
- * splits not yet assigned to a reader, the target snapshots it watches for a cancellation, and in a
- * long-running job the intake's position after the last message taken (stream to next offset) with
- * the request ids accepted recently (id to accepted time), so a replayed or duplicated id is
- * replicated once. Serialized by {@link EbsLineageEnumeratorStateSerializer}.
+ * What the enumerator checkpoints: requests not yet resolved into splits (including those being
+ * resolved, which are resolved again after a restore: their StartSnapshot calls are idempotent),
+ * splits not yet assigned to a reader, the target snapshots it watches until EBS lets them go, the
+ * completed copies of each lineage, and in a long-running job the intake's position after the last
+ * message taken (stream to next offset) with the request ids accepted recently, so a replayed or
+ * duplicated id is replicated once. Serialized by {@link EbsLineageEnumeratorStateSerializer}.
+ *
+ * <p>{@code acceptedIds} is the enumerator's own memory, not a copy: the state is serialized on the
+ * coordinator thread right after it is taken, before anything changes it, and copying a million ids
+ * at every checkpoint would cost more than writing them.
  */
 public record EbsLineageEnumeratorState(
         List<PendingRequest> pendingRequests,
         List<LineageSplit> unassignedSplits,
         List<WatchedTarget> watchedTargets,
         Map<String, Long> intakePositions,
-        Map<String, Long> acceptedRequests,
+        AcceptedRequestIds acceptedIds,
         Map<String, List<LineageCopy>> lineageCopies) {
 
     public EbsLineageEnumeratorState {
@@ -32,7 +37,7 @@ public record EbsLineageEnumeratorState(
         unassignedSplits = List.copyOf(unassignedSplits);
         watchedTargets = List.copyOf(watchedTargets);
         intakePositions = Collections.unmodifiableMap(new LinkedHashMap<>(intakePositions));
-        acceptedRequests = Collections.unmodifiableMap(new LinkedHashMap<>(acceptedRequests));
+        Objects.requireNonNull(acceptedIds, "acceptedIds");
     }
 
     /** Nothing pending, assigned, watched or taken yet. */
@@ -43,7 +48,12 @@ public record EbsLineageEnumeratorState(
     /** Only requests to resolve: the state of a bounded job before it starts. */
     public static EbsLineageEnumeratorState ofRequests(List<PendingRequest> pendingRequests) {
         return new EbsLineageEnumeratorState(
-                pendingRequests, List.of(), List.of(), Map.of(), Map.of(), Map.of());
+                pendingRequests,
+                List.of(),
+                List.of(),
+                Map.of(),
+                new AcceptedRequestIds(),
+                Map.of());
     }
 
     /**
@@ -54,11 +64,6 @@ public record EbsLineageEnumeratorState(
     public record LineageCopy(
             String sourceSnapshotId, String targetSnapshotId, long sourceStartMillis) {}
 
-    /** The key of {@code lineageCopies}. */
-    public static String lineageKey(String sourceRegion, String lineage, String targetRegion) {
-        return sourceRegion + "\n" + lineage + "\n" + targetRegion;
-    }
-
     /**
      * A request with the time it was accepted (durations and lag are measured from it) and the
      * generation of target snapshots to start for it: 0 at first; a replacement of targets that EBS
@@ -67,10 +72,10 @@ public record EbsLineageEnumeratorState(
     public record PendingRequest(ReplicationRequest request, long acceptedMillis, int generation) {}
 
     /**
-     * A target snapshot being written, watched with DescribeSnapshots so that a cancellation by its
-     * Timeout is noticed while its splits are still read: {@code openSplits} are the ids of its
-     * splits that no reader has finished yet; {@code readingFinishedMillis} is when the last one
-     * finished (0 while some are open).
+     * A target snapshot started and not yet let go by EBS, watched with DescribeSnapshots (see
+     * {@link TargetWatcher}): {@code openSplits} are the ids of its splits that no reader has
+     * finished yet; {@code readingFinishedMillis} is when the last one finished (0 while some are
+     * open); {@code sourceStartMillis} orders the copy in its lineage (0 when unknown).
      */
     public record WatchedTarget(
             ReplicationRequest request,
@@ -79,7 +84,8 @@ public record EbsLineageEnumeratorState(
             String region,
             String targetSnapshotId,
             List<String> openSplits,
-            long readingFinishedMillis) {
+            long readingFinishedMillis,
+            long sourceStartMillis) {
 
         public WatchedTarget {
             openSplits = List.copyOf(openSplits);

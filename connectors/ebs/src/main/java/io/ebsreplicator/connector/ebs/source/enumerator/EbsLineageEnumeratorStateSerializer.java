@@ -35,7 +35,12 @@ import static io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer
  * and whether it copies from the latest, and appends the lineage copies. Version 5 adds each
  * request's attributes (count, then key and value), splits still in the split version 4 layout;
  * requests of older versions have none. Version 6 writes the splits in the split version 5 layout,
- * one per kind. Unknown versions and trailing bytes are rejected.
+ * one per kind. Version 7 adds each request's deadline and priority and each watched target's
+ * source start time, writes the accepted request ids as fingerprints ({@link
+ * AcceptedRequestIds#writeTo}) and the lineage copies compactly (snapshot ids packed as hex
+ * digits): a fleet's week of request ids and its lineages fit in tens of MiB, not hundreds. Older
+ * versions' accepted ids are read into fingerprints. Unknown versions and trailing bytes are
+ * rejected.
  */
 public final class EbsLineageEnumeratorStateSerializer
         implements SimpleVersionedSerializer<EbsLineageEnumeratorState> {
@@ -57,7 +62,10 @@ public final class EbsLineageEnumeratorStateSerializer
     /** Splits of three kinds, with typed targets, copy info and failures. */
     public static final int VERSION_6 = 6;
 
-    public static final int CURRENT_VERSION = VERSION_6;
+    /** Deadlines, priorities, source start times; compact accepted ids and lineage copies. */
+    public static final int VERSION_7 = 7;
+
+    public static final int CURRENT_VERSION = VERSION_7;
 
     @Override
     public int getVersion() {
@@ -66,7 +74,9 @@ public final class EbsLineageEnumeratorStateSerializer
 
     @Override
     public byte[] serialize(EbsLineageEnumeratorState state) throws IOException {
-        DataOutputSerializer out = new DataOutputSerializer(1024);
+        DataOutputSerializer out =
+                new DataOutputSerializer(
+                        1024 + state.acceptedIds().size() * AcceptedRequestIds.APPROX_BYTES_PER_ID);
         out.writeInt(state.pendingRequests().size());
         for (PendingRequest p : state.pendingRequests()) {
             writeRequest(p.request(), out);
@@ -89,16 +99,17 @@ public final class EbsLineageEnumeratorStateSerializer
                 out.writeUTF(id);
             }
             out.writeLong(w.readingFinishedMillis());
+            out.writeLong(w.sourceStartMillis());
         }
         writeLongs(state.intakePositions(), out);
-        writeLongs(state.acceptedRequests(), out);
+        state.acceptedIds().writeTo(out);
         out.writeInt(state.lineageCopies().size());
         for (Map.Entry<String, List<LineageCopy>> e : state.lineageCopies().entrySet()) {
             out.writeUTF(e.getKey());
             out.writeInt(e.getValue().size());
             for (LineageCopy c : e.getValue()) {
-                out.writeUTF(c.sourceSnapshotId());
-                out.writeUTF(c.targetSnapshotId());
+                writeSnapshotId(c.sourceSnapshotId(), out);
+                writeSnapshotId(c.targetSnapshotId(), out);
                 out.writeLong(c.sourceStartMillis());
             }
         }
@@ -139,13 +150,28 @@ public final class EbsLineageEnumeratorStateSerializer
                 for (int j = 0; j < open; j++) {
                     ids.add(in.readUTF());
                 }
+                long readingFinished = in.readLong();
+                long sourceStart = version >= VERSION_7 ? in.readLong() : 0;
                 watched.add(
                         new WatchedTarget(
-                                r, accepted, generation, region, target, ids, in.readLong()));
+                                r,
+                                accepted,
+                                generation,
+                                region,
+                                target,
+                                ids,
+                                readingFinished,
+                                sourceStart));
             }
         }
         Map<String, Long> positions = version >= VERSION_3 ? readLongs(in) : Map.of();
-        Map<String, Long> accepted = version >= VERSION_3 ? readLongs(in) : Map.of();
+        AcceptedRequestIds accepted = new AcceptedRequestIds();
+        if (version >= VERSION_7) {
+            accepted = AcceptedRequestIds.readFrom(in);
+        } else if (version >= VERSION_3) {
+            // Ids with their accepted time, oldest first: fingerprinted in the same order.
+            readLongs(in).forEach(accepted::add);
+        }
         Map<String, List<LineageCopy>> lineages = new LinkedHashMap<>();
         if (version >= VERSION_4) {
             int n2 = in.readInt();
@@ -154,7 +180,11 @@ public final class EbsLineageEnumeratorStateSerializer
                 int copies = in.readInt();
                 List<LineageCopy> list = new ArrayList<>(copies);
                 for (int j = 0; j < copies; j++) {
-                    list.add(new LineageCopy(in.readUTF(), in.readUTF(), in.readLong()));
+                    list.add(
+                            version >= VERSION_7
+                                    ? new LineageCopy(
+                                            readSnapshotId(in), readSnapshotId(in), in.readLong())
+                                    : new LineageCopy(in.readUTF(), in.readUTF(), in.readLong()));
                 }
                 lineages.put(key, list);
             }
@@ -169,6 +199,57 @@ public final class EbsLineageEnumeratorStateSerializer
         }
         return new EbsLineageEnumeratorState(
                 pending, splits, watched, positions, accepted, lineages);
+    }
+
+    /**
+     * A snapshot id in as few bytes as its form allows: {@code snap-} and up to 59 lowercase hex
+     * digits (every EBS id) as the digit count and the digits two per byte (9 bytes for 17 digits
+     * instead of 24); anything else as 0 and the text.
+     */
+    static void writeSnapshotId(String id, DataOutputView out) throws IOException {
+        int digits = id.length() - SNAP.length();
+        if (!id.startsWith(SNAP) || digits < 1 || digits > 59 || !lowerHex(id, SNAP.length())) {
+            out.writeByte(0);
+            out.writeUTF(id);
+            return;
+        }
+        out.writeByte(digits);
+        for (int i = 0; i < digits; i += 2) {
+            int high = Character.digit(id.charAt(SNAP.length() + i), 16);
+            int low = i + 1 < digits ? Character.digit(id.charAt(SNAP.length() + i + 1), 16) : 0;
+            out.writeByte(high << 4 | low);
+        }
+    }
+
+    static String readSnapshotId(DataInputView in) throws IOException {
+        int digits = in.readUnsignedByte();
+        if (digits == 0) {
+            return in.readUTF();
+        }
+        if (digits > 59) {
+            throw new IOException("Corrupt snapshot id: " + digits + " digits");
+        }
+        StringBuilder id = new StringBuilder(SNAP.length() + digits).append(SNAP);
+        for (int i = 0; i < digits; i += 2) {
+            int b = in.readUnsignedByte();
+            id.append(Character.forDigit(b >> 4, 16));
+            if (i + 1 < digits) {
+                id.append(Character.forDigit(b & 0xF, 16));
+            }
+        }
+        return id.toString();
+    }
+
+    private static final String SNAP = "snap-";
+
+    private static boolean lowerHex(String s, int from) {
+        for (int i = from; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'f')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The split layout a state version holds. */
@@ -223,6 +304,8 @@ public final class EbsLineageEnumeratorStateSerializer
             out.writeUTF(e.getKey());
             out.writeUTF(e.getValue());
         }
+        out.writeLong(r.deadlineMillis());
+        out.writeInt(r.priority());
     }
 
     static ReplicationRequest readRequest(DataInputView in, int version) throws IOException {
@@ -245,7 +328,16 @@ public final class EbsLineageEnumeratorStateSerializer
         }
         if (version < VERSION_4) {
             return new ReplicationRequest(
-                    id, region, snapshot, base, targets, null, false, Map.of());
+                    id,
+                    region,
+                    snapshot,
+                    base,
+                    targets,
+                    null,
+                    false,
+                    Map.of(),
+                    ReplicationRequest.NO_DEADLINE,
+                    0);
         }
         String lineage = readOptional(in);
         boolean fromLatest = in.readBoolean();
@@ -259,7 +351,18 @@ public final class EbsLineageEnumeratorStateSerializer
                 attributes.put(in.readUTF(), in.readUTF());
             }
         }
+        long deadline = version >= VERSION_7 ? in.readLong() : ReplicationRequest.NO_DEADLINE;
+        int priority = version >= VERSION_7 ? in.readInt() : 0;
         return new ReplicationRequest(
-                id, region, snapshot, base, targets, lineage, fromLatest, attributes);
+                id,
+                region,
+                snapshot,
+                base,
+                targets,
+                lineage,
+                fromLatest,
+                attributes,
+                deadline,
+                priority);
     }
 }

@@ -1,7 +1,9 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.exception.EbsErrorClassifier;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.exception.InvalidRequestException;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
@@ -24,6 +26,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -31,8 +36,8 @@ import java.util.regex.Pattern;
  * Turns a request into splits: validates it, checks that the source (and, for an incremental copy,
  * the base and the lineage between them) can be read, starts the target snapshot in every target
  * region with a deterministic ClientToken, and cuts the source's block-index space into ranges.
- * Runs on the enumerator's worker thread (through {@code callAsync}), never on the coordinator
- * thread, because it calls EBS.
+ * Called on the enumerator's coordinator thread; its work continues on the proxies' threads as
+ * their calls complete, so no thread waits for EBS.
  */
 public final class RequestResolver {
 
@@ -118,37 +123,77 @@ public final class RequestResolver {
      * Resolves a request into splits that write to target snapshots of {@code generation}: 0 for a
      * new request, n for the n-th replacement of targets that EBS cancelled (a new ClientToken, so
      * a new snapshot; the source is checked again first, so a request whose source has gone
-     * meanwhile fails instead of starting a target it cannot fill). Throws {@link
-     * InvalidRequestException} or a FATAL {@link EbsProxyException} when the request cannot
-     * succeed, and a RETRYABLE one when it should be tried again later. A target region whose
-     * StartSnapshot fails fatally gets a {@link FailedRequestSplit} of its own.
+     * meanwhile fails instead of starting a target it cannot fill). Waits on no thread: one small
+     * listing proves the source readable, then every target region's StartSnapshot goes at once.
+     *
+     * <p>Completes exceptionally with {@link InvalidRequestException} or a FATAL {@link
+     * EbsProxyException} when the request cannot succeed, and with a RETRYABLE one (or the
+     * pending-snapshot quota, {@code QUOTA_EXCEEDED}) when it should be tried again later: targets
+     * already started are found again by their ClientToken. A target region whose StartSnapshot
+     * fails fatally otherwise gets a {@link FailedRequestSplit} of its own, so that one bad region
+     * does not hold back the others.
      */
-    public List<LineageSplit> resolve(ReplicationRequest r, long acceptedMillis, int generation) {
-        validate(r);
+    public CompletableFuture<List<LineageSplit>> resolveAsync(
+            ReplicationRequest r, long acceptedMillis, int generation) {
+        try {
+            validate(r);
+        } catch (InvalidRequestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         EbsProxy source = proxies.apply(r.sourceRegion());
         // One small page proves the source (and the lineage from the base) readable and tells the
         // volume size; the readers list for real from their own ranges.
-        BlockListing probe =
+        CompletableFuture<BlockListing> probe =
                 r.incremental()
-                        ? source.listChangedBlocks(
+                        ? source.listChangedBlocksAsync(
                                 r.baseSnapshotId(), r.sourceSnapshotId(), 0, null, 100)
-                        : source.listSnapshotBlocks(r.sourceSnapshotId(), 0, null, 100);
-        long volumeGib = probe.volumeSizeGib();
+                        : source.listSnapshotBlocksAsync(r.sourceSnapshotId(), 0, null, 100);
+        return probe.thenCompose(
+                listing -> {
+                    long volumeGib = listing.volumeSizeGib();
+                    Map<String, CompletableFuture<StartedSnapshot>> starts = new LinkedHashMap<>();
+                    for (ReplicationTarget t : r.targets()) {
+                        starts.put(
+                                t.region(),
+                                proxies.apply(t.region())
+                                        .startSnapshotAsync(spec(r, t, volumeGib, generation)));
+                    }
+                    return CompletableFuture.allOf(
+                                    starts.values().toArray(CompletableFuture[]::new))
+                            .handle(
+                                    (v, ignored) ->
+                                            splits(
+                                                    r,
+                                                    volumeGib,
+                                                    starts,
+                                                    acceptedMillis,
+                                                    generation));
+                });
+    }
+
+    /** The splits of the targets started, and a failure split for those that cannot be. */
+    private List<LineageSplit> splits(
+            ReplicationRequest r,
+            long volumeGib,
+            Map<String, CompletableFuture<StartedSnapshot>> starts,
+            long acceptedMillis,
+            int generation) {
         Map<String, String> started = new LinkedHashMap<>();
         List<String> failedRegions = new ArrayList<>();
         Failure failure = null;
-        for (ReplicationTarget t : r.targets()) {
+        for (Map.Entry<String, CompletableFuture<StartedSnapshot>> e : starts.entrySet()) {
             try {
-                StartedSnapshot s =
-                        proxies.apply(t.region()).startSnapshot(spec(r, t, volumeGib, generation));
-                started.put(t.region(), s.snapshotId());
-            } catch (EbsProxyException e) {
-                if (e.kind() != EbsProxyException.Kind.FATAL) {
-                    throw e; // retried later as a whole; started targets are found again by token
+                started.put(e.getKey(), e.getValue().join().snapshotId());
+            } catch (CompletionException | CancellationException ex) {
+                Throwable cause = EbsErrorClassifier.unwrap(ex);
+                if (!(cause instanceof EbsProxyException p)
+                        || p.kind() != EbsProxyException.Kind.FATAL
+                        || p.failureReason() == FailureReason.QUOTA_EXCEEDED) {
+                    // Tried again later as a whole; started targets are found again by token.
+                    throw new CompletionException(cause);
                 }
-                // One bad target region must not hold back the others.
-                failedRegions.add(t.region());
-                failure = Failure.of(e);
+                failedRegions.add(e.getKey());
+                failure = Failure.of(p);
             }
         }
         List<LineageSplit> splits = new ArrayList<>();

@@ -69,7 +69,9 @@ class EbsLineageEnumeratorStateSerializerTest {
                                 ReplicationTarget.of("ap-south-1")),
                         null,
                         false,
-                        Map.of());
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
         ReplicationRequest incremental =
                 new ReplicationRequest(
                         "req-incr",
@@ -85,7 +87,9 @@ class EbsLineageEnumeratorStateSerializerTest {
                                         null)),
                         null,
                         false,
-                        Map.of());
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
         BlockRangeSplit split =
                 BlockRangeSplit.builder()
                         .requestId("req-prev")
@@ -116,7 +120,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                 List.of(split, failed),
                 List.of(),
                 Map.of(),
-                Map.of(),
+                new AcceptedRequestIds(),
                 Map.of());
     }
 
@@ -169,9 +173,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(7, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(8, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 7");
+                .hasMessageContaining("version 8");
     }
 
     @Test
@@ -224,7 +228,9 @@ class EbsLineageEnumeratorStateSerializerTest {
                         List.of(full.targets().get(0)),
                         null,
                         false,
-                        Map.of());
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
         return new EbsLineageEnumeratorState(
                 List.of(
                         new PendingRequest(westOnly, 1_700_000_000_000L, 1),
@@ -238,6 +244,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                                 "ap-south-1",
                                 "snap-0aaaaaaaaaaaaaaa1",
                                 List.of("req-full#0", "req-full#3"),
+                                0,
                                 0),
                         new WatchedTarget(
                                 westOnly,
@@ -246,9 +253,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                                 "eu-west-1",
                                 "snap-0bbbbbbbbbbbbbbb2",
                                 List.of(),
-                                1_700_000_100_000L)),
+                                1_700_000_100_000L,
+                                0)),
                 Map.of(),
-                Map.of(),
+                new AcceptedRequestIds(),
                 Map.of());
     }
 
@@ -260,9 +268,9 @@ class EbsLineageEnumeratorStateSerializerTest {
         Map<String, Long> positions = new LinkedHashMap<>();
         positions.put("requests-0", 42L);
         positions.put("requests-1", 8L);
-        Map<String, Long> accepted = new LinkedHashMap<>();
-        accepted.put("req-full", 1_700_000_000_000L);
-        accepted.put("req-incr", 1_700_000_000_100L);
+        AcceptedRequestIds accepted = new AcceptedRequestIds();
+        accepted.add("req-full", 1_700_000_000_000L);
+        accepted.add("req-incr", 1_700_000_000_100L);
         return new EbsLineageEnumeratorState(
                 v2.pendingRequests(), splits, v2.watchedTargets(), positions, accepted, Map.of());
     }
@@ -279,13 +287,14 @@ class EbsLineageEnumeratorStateSerializerTest {
                         List.of(ReplicationTarget.of("eu-west-1")),
                         "vol-0123456789abcdef0",
                         true,
-                        Map.of());
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
         List<PendingRequest> pending = new ArrayList<>(v3.pendingRequests());
         pending.add(new PendingRequest(auto, 1_700_000_000_900L, 0));
         Map<String, List<EbsLineageEnumeratorState.LineageCopy>> copies = new LinkedHashMap<>();
         copies.put(
-                EbsLineageEnumeratorState.lineageKey(
-                        "us-east-1", "vol-0123456789abcdef0", "eu-west-1"),
+                LineageBook.key("us-east-1", "vol-0123456789abcdef0", "eu-west-1"),
                 List.of(
                         new EbsLineageEnumeratorState.LineageCopy(
                                 "snap-0000000000000000a",
@@ -298,7 +307,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                 v3.unassignedSplits(),
                 v3.watchedTargets(),
                 v3.intakePositions(),
-                v3.acceptedRequests(),
+                v3.acceptedIds(),
                 copies);
     }
 
@@ -341,7 +350,9 @@ class EbsLineageEnumeratorStateSerializerTest {
                         List.of(ReplicationTarget.of("eu-west-1")),
                         "vol-0123456789abcdef1",
                         true,
-                        attributes);
+                        attributes,
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
         List<PendingRequest> pending = new ArrayList<>(v4.pendingRequests());
         pending.add(new PendingRequest(tagged, 1_700_000_001_000L, 0));
         List<WatchedTarget> watched = new ArrayList<>(v4.watchedTargets());
@@ -353,6 +364,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                         "eu-west-1",
                         "snap-0ccccccccccccccc3",
                         List.of("req-attrs#0"),
+                        0,
                         0));
         List<LineageSplit> splits = new ArrayList<>(v4.unassignedSplits());
         splits.add(
@@ -370,7 +382,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                 splits,
                 watched,
                 v4.intakePositions(),
-                v4.acceptedRequests(),
+                v4.acceptedIds(),
                 v4.lineageCopies());
     }
 
@@ -458,7 +470,7 @@ class EbsLineageEnumeratorStateSerializerTest {
                 splits,
                 v5.watchedTargets(),
                 v5.intakePositions(),
-                v5.acceptedRequests(),
+                v5.acceptedIds(),
                 v5.lineageCopies());
     }
 
@@ -485,6 +497,93 @@ class EbsLineageEnumeratorStateSerializerTest {
 
         assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_6, committed))
                 .isEqualTo(fixtureStateV6());
+    }
+
+    /** Written once with the version 7 serializer; never regenerate. */
+    static final String FIXTURE_V7 = "/serializer-fixtures/enumerator-state-v7.bin";
+
+    /**
+     * The state stored in {@link #FIXTURE_V7}: the version 6 state plus a request with a deadline
+     * and a priority, a watched target with its source's start time, and a lineage copy whose ids
+     * are not of EBS's form (written as text).
+     */
+    static EbsLineageEnumeratorState fixtureStateV7() {
+        EbsLineageEnumeratorState v6 = fixtureStateV6();
+        ReplicationRequest urgent =
+                new ReplicationRequest(
+                        "req-urgent",
+                        "us-east-1",
+                        "snap-00000000000000012",
+                        null,
+                        List.of(ReplicationTarget.of("eu-west-1")),
+                        "vol-0123456789abcdef2",
+                        true,
+                        Map.of(),
+                        1_700_000_600_000L,
+                        7);
+        List<PendingRequest> pending = new ArrayList<>(v6.pendingRequests());
+        pending.add(new PendingRequest(urgent, 1_700_000_003_000L, 0));
+        List<WatchedTarget> watched = new ArrayList<>(v6.watchedTargets());
+        watched.add(
+                new WatchedTarget(
+                        urgent,
+                        1_700_000_003_000L,
+                        0,
+                        "eu-west-1",
+                        "snap-0fffffffffffffff5",
+                        List.of(),
+                        1_700_000_004_000L,
+                        1_699_999_000_000L));
+        Map<String, List<EbsLineageEnumeratorState.LineageCopy>> copies =
+                new LinkedHashMap<>(v6.lineageCopies());
+        copies.put(
+                LineageBook.key("us-east-1", "vol-odd", "eu-west-1"),
+                List.of(
+                        new EbsLineageEnumeratorState.LineageCopy(
+                                "snap-ABC", "snap-0123", 1_699_000_000_001L)));
+        return new EbsLineageEnumeratorState(
+                pending,
+                v6.unassignedSplits(),
+                watched,
+                v6.intakePositions(),
+                v6.acceptedIds(),
+                copies);
+    }
+
+    @Test
+    void roundTripsDeadlinesPrioritiesSourceStartsAndOddSnapshotIds() throws IOException {
+        EbsLineageEnumeratorState state = fixtureStateV7();
+
+        EbsLineageEnumeratorState back = roundTrip(state);
+
+        assertThat(back).isEqualTo(state);
+        ReplicationRequest last =
+                back.pendingRequests().get(back.pendingRequests().size() - 1).request();
+        assertThat(last.deadlineMillis()).isEqualTo(1_700_000_600_000L);
+        assertThat(last.priority()).isEqualTo(7);
+        assertThat(back.watchedTargets().get(back.watchedTargets().size() - 1).sourceStartMillis())
+                .isEqualTo(1_699_999_000_000L);
+        assertThat(back.acceptedIds().contains("req-full")).isTrue();
+    }
+
+    @Test
+    void committedVersion7FixtureStillDeserializes() throws IOException {
+        byte[] committed = committed(FIXTURE_V7);
+
+        assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_7, committed))
+                .isEqualTo(fixtureStateV7());
+    }
+
+    @Test
+    void acceptedIdsOfOlderVersionsAreRememberedAsFingerprints() throws IOException {
+        EbsLineageEnumeratorState v3 =
+                serializer.deserialize(
+                        EbsLineageEnumeratorStateSerializer.VERSION_3, committed(FIXTURE_V3));
+
+        assertThat(v3.acceptedIds().size()).isEqualTo(2);
+        assertThat(v3.acceptedIds().contains("req-full")).isTrue();
+        assertThat(v3.acceptedIds().contains("req-incr")).isTrue();
+        assertThat(v3.acceptedIds().contains("req-other")).isFalse();
     }
 
     @Test
@@ -584,9 +683,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
         Path file =
-                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V6);
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V7);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureStateV6()));
+        Files.write(file, serializer.serialize(fixtureStateV7()));
     }
 
     /** The bytes of a committed fixture. */

@@ -101,7 +101,9 @@ class IntakeCursorTest {
                 List.of(ReplicationTarget.of("us-west-2")),
                 null,
                 false,
-                Map.of());
+                Map.of(),
+                ReplicationRequest.NO_DEADLINE,
+                0);
     }
 
     /** An intake that hands out scripted batches and records each open's seek. */

@@ -80,6 +80,8 @@ class LineageBookTest {
                 java.util.Arrays.stream(regions).map(ReplicationTarget::of).toList(),
                 "vol-1",
                 true,
-                Map.of());
+                Map.of(),
+                ReplicationRequest.NO_DEADLINE,
+                0);
     }
 }

@@ -201,7 +201,9 @@ class RequestQueueTest {
                         List.of(new ReplicationTarget(targetRegion, null, null, Map.of(), null)),
                         chain,
                         false,
-                        Map.of());
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
         return new Entry(new PendingRequest(r, 0, 0), chain, deadline, priority);
     }
 }

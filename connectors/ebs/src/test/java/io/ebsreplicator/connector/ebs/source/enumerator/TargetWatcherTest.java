@@ -141,7 +141,9 @@ class TargetWatcherTest {
                         List.of(ReplicationTarget.of(WEST)),
                         null,
                         false,
-                        Map.of()),
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0),
                 0,
                 0);
     }
