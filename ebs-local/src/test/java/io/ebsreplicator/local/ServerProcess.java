@@ -27,9 +27,13 @@ final class ServerProcess {
     }
 
     private static List<String> command(String heap, List<String> args) {
+        return command(List.of(heap), args);
+    }
+
+    private static List<String> command(List<String> jvm, List<String> args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add(heap);
+        cmd.addAll(jvm);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(EbsLocalMain.class.getName());
@@ -54,9 +58,14 @@ final class ServerProcess {
     }
 
     static ServerProcess startWith(String heap, List<String> args) throws IOException {
+        return startWithJvm(List.of(heap), args);
+    }
+
+    /** Starts a server with these JVM options and these ebs-local arguments. */
+    static ServerProcess startWithJvm(List<String> jvm, List<String> args) throws IOException {
         Path err = Files.createTempFile("ebs-local-stderr", ".log");
         err.toFile().deleteOnExit();
-        Process p = new ProcessBuilder(command(heap, args)).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(command(jvm, args)).redirectError(err.toFile()).start();
         BufferedReader out =
                 new BufferedReader(
                         new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
