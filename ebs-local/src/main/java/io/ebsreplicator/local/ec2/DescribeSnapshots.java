@@ -41,9 +41,9 @@ public final class DescribeSnapshots {
     private static final DateTimeFormatter ISO = DateTimeFormatter.ISO_INSTANT;
 
     /**
-     * Bounds on one request, so that its work is bounded too: EC2 documents at most 50 filters and
-     * 200 values per filter for its Describe calls; a value longer than any attribute it can match
-     * (descriptions and tag values have at most 255 characters) is refused rather than compiled.
+     * Bounds on one request, so that its work is bounded too: more filters and values than any real
+     * query needs; a value four times longer than any attribute it can match (descriptions and tag
+     * values have at most 255 characters) is refused rather than compiled.
      */
     static final int MAX_FILTERS = 50;
 
