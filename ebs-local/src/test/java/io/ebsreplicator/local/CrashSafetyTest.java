@@ -107,7 +107,7 @@ class CrashSafetyTest {
         Map<Integer, Long> lastAcked = new ConcurrentHashMap<>();
         Map<Integer, Long> attempted = new ConcurrentHashMap<>();
         String snapshotId;
-        int rounds = 3;
+        int rounds = 2;
         String stderr = "";
         ServerProcess server = ServerProcess.start(dataDir, compacting);
         try (EbsClient ebs = client(server.endpoint)) {

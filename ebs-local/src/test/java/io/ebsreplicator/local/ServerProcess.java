@@ -43,6 +43,11 @@ final class ServerProcess {
 
     /** Starts a server on {@code dataDir} with quotas off, a 50 ms seal and {@code extra}. */
     static ServerProcess start(Path dataDir, String... extra) throws IOException {
+        return start(List.of("-Xmx512m"), dataDir, extra);
+    }
+
+    /** The same, with these JVM options. */
+    static ServerProcess start(List<String> jvm, Path dataDir, String... extra) throws IOException {
         List<String> args =
                 new ArrayList<>(
                         List.of(
@@ -54,11 +59,7 @@ final class ServerProcess {
                                 "--seal-delay",
                                 "50ms"));
         args.addAll(List.of(extra));
-        return startWith("-Xmx512m", args);
-    }
-
-    static ServerProcess startWith(String heap, List<String> args) throws IOException {
-        return startWithJvm(List.of(heap), args);
+        return startWithJvm(jvm, args);
     }
 
     /** Starts a server with these JVM options and these ebs-local arguments. */

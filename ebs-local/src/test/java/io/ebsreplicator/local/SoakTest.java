@@ -57,18 +57,11 @@ class SoakTest {
     @Test
     void hostileClientsDoNotStopAWellBehavedCopy() throws Exception {
         ServerProcess server =
-                ServerProcess.startWithJvm(
+                ServerProcess.start(
                         List.of("-Xmx256m", "-XX:MaxDirectMemorySize=256m"),
-                        List.of(
-                                "--port",
-                                "0",
-                                "--data-dir",
-                                dataDir.toString(),
-                                "--no-quotas",
-                                "--seal-delay",
-                                "50ms",
-                                "--header-timeout",
-                                "3s"));
+                        dataDir,
+                        "--header-timeout",
+                        "3s");
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong maxRss = new AtomicLong();
         ConcurrentLinkedQueue<Socket> sockets = new ConcurrentLinkedQueue<>();

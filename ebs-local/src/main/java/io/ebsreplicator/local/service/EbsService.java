@@ -85,32 +85,6 @@ public final class EbsService {
             FaultInjector faults,
             BlockStore blocks,
             Journal journal,
-            byte[] tokenSecret)
-            throws IOException {
-        this(
-                regionNames,
-                clock,
-                sealDelay,
-                blockTokenTtl,
-                pageTokenTtl,
-                quotas,
-                faults,
-                blocks,
-                journal,
-                tokenSecret,
-                JournalPolicy.defaults());
-    }
-
-    public EbsService(
-            Collection<String> regionNames,
-            EbsClock clock,
-            Duration sealDelay,
-            Duration blockTokenTtl,
-            Duration pageTokenTtl,
-            Quotas quotas,
-            FaultInjector faults,
-            BlockStore blocks,
-            Journal journal,
             byte[] tokenSecret,
             JournalPolicy journalPolicy)
             throws IOException {
