@@ -285,21 +285,7 @@ public final class EbsService {
                                                 p.clientToken(),
                                                 fingerprint);
                                 append(record);
-                                Snapshot snap =
-                                        new Snapshot(
-                                                caller.region(),
-                                                id,
-                                                caller.accountId(),
-                                                p.volumeSize(),
-                                                parentSnapshot,
-                                                p.description(),
-                                                tags,
-                                                encrypted,
-                                                kmsKey,
-                                                timeout,
-                                                now,
-                                                p.clientToken(),
-                                                fingerprint);
+                                Snapshot snap = Snapshot.started(record, parentSnapshot);
                                 region.add(snap);
                                 return snap;
                             }

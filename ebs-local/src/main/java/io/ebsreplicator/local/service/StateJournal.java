@@ -149,21 +149,7 @@ final class StateJournal {
                             + ", which the journal never started";
                 }
             }
-            region.add(
-                    new Snapshot(
-                            s.region(),
-                            s.snapshotId(),
-                            s.ownerId(),
-                            s.volumeSizeGib(),
-                            parent,
-                            s.description(),
-                            s.tags(),
-                            s.encrypted(),
-                            s.kmsKeyArn(),
-                            s.timeoutMinutes(),
-                            s.startMillis(),
-                            s.clientToken(),
-                            s.fingerprint()));
+            region.add(Snapshot.started(s, parent));
             return null;
         }
         String region;
@@ -336,22 +322,7 @@ final class StateJournal {
             emit(s.parent, done, out);
         }
         synchronized (s) {
-            out.add(
-                    JournalRecord.encode(
-                            new JournalRecord.Start(
-                                    s.region,
-                                    s.id,
-                                    s.ownerId,
-                                    s.volumeSizeGib,
-                                    s.parentId(),
-                                    s.description,
-                                    s.tags,
-                                    s.encrypted,
-                                    s.kmsKeyArn,
-                                    s.timeoutMinutes,
-                                    s.startMillis,
-                                    s.clientToken,
-                                    s.fingerprint)));
+            out.add(JournalRecord.encode(s.startRecord()));
             int left = s.own.size();
             for (Map.Entry<Integer, Digest> b : s.own.entrySet()) {
                 // The progress of the last write is the snapshot's; the others carry none.
