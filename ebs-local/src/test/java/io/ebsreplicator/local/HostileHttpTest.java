@@ -86,7 +86,7 @@ class HostileHttpTest {
             RawResponse r = ErrorReasonsTest.readResponse(s.getInputStream());
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertErrorShape(r, 408, "RequestTimeoutException");
-            assertThat(ms).as("answered at the header timeout, not later").isBetween(700L, 3000L);
+            assertThat(ms).as("answered at the header timeout, not later").isBetween(700L, 5000L);
             assertThat(r.header("connection")).isEqualTo("close");
             assertThat(RawHttp.closedByServer(s)).as("connection closed").isTrue();
             writer.join();
@@ -108,7 +108,7 @@ class HostileHttpTest {
             assertThat(RawHttp.closedByServer(silent)).as("silent connection closed").isTrue();
             assertThat((System.nanoTime() - t0) / 1_000_000)
                     .as("within a few idle timeouts")
-                    .isLessThan(5000);
+                    .isLessThan(8000);
         }
     }
 
@@ -119,7 +119,14 @@ class HostileHttpTest {
             List<Socket> held = new ArrayList<>();
             try {
                 for (int i = 0; i < 3; i++) {
-                    held.add(RawHttp.open(server.endpoint()));
+                    // Served once, so the server has surely counted it before the next opens.
+                    Socket s = RawHttp.open(server.endpoint());
+                    held.add(s);
+                    RawHttp.Request list =
+                            new RawHttp.Request("GET", "/snapshots/snap-0" + i + "/blocks", null);
+                    s.getOutputStream().write(list.signed(server.endpoint(), key()));
+                    assertThat(ErrorReasonsTest.readResponse(s.getInputStream()).status())
+                            .isEqualTo(404);
                 }
                 RawHttp.Request start =
                         new RawHttp.Request("POST", "/snapshots", null)
@@ -185,19 +192,33 @@ class HostileHttpTest {
                         + "\r\n\r\n";
         try (Socket first = RawHttp.open(endpoint());
                 Socket second = RawHttp.open(endpoint())) {
-            RawHttp.write(first, head);
-            first.getOutputStream().write(big);
-            first.getOutputStream().flush();
-            Thread.sleep(300); // the server holds the first 700 KiB of its 1 MiB budget
-            RawHttp.write(second, head);
-            second.getOutputStream().write(big);
-            second.getOutputStream().flush();
-            RawResponse refused = ErrorReasonsTest.readResponse(second.getInputStream());
-            assertErrorShape(refused, 503, "ServiceUnavailableException");
-            // The first body completes and is judged: no signature.
-            first.getOutputStream().write(new byte[10]);
-            first.getOutputStream().flush();
-            RawResponse denied = ErrorReasonsTest.readResponse(first.getInputStream());
+            for (Socket s : List.of(first, second)) {
+                RawHttp.write(s, head);
+                s.getOutputStream().write(big);
+                s.getOutputStream().flush();
+            }
+            // 1.4 MiB against a 1 MiB budget: whichever body the server took second is refused.
+            Socket refused = null;
+            long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+            while (refused == null && System.nanoTime() < deadline) {
+                if (first.getInputStream().available() > 0) {
+                    refused = first;
+                } else if (second.getInputStream().available() > 0) {
+                    refused = second;
+                } else {
+                    Thread.sleep(10);
+                }
+            }
+            assertThat(refused).as("one body refused").isNotNull();
+            assertErrorShape(
+                    ErrorReasonsTest.readResponse(refused.getInputStream()),
+                    503,
+                    "ServiceUnavailableException");
+            // The other body completes and is judged: no signature.
+            Socket held = refused == first ? second : first;
+            held.getOutputStream().write(new byte[10]);
+            held.getOutputStream().flush();
+            RawResponse denied = ErrorReasonsTest.readResponse(held.getInputStream());
             assertThat(denied.status()).isEqualTo(403);
             assertThat(denied.header("x-amzn-ErrorType"))
                     .isEqualTo("MissingAuthenticationTokenException");
