@@ -3,6 +3,7 @@ package io.ebsreplicator.local;
 import io.ebsreplicator.local.auth.AccessKey;
 import io.ebsreplicator.local.fault.FaultProfile;
 import io.ebsreplicator.local.service.EbsClock;
+import io.ebsreplicator.local.service.JournalPolicy;
 import io.ebsreplicator.local.service.Quotas;
 
 import java.nio.file.Path;
@@ -19,6 +20,33 @@ public final class EbsLocalConfig {
     /** Regions served when none are named: a primary and a DR region. */
     public static final List<String> DEFAULT_REGIONS = List.of("us-east-1", "us-west-2");
 
+    /**
+     * A request head from a client that is sending one arrives in milliseconds; 20 s covers a
+     * client stalled by GC or a loaded machine, and frees a connection held by a head that trickles
+     * in a line at a time.
+     */
+    public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(20);
+
+    /**
+     * Twice the 60 s for which the AWS SDKs keep an idle pooled connection, so that a client always
+     * retires its connection before the server closes it under a request about to be sent.
+     */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(120);
+
+    /**
+     * Far above what the test suite and the benchmarks open (a few hundred pooled connections), far
+     * below what exhausts a process: each connection costs a descriptor and a little memory.
+     */
+    public static final int DEFAULT_MAX_CONNECTIONS = 4096;
+
+    /**
+     * 64 MiB: SDKs sign {@code X-Amz-Content-SHA256}, so their bodies are authenticated from the
+     * head and never count here; only clients that leave the body hash unsigned do (small
+     * StartSnapshot and DescribeSnapshots bodies), and 64 MiB holds a hundred full-size puts of
+     * theirs at once while bounding what unauthenticated clients can make the server hold.
+     */
+    public static final long DEFAULT_MAX_UNAUTHENTICATED_BYTES = 64L << 20;
+
     final String host;
     final int port;
     final Set<String> regions;
@@ -29,6 +57,11 @@ public final class EbsLocalConfig {
     final Duration blockTokenTtl;
     final Duration pageTokenTtl;
     final Duration writeTimeout;
+    final Duration headerTimeout;
+    final Duration idleTimeout;
+    final int maxConnections;
+    final long maxUnauthenticatedBytes;
+    final JournalPolicy journalPolicy;
     final Duration maxClockSkew;
     final List<AccessKey> keys;
     final Quotas quotas;
@@ -47,12 +80,26 @@ public final class EbsLocalConfig {
         this.blockTokenTtl = b.blockTokenTtl;
         this.pageTokenTtl = b.pageTokenTtl;
         this.writeTimeout = b.writeTimeout;
+        this.headerTimeout = b.headerTimeout;
+        this.idleTimeout = b.idleTimeout;
+        this.maxConnections = b.maxConnections;
+        this.maxUnauthenticatedBytes = b.maxUnauthenticatedBytes;
+        this.journalPolicy = new JournalPolicy(b.salvage, b.compactionRatio, b.compactionMinBytes);
         this.maxClockSkew = b.maxClockSkew;
         this.keys = List.copyOf(b.keys.isEmpty() ? List.of(AccessKey.DEFAULT) : b.keys);
         this.quotas = b.quotas;
         this.faults = b.faults;
         this.clock = b.clock;
         this.workerThreads = b.workerThreads;
+        for (Duration d : List.of(writeTimeout, headerTimeout, idleTimeout)) {
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("Timeouts must be positive, not " + d);
+            }
+        }
+        if (maxConnections < 1 || maxUnauthenticatedBytes < 0) {
+            throw new IllegalArgumentException(
+                    "maxConnections must be >= 1 and maxUnauthenticatedBytes >= 0");
+        }
         if (regions.isEmpty()) {
             throw new IllegalArgumentException("At least one region must be served");
         }
@@ -83,6 +130,30 @@ public final class EbsLocalConfig {
         return keys;
     }
 
+    public Duration headerTimeout() {
+        return headerTimeout;
+    }
+
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    public Duration writeTimeout() {
+        return writeTimeout;
+    }
+
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    public long maxUnauthenticatedBytes() {
+        return maxUnauthenticatedBytes;
+    }
+
+    public JournalPolicy journalPolicy() {
+        return journalPolicy;
+    }
+
     /** Builds an {@link EbsLocalConfig}. */
     public static final class Builder {
         private String host = "127.0.0.1";
@@ -95,6 +166,13 @@ public final class EbsLocalConfig {
         private Duration blockTokenTtl = Duration.ofDays(7);
         private Duration pageTokenTtl = Duration.ofHours(1);
         private Duration writeTimeout = Duration.ofSeconds(60);
+        private Duration headerTimeout = DEFAULT_HEADER_TIMEOUT;
+        private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private long maxUnauthenticatedBytes = DEFAULT_MAX_UNAUTHENTICATED_BYTES;
+        private boolean salvage;
+        private double compactionRatio = JournalPolicy.DEFAULT_COMPACTION_RATIO;
+        private long compactionMinBytes = JournalPolicy.DEFAULT_COMPACTION_MIN_BYTES;
         private Duration maxClockSkew = Duration.ofMinutes(15);
         private final List<AccessKey> keys = new ArrayList<>();
         private Quotas quotas = Quotas.defaults();
@@ -160,6 +238,60 @@ public final class EbsLocalConfig {
         /** How long a request body may stall before WRITE_REQUEST_TIMEOUT. */
         public Builder writeTimeout(Duration v) {
             writeTimeout = v;
+            return this;
+        }
+
+        /**
+         * How long a request head may take to arrive, from its first byte (or from the connection
+         * being opened) to its last; a slower head is answered 408 and its connection closed.
+         */
+        public Builder headerTimeout(Duration v) {
+            headerTimeout = Objects.requireNonNull(v);
+            return this;
+        }
+
+        /** How long a kept-alive connection may sit idle between requests before it is closed. */
+        public Builder idleTimeout(Duration v) {
+            idleTimeout = Objects.requireNonNull(v);
+            return this;
+        }
+
+        /**
+         * The most connections kept open at once; more are answered 503 and closed. Lowered at
+         * start to what the process's file-descriptor limit allows.
+         */
+        public Builder maxConnections(int v) {
+            maxConnections = v;
+            return this;
+        }
+
+        /**
+         * The most request-body bytes held, across all connections, for requests whose signature
+         * can only be checked once the body has arrived; more are answered 503.
+         */
+        public Builder maxUnauthenticatedBytes(long v) {
+            maxUnauthenticatedBytes = v;
+            return this;
+        }
+
+        /**
+         * On damage in the middle of the journal, keep every intact record, move the damaged
+         * journal aside and start (instead of refusing to start).
+         */
+        public Builder salvage(boolean v) {
+            salvage = v;
+            return this;
+        }
+
+        /** Compact the journal once it is this many times larger than the current state. */
+        public Builder journalCompactionRatio(double v) {
+            compactionRatio = v;
+            return this;
+        }
+
+        /** Never compact a journal smaller than this many bytes. */
+        public Builder journalCompactionMinBytes(long v) {
+            compactionMinBytes = v;
             return this;
         }
 

@@ -2,10 +2,16 @@ package io.ebsreplicator.local;
 
 import io.ebsreplicator.local.auth.AccessKey;
 import io.ebsreplicator.local.fault.FaultProfile;
+import io.ebsreplicator.local.service.DataDirCheck;
 import io.ebsreplicator.local.service.Quotas;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -42,13 +48,30 @@ public final class EbsLocalMain {
                     "  --pending-limit N      pending snapshots per account (default 100)",
                     "  --no-quotas            disable rate and pending-snapshot quotas",
                     "  --fsync                force every acknowledged write to the device",
+                    "  --header-timeout DUR   time for a request head to arrive (default 20s)",
+                    "  --write-timeout DUR    time a request body may stall (default 60s)",
+                    "  --idle-timeout DUR     time a kept-alive connection may sit idle (default 120s)",
+                    "  --max-connections N    connections open at once, more are refused (default 4096)",
+                    "  --max-unauthenticated-bytes SIZE",
+                    "                         body bytes held before their signature is checked,",
+                    "                         across all connections (default 64m)",
+                    "  --compact-ratio F      compact the journal at F times the state (default 4)",
+                    "  --compact-min SIZE     never compact a smaller journal (default 64m)",
+                    "  --salvage              start on a journal damaged in the middle: keep every",
+                    "                         intact record, move the damaged journal aside",
+                    "  --check DIR            check the data directory DIR offline and exit:",
+                    "                         0 no damage, 1 damage found (listed), 2 cannot check",
                     "  --help                 this text",
                     "",
-                    "Durations: 250ms, 30s, 10m, 2h, 7d.");
+                    "Durations: 250ms, 30s, 10m, 2h, 7d. Sizes: 4096, 64k, 64m, 1g.");
 
     private EbsLocalMain() {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--check")) {
+            System.exit(check(args));
+            return;
+        }
         EbsLocalConfig config;
         try {
             config = parse(args, System.out);
@@ -62,7 +85,14 @@ public final class EbsLocalMain {
         if (config == null) {
             return;
         }
-        EbsLocalServer server = EbsLocalServer.start(config);
+        EbsLocalServer server;
+        try {
+            server = EbsLocalServer.start(config);
+        } catch (IOException e) {
+            System.err.println("ebs-local: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
                 .addShutdownHook(
@@ -100,6 +130,7 @@ public final class EbsLocalMain {
                 }
                 case "--tls" -> b.tls(true);
                 case "--fsync" -> b.fsync(true);
+                case "--salvage" -> b.salvage(true);
                 case "--no-quotas" -> noQuotas = true;
                 default -> {
                     if (!a.startsWith("--")) {
@@ -130,6 +161,17 @@ public final class EbsLocalMain {
                         case "--block-token-ttl" -> b.blockTokenTtl(parseDuration(a, v));
                         case "--page-token-ttl" -> b.pageTokenTtl(parseDuration(a, v));
                         case "--quota-scale" -> scale = Double.parseDouble(v);
+                        case "--header-timeout" -> b.headerTimeout(parseDuration(a, v));
+                        case "--write-timeout" -> b.writeTimeout(parseDuration(a, v));
+                        case "--idle-timeout" -> b.idleTimeout(parseDuration(a, v));
+                        case "--max-connections" -> b.maxConnections(parseInt(a, v));
+                        case "--max-unauthenticated-bytes" ->
+                                b.maxUnauthenticatedBytes(parseSize(a, v));
+                        case "--compact-ratio" -> b.journalCompactionRatio(parseDouble(a, v));
+                        case "--compact-min" -> b.journalCompactionMinBytes(parseSize(a, v));
+                        case "--check" ->
+                                throw new IllegalArgumentException(
+                                        "--check DIR runs alone, not with other options");
                         case "--pending-limit" -> pending = parseInt(a, v);
                         default -> throw new IllegalArgumentException("Unknown option " + a);
                     }
@@ -153,6 +195,61 @@ public final class EbsLocalMain {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(option + " needs an integer, not '" + v + "'");
         }
+    }
+
+    /** {@code --check DIR}: the offline scrub; returns the exit code. */
+    static int check(String[] args) {
+        if (args.length != 2) {
+            System.err.println("ebs-local: --check needs exactly one data directory");
+            return 2;
+        }
+        Path dir = Path.of(args[1]);
+        if (!Files.isDirectory(dir)) {
+            System.err.println("ebs-local: " + dir + " is not a directory");
+            return 2;
+        }
+        // A running server changes the directory under the check: refuse rather than misreport.
+        try (FileChannel ch =
+                FileChannel.open(
+                        dir.resolve("ebs-local.lock"),
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE)) {
+            FileLock lock = ch.tryLock();
+            if (lock == null) {
+                System.err.println(
+                        "ebs-local: a server is using " + dir + "; stop it before checking");
+                return 2;
+            }
+            System.out.println("ebs-local check of " + dir);
+            int problems = DataDirCheck.run(dir, System.out);
+            return problems == 0 ? 0 : 1;
+        } catch (IOException e) {
+            System.err.println("ebs-local: cannot check " + dir + ": " + e.getMessage());
+            return 2;
+        }
+    }
+
+    private static double parseDouble(String option, String v) {
+        try {
+            return Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " needs a number, not '" + v + "'");
+        }
+    }
+
+    static long parseSize(String option, String v) {
+        var m = java.util.regex.Pattern.compile("^(\\d+)([kmg]?)$").matcher(v.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(
+                    option + " needs a size such as 4096, 64k, 64m or 1g, not '" + v + "'");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "k" -> n << 10;
+            case "m" -> n << 20;
+            case "g" -> n << 30;
+            default -> n;
+        };
     }
 
     static Duration parseDuration(String option, String v) {

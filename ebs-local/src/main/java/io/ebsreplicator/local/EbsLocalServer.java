@@ -4,8 +4,11 @@ import io.ebsreplicator.local.auth.AccessKey;
 import io.ebsreplicator.local.auth.SigV4Verifier;
 import io.ebsreplicator.local.fault.FaultInjector;
 import io.ebsreplicator.local.fault.FaultProfile;
-import io.ebsreplicator.local.http.BodyTimeoutHandler;
+import io.ebsreplicator.local.http.ConnectionLimit;
+import io.ebsreplicator.local.http.ConnectionTimeouts;
 import io.ebsreplicator.local.http.EbsHttpHandler;
+import io.ebsreplicator.local.http.EbsObjectAggregator;
+import io.ebsreplicator.local.http.RequestGate;
 import io.ebsreplicator.local.http.UploadTracker;
 import io.ebsreplicator.local.service.EbsClock;
 import io.ebsreplicator.local.service.EbsService;
@@ -28,7 +31,6 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -39,10 +41,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -50,6 +54,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A running ebs-local endpoint: the EBS direct APIs and EC2 DescribeSnapshots over HTTP or HTTPS,
@@ -65,6 +70,21 @@ public final class EbsLocalServer implements AutoCloseable {
     /** A block plus headers fits; anything bigger is refused before it is buffered. */
     private static final int MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 
+    /** A request line: a path and a query with a 256-character token fit many times over. */
+    private static final int MAX_INITIAL_LINE = 8192;
+
+    /** All headers of a request: an SDK sends about 2 KiB; more is answered 431. */
+    private static final int MAX_HEADER_BYTES = 65536;
+
+    /** The largest piece of a body handed on at once (the aggregator gathers them). */
+    private static final int MAX_CHUNK_BYTES = 65536;
+
+    /**
+     * Descriptors left to everything but connections (block files, the journal, jars, the JIT):
+     * below this the connection limit is lowered rather than let the process run out.
+     */
+    private static final int RESERVED_DESCRIPTORS = 256;
+
     private final EbsLocalConfig config;
     private final EbsService service;
     private final FaultInjector faults;
@@ -79,8 +99,8 @@ public final class EbsLocalServer implements AutoCloseable {
     private final BlockStore blocks;
     private final Journal journal;
     private final FileChannel lockChannel;
-    private final FileLock lock;
     private final URI endpoint;
+    private final ConnectionLimit connectionLimit;
 
     private EbsLocalServer(EbsLocalConfig config) throws IOException {
         this.config = config;
@@ -89,40 +109,38 @@ public final class EbsLocalServer implements AutoCloseable {
         if (config.dataDir != null) {
             Path dir = config.dataDir;
             Files.createDirectories(dir);
-            lockChannel =
-                    FileChannel.open(
-                            dir.resolve("ebs-local.lock"),
-                            StandardOpenOption.CREATE,
-                            StandardOpenOption.WRITE);
-            lock = lockChannel.tryLock();
-            if (lock == null) {
-                lockChannel.close();
-                throw new IOException(
-                        "Another ebs-local process is using the data directory " + dir);
+            lockChannel = lockDataDir(dir);
+            BlockStore fileBlocks = null;
+            Journal fileJournal = null;
+            EbsService started = null;
+            try {
+                secret = loadOrCreateSecret(dir.resolve("token.secret"));
+                fileBlocks = new FileBlockStore(dir.resolve("blocks"), config.fsync);
+                fileJournal = new FileJournal(dir.resolve("journal.log"), config.fsync);
+                started = newService(config, faults, fileBlocks, fileJournal, secret);
+            } catch (IOException | RuntimeException e) {
+                // A failed start leaves the directory to the next one: unlock, close, report.
+                closeQuietly(fileJournal, e);
+                closeQuietly(fileBlocks, e);
+                closeQuietly(lockChannel, e);
+                if (e instanceof IOException io && io.getMessage() != null) {
+                    throw new IOException(
+                            "Cannot start on the data directory " + dir + ": " + io.getMessage(),
+                            e);
+                }
+                throw e;
             }
-            secret = loadOrCreateSecret(dir.resolve("token.secret"));
-            blocks = new FileBlockStore(dir.resolve("blocks"), config.fsync);
-            journal = new FileJournal(dir.resolve("journal.log"), config.fsync);
+            blocks = fileBlocks;
+            journal = fileJournal;
+            this.service = started;
         } else {
             lockChannel = null;
-            lock = null;
             secret = new byte[32];
             new SecureRandom().nextBytes(secret);
             blocks = new MemoryBlockStore();
             journal = Journal.none();
+            this.service = newService(config, faults, blocks, journal, secret);
         }
-        this.service =
-                new EbsService(
-                        config.regions,
-                        config.clock,
-                        config.sealDelay,
-                        config.blockTokenTtl,
-                        config.pageTokenTtl,
-                        config.quotas,
-                        faults,
-                        blocks,
-                        journal,
-                        secret);
 
         SslContext ssl = null;
         if (config.tls) {
@@ -141,7 +159,8 @@ public final class EbsLocalServer implements AutoCloseable {
             certificatePem = null;
         }
 
-        SigV4Verifier verifier = new SigV4Verifier(config.keys, config.maxClockSkew);
+        SigV4Verifier verifier =
+                new SigV4Verifier(config.keys, config.maxClockSkew, config.regions);
         EbsHttpHandler handler =
                 new EbsHttpHandler(
                         service,
@@ -161,9 +180,10 @@ public final class EbsLocalServer implements AutoCloseable {
         boss = new NioEventLoopGroup(1);
         io = new NioEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
         workers = new DefaultEventExecutorGroup(config.workerThreads);
+        connectionLimit = new ConnectionLimit(effectiveConnectionLimit(config.maxConnections));
         final SslContext sslContext = ssl;
-        final long writeTimeoutMillis = config.writeTimeout.toMillis();
         final var uploads = UploadTracker.newRegistry();
+        final AtomicLong unauthenticated = RequestGate.newBudget();
         ServerBootstrap b =
                 new ServerBootstrap()
                         .group(boss, io)
@@ -183,10 +203,30 @@ public final class EbsLocalServer implements AutoCloseable {
                                         if (sslContext != null) {
                                             p.addLast(sslContext.newHandler(ch.alloc()));
                                         }
-                                        p.addLast(new HttpServerCodec(8192, 65536, 65536));
-                                        p.addLast(new BodyTimeoutHandler(writeTimeoutMillis));
+                                        if (!connectionLimit.admit(ch)) {
+                                            p.addLast(new HttpServerCodec());
+                                            p.addLast(connectionLimit.refusal());
+                                            return;
+                                        }
+                                        ConnectionTimeouts timeouts =
+                                                new ConnectionTimeouts(
+                                                        config.idleTimeout,
+                                                        config.headerTimeout,
+                                                        config.writeTimeout);
+                                        p.addLast(timeouts.bytesSeen());
+                                        p.addLast(
+                                                new HttpServerCodec(
+                                                        MAX_INITIAL_LINE,
+                                                        MAX_HEADER_BYTES,
+                                                        MAX_CHUNK_BYTES));
+                                        p.addLast(timeouts);
+                                        p.addLast(
+                                                new RequestGate(
+                                                        verifier,
+                                                        unauthenticated,
+                                                        config.maxUnauthenticatedBytes));
                                         p.addLast(new UploadTracker(uploads));
-                                        p.addLast(new HttpObjectAggregator(MAX_REQUEST_BYTES));
+                                        p.addLast(new EbsObjectAggregator(MAX_REQUEST_BYTES));
                                         p.addLast(workers, handler);
                                     }
                                 });
@@ -197,7 +237,12 @@ public final class EbsLocalServer implements AutoCloseable {
             throw new IOException("Interrupted while binding", e);
         } catch (Exception e) {
             shutdownGroups();
-            throw new IOException("Cannot listen on " + config.host + ":" + config.port, e);
+            IOException failure =
+                    new IOException("Cannot listen on " + config.host + ":" + config.port, e);
+            closeQuietly(journal, failure);
+            closeQuietly(blocks, failure);
+            closeQuietly(lockChannel, failure);
+            throw failure;
         }
         int port = ((InetSocketAddress) channel.localAddress()).getPort();
         String host = config.host.contains(":") ? "[" + config.host + "]" : config.host;
@@ -209,7 +254,93 @@ public final class EbsLocalServer implements AutoCloseable {
                 config.dataDir == null ? "memory" : config.dataDir);
     }
 
-    /** Starts a server; it serves until {@link #close()}. */
+    private static EbsService newService(
+            EbsLocalConfig config,
+            FaultInjector faults,
+            BlockStore blocks,
+            Journal journal,
+            byte[] secret)
+            throws IOException {
+        return new EbsService(
+                config.regions,
+                config.clock,
+                config.sealDelay,
+                config.blockTokenTtl,
+                config.pageTokenTtl,
+                config.quotas,
+                faults,
+                blocks,
+                journal,
+                secret,
+                config.journalPolicy);
+    }
+
+    /**
+     * Locks the data directory against a second server, in this process or another; returns the
+     * channel that holds the lock until {@link #close()}.
+     */
+    private static FileChannel lockDataDir(Path dir) throws IOException {
+        FileChannel ch =
+                FileChannel.open(
+                        dir.resolve("ebs-local.lock"),
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE);
+        FileLock held;
+        try {
+            held = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            held = null; // a server in this very process holds it
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        if (held == null) {
+            ch.close();
+            throw new IOException(
+                    "Another ebs-local process (or a server in this one) is using the data"
+                            + " directory "
+                            + dir);
+        }
+        return ch;
+    }
+
+    private static void closeQuietly(java.io.Closeable c, Exception failure) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    /**
+     * The configured connection limit, lowered when the process's descriptor limit could not hold
+     * it (each connection is a descriptor, twice over when the client runs in the same process).
+     */
+    private static int effectiveConnectionLimit(int configured) {
+        if (ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+            long fds = unix.getMaxFileDescriptorCount();
+            int fit =
+                    (int)
+                            Math.max(
+                                    16,
+                                    Math.min(Integer.MAX_VALUE, (fds - RESERVED_DESCRIPTORS) / 2));
+            if (fit < configured) {
+                LOG.warn(
+                        "Serving at most {} connections, not {}: the process may open {} files",
+                        fit,
+                        configured,
+                        fds);
+                return fit;
+            }
+        }
+        return configured;
+    }
+
+    /** Starts a server; it serves until {@link #start(EbsLocalConfig)}'s caller closes it. */
     public static EbsLocalServer start(EbsLocalConfig config) throws IOException {
         return new EbsLocalServer(config);
     }
@@ -290,9 +421,8 @@ public final class EbsLocalServer implements AutoCloseable {
             try {
                 journal.close();
                 blocks.close();
-                if (lock != null) {
-                    lock.release();
-                    lockChannel.close();
+                if (lockChannel != null) {
+                    lockChannel.close(); // releases the lock
                 }
             } catch (IOException e) {
                 LOG.warn("Error while closing the data directory", e);

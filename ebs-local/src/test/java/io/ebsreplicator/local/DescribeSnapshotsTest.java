@@ -397,4 +397,60 @@ class DescribeSnapshotsTest {
         assertThat(s.state()).isEqualTo(SnapshotState.ERROR);
         assertThat(s.stateMessage()).isNotBlank();
     }
+
+    @Test
+    void aWildcardThatWouldBacktrackAnswersAtOnce() {
+        for (int i = 0; i < 5; i++) {
+            start("n" + i, "d");
+        }
+        long t0 = System.nanoTime();
+        var r =
+                ec2.describeSnapshots(
+                        b ->
+                                b.filters(
+                                        Filter.builder()
+                                                .name("snapshot-id")
+                                                .values("*".repeat(40) + "z", "*a".repeat(40) + "z")
+                                                .build()));
+        assertThat(r.snapshots()).isEmpty();
+        assertThat((System.nanoTime() - t0) / 1_000_000)
+                .as("milliseconds, not the hours a backtracking match takes")
+                .isLessThan(5000);
+    }
+
+    @Test
+    void aNegativeNextTokenOrAnOverflowingFilterIndexIs400() throws Exception {
+        start("x", "x");
+        Ec2Exception negative =
+                ec2Error(
+                        () ->
+                                ec2.describeSnapshots(
+                                        r ->
+                                                r.maxResults(5)
+                                                        .nextToken(
+                                                                java.util.Base64.getEncoder()
+                                                                        .encodeToString(
+                                                                                "-5".getBytes()))));
+        assertThat(negative.statusCode()).isEqualTo(400);
+        assertThat(negative.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValue");
+
+        for (String form :
+                List.of(
+                        "Action=DescribeSnapshots&Version=2016-11-15&Filter.99999999999.Name=status"
+                                + "&Filter.99999999999.Value.1=pending",
+                        "Action=DescribeSnapshots&Version=2016-11-15&Filter.1.Name=status"
+                                + "&Filter.1.Value.99999999999=pending")) {
+            RawHttp.Request post =
+                    new RawHttp.Request("POST", "/", null)
+                            .service("ec2")
+                            .header("content-type", "application/x-www-form-urlencoded")
+                            .body(form.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            var r =
+                    RawHttp.exchange(
+                            ebsLocal.endpoint(),
+                            post.signed(ebsLocal.endpoint(), ebsLocal.accessKey()));
+            assertThat(r.status()).as(r.body()).isEqualTo(400);
+            assertThat(r.body()).contains("InvalidParameterValue");
+        }
+    }
 }

@@ -1,5 +1,9 @@
 package io.ebsreplicator.local.api;
 
+import org.slf4j.Logger;
+
+import java.util.UUID;
+
 /**
  * An error answered to a client in the EBS direct API error format: an HTTP status, the error shape
  * name sent in {@code x-amzn-ErrorType}, a message and, where the shape has one, a reason.
@@ -80,6 +84,17 @@ public final class EbsError extends RuntimeException {
 
     public static EbsError internal(String message) {
         return new EbsError(500, "InternalServerException", message, null);
+    }
+
+    /**
+     * An InternalServerException for a failure whose details stay on the server: the cause is
+     * logged in full with a reference that the client's message carries, because a cause's text can
+     * hold server paths.
+     */
+    public static EbsError internal(Logger log, String what, Throwable cause) {
+        String reference = UUID.randomUUID().toString();
+        log.error("{} (reference {})", what, reference, cause);
+        return internal(what + " (reference " + reference + ").");
     }
 
     /** Authentication failures are answered by the AWS front end, outside the EBS model. */

@@ -17,10 +17,12 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
@@ -38,15 +40,36 @@ public final class SigV4Verifier {
     private static final DateTimeFormatter AMZ_DATE =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT);
 
+    /**
+     * Signing keys kept, at most. A key lives for one (access key, day, region, service); a normal
+     * server sees a few dozen. Only keys of signatures that verified are kept, so this bound is
+     * reached only by many configured keys or regions, and then the cache starts over.
+     */
+    static final int MAX_CACHED_SIGNING_KEYS = 1024;
+
+    /** The signing names served: EBS direct APIs and EC2 DescribeSnapshots. */
+    private static final Set<String> SERVICES = Set.of("ebs", "ec2");
+
     private final Map<String, AccessKey> keys = new HashMap<>();
     private final Duration maxSkew;
+    private final Set<String> regions;
     private final Map<String, byte[]> signingKeys = new ConcurrentHashMap<>();
 
+    /** A verifier that accepts any region in the credential scope; the service checks it. */
     public SigV4Verifier(Collection<AccessKey> accessKeys, Duration maxSkew) {
+        this(accessKeys, maxSkew, null);
+    }
+
+    /**
+     * A verifier that refuses a credential scope naming a region outside {@code regions} (or any
+     * region, when {@code null}) before it derives a key for it.
+     */
+    public SigV4Verifier(Collection<AccessKey> accessKeys, Duration maxSkew, Set<String> regions) {
         for (AccessKey k : accessKeys) {
             keys.put(k.accessKeyId(), k);
         }
         this.maxSkew = maxSkew;
+        this.regions = regions == null ? null : Set.copyOf(regions);
     }
 
     /** What a verified signature establishes. */
@@ -64,6 +87,20 @@ public final class SigV4Verifier {
 
         /** Every value of a header, case-insensitively, or an empty list. */
         List<String> headerValues(String name);
+
+        /**
+         * Query parameters exactly as sent (still percent-encoded), or {@code null} when only the
+         * decoded ones are known. The canonical query is built from the bytes the client encoded,
+         * so a value that is not valid UTF-8 still verifies.
+         */
+        default List<Map.Entry<String, String>> rawQueryParameters() {
+            return null;
+        }
+
+        /** The names of every header sent, or {@code null} when they are not known. */
+        default Collection<String> headerNames() {
+            return null;
+        }
     }
 
     /**
@@ -72,6 +109,24 @@ public final class SigV4Verifier {
      * @param payloadSha256Hex computes the hex SHA-256 of the body when the signature needs it
      */
     public Verified verify(SignedRequest request, Supplier<String> payloadSha256Hex) {
+        return verify(request, payloadSha256Hex, true);
+    }
+
+    /**
+     * Verifies a request from its head alone, before its body arrives: possible when it carries
+     * {@code X-Amz-Content-SHA256}, which the signature covers. Whether the body matches a claimed
+     * hash is left to {@link #verify} once it has arrived. Returns {@code null} when the head alone
+     * cannot be verified; throws {@link EbsError} (403) when it fails.
+     */
+    public Verified verifyHead(SignedRequest head) {
+        if (head.headerValues("X-Amz-Content-SHA256").isEmpty()) {
+            return null;
+        }
+        return verify(head, () -> null, false);
+    }
+
+    private Verified verify(
+            SignedRequest request, Supplier<String> payloadSha256Hex, boolean checkPayload) {
         List<String> auth = request.headerValues("Authorization");
         if (auth.isEmpty()) {
             throw EbsError.authFailure(
@@ -141,6 +196,19 @@ public final class SigV4Verifier {
         }
         String region = scope[2];
         String service = scope[3];
+        if (!SERVICES.contains(service)) {
+            throw EbsError.authFailure(
+                    "InvalidSignatureException",
+                    "Credential should be scoped to correct service: 'ebs' or 'ec2'.");
+        }
+        if (regions != null && !regions.contains(region)) {
+            throw EbsError.authFailure(
+                    "InvalidSignatureException",
+                    "Credential should be scoped to a valid region, not '"
+                            + abbreviate(region)
+                            + "'.");
+        }
+        requireSignedHeaders(request, signedHeaders);
 
         List<String> claimed = request.headerValues("X-Amz-Content-SHA256");
         String payloadHash = claimed.isEmpty() ? payloadSha256Hex.get() : claimed.get(0).trim();
@@ -158,10 +226,13 @@ public final class SigV4Verifier {
                         + service
                         + "/aws4_request\n"
                         + hex(sha256(canonical.getBytes(StandardCharsets.UTF_8)));
-        byte[] signingKey =
-                signingKeys.computeIfAbsent(
-                        key.secretAccessKey() + "/" + scope[1] + "/" + region + "/" + service,
-                        k -> deriveKey(key.secretAccessKey(), scope[1], region, service));
+        // Keyed by the access key id, not the secret: nothing secret is ever a map key.
+        String cacheKey = key.accessKeyId() + "/" + scope[1] + "/" + region + "/" + service;
+        byte[] signingKey = signingKeys.get(cacheKey);
+        boolean cached = signingKey != null;
+        if (!cached) {
+            signingKey = deriveKey(key.secretAccessKey(), scope[1], region, service);
+        }
         String expected = hex(hmac(signingKey, stringToSign));
         if (!MessageDigest.isEqual(
                 expected.getBytes(StandardCharsets.US_ASCII),
@@ -171,7 +242,16 @@ public final class SigV4Verifier {
                     "The request signature we calculated does not match the signature you"
                             + " provided. Check your AWS Secret Access Key and signing method.");
         }
-        if (!claimed.isEmpty()
+        if (!cached) {
+            // Only a key that just verified a signature is kept, so that bad requests cannot
+            // fill the cache; the bound covers many keys or regions.
+            if (signingKeys.size() >= MAX_CACHED_SIGNING_KEYS) {
+                signingKeys.clear();
+            }
+            signingKeys.put(cacheKey, signingKey);
+        }
+        if (checkPayload
+                && !claimed.isEmpty()
                 && !payloadHash.equals(UNSIGNED_PAYLOAD)
                 && !payloadHash.equalsIgnoreCase(payloadSha256Hex.get())) {
             throw EbsError.authFailure(
@@ -181,14 +261,71 @@ public final class SigV4Verifier {
         return new Verified(key, region, service);
     }
 
+    /** Signing keys held; for tests of the bound. */
+    int cachedSigningKeys() {
+        return signingKeys.size();
+    }
+
+    /**
+     * AWS requires {@code host} and every {@code x-amz-*} header sent to be signed, and a signed
+     * header that was not sent cannot have been signed as sent.
+     */
+    private static void requireSignedHeaders(SignedRequest request, String signedHeaders) {
+        Set<String> signed = new HashSet<>();
+        for (String name : signedHeaders.split(";", -1)) {
+            if (name.isEmpty() || !name.equals(name.toLowerCase(Locale.ROOT))) {
+                throw EbsError.authFailure(
+                        "IncompleteSignatureException",
+                        "SignedHeaders must list lowercase header names separated by ';'.");
+            }
+            if (request.headerValues(name).isEmpty()) {
+                throw EbsError.authFailure(
+                        "IncompleteSignatureException",
+                        "The signed header '" + abbreviate(name) + "' is not in the request.");
+            }
+            signed.add(name);
+        }
+        if (!signed.contains("host")) {
+            throw EbsError.authFailure(
+                    "IncompleteSignatureException",
+                    "'Host' must be a 'SignedHeader' in the AWS Authorization.");
+        }
+        Collection<String> sent = request.headerNames();
+        if (sent == null) {
+            return;
+        }
+        for (String name : sent) {
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (lower.startsWith("x-amz-") && !signed.contains(lower)) {
+                throw EbsError.authFailure(
+                        "IncompleteSignatureException",
+                        "The header '" + abbreviate(name) + "' is sent but not signed.");
+            }
+        }
+    }
+
+    /** Client-chosen text in an error message, cut short: a message is not an echo service. */
+    private static String abbreviate(String s) {
+        return s.length() <= 64 ? s : s.substring(0, 64) + "...";
+    }
+
     static String canonicalRequest(
             SignedRequest request, String signedHeaders, String payloadHash) {
         StringBuilder sb = new StringBuilder(512);
         sb.append(request.method()).append('\n');
         sb.append(canonicalUri(request.rawPath())).append('\n');
         List<String[]> query = new ArrayList<>();
-        for (Map.Entry<String, String> e : request.queryParameters()) {
-            query.add(new String[] {uriEncode(e.getKey(), true), uriEncode(e.getValue(), true)});
+        List<Map.Entry<String, String>> raw = request.rawQueryParameters();
+        if (raw != null) {
+            for (Map.Entry<String, String> e : raw) {
+                query.add(
+                        new String[] {canonicalEncode(e.getKey()), canonicalEncode(e.getValue())});
+            }
+        } else {
+            for (Map.Entry<String, String> e : request.queryParameters()) {
+                query.add(
+                        new String[] {uriEncode(e.getKey(), true), uriEncode(e.getValue(), true)});
+            }
         }
         query.sort((a, b) -> a[0].equals(b[0]) ? a[1].compareTo(b[1]) : a[0].compareTo(b[0]));
         for (int i = 0; i < query.size(); i++) {
@@ -211,6 +348,47 @@ public final class SigV4Verifier {
         }
         sb.append('\n').append(signedHeaders).append('\n').append(payloadHash);
         return sb.toString();
+    }
+
+    /**
+     * Re-encodes a query component as sent: percent-escapes become the bytes they stand for, any
+     * other character one byte (the request line is read as ISO-8859-1), and the bytes are encoded
+     * as SigV4 specifies. Working on bytes, not on a decoded string, keeps values that are not
+     * UTF-8 (such as {@code %FF%FE}) exactly as the client signed them.
+     */
+    static String canonicalEncode(String raw) {
+        StringBuilder sb = new StringBuilder(raw.length() + 16);
+        for (int i = 0; i < raw.length(); i++) {
+            int b = raw.charAt(i) & 0xff;
+            if (b == '%' && i + 2 < raw.length()) {
+                int hi = Character.digit(raw.charAt(i + 1), 16);
+                int lo = Character.digit(raw.charAt(i + 2), 16);
+                if (hi >= 0 && lo >= 0) {
+                    b = hi * 16 + lo;
+                    i += 2;
+                }
+            }
+            appendEncoded(sb, b, true);
+        }
+        return sb.toString();
+    }
+
+    private static void appendEncoded(StringBuilder sb, int b, boolean encodeSlash) {
+        char c = (char) b;
+        if ((c >= 'A' && c <= 'Z')
+                || (c >= 'a' && c <= 'z')
+                || (c >= '0' && c <= '9')
+                || c == '-'
+                || c == '_'
+                || c == '.'
+                || c == '~'
+                || (c == '/' && !encodeSlash)) {
+            sb.append(c);
+        } else {
+            sb.append('%')
+                    .append(Character.toUpperCase(Character.forDigit((b >> 4) & 0xf, 16)))
+                    .append(Character.toUpperCase(Character.forDigit(b & 0xf, 16)));
+        }
     }
 
     /** Every service but S3 encodes the already-encoded path a second time. */
@@ -246,21 +424,7 @@ public final class SigV4Verifier {
     public static String uriEncode(String s, boolean encodeSlash) {
         StringBuilder sb = new StringBuilder(s.length() + 16);
         for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
-            char c = (char) (b & 0xff);
-            if ((c >= 'A' && c <= 'Z')
-                    || (c >= 'a' && c <= 'z')
-                    || (c >= '0' && c <= '9')
-                    || c == '-'
-                    || c == '_'
-                    || c == '.'
-                    || c == '~'
-                    || (c == '/' && !encodeSlash)) {
-                sb.append(c);
-            } else {
-                sb.append('%')
-                        .append(Character.toUpperCase(Character.forDigit((c >> 4) & 0xf, 16)))
-                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
-            }
+            appendEncoded(sb, b & 0xff, encodeSlash);
         }
         return sb.toString();
     }

@@ -40,6 +40,19 @@ public final class DescribeSnapshots {
             Pattern.compile("^Filter\\.(\\d+)\\.Value\\.(\\d+)$");
     private static final DateTimeFormatter ISO = DateTimeFormatter.ISO_INSTANT;
 
+    /**
+     * Bounds on one request, so that its work is bounded too: more filters and values than any real
+     * query needs; a value four times longer than any attribute it can match (descriptions and tag
+     * values have at most 255 characters) is refused rather than compiled.
+     */
+    static final int MAX_FILTERS = 50;
+
+    static final int MAX_VALUES_PER_FILTER = 200;
+    static final int MAX_VALUE_LENGTH = 1024;
+
+    /** As many ids or owners as one page can hold (MaxResults is at most 1,000). */
+    static final int MAX_IDS = 1000;
+
     private final EbsService service;
 
     public DescribeSnapshots(EbsService service) {
@@ -75,13 +88,34 @@ public final class DescribeSnapshots {
                 var n = FILTER_NAME.matcher(k);
                 var v = FILTER_VALUE.matcher(k);
                 if (n.matches()) {
-                    filterNames.put(Integer.parseInt(n.group(1)), e.getValue());
+                    filterNames.put(filterNumber(n.group(1), k), e.getValue());
                 } else if (v.matches()) {
-                    filterValues
-                            .computeIfAbsent(Integer.parseInt(v.group(1)), x -> new ArrayList<>())
-                            .add(e.getValue());
+                    filterNumber(v.group(2), k);
+                    List<String> values =
+                            filterValues.computeIfAbsent(
+                                    filterNumber(v.group(1), k), x -> new ArrayList<>());
+                    if (values.size() >= MAX_VALUES_PER_FILTER) {
+                        throw ec2Error(
+                                "InvalidParameterValue",
+                                "A filter has at most " + MAX_VALUES_PER_FILTER + " values.");
+                    }
+                    if (e.getValue().length() > MAX_VALUE_LENGTH) {
+                        throw ec2Error(
+                                "InvalidParameterValue",
+                                "A filter value has at most " + MAX_VALUE_LENGTH + " characters.");
+                    }
+                    values.add(e.getValue());
                 }
             }
+        }
+        if (filterNames.size() > MAX_FILTERS || filterValues.size() > MAX_FILTERS) {
+            throw ec2Error(
+                    "InvalidParameterValue", "A request has at most " + MAX_FILTERS + " filters.");
+        }
+        if (ids.size() > MAX_IDS || owners.size() > MAX_IDS) {
+            throw ec2Error(
+                    "InvalidParameterValue",
+                    "A request names at most " + MAX_IDS + " snapshot ids and owners.");
         }
         for (String id : ids) {
             if (!SNAPSHOT_ID.matcher(id).matches()) {
@@ -119,6 +153,9 @@ public final class DescribeSnapshots {
                                         Base64.getDecoder().decode(nextToken),
                                         StandardCharsets.UTF_8));
             } catch (IllegalArgumentException ex) {
+                offset = -1;
+            }
+            if (offset < 0) {
                 throw ec2Error("InvalidParameterValue", "The NextToken is not valid.");
             }
         }
@@ -149,7 +186,28 @@ public final class DescribeSnapshots {
         return xml(200, xml.toString());
     }
 
-    private static Predicate<Snapshot> filter(String name, List<String> values) {
+    /** The N of {@code Filter.N.Name} or {@code Value.N}: a positive int, else a 400. */
+    private static int filterNumber(String digits, String parameter) {
+        int n;
+        try {
+            n = Integer.parseInt(digits);
+        } catch (NumberFormatException e) {
+            n = 0;
+        }
+        if (n < 1) {
+            throw ec2Error(
+                    "InvalidParameterValue",
+                    "The parameter " + abbreviate(parameter) + " has an invalid index.");
+        }
+        return n;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 64 ? s : s.substring(0, 64) + "...";
+    }
+
+    private static Predicate<Snapshot> filter(String name, List<String> patterns) {
+        List<Wildcard> values = patterns.stream().map(Wildcard::of).toList();
         if (name.startsWith("tag:")) {
             String key = name.substring(4);
             return s ->
@@ -166,24 +224,16 @@ public final class DescribeSnapshots {
             case "volume-size" -> s -> matchesAny(values, String.valueOf(s.volumeSizeGib()));
             case "encrypted" -> s -> matchesAny(values, String.valueOf(s.encrypted()));
             default ->
-                    throw ec2Error("InvalidParameterValue", "The filter '" + name + "' is invalid");
+                    throw ec2Error(
+                            "InvalidParameterValue",
+                            "The filter '" + abbreviate(name) + "' is invalid");
         };
     }
 
     /** EC2 filter values allow '*' and '?' wildcards. */
-    private static boolean matchesAny(List<String> patterns, String value) {
-        for (String p : patterns) {
-            StringBuilder re = new StringBuilder();
-            for (char c : p.toCharArray()) {
-                if (c == '*') {
-                    re.append(".*");
-                } else if (c == '?') {
-                    re.append('.');
-                } else {
-                    re.append(Pattern.quote(String.valueOf(c)));
-                }
-            }
-            if (value.matches(re.toString())) {
+    private static boolean matchesAny(List<Wildcard> patterns, String value) {
+        for (Wildcard p : patterns) {
+            if (p.matches(value)) {
                 return true;
             }
         }

@@ -155,8 +155,9 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
             events.accept(new Event.Error(e.type(), e.reason()));
             response = ec2 ? DescribeSnapshots.error(e) : Responses.jsonError(e);
         } catch (RuntimeException e) {
-            LOG.error("Failed to serve {} {}", req.method(), req.uri(), e);
-            EbsError err = EbsError.internal("An internal error has occurred: " + e);
+            EbsError err =
+                    EbsError.internal(
+                            LOG, "An internal error has occurred while serving the request", e);
             events.accept(new Event.Error(err.type(), null));
             response = ec2 ? DescribeSnapshots.error(err) : Responses.jsonError(err);
         } finally {
@@ -376,9 +377,7 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
                         encryptedPresent,
                         encryptedPresent && enc.booleanValue(),
                         text(json, "KmsKeyArn"),
-                        json.hasNonNull("Timeout")
-                                ? (int) (long) longValue(json, "Timeout")
-                                : null);
+                        timeout(longValue(json, "Timeout")));
         Snapshot s = service.startSnapshot(caller, p);
         ObjectNode body = Responses.JSON.createObjectNode();
         body.put("SnapshotId", s.id());
@@ -404,6 +403,22 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
             tagArray.addObject().put("Key", t.key()).put("Value", t.value());
         }
         return Responses.json(201, body);
+    }
+
+    /**
+     * Timeout is an int in the model; a larger number must not wrap into the valid range
+     * (4294967306 would become 10), so anything outside 10..4320 is refused here, before it is
+     * narrowed.
+     */
+    private static Integer timeout(Long minutes) {
+        if (minutes == null) {
+            return null;
+        }
+        if (minutes < 10 || minutes > 4320) {
+            throw EbsError.invalidParameter(
+                    "Timeout must be between 10 and 4320 minutes, not " + minutes + ".");
+        }
+        return minutes.intValue();
     }
 
     private static String text(JsonNode node, String field) {

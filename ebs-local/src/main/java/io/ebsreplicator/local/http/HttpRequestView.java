@@ -5,6 +5,7 @@ import io.ebsreplicator.local.service.Digest;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpRequest;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.AbstractMap;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 
@@ -22,18 +24,47 @@ import java.util.Map;
  */
 final class HttpRequestView implements SigV4Verifier.SignedRequest {
 
-    private final FullHttpRequest request;
+    private final HttpRequest request;
+    private final ByteBuf content;
     private final String rawPath;
     private final List<Map.Entry<String, String>> query;
+    private final List<Map.Entry<String, String>> rawQuery;
     private byte[] body;
     private Digest bodyDigest;
 
     HttpRequestView(FullHttpRequest request) {
+        this(request, request.content());
+    }
+
+    /** The head of a request whose body has not arrived: body methods must not be called. */
+    HttpRequestView(HttpRequest head) {
+        this(head, null);
+    }
+
+    private HttpRequestView(HttpRequest request, ByteBuf content) {
         this.request = request;
+        this.content = content;
         String uri = request.uri();
         int q = uri.indexOf('?');
         this.rawPath = q < 0 ? uri : uri.substring(0, q);
-        this.query = q < 0 ? List.of() : parseQuery(uri.substring(q + 1), false);
+        this.rawQuery = q < 0 ? List.of() : splitQuery(uri.substring(q + 1));
+        List<Map.Entry<String, String>> decoded = new ArrayList<>(rawQuery.size());
+        for (Map.Entry<String, String> e : rawQuery) {
+            decoded.add(
+                    new AbstractMap.SimpleImmutableEntry<>(
+                            percentDecode(e.getKey(), false), percentDecode(e.getValue(), false)));
+        }
+        this.query = decoded;
+    }
+
+    @Override
+    public List<Map.Entry<String, String>> rawQueryParameters() {
+        return rawQuery;
+    }
+
+    @Override
+    public Collection<String> headerNames() {
+        return request.headers().names();
     }
 
     @Override
@@ -82,7 +113,6 @@ final class HttpRequestView implements SigV4Verifier.SignedRequest {
 
     byte[] body() {
         if (body == null) {
-            ByteBuf content = request.content();
             body = new byte[content.readableBytes()];
             content.getBytes(content.readerIndex(), body);
         }
@@ -91,12 +121,11 @@ final class HttpRequestView implements SigV4Verifier.SignedRequest {
 
     /** The body as it sits in the network buffers, without copying it. */
     ByteBuffer[] bodyBuffers() {
-        ByteBuf content = request.content();
         return content.nioBuffers(content.readerIndex(), content.readableBytes());
     }
 
     int bodyLength() {
-        return request.content().readableBytes();
+        return content.readableBytes();
     }
 
     /** SHA-256 of the body, computed once for both the signature and the block checksum. */
@@ -122,6 +151,17 @@ final class HttpRequestView implements SigV4Verifier.SignedRequest {
     /** Parses {@code a=b&c=d}; form encoding also turns '+' into a space, query strings do not. */
     static List<Map.Entry<String, String>> parseQuery(String s, boolean form) {
         List<Map.Entry<String, String>> out = new ArrayList<>();
+        for (Map.Entry<String, String> e : splitQuery(s)) {
+            out.add(
+                    new AbstractMap.SimpleImmutableEntry<>(
+                            percentDecode(e.getKey(), form), percentDecode(e.getValue(), form)));
+        }
+        return out;
+    }
+
+    /** Splits {@code a=b&c=d} into its pairs without decoding them. */
+    private static List<Map.Entry<String, String>> splitQuery(String s) {
+        List<Map.Entry<String, String>> out = new ArrayList<>();
         if (s.isEmpty()) {
             return out;
         }
@@ -132,9 +172,7 @@ final class HttpRequestView implements SigV4Verifier.SignedRequest {
             int eq = pair.indexOf('=');
             String k = eq < 0 ? pair : pair.substring(0, eq);
             String v = eq < 0 ? "" : pair.substring(eq + 1);
-            out.add(
-                    new AbstractMap.SimpleImmutableEntry<>(
-                            percentDecode(k, form), percentDecode(v, form)));
+            out.add(new AbstractMap.SimpleImmutableEntry<>(k, v));
         }
         return out;
     }

@@ -8,6 +8,7 @@ import io.ebsreplicator.local.service.ServiceResults.ChangePage;
 import io.ebsreplicator.local.service.ServiceResults.ListedBlock;
 import io.ebsreplicator.local.service.ServiceResults.ListedChange;
 import io.ebsreplicator.local.store.BlockStore;
+import io.ebsreplicator.local.store.DamagedBlockException;
 import io.ebsreplicator.local.store.Journal;
 
 import org.slf4j.Logger;
@@ -46,6 +47,13 @@ public final class EbsService {
     private static final Pattern SNAPSHOT_ID = Pattern.compile("^snap-[0-9a-f]+$");
     private static final Pattern CHECKSUM = Pattern.compile("^[A-Za-z0-9+/=]+$");
     private static final Pattern CLIENT_TOKEN = Pattern.compile("^\\S+$");
+
+    /**
+     * Integers on the wire: an optional minus and up to 10 digits, nothing else. Java's parsers
+     * also take a leading '+', which no AWS SDK sends and EBS refuses.
+     */
+    private static final Pattern INTEGER = Pattern.compile("^-?[0-9]{1,10}$");
+
     private static final Pattern KMS_ARN =
             Pattern.compile("^arn:aws[a-z\\-]*:kms:([^:]*):([0-9]{12}):key/.*$");
     private static final int MAX_TAGS = 50;
@@ -61,7 +69,8 @@ public final class EbsService {
     private final Quotas quotas;
     private final FaultInjector faults;
     private final BlockStore blocks;
-    private final Journal journal;
+    private final StateJournal journal;
+    private final JournalRecovery recovery;
     private final Tokens tokens;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, int[]> changedBlocksCache = new ConcurrentHashMap<>();
@@ -76,7 +85,8 @@ public final class EbsService {
             FaultInjector faults,
             BlockStore blocks,
             Journal journal,
-            byte[] tokenSecret)
+            byte[] tokenSecret,
+            JournalPolicy journalPolicy)
             throws IOException {
         this.clock = clock;
         this.sealDelay = sealDelay;
@@ -85,84 +95,24 @@ public final class EbsService {
         this.quotas = quotas;
         this.faults = faults;
         this.blocks = blocks;
-        this.journal = journal;
+        this.journal = new StateJournal(journal, journalPolicy);
         this.tokens = new Tokens(tokenSecret);
         for (String r : regionNames) {
             regions.put(r, new RegionState(r, quotas));
         }
-        replay();
+        this.recovery = this.journal.replay(this::regionForReplay, regions::values);
     }
 
     // ---------------------------------------------------------------- recovery
 
-    private void replay() throws IOException {
-        int[] counts = new int[5];
-        journal.replay(
-                bytes -> {
-                    JournalRecord r = JournalRecord.decode(bytes);
-                    apply(r);
-                    counts[bytes[0]]++;
-                });
-        if (counts[1] + counts[2] + counts[3] + counts[4] > 0) {
-            LOG.info(
-                    "Recovered {} snapshots, {} block writes, {} completions from the journal",
-                    counts[1],
-                    counts[2],
-                    counts[3]);
-        }
-    }
-
-    private void apply(JournalRecord r) {
-        if (r instanceof JournalRecord.Start s) {
-            RegionState region = regionForReplay(s.region());
-            Snapshot parent = s.parentId() == null ? null : region.snapshots.get(s.parentId());
-            Snapshot snap =
-                    new Snapshot(
-                            s.region(),
-                            s.snapshotId(),
-                            s.ownerId(),
-                            s.volumeSizeGib(),
-                            parent,
-                            s.description(),
-                            s.tags(),
-                            s.encrypted(),
-                            s.kmsKeyArn(),
-                            s.timeoutMinutes(),
-                            s.startMillis(),
-                            s.clientToken(),
-                            s.fingerprint());
-            region.add(snap);
-        } else if (r instanceof JournalRecord.Put p) {
-            Snapshot snap = regionForReplay(p.region()).snapshots.get(p.snapshotId());
-            synchronized (snap) {
-                snap.own.put(p.blockIndex(), p.digest());
-                snap.lastWriteMillis = Math.max(snap.lastWriteMillis, p.timeMillis());
-                if (p.progress() >= 0) {
-                    snap.progress = p.progress();
-                }
-            }
-        } else if (r instanceof JournalRecord.Complete c) {
-            Snapshot snap = regionForReplay(c.region()).snapshots.get(c.snapshotId());
-            synchronized (snap) {
-                snap.completeRequestedMillis = c.timeMillis();
-                snap.completeChangedBlocks = c.changedBlocksCount();
-                snap.completeChecksum = c.checksum();
-            }
-        } else if (r instanceof JournalRecord.State st) {
-            Snapshot snap = regionForReplay(st.region()).snapshots.get(st.snapshotId());
-            synchronized (snap) {
-                snap.status = st.status();
-                snap.stateMessage = st.message();
-                if (st.status() == SnapshotStatus.COMPLETED) {
-                    snap.completedMillis = st.timeMillis();
-                }
-            }
-        }
-    }
-
     /** A data directory may hold regions this run does not serve; keep them, isolated. */
     private RegionState regionForReplay(String name) {
         return regions.computeIfAbsent(name, n -> new RegionState(n, quotas));
+    }
+
+    /** What the start recovered from the journal, and what it could not. */
+    public JournalRecovery recovery() {
+        return recovery;
     }
 
     // ---------------------------------------------------------------- StartSnapshot
@@ -278,74 +228,70 @@ public final class EbsService {
                         String.valueOf(p.kmsKeyArn()),
                         String.valueOf(timeout));
 
-        synchronized (region) {
-            if (p.clientToken() != null) {
-                String existingId =
-                        region.clientTokens.get(caller.accountId() + "/" + p.clientToken());
-                if (existingId != null) {
-                    Snapshot existing = region.snapshots.get(existingId);
-                    if (!existing.fingerprint.equals(fingerprint)) {
-                        throw EbsError.conflict(
-                                "The request uses the same client token as a previous, but"
-                                        + " non-identical request.");
-                    }
-                    refresh(existing);
-                    return existing;
-                }
-            }
-            int pending = 0;
-            for (Snapshot s : region.pendingSnapshots()) {
-                refresh(s);
-                if (s.ownerId.equals(caller.accountId()) && s.status() == SnapshotStatus.PENDING) {
-                    pending++;
-                }
-            }
-            if (quotas.enabled() && pending >= quotas.pendingSnapshotsPerAccount()) {
-                throw EbsError.quotaExceeded(
-                        "DEPENDENCY_SERVICE_QUOTA_EXCEEDED",
-                        "The maximum number of pending snapshots ("
-                                + quotas.pendingSnapshotsPerAccount()
-                                + ") for this account has been reached.");
-            }
-            String id;
-            do {
-                id = newSnapshotId();
-            } while (region.snapshots.containsKey(id));
-            long now = clock.nowMillis();
-            JournalRecord.Start record =
-                    new JournalRecord.Start(
-                            caller.region(),
-                            id,
-                            caller.accountId(),
-                            p.volumeSize(),
-                            p.parentSnapshotId(),
-                            p.description(),
-                            tags,
-                            encrypted,
-                            kmsKey,
-                            timeout,
-                            now,
-                            p.clientToken(),
-                            fingerprint);
-            append(record);
-            Snapshot snap =
-                    new Snapshot(
-                            caller.region(),
-                            id,
-                            caller.accountId(),
-                            p.volumeSize(),
-                            parent,
-                            p.description(),
-                            tags,
-                            encrypted,
-                            kmsKey,
-                            timeout,
-                            now,
-                            p.clientToken(),
-                            fingerprint);
-            region.add(snap);
-            return snap;
-        }
+        Snapshot parentSnapshot = parent;
+        Snapshot started =
+                journal.mutation(
+                        () -> {
+                            synchronized (region) {
+                                if (p.clientToken() != null) {
+                                    String existingId =
+                                            region.clientTokens.get(
+                                                    caller.accountId() + "/" + p.clientToken());
+                                    if (existingId != null) {
+                                        Snapshot existing = region.snapshots.get(existingId);
+                                        if (!existing.fingerprint.equals(fingerprint)) {
+                                            throw EbsError.conflict(
+                                                    "The request uses the same client token as a previous, but"
+                                                            + " non-identical request.");
+                                        }
+                                        refresh(existing);
+                                        return existing;
+                                    }
+                                }
+                                int pending = 0;
+                                for (Snapshot s : region.pendingSnapshots()) {
+                                    refresh(s);
+                                    if (s.ownerId.equals(caller.accountId())
+                                            && s.status() == SnapshotStatus.PENDING) {
+                                        pending++;
+                                    }
+                                }
+                                if (quotas.enabled()
+                                        && pending >= quotas.pendingSnapshotsPerAccount()) {
+                                    throw EbsError.quotaExceeded(
+                                            "DEPENDENCY_SERVICE_QUOTA_EXCEEDED",
+                                            "The maximum number of pending snapshots ("
+                                                    + quotas.pendingSnapshotsPerAccount()
+                                                    + ") for this account has been reached.");
+                                }
+                                String id;
+                                do {
+                                    id = newSnapshotId();
+                                } while (region.snapshots.containsKey(id));
+                                long now = clock.nowMillis();
+                                JournalRecord.Start record =
+                                        new JournalRecord.Start(
+                                                caller.region(),
+                                                id,
+                                                caller.accountId(),
+                                                p.volumeSize(),
+                                                p.parentSnapshotId(),
+                                                p.description(),
+                                                tags,
+                                                encrypted,
+                                                kmsKey,
+                                                timeout,
+                                                now,
+                                                p.clientToken(),
+                                                fingerprint);
+                                append(record);
+                                Snapshot snap = Snapshot.started(record, parentSnapshot);
+                                region.add(snap);
+                                return snap;
+                            }
+                        });
+        compactIfDue();
+        return started;
     }
 
     private static void validateTags(List<Tag> tags) {
@@ -463,22 +409,33 @@ public final class EbsService {
         }
         try {
             blocks.put(bodyDigest, data);
-            synchronized (snap) {
-                requirePendingForWrite(snap);
-                long now = clock.nowMillis();
-                append(
-                        new JournalRecord.Put(
-                                caller.region(), snap.id, blockIndex, bodyDigest, now, progress));
-                snap.own.put(blockIndex, bodyDigest);
-                snap.lastWriteMillis = Math.max(snap.lastWriteMillis, now);
-                if (progress >= 0) {
-                    snap.progress = progress;
-                }
-            }
+            int written = progress;
+            journal.mutation(
+                    () -> {
+                        synchronized (snap) {
+                            requirePendingForWrite(snap);
+                            long now = clock.nowMillis();
+                            append(
+                                    new JournalRecord.Put(
+                                            caller.region(),
+                                            snap.id,
+                                            blockIndex,
+                                            bodyDigest,
+                                            now,
+                                            written));
+                            snap.own.put(blockIndex, bodyDigest);
+                            snap.lastWriteMillis = Math.max(snap.lastWriteMillis, now);
+                            if (written >= 0) {
+                                snap.progress = written;
+                            }
+                        }
+                        return null;
+                    });
             snap.putRequestsAccepted.incrementAndGet();
+            compactIfDue();
             return bodyDigest;
-        } catch (IOException e) {
-            throw EbsError.internal("Failed to store block: " + e.getMessage());
+        } catch (IOException | UncheckedIOException e) {
+            throw EbsError.internal(LOG, "Failed to store block " + blockIndex, e);
         } finally {
             snap.writesInFlight.remove(blockIndex);
         }
@@ -540,12 +497,21 @@ public final class EbsService {
         return digest;
     }
 
-    /** Reads a block found by {@link #getSnapshotBlock} into {@code target}, filling it. */
+    /**
+     * Reads a block found by {@link #getSnapshotBlock} into {@code target}, filling it. A block
+     * whose stored bytes do not match its checksum is never served: it answers
+     * InternalServerException.
+     */
     public void readBlock(Digest digest, ByteBuffer target) {
         try {
             blocks.read(digest, target);
+        } catch (DamagedBlockException e) {
+            LOG.error("{}; refusing to serve it", e.getMessage());
+            throw EbsError.internal(
+                    "The stored data of this block is damaged and cannot be served; ebs-local"
+                            + " --check lists the damaged blocks and the snapshots that use them.");
         } catch (IOException e) {
-            throw EbsError.internal("Failed to read block " + digest.hex() + ": " + e.getMessage());
+            throw EbsError.internal(LOG, "Failed to read a block", e);
         }
     }
 
@@ -769,55 +735,68 @@ public final class EbsService {
             }
         }
         refresh(snap);
-        synchronized (snap) {
-            if (snap.completeRequestedMillis >= 0 || snap.status != SnapshotStatus.PENDING) {
-                boolean same =
-                        snap.completeRequestedMillis >= 0
-                                && snap.completeChangedBlocks == count
-                                && java.util.Objects.equals(snap.completeChecksum, checksum);
-                if (same && snap.status != SnapshotStatus.ERROR) {
-                    return snap.status; // a retry of the accepted completion
-                }
-                throw EbsError.validation(
-                        null,
-                        "The snapshot '"
-                                + snap.id
-                                + "' is "
-                                + snap.status.wire()
-                                + (snap.completeRequestedMillis >= 0
-                                        ? " and already being completed"
-                                        : "")
-                                + "; it cannot be completed again.");
-            }
-            int written = snap.own.size();
-            if (count != written) {
-                throw EbsError.invalidParameter(
-                        "ChangedBlocksCount "
-                                + count
-                                + " does not match the "
-                                + written
-                                + " blocks written to snapshot "
-                                + snap.id
-                                + ".");
-            }
-            if (checksum != null) {
-                String expected = linearChecksum(snap.own.values());
-                if (!expected.equals(checksum)) {
-                    throw EbsError.invalidParameter(
-                            "The aggregate checksum "
-                                    + checksum
-                                    + " does not match the LINEAR aggregate of the blocks written ("
-                                    + expected
-                                    + ").");
-                }
-            }
-            long now = clock.nowMillis();
-            append(new JournalRecord.Complete(caller.region(), snap.id, count, checksum, now));
-            snap.completeRequestedMillis = now;
-            snap.completeChangedBlocks = count;
-            snap.completeChecksum = checksum;
-            snap.completionsAccepted.incrementAndGet();
+        SnapshotStatus retried =
+                journal.mutation(
+                        () -> {
+                            synchronized (snap) {
+                                if (snap.completeRequestedMillis >= 0
+                                        || snap.status != SnapshotStatus.PENDING) {
+                                    boolean same =
+                                            snap.completeRequestedMillis >= 0
+                                                    && snap.completeChangedBlocks == count
+                                                    && java.util.Objects.equals(
+                                                            snap.completeChecksum, checksum);
+                                    if (same && snap.status != SnapshotStatus.ERROR) {
+                                        return snap.status; // a retry of the accepted completion
+                                    }
+                                    throw EbsError.validation(
+                                            null,
+                                            "The snapshot '"
+                                                    + snap.id
+                                                    + "' is "
+                                                    + snap.status.wire()
+                                                    + (snap.completeRequestedMillis >= 0
+                                                            ? " and already being completed"
+                                                            : "")
+                                                    + "; it cannot be completed again.");
+                                }
+                                int written = snap.own.size();
+                                if (count != written) {
+                                    throw EbsError.invalidParameter(
+                                            "ChangedBlocksCount "
+                                                    + count
+                                                    + " does not match the "
+                                                    + written
+                                                    + " blocks written to snapshot "
+                                                    + snap.id
+                                                    + ".");
+                                }
+                                if (checksum != null) {
+                                    String expected = linearChecksum(snap.own.values());
+                                    if (!expected.equals(checksum)) {
+                                        throw EbsError.invalidParameter(
+                                                "The aggregate checksum "
+                                                        + checksum
+                                                        + " does not match the LINEAR aggregate of the blocks written ("
+                                                        + expected
+                                                        + ").");
+                                    }
+                                }
+                                long now = clock.nowMillis();
+                                append(
+                                        new JournalRecord.Complete(
+                                                caller.region(), snap.id, count, checksum, now));
+                                snap.completeRequestedMillis = now;
+                                snap.completeChangedBlocks = count;
+                                snap.completeChecksum = checksum;
+                                snap.completionsAccepted.incrementAndGet();
+                            }
+                            return null;
+                        });
+        if (retried != null) {
+            return retried;
         }
+        compactIfDue();
         refresh(snap);
         return snap.status();
     }
@@ -968,12 +947,11 @@ public final class EbsService {
     }
 
     private static int parseBlockIndex(String raw, Snapshot snap) {
-        long index;
-        try {
-            index = Long.parseLong(raw);
-        } catch (NumberFormatException e) {
-            throw EbsError.invalidParameter("BlockIndex '" + raw + "' is not an integer.");
+        if (raw == null || !INTEGER.matcher(raw).matches()) {
+            throw EbsError.invalidParameter(
+                    "BlockIndex '" + abbreviate(raw) + "' is not an integer.");
         }
+        long index = Long.parseLong(raw);
         long limit = snap.volumeSizeGib * Snapshot.BLOCKS_PER_GIB;
         if (index < 0 || index >= limit) {
             throw EbsError.validation(
@@ -990,14 +968,28 @@ public final class EbsService {
     }
 
     private static int parseInt(String raw, String name) {
-        try {
-            return Integer.parseInt(raw.trim());
-        } catch (NumberFormatException e) {
-            throw EbsError.invalidParameter(name + " '" + raw + "' is not an integer.");
+        String v = raw.trim();
+        long value = INTEGER.matcher(v).matches() ? Long.parseLong(v) : Long.MIN_VALUE;
+        if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
+            throw EbsError.invalidParameter(name + " '" + abbreviate(raw) + "' is not an integer.");
         }
+        return (int) value;
+    }
+
+    /** Client-chosen text in an error message, cut short. */
+    private static String abbreviate(String s) {
+        return s == null || s.length() <= 64 ? s : s.substring(0, 64) + "...";
     }
 
     private void refresh(Snapshot snap) {
+        journal.mutation(
+                () -> {
+                    refreshNow(snap);
+                    return null;
+                });
+    }
+
+    private void refreshNow(Snapshot snap) {
         SnapshotStatus changed = snap.refresh(clock.nowMillis(), sealDelay);
         if (changed != null) {
             try {
@@ -1018,15 +1010,16 @@ public final class EbsService {
     }
 
     private void append(JournalRecord record) {
-        try {
-            journal.append(JournalRecord.encode(record));
-        } catch (IOException e) {
-            throw new UncheckedIOException("Journal append failed", e);
-        }
+        journal.append(record);
+    }
+
+    /** After a change: compacts the journal when it has outgrown the state. */
+    private void compactIfDue() {
+        journal.compactIfDue(regions::values);
     }
 
     /** Per-region state: snapshots, client tokens and rate limiters. */
-    private static final class RegionState {
+    static final class RegionState {
         final String name;
         final Quotas quotas;
         final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();

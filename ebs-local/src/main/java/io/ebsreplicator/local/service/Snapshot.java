@@ -87,6 +87,42 @@ public final class Snapshot {
         this.fingerprint = fingerprint;
     }
 
+    /** The snapshot a journaled StartSnapshot creates, on {@code parent} (or none). */
+    static Snapshot started(JournalRecord.Start s, Snapshot parent) {
+        return new Snapshot(
+                s.region(),
+                s.snapshotId(),
+                s.ownerId(),
+                s.volumeSizeGib(),
+                parent,
+                s.description(),
+                s.tags(),
+                s.encrypted(),
+                s.kmsKeyArn(),
+                s.timeoutMinutes(),
+                s.startMillis(),
+                s.clientToken(),
+                s.fingerprint());
+    }
+
+    /** The StartSnapshot record that {@link #started} turns back into this snapshot. */
+    JournalRecord.Start startRecord() {
+        return new JournalRecord.Start(
+                region,
+                id,
+                ownerId,
+                volumeSizeGib,
+                parentId(),
+                description,
+                tags,
+                encrypted,
+                kmsKeyArn,
+                timeoutMinutes,
+                startMillis,
+                clientToken,
+                fingerprint);
+    }
+
     /**
      * Applies the transitions that time alone causes: a requested completion seals after {@code
      * sealDelay}; a pending snapshot with no write (or no completion after its last write) for

@@ -91,4 +91,64 @@ class FileJournalTest {
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("not an ebs-local journal");
     }
+
+    /** Offsets of the records of {@code file}, as written. */
+    private static List<Long> offsets(Path file) throws IOException {
+        return FileJournal.read(file).records().stream().map(e -> e.offset()).toList();
+    }
+
+    @Test
+    void aFlippedBitInTheMiddleStopsTheStartAndNamesItsOffset() throws IOException {
+        Path file = dir.resolve("journal.log");
+        String[] records = new String[19];
+        for (int i = 0; i < records.length; i++) {
+            records[i] = "record-" + i;
+        }
+        append(file, records);
+        long damagedAt = offsets(file).get(3);
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[(int) damagedAt + 10] ^= 0x08; // inside the body of record 4
+        Files.write(file, bytes);
+
+        JournalContents read = FileJournal.read(file);
+        assertThat(read.damaged()).as("damage, not a torn tail").hasSize(1);
+        assertThat(read.damaged().get(0).offset()).isEqualTo(damagedAt);
+        assertThat(read.records()).as("every intact record").hasSize(18);
+        assertThat(read.tornTailOffset()).isEqualTo(-1);
+        assertThatThrownBy(() -> replay(file))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("offset " + damagedAt);
+        assertThat(Files.readAllBytes(file)).as("nothing cut").isEqualTo(bytes);
+    }
+
+    @Test
+    void aDamagedLengthFieldInTheFirstRecordIsDamageNotATornTail() throws IOException {
+        Path file = dir.resolve("journal.log");
+        append(file, "first", "second", "third");
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[FileJournal.MAGIC.length] = 0x7f; // length of record 1 now far beyond the file
+        Files.write(file, bytes);
+        JournalContents read = FileJournal.read(file);
+        assertThat(read.damaged()).hasSize(1);
+        assertThat(read.damaged().get(0).offset()).isEqualTo(FileJournal.MAGIC.length);
+        assertThat(read.records())
+                .extracting(e -> new String(e.bytes(), StandardCharsets.UTF_8))
+                .containsExactly("second", "third");
+        assertThatThrownBy(() -> replay(file)).hasMessageContaining("offset 8");
+        assertThat(Files.size(file)).as("nothing cut").isEqualTo(bytes.length);
+    }
+
+    @Test
+    void rewriteReplacesTheJournalAndAppendsGoOnAfterIt() throws IOException {
+        Path file = dir.resolve("journal.log");
+        try (FileJournal j = new FileJournal(file, false)) {
+            j.replay(b -> {});
+            j.append("old".getBytes(StandardCharsets.UTF_8));
+            j.rewrite(List.of("state".getBytes(StandardCharsets.UTF_8)));
+            j.append("after".getBytes(StandardCharsets.UTF_8));
+            assertThat(j.size()).isEqualTo(Files.size(file));
+        }
+        assertThat(replay(file)).containsExactly("state", "after");
+        assertThat(dir.resolve("journal.log.rewrite")).doesNotExist();
+    }
 }
