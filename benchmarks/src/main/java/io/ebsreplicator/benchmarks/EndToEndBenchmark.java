@@ -441,7 +441,9 @@ public final class EndToEndBenchmark {
                                                 List.of(ReplicationTarget.of(TARGET)),
                                                 null,
                                                 false,
-                                                Map.of(), ReplicationRequest.NO_DEADLINE, 0)),
+                                                Map.of(),
+                                                ReplicationRequest.NO_DEADLINE,
+                                                0)),
                                 options,
                                 BlockTransform.IDENTITY)
                         .executeAndCollect("benchmark")) {

@@ -22,6 +22,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.TreeMap;
 
 /**
  * A lean HTTP/1.1 keep-alive connection that signs PutSnapshotBlock and GetSnapshotBlock with SigV4
@@ -82,7 +83,11 @@ final class RawEbsConnection implements AutoCloseable {
     void put(String snapshotId, int index, byte[] data, String checksum) throws IOException {
         String path = "/snapshots/" + snapshotId + "/blocks/" + index;
         String amzDate = ZonedDateTime.now(ZoneOffset.UTC).format(AMZ_DATE);
-        String auth = authorization("PUT", path, "", amzDate, "UNSIGNED-PAYLOAD");
+        TreeMap<String, String> amz = new TreeMap<>();
+        amz.put("x-amz-checksum", checksum);
+        amz.put("x-amz-checksum-algorithm", "SHA256");
+        amz.put("x-amz-data-length", String.valueOf(data.length));
+        String auth = authorization("PUT", path, "", amzDate, "UNSIGNED-PAYLOAD", amz);
         String head =
                 "PUT "
                         + path
@@ -122,7 +127,7 @@ final class RawEbsConnection implements AutoCloseable {
         String path = "/snapshots/" + snapshotId + "/blocks/" + index;
         String query = "blockToken=" + encode(token);
         String amzDate = ZonedDateTime.now(ZoneOffset.UTC).format(AMZ_DATE);
-        String auth = authorization("GET", path, query, amzDate, EMPTY_SHA256);
+        String auth = authorization("GET", path, query, amzDate, EMPTY_SHA256, new TreeMap<>());
         String head =
                 "GET "
                         + path
@@ -188,9 +193,20 @@ final class RawEbsConnection implements AutoCloseable {
     }
 
     private String authorization(
-            String method, String path, String query, String amzDate, String payloadHash) {
+            String method,
+            String path,
+            String query,
+            String amzDate,
+            String payloadHash,
+            TreeMap<String, String> amz) {
         String date = amzDate.substring(0, 8);
-        String signedHeaders = "host;x-amz-content-sha256;x-amz-date";
+        // Every x-amz-* header sent must be signed, as AWS requires.
+        amz.put("host", host);
+        amz.put("x-amz-content-sha256", payloadHash);
+        amz.put("x-amz-date", amzDate);
+        String signedHeaders = String.join(";", amz.keySet());
+        StringBuilder headers = new StringBuilder();
+        amz.forEach((k, v) -> headers.append(k).append(':').append(v).append('\n'));
         String canonical =
                 method
                         + "\n"
@@ -198,15 +214,8 @@ final class RawEbsConnection implements AutoCloseable {
                         + "\n"
                         + query
                         + "\n"
-                        + "host:"
-                        + host
+                        + headers
                         + "\n"
-                        + "x-amz-content-sha256:"
-                        + payloadHash
-                        + "\n"
-                        + "x-amz-date:"
-                        + amzDate
-                        + "\n\n"
                         + signedHeaders
                         + "\n"
                         + payloadHash;
