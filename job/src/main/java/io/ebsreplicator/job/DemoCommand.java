@@ -133,7 +133,9 @@ final class DemoCommand {
                                                 List.of(ReplicationTarget.of(TARGET)),
                                                 null,
                                                 false,
-                                                Map.of(), ReplicationRequest.NO_DEADLINE, 0)),
+                                                Map.of(),
+                                                ReplicationRequest.NO_DEADLINE,
+                                                0)),
                                 options,
                                 settings,
                                 err);
@@ -157,7 +159,9 @@ final class DemoCommand {
                                                                 null)),
                                                 null,
                                                 false,
-                                                Map.of(), ReplicationRequest.NO_DEADLINE, 0)),
+                                                Map.of(),
+                                                ReplicationRequest.NO_DEADLINE,
+                                                0)),
                                 options,
                                 settings,
                                 err);

@@ -122,7 +122,9 @@ final class ReplicateCommand {
                 targets,
                 null,
                 false,
-                Map.of(), ReplicationRequest.NO_DEADLINE, 0);
+                Map.of(),
+                ReplicationRequest.NO_DEADLINE,
+                0);
     }
 
     static Duration parseDuration(String v, Duration defaultValue) {
