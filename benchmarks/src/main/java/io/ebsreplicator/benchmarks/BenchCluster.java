@@ -6,12 +6,12 @@ import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 
 /** The long-lived embedded cluster the harnesses submit their jobs to. */
-final class BenchCluster {
+public final class BenchCluster {
 
     private BenchCluster() {}
 
     /** A started MiniCluster of one TaskManager with {@code slots} slots. */
-    static MiniCluster start(int slots) throws Exception {
+    public static MiniCluster start(int slots) throws Exception {
         Configuration cluster = new Configuration();
         // Any free port: builds and tests on this machine may hold Flink's default 8081.
         cluster.set(RestOptions.BIND_PORT, "0");

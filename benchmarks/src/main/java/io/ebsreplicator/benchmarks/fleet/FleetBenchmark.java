@@ -1,5 +1,6 @@
 package io.ebsreplicator.benchmarks.fleet;
 
+import io.ebsreplicator.benchmarks.BenchCluster;
 import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
@@ -21,7 +22,6 @@ import io.ebsreplicator.schemas.ReplicationTarget;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -248,7 +248,7 @@ public final class FleetBenchmark {
         options.set(EbsReplicationOptions.SECRET_ACCESS_KEY, AccessKey.DEFAULT.secretAccessKey());
         extraOptions.forEach(options::setString);
 
-        MiniCluster mini = startCluster(a.parallelism);
+        MiniCluster mini = BenchCluster.start(a.parallelism);
         ScheduledExecutorService sampling = Executors.newSingleThreadScheduledExecutor();
         List<long[]> checkpoints = new ArrayList<>();
         long[] maxHeap = {0};
@@ -405,20 +405,6 @@ public final class FleetBenchmark {
                         .describeRate(1e6)
                         .share(share)
                         .build());
-    }
-
-    private static MiniCluster startCluster(int slots) throws Exception {
-        Configuration cluster = new Configuration();
-        cluster.setString("rest.bind-port", "0");
-        MiniCluster mini =
-                new MiniCluster(
-                        new MiniClusterConfiguration.Builder()
-                                .setConfiguration(cluster)
-                                .setNumTaskManagers(1)
-                                .setNumSlotsPerTaskManager(slots)
-                                .build());
-        mini.start();
-        return mini;
     }
 
     private static void createTopics(String bootstrap, ServeSettings s) throws Exception {
