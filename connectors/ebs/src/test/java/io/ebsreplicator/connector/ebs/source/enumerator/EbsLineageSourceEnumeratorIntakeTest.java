@@ -23,6 +23,7 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.OTHER_TARGET;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.TARGET;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.assertCopiedIncrementally;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.assertLineageCopies;
@@ -169,6 +170,114 @@ class EbsLineageSourceEnumeratorIntakeTest {
         assertLineageCopies(state, "vol-1", new LineageCopy(first, firstCopy, 0));
     }
 
+    @Test
+    void theIntakeKeepsTakingRequestsWhileARegionDoesNotAnswer() throws Exception {
+        FakeEbsProxy other = h.region(OTHER_TARGET).hold("StartSnapshot");
+        Coordinator c = start(EbsLineageEnumeratorState.empty()).readers(1);
+        intake.deliver(
+                IntakeRecord.request(
+                        "requests-0",
+                        0,
+                        request("stuck", h.sourceSnapshot(1)).to(OTHER_TARGET).build()));
+        c.takeRequests();
+        intake.deliver(
+                IntakeRecord.request(
+                        "requests-0", 1, request("free", h.sourceSnapshot(1)).build()));
+
+        c.takeRequests();
+        c.requestSplit(0);
+
+        assertThat(c.checkpoint().intakePositions())
+                .as("the second message was taken")
+                .containsExactly(Map.entry("requests-0", 2L));
+        assertThat(ranges(c.assignedTo(0)))
+                .as("the request to the region that answers is planned and read")
+                .extracting(BlockRangeSplit::requestId)
+                .containsExactly("free");
+        assertThat(c.pendingIds()).containsExactly("stuck");
+
+        other.release();
+        c.context.settle();
+
+        assertThat(c.pendingIds()).isEmpty();
+        assertThat(other.snapshotIds()).hasSize(1);
+    }
+
+    @Test
+    void aRestoreKeepsPendingWatchedAndAcceptedRequestsAndPlansNothingTwice() throws Exception {
+        String first = h.sourceSnapshot(1);
+        String second = h.nextSourceSnapshot(first);
+        FakeEbsProxy other = h.region(OTHER_TARGET).hold("StartSnapshot");
+        intake.deliver(
+                IntakeRecord.request(
+                        "requests-0", 0, request("g1", first).fromLatest("vol-1").build()),
+                IntakeRecord.request(
+                        "requests-0", 1, request("g2", second).fromLatest("vol-1").build()),
+                IntakeRecord.request(
+                        "requests-0",
+                        2,
+                        request("x", h.sourceSnapshot(1)).to(OTHER_TARGET).build()));
+        Coordinator c = start(EbsLineageEnumeratorState.empty());
+        c.takeRequests();
+        EbsLineageEnumeratorState checkpoint = c.checkpoint();
+        assertThat(checkpoint.pendingRequests())
+                .as("x being planned, g2 waiting for g1")
+                .extracting(p -> p.request().requestId())
+                .containsExactly("x", "g2");
+        assertThat(checkpoint.watchedTargets())
+                .extracting(EbsLineageEnumeratorState.WatchedTarget::targetSnapshotId)
+                .containsExactly(target.snapshotIds().get(0));
+        // x's target starts after the checkpoint; then the job fails.
+        other.release();
+        c.context.settle();
+        c.close();
+
+        ScriptedIntake replay = new ScriptedIntake();
+        replay.deliver(
+                IntakeRecord.request(
+                        "requests-0", 3, request("g1", first).fromLatest("vol-1").build()));
+        Coordinator restored = h.withIntake(checkpoint, settings(), replay::opened).start();
+        restored.takeRequests();
+        restored.tick();
+
+        assertThat(replay.seeks).containsExactly(Map.of("requests-0", 3L));
+        assertThat(startedRequests(target))
+                .as("g1 is not taken again and g2 still waits for g1's copy")
+                .containsExactly("g1");
+        assertThat(startedRequests(other)).as("x is planned again").containsExactly("x", "x");
+        assertThat(other.snapshotIds()).as("with the same target").hasSize(1);
+
+        String firstCopy = target.snapshotIds().get(0);
+        restored.completeTargets(target);
+
+        assertThat(startedRequests(target)).containsExactly("g1", "g2");
+        assertThat(target.snapshotIds()).as("one target per request").hasSize(2);
+        EbsLineageEnumeratorState after = restored.checkpoint();
+        assertCopiedIncrementally(splitOf(after.unassignedSplits(), "g2"), first, firstCopy);
+        assertThat(after.intakePositions()).containsExactly(Map.entry("requests-0", 4L));
+        assertThat(List.of("g1", "g2", "x")).allMatch(after.acceptedIds()::contains);
+        assertThat(after.pendingRequests()).isEmpty();
+    }
+
+    @Test
+    void aFailedPollReopensTheIntakeAtTheLastPositionTaken() throws Exception {
+        String snap = h.sourceSnapshot(1);
+        intake.deliver(IntakeRecord.request("requests-0", 0, request("r1", snap).build()));
+        Coordinator c = start(EbsLineageEnumeratorState.empty());
+        c.takeRequests();
+
+        intake.failNextPoll = true;
+        c.takeRequests();
+        intake.deliver(IntakeRecord.request("requests-0", 1, request("r2", snap).build()));
+        c.takeRequests();
+
+        assertThat(intake.seeks)
+                .as("opened, then reopened where it stood")
+                .containsExactly(Map.of(), Map.of("requests-0", 1L));
+        assertThat(startedRequests(target)).containsExactly("r1", "r2");
+        assertThat(c.checkpoint().intakePositions()).containsExactly(Map.entry("requests-0", 2L));
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private Coordinator start(EbsLineageEnumeratorState state) throws Exception {
@@ -183,6 +292,7 @@ class EbsLineageSourceEnumeratorIntakeTest {
         final Queue<List<IntakeRecord>> batches = new ConcurrentLinkedQueue<>();
         final List<Map<String, Long>> seeks = new CopyOnWriteArrayList<>();
         final List<Duration> timeouts = new CopyOnWriteArrayList<>();
+        volatile boolean failNextPoll;
 
         RequestIntake opened() {
             return this;
@@ -200,6 +310,10 @@ class EbsLineageSourceEnumeratorIntakeTest {
         @Override
         public List<IntakeRecord> poll(Duration timeout) {
             timeouts.add(timeout);
+            if (failNextPoll) {
+                failNextPoll = false;
+                throw new IllegalStateException("the broker went away (scripted)");
+            }
             List<IntakeRecord> next = batches.poll();
             return next == null ? List.of() : next;
         }

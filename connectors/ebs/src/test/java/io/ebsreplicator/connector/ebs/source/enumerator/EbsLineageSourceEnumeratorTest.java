@@ -1,9 +1,13 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.LineageCopy;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.Coordinator;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
@@ -14,6 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -21,12 +26,16 @@ import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.OTHER_TARGET;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.SOURCE;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.TARGET;
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.assertCopiedIncrementally;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.assertCoversWithoutGapsOrOverlaps;
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.assertLineageCopies;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.ofKind;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.ranges;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.request;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.settings;
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.splitOf;
 import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.startSpec;
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.startedRequests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -583,6 +592,354 @@ class EbsLineageSourceEnumeratorTest {
         assertThat(target.calls("StartSnapshot")).hasSize(1);
     }
 
+    @Test
+    void aRegionWhoseDescribeFailsIsAskedAgainWhileOthersGoOn() throws Exception {
+        FakeEbsProxy other = h.region(OTHER_TARGET);
+        Coordinator c =
+                start(
+                        1,
+                        settings(),
+                        request("a", h.sourceSnapshot(1)).build(),
+                        request("b", h.sourceSnapshot(1)).to(OTHER_TARGET).build());
+        target.setStatus(target.snapshotIds().get(0), "completed", null);
+        other.setStatus(other.snapshotIds().get(0), "completed", null);
+        target.failNext("DescribeSnapshots", FakeEbsProxy::throttled);
+
+        c.describeRound();
+        assertThat(c.checkpoint().watchedTargets())
+                .as("the other region's target is seen completed")
+                .extracting(WatchedTarget::region)
+                .containsExactly(TARGET);
+
+        h.advance(settings().sealInterval());
+        c.tick();
+        assertThat(c.checkpoint().watchedTargets()).as("asked again, soon").isEmpty();
+    }
+
+    @Test
+    void aWatchedTargetThatEbsNoLongerKnowsIsLetGoAfterTheGraceAndFreesItsSlot() throws Exception {
+        String snap = h.sourceSnapshot(1);
+        // Restored with a target EBS has no record of, and the only slot of its region taken.
+        EbsLineageEnumeratorState state =
+                new EbsLineageEnumeratorState(
+                        List.of(new PendingRequest(request("next", snap).build(), h.now(), 0)),
+                        List.of(),
+                        List.of(
+                                new WatchedTarget(
+                                        request("gone", snap).build(),
+                                        h.now(),
+                                        0,
+                                        TARGET,
+                                        "snap-0123456789abcdef0",
+                                        List.of("gone#0"),
+                                        0,
+                                        0)),
+                        Map.of(),
+                        new AcceptedRequestIds(),
+                        Map.of());
+        Coordinator c = h.bounded(1, state, settings().maxPending(1)).start();
+
+        c.tick();
+        c.describeRound();
+        assertThat(target.calls("StartSnapshot"))
+                .as("within the grace, the slot is held")
+                .isEmpty();
+
+        for (int i = 0; i < 4; i++) {
+            c.describeRound();
+        }
+
+        assertThat(startedRequests(target)).containsExactly("next");
+        assertThat(c.checkpoint().watchedTargets())
+                .extracting(t -> t.request().requestId())
+                .containsExactly("next");
+    }
+
+    // ------------------------------------------------------------------ regions and order
+
+    @Test
+    void aRegionThatStopsAnsweringDelaysOnlyItsOwnRequests() throws Exception {
+        FakeEbsProxy other = h.region(OTHER_TARGET).hold("StartSnapshot");
+        List<ReplicationRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            requests.add(request("stuck" + i, h.sourceSnapshot(1)).to(OTHER_TARGET).build());
+        }
+        requests.add(request("free", h.sourceSnapshot(1)).build());
+        Coordinator c =
+                start(
+                                1,
+                                settings().splitsPerRequest(1),
+                                requests.toArray(ReplicationRequest[]::new))
+                        .readers(1);
+
+        assertThat(other.heldCalls())
+                .as("starts in flight in the region that does not answer")
+                .isEqualTo(EbsLineageSourceEnumerator.MAX_STARTS_IN_FLIGHT);
+        c.requestSplit(0);
+        assertThat(ranges(c.assignedTo(0)))
+                .as("a request to another region, queued behind them, is planned and read")
+                .extracting(BlockRangeSplit::requestId)
+                .containsExactly("free");
+        c.tick();
+        assertThat(other.heldCalls())
+                .as("no more starts pile up there")
+                .isEqualTo(EbsLineageSourceEnumerator.MAX_STARTS_IN_FLIGHT);
+
+        other.release();
+        c.context.settle();
+
+        assertThat(other.snapshotIds()).as("every request of the region is planned").hasSize(20);
+        assertThat(c.pendingIds()).isEmpty();
+        assertThat(ranges(c.unassigned())).hasSize(20);
+    }
+
+    @Test
+    void queuedRequestsStartEarliestDeadlineFirstThenHigherPriorityThenArrival() throws Exception {
+        Coordinator c = startOrderTest(RequestQueue.Order.DEADLINE);
+
+        assertThat(startedRequests(target)).containsExactly("sooner", "soon-high");
+        c.completeTargets(target);
+        c.completeTargets(target);
+        c.completeTargets(target);
+
+        assertThat(startedRequests(target))
+                .as("two targets at a time, in deadline, priority, arrival order")
+                .containsExactly("sooner", "soon-high", "soon-low", "late", "none-high", "none");
+    }
+
+    @Test
+    void withArrivalOrderQueuedRequestsStartInArrivalOrder() throws Exception {
+        Coordinator c = startOrderTest(RequestQueue.Order.ARRIVAL);
+
+        c.completeTargets(target);
+        c.completeTargets(target);
+        c.completeTargets(target);
+
+        assertThat(startedRequests(target))
+                .containsExactly("late", "none", "soon-low", "soon-high", "sooner", "none-high");
+    }
+
+    @Test
+    void aQueuedRequestWhoseDeadlinePassesFailsWithoutStartingATarget() throws Exception {
+        long now = h.now();
+        Coordinator c =
+                start(
+                        1,
+                        settings().maxPending(1),
+                        request("first", h.sourceSnapshot(1)).deadline(now + 60_000).build(),
+                        request("late", h.sourceSnapshot(1)).deadline(now + 120_000).build());
+        assertThat(startedRequests(target)).containsExactly("first");
+
+        h.advance(Duration.ofMinutes(3));
+        c.tick();
+
+        List<FailedRequestSplit> failed = ofKind(c.unassigned(), FailedRequestSplit.class);
+        assertThat(failed)
+                .singleElement()
+                .extracting(FailedRequestSplit::requestId)
+                .isEqualTo("late");
+        assertThat(failed.get(0).failure().reason()).isEqualTo(FailureReason.DEADLINE_EXCEEDED);
+        assertThat(failed.get(0).targetRegions()).containsExactly(TARGET);
+        c.completeTargets(target);
+        assertThat(startedRequests(target))
+                .as("not even once a slot is free")
+                .containsExactly("first");
+        assertThat(c.pendingIds()).isEmpty();
+    }
+
+    @Test
+    void neverMoreTargetsPendingInARegionThanMaxPending() throws Exception {
+        List<ReplicationRequest> backlog = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            backlog.add(request("r" + i, h.sourceSnapshot(1)).build());
+        }
+        Coordinator c =
+                start(
+                        1,
+                        settings().splitsPerRequest(1).maxPending(3),
+                        backlog.toArray(ReplicationRequest[]::new));
+
+        int rounds = 0;
+        while (target.snapshotIds().size() < 20) {
+            assertThat(pendingIn(target)).as("pending targets in round %d", rounds).isEqualTo(3);
+            c.completeTargets(target);
+            assertThat(++rounds).as("the backlog drains").isLessThanOrEqualTo(7);
+        }
+        assertThat(pendingIn(target)).isEqualTo(2);
+        assertThat(target.calls("StartSnapshot")).as("no start is refused").hasSize(20);
+        assertThat(c.pendingIds()).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ lineages
+
+    @Test
+    void aLineagesNextRequestWaitsForThePreviousCopyAndIsCopiedIncrementallyFromIt()
+            throws Exception {
+        String first = h.sourceSnapshot(1);
+        String second = h.nextSourceSnapshot(first);
+        String unrelated = h.sourceSnapshot(1);
+        Coordinator c =
+                start(
+                        1,
+                        settings().splitsPerRequest(1),
+                        request("g1", first).fromLatest("vol-1").build(),
+                        request("g2", second).fromLatest("vol-1").build(),
+                        request("h1", unrelated).fromLatest("vol-2").build());
+
+        assertThat(startedRequests(target))
+                .as("g2 waits for g1; another lineage does not")
+                .containsExactly("g1", "h1");
+        BlockRangeSplit g1 = splitOf(c.unassigned(), "g1");
+        String firstCopy = g1.targets().snapshotId(TARGET);
+        assertThat(g1.copyInfo().incremental()).isFalse();
+        assertThat(g1.copyInfo().fallbackReason()).contains("vol-1");
+
+        c.describeRound();
+        c.finished(0, g1.splitId());
+        h.advance(Duration.ofSeconds(1));
+        c.tick();
+        assertThat(startedRequests(target))
+                .as("g1's blocks are read, but its copy is not completed yet")
+                .containsExactly("g1", "h1");
+
+        target.setStatus(firstCopy, "completed", null);
+        h.advance(Duration.ofSeconds(1));
+        c.tick();
+
+        assertThat(startedRequests(target)).containsExactly("g1", "h1", "g2");
+        assertThat(startSpec(target, 2).parentSnapshotId()).isEqualTo(firstCopy);
+        assertThat(source.calls("ListChangedBlocks"))
+                .extracting(call -> call.args().subList(0, 2))
+                .containsExactly(List.of(first, second));
+        assertCopiedIncrementally(splitOf(c.unassigned(), "g2"), first, firstCopy);
+    }
+
+    @Test
+    void aCopyPastItsGraceNoLongerHoldsItsLineage() throws Exception {
+        String first = h.sourceSnapshot(1);
+        String second = h.nextSourceSnapshot(first);
+        Coordinator c =
+                start(
+                        1,
+                        settings().splitsPerRequest(1),
+                        request("g1", first).fromLatest("vol-1").build(),
+                        request("g2", second).fromLatest("vol-1").build());
+        BlockRangeSplit g1 = splitOf(c.unassigned(), "g1");
+        String firstCopy = g1.targets().snapshotId(TARGET);
+        c.finished(0, g1.splitId());
+
+        h.advance(settings().grace());
+        c.tick();
+        assertThat(startedRequests(target)).as("within the grace").containsExactly("g1");
+
+        h.advance(settings().sealInterval());
+        c.tick();
+        assertThat(startedRequests(target))
+                .as("past the grace, g1's copy no longer holds its lineage")
+                .containsExactly("g1", "g2");
+        BlockRangeSplit g2 = splitOf(c.unassigned(), "g2");
+        assertThat(g2.baseSnapshotId()).as("no completed copy to start from").isNull();
+        assertThat(g2.copyInfo().fallbackReason()).contains("vol-1");
+
+        target.setStatus(firstCopy, "completed", null);
+        c.describeRound();
+        // g1's copy, completed late, is remembered for the lineage's next copies.
+        assertLineageCopies(c.checkpoint(), "vol-1", new LineageCopy(first, firstCopy, 0));
+    }
+
+    // ------------------------------------------------------------------ quota
+
+    @Test
+    void thePendingSnapshotQuotaMakesARequestWaitAndTryAgain() throws Exception {
+        target.failNext("StartSnapshot", () -> quotaExceeded(TARGET));
+        Coordinator c =
+                start(
+                        1,
+                        settings().maxPending(1),
+                        request("q1", h.sourceSnapshot(1)).build(),
+                        request("q2", h.sourceSnapshot(1)).build());
+
+        assertThat(c.unassigned()).as("no failure").isEmpty();
+        assertThat(c.pendingIds()).containsExactly("q1", "q2");
+        assertThat(startedRequests(target))
+                .as("q2 does not start in the slot q1 left: the region is full")
+                .containsExactly("q1");
+
+        h.advance(Duration.ofMillis(RequestQueue.FIRST_RETRY_MILLIS));
+        c.tick();
+
+        assertThat(startedRequests(target)).containsExactly("q1", "q1");
+        assertThat(ranges(c.unassigned()))
+                .extracting(BlockRangeSplit::requestId)
+                .containsOnly("q1");
+        assertThat(c.pendingIds()).as("q2 waits for room").containsExactly("q2");
+    }
+
+    @Test
+    void aRequestThatMeetsTheQuotaLongerThanQuotaWaitFailsWithQuotaExceeded() throws Exception {
+        target.failAlways("StartSnapshot", () -> quotaExceeded(TARGET));
+        Coordinator c =
+                start(
+                        1,
+                        settings().quotaWait(Duration.ofSeconds(1)),
+                        request("q1", h.sourceSnapshot(1)).build());
+        h.advance(Duration.ofMillis(RequestQueue.FIRST_RETRY_MILLIS));
+        c.tick();
+        assertThat(c.unassigned()).as("still within quota-wait").isEmpty();
+
+        h.advance(Duration.ofMillis(2 * RequestQueue.FIRST_RETRY_MILLIS));
+        c.tick();
+
+        assertThat(target.calls("StartSnapshot")).hasSize(3);
+        List<FailedRequestSplit> failed = ofKind(c.unassigned(), FailedRequestSplit.class);
+        assertThat(failed)
+                .singleElement()
+                .extracting(FailedRequestSplit::requestId)
+                .isEqualTo("q1");
+        assertThat(failed.get(0).failure().reason()).isEqualTo(FailureReason.QUOTA_EXCEEDED);
+        assertThat(failed.get(0).targetRegions()).containsExactly(TARGET);
+        assertThat(c.pendingIds()).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ the coordinator thread
+
+    @Test
+    void aCheckpointIsAnsweredWhileARegionHoldsEveryStartAndDescribe() throws Exception {
+        source.failNext("ListSnapshotBlocks", FakeEbsProxy::throttled);
+        Coordinator c =
+                start(
+                                1,
+                                settings(),
+                                request("later", h.sourceSnapshot(1)).build(),
+                                request("watched", h.sourceSnapshot(1)).build())
+                        .readers(1);
+        String watchedTarget = target.snapshotIds().get(0);
+        target.hold("StartSnapshot", "DescribeSnapshots");
+
+        c.describeRound();
+        assertThat(target.heldCalls())
+                .as("later's StartSnapshot and the describe of watched's target")
+                .isEqualTo(2);
+
+        EbsLineageEnumeratorState state = c.checkpoint();
+
+        assertThat(state.pendingRequests())
+                .extracting(p -> p.request().requestId())
+                .containsExactly("later");
+        assertThat(state.watchedTargets())
+                .extracting(WatchedTarget::targetSnapshotId)
+                .containsExactly(watchedTarget);
+        c.requestSplit(0);
+        assertThat(ranges(c.assignedTo(0)))
+                .as("readers are still served")
+                .extracting(BlockRangeSplit::requestId)
+                .containsExactly("watched");
+
+        target.release();
+        c.context.settle();
+        assertThat(c.pendingIds()).as("answered at last, later is planned").isEmpty();
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private Coordinator start(
@@ -597,9 +954,40 @@ class EbsLineageSourceEnumeratorTest {
         return ranges(start(1, settings, request("r1", snap).build()).unassigned());
     }
 
+    /** Six requests to {@link #TARGET} with two pending at most, started in {@code order}. */
+    private Coordinator startOrderTest(RequestQueue.Order order) throws Exception {
+        long now = h.now();
+        long hour = Duration.ofHours(1).toMillis();
+        return start(
+                1,
+                settings().maxPending(2).order(order),
+                request("late", h.sourceSnapshot(1)).deadline(now + 10 * hour).build(),
+                request("none", h.sourceSnapshot(1)).build(),
+                request("soon-low", h.sourceSnapshot(1)).deadline(now + hour).build(),
+                request("soon-high", h.sourceSnapshot(1)).deadline(now + hour).priority(5).build(),
+                request("sooner", h.sourceSnapshot(1)).deadline(now + hour / 2).build(),
+                request("none-high", h.sourceSnapshot(1)).priority(9).build());
+    }
+
     private static long pendingIn(FakeEbsProxy region) {
         return region.snapshotIds().stream()
                 .filter(id -> "pending".equals(region.status(id)))
                 .count();
+    }
+
+    /**
+     * What the proxy throws when StartSnapshot in {@code region} meets the account's
+     * pending-snapshot quota there (as {@link FakeEbsProxy#fatal}, with the region the proxy adds).
+     */
+    private static RuntimeException quotaExceeded(String region) {
+        return new EbsProxyException(
+                EbsProxyException.Kind.FATAL,
+                "ServiceQuotaExceededException",
+                null,
+                region,
+                null,
+                null,
+                "StartSnapshot failed in " + region + ": ServiceQuotaExceededException (fake)",
+                null);
     }
 }
