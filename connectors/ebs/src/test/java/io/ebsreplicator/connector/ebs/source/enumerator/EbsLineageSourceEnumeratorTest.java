@@ -901,6 +901,25 @@ class EbsLineageSourceEnumeratorTest {
         assertThat(c.pendingIds()).isEmpty();
     }
 
+    @Test
+    void aFullRegionDoesNotHoldRequestsToAnotherRegion() throws Exception {
+        FakeEbsProxy other = h.region(OTHER_TARGET);
+        target.failAlways("StartSnapshot", () -> quotaExceeded(TARGET));
+        Coordinator c =
+                start(
+                        1,
+                        settings().maxPending(1),
+                        request("both", h.sourceSnapshot(1)).to(TARGET, OTHER_TARGET).build(),
+                        request("other-only", h.sourceSnapshot(1)).to(OTHER_TARGET).build());
+
+        assertThat(startedRequests(other))
+                .as("other-only starts in the slot both left in the region with room")
+                .containsExactly("both", "other-only");
+        assertThat(c.pendingIds())
+                .as("both waits for room in the full region")
+                .containsExactly("both");
+    }
+
     // ------------------------------------------------------------------ the coordinator thread
 
     @Test
