@@ -847,6 +847,30 @@ class EbsLineageSourceEnumeratorTest {
         assertLineageCopies(c.checkpoint(), "vol-1", new LineageCopy(first, firstCopy, 0));
     }
 
+    @Test
+    void aLineagesCancelledCopyIsReplacedBeforeItsNextCopyStartsFromTheReplacement()
+            throws Exception {
+        String first = h.sourceSnapshot(1);
+        String second = h.nextSourceSnapshot(first);
+        Coordinator c =
+                start(
+                        1,
+                        settings().splitsPerRequest(1),
+                        request("g1", first).fromLatest("vol-1").build(),
+                        request("g2", second).fromLatest("vol-1").build());
+        target.setStatus(target.snapshotIds().get(0), "error", "Cancelled");
+
+        c.describeRound();
+
+        assertThat(startedRequests(target))
+                .as("g1 copied again into a new target, g2 still waits")
+                .containsExactly("g1", "g1");
+        String replacement = target.snapshotIds().get(1);
+        c.completeTargets(target);
+        assertThat(startedRequests(target)).containsExactly("g1", "g1", "g2");
+        assertCopiedIncrementally(splitOf(c.unassigned(), "g2"), first, replacement);
+    }
+
     // ------------------------------------------------------------------ quota
 
     @Test
