@@ -733,13 +733,7 @@ class EbsLineageSourceEnumeratorTest {
         h.advance(Duration.ofMinutes(3));
         c.tick();
 
-        List<FailedRequestSplit> failed = ofKind(c.unassigned(), FailedRequestSplit.class);
-        assertThat(failed)
-                .singleElement()
-                .extracting(FailedRequestSplit::requestId)
-                .isEqualTo("late");
-        assertThat(failed.get(0).failure().reason()).isEqualTo(FailureReason.DEADLINE_EXCEEDED);
-        assertThat(failed.get(0).targetRegions()).containsExactly(TARGET);
+        assertFailsInTarget(c.unassigned(), "late", FailureReason.DEADLINE_EXCEEDED);
         c.completeTargets(target);
         assertThat(startedRequests(target))
                 .as("not even once a slot is free")
@@ -779,12 +773,7 @@ class EbsLineageSourceEnumeratorTest {
         String second = h.nextSourceSnapshot(first);
         String unrelated = h.sourceSnapshot(1);
         Coordinator c =
-                start(
-                        1,
-                        settings().splitsPerRequest(1),
-                        request("g1", first).fromLatest("vol-1").build(),
-                        request("g2", second).fromLatest("vol-1").build(),
-                        request("h1", unrelated).fromLatest("vol-2").build());
+                startLineage(first, second, request("h1", unrelated).fromLatest("vol-2").build());
 
         assertThat(startedRequests(target))
                 .as("g2 waits for g1; another lineage does not")
@@ -818,12 +807,7 @@ class EbsLineageSourceEnumeratorTest {
     void aCopyPastItsGraceNoLongerHoldsItsLineage() throws Exception {
         String first = h.sourceSnapshot(1);
         String second = h.nextSourceSnapshot(first);
-        Coordinator c =
-                start(
-                        1,
-                        settings().splitsPerRequest(1),
-                        request("g1", first).fromLatest("vol-1").build(),
-                        request("g2", second).fromLatest("vol-1").build());
+        Coordinator c = startLineage(first, second);
         BlockRangeSplit g1 = splitOf(c.unassigned(), "g1");
         String firstCopy = g1.targets().snapshotId(TARGET);
         c.finished(0, g1.splitId());
@@ -852,12 +836,7 @@ class EbsLineageSourceEnumeratorTest {
             throws Exception {
         String first = h.sourceSnapshot(1);
         String second = h.nextSourceSnapshot(first);
-        Coordinator c =
-                start(
-                        1,
-                        settings().splitsPerRequest(1),
-                        request("g1", first).fromLatest("vol-1").build(),
-                        request("g2", second).fromLatest("vol-1").build());
+        Coordinator c = startLineage(first, second);
         target.setStatus(target.snapshotIds().get(0), "error", "Cancelled");
 
         c.describeRound();
@@ -915,13 +894,7 @@ class EbsLineageSourceEnumeratorTest {
         c.tick();
 
         assertThat(target.calls("StartSnapshot")).hasSize(3);
-        List<FailedRequestSplit> failed = ofKind(c.unassigned(), FailedRequestSplit.class);
-        assertThat(failed)
-                .singleElement()
-                .extracting(FailedRequestSplit::requestId)
-                .isEqualTo("q1");
-        assertThat(failed.get(0).failure().reason()).isEqualTo(FailureReason.QUOTA_EXCEEDED);
-        assertThat(failed.get(0).targetRegions()).containsExactly(TARGET);
+        assertFailsInTarget(c.unassigned(), "q1", FailureReason.QUOTA_EXCEEDED);
         assertThat(c.pendingIds()).isEmpty();
     }
 
@@ -997,6 +970,19 @@ class EbsLineageSourceEnumeratorTest {
         return ranges(start(1, settings, request("r1", snap).build()).unassigned());
     }
 
+    /**
+     * Copies g1 of {@code first} and g2 of {@code second} of lineage vol-1, each from the latest
+     * replicated snapshot, then {@code more}; one split per request.
+     */
+    private Coordinator startLineage(String first, String second, ReplicationRequest... more)
+            throws Exception {
+        List<ReplicationRequest> all = new ArrayList<>();
+        all.add(request("g1", first).fromLatest("vol-1").build());
+        all.add(request("g2", second).fromLatest("vol-1").build());
+        all.addAll(List.of(more));
+        return start(1, settings().splitsPerRequest(1), all.toArray(ReplicationRequest[]::new));
+    }
+
     /** Six requests to {@link #TARGET} with two pending at most, started in {@code order}. */
     private Coordinator startOrderTest(RequestQueue.Order order) throws Exception {
         long now = h.now();
@@ -1010,6 +996,19 @@ class EbsLineageSourceEnumeratorTest {
                 request("soon-high", h.sourceSnapshot(1)).deadline(now + hour).priority(5).build(),
                 request("sooner", h.sourceSnapshot(1)).deadline(now + hour / 2).build(),
                 request("none-high", h.sourceSnapshot(1)).priority(9).build());
+    }
+
+    /** Asserts that the only failure among {@code splits} is {@code requestId}'s in TARGET. */
+    private static void assertFailsInTarget(
+            List<LineageSplit> splits, String requestId, FailureReason reason) {
+        assertThat(ofKind(splits, FailedRequestSplit.class))
+                .singleElement()
+                .satisfies(
+                        f -> {
+                            assertThat(f.requestId()).isEqualTo(requestId);
+                            assertThat(f.failure().reason()).isEqualTo(reason);
+                            assertThat(f.targetRegions()).containsExactly(TARGET);
+                        });
     }
 
     private static long pendingIn(FakeEbsProxy region) {
