@@ -342,7 +342,7 @@ public final class EbsLineageSourceEnumerator
             Failure failure = Failure.of(cause);
             if (failure.reason() == FailureReason.QUOTA_EXCEEDED && waitForQuota(e, now)) {
                 long delay = queue.retry(e, now);
-                regionsFull(p, now + delay);
+                regionsFull(p, cause, now + delay);
                 LOG.warn(
                         "Request {} waits for room in its target regions ({}); next try in {} ms",
                         p.request().requestId(),
@@ -418,12 +418,17 @@ public final class EbsLineageSourceEnumerator
     }
 
     /**
-     * No start in these regions until {@code untilMillis} (the request's backoff), or until one of
-     * this job's targets there completes and frees a pending snapshot.
+     * No start in the region that answered ServiceQuotaExceeded (the quota is per account and
+     * region; every target region of the request when the answer does not say which) until {@code
+     * untilMillis} (the request's backoff), or until one of this job's targets there completes and
+     * frees a pending snapshot.
      */
-    private void regionsFull(PendingRequest p, long untilMillis) {
+    private void regionsFull(PendingRequest p, Throwable quotaAnswer, long untilMillis) {
+        String full = quotaAnswer instanceof EbsProxyException x ? x.region() : null;
         for (String region : regions(p)) {
-            fullUntil.put(region, untilMillis);
+            if (full == null || full.equals(region)) {
+                fullUntil.put(region, untilMillis);
+            }
         }
     }
 
