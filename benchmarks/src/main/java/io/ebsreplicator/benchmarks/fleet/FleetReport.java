@@ -165,18 +165,32 @@ final class FleetReport {
     // ------------------------------------------------------------------ deadline
 
     /** One start order's outcome in the deadline scenario. */
-    record Order(int urgent, int urgentMet, int urgentFailed, int bulkCompleted, double seconds) {
+    record Order(
+            int urgent,
+            int urgentMet,
+            int urgentFailed,
+            int bulkCompleted,
+            double seconds,
+            long urgentCompletedMsMax) {
 
         static Order of(Run run) {
             int urgent = 0;
             int met = 0;
             int failed = 0;
             int bulk = 0;
+            long urgentMax = 0;
             for (Published p : run.requests()) {
                 ReplicationResult r = run.results().get(p.id());
                 Long deadline = run.deadlines().get(p.id());
                 if (deadline != null) {
                     urgent++;
+                    if (r != null && r.getStatus() == ResultStatus.COMPLETED) {
+                        urgentMax =
+                                Math.max(
+                                        urgentMax,
+                                        r.getCompletedAt().toEpochMilli()
+                                                - run.publishedAtMillis().get(p.id()));
+                    }
                     if (r != null
                             && r.getStatus() == ResultStatus.COMPLETED
                             && r.getCompletedAt().toEpochMilli() <= deadline) {
@@ -193,7 +207,8 @@ final class FleetReport {
                     met,
                     failed,
                     bulk,
-                    round((run.lastResultMillis() - run.firstPublishMillis()) / 1000.0));
+                    round((run.lastResultMillis() - run.firstPublishMillis()) / 1000.0),
+                    urgentMax);
         }
     }
 
@@ -212,8 +227,9 @@ final class FleetReport {
                                 "Backlog of %d full copies; the last %d to arrive must complete"
                                         + " within %d s of publishing.%n%n"
                                         + "| start order | deadlines met | failed"
-                                        + " (DEADLINE_EXCEEDED) | others completed | s |%n"
-                                        + "| --- | --- | --- | --- | --- |%n",
+                                        + " (DEADLINE_EXCEEDED) | slowest urgent completed after"
+                                        + " s | others completed | s |%n"
+                                        + "| --- | --- | --- | --- | --- | --- |%n",
                                 a.backlog,
                                 a.urgent,
                                 a.deadlineAfter.toSeconds()));
@@ -222,11 +238,17 @@ final class FleetReport {
                         md.append(
                                 String.format(
                                         Locale.ROOT,
-                                        "| %s | **%d of %d** | %d | %d | %.1f |%n",
+                                        "| %s | **%d of %d** | %d | %s | %d | %.1f |%n",
                                         name,
                                         o.urgentMet(),
                                         o.urgent(),
                                         o.urgentFailed(),
+                                        o.urgentCompletedMsMax() == 0
+                                                ? "-"
+                                                : String.format(
+                                                        Locale.ROOT,
+                                                        "%.1f",
+                                                        o.urgentCompletedMsMax() / 1000.0),
                                         o.bulkCompleted(),
                                         o.seconds())));
         return new FleetReport(j, md.toString(), null, 0);
