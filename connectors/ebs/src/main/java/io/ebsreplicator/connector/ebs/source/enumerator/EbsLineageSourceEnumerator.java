@@ -43,6 +43,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -80,8 +81,10 @@ import java.util.concurrent.CompletableFuture;
  *       #INTAKE_POLL_MILLIS}, so that no region can stall intake.
  *   <li><b>Proxy threads</b> (the SDK's and each proxy's scheduler): the control-plane calls, with
  *       the control-plane timeouts: DescribeSnapshots (batched per region), the probe listing and
- *       StartSnapshot. A region that stops answering holds its own calls, its own starts in flight
- *       ({@link #MAX_STARTS_IN_FLIGHT}) and its own pending slots; requests to other regions go on.
+ *       StartSnapshot. A plan counts against its source region ({@link #MAX_PLANS_IN_FLIGHT}) until
+ *       it reaches StartSnapshot, then against its target regions ({@link #MAX_STARTS_IN_FLIGHT});
+ *       it reserves a pending slot in each target region throughout. A region that stops answering
+ *       holds only its own calls, windows and slots; requests between other regions go on.
  *   <li><b>Readers</b> (TaskManagers): list the block ranges of their splits and report finished
  *       splits with {@link SplitsFinishedEvent}.
  * </ul>
@@ -119,6 +122,13 @@ public final class EbsLineageSourceEnumerator
      */
     static final int MAX_STARTS_IN_FLIGHT = 16;
 
+    /**
+     * Plans per source region still on their way to StartSnapshot (describing the source and the
+     * base's copies, one probe listing): sixteen keep the source's List quota (50 per second) busy,
+     * and a source region that stops answering holds these sixteen and nothing else.
+     */
+    static final int MAX_PLANS_IN_FLIGHT = 16;
+
     private final SplitEnumeratorContext<LineageSplit> context;
     private final EbsProxyFactory proxyFactory;
     private final EnumeratorSettings settings;
@@ -135,6 +145,17 @@ public final class EbsLineageSourceEnumerator
 
     /** Requests whose plan is in flight, by entry id: checkpointed as pending. */
     private final Map<String, Entry> resolving = new LinkedHashMap<>();
+
+    /** Plans whose source is readable, waiting for their targets' start windows, in order. */
+    private final Map<String, CompletableFuture<Void>> atGate = new LinkedHashMap<>();
+
+    /** Entry ids of plans whose StartSnapshot calls were let go. */
+    private final Set<String> started = new HashSet<>();
+
+    /** Plans in their first phase per source region, and in their second per target region. */
+    private final Map<String, Integer> plansBySource = new HashMap<>();
+
+    private final Map<String, Integer> startsByTarget = new HashMap<>();
 
     /** Watches of a request (and generation) that do not yet release its lineage. */
     private final Map<String, Integer> unsettled = new HashMap<>();
@@ -292,29 +313,52 @@ public final class EbsLineageSourceEnumerator
         assignWaiting();
     }
 
-    /** Whether each target region of the request has room for one more start now. */
+    /**
+     * Whether the request may start planning now: its source region has fewer than {@link
+     * #MAX_PLANS_IN_FLIGHT} plans before StartSnapshot, and each target region has room for one
+     * more pending target and no recent ServiceQuotaExceeded answer. (Its StartSnapshot calls wait
+     * at the start gate for their regions' windows; see {@link #openGates}.)
+     */
     private boolean mayStart(Entry e) {
         long now = clock.absoluteTimeMillis();
-        for (ReplicationTarget t : e.request().request().targets()) {
-            if (!watcher.hasRoom(t.region())
-                    || watcher.startsInFlight(t.region()) >= MAX_STARTS_IN_FLIGHT
-                    || fullUntil.getOrDefault(t.region(), 0L) > now) {
+        ReplicationRequest r = e.request().request();
+        if (plansBySource.getOrDefault(r.sourceRegion(), 0) >= MAX_PLANS_IN_FLIGHT) {
+            return false;
+        }
+        for (ReplicationTarget t : r.targets()) {
+            if (!watcher.hasRoom(t.region()) || fullUntil.getOrDefault(t.region(), 0L) > now) {
                 return false;
             }
         }
         return true;
     }
 
+    /**
+     * Plans a request. It reserves a pending slot in each target region at once (so the limit holds
+     * however the plans interleave) and counts against its source region until its source is proven
+     * readable; then it waits at the start gate until each target region has fewer than {@link
+     * #MAX_STARTS_IN_FLIGHT} StartSnapshot calls in flight, and counts against them until its plan
+     * ends. A region that stops answering so holds only its own windows.
+     */
     private void startPlan(Entry e, long now) {
         PendingRequest p = e.request();
         for (String region : regions(p)) {
-            watcher.starting(region);
+            watcher.reserve(region);
         }
+        plansBySource.merge(p.request().sourceRegion(), 1, Integer::sum);
         resolving.put(e.id(), e);
         LineagePlan plan = p.request().fromLatest() ? book.plan(p.request()) : null;
         CompletableFuture<Planned> planned;
         try {
-            planned = planner.plan(p, plan);
+            planned =
+                    planner.plan(
+                            p,
+                            plan,
+                            () -> {
+                                CompletableFuture<Void> gate = new CompletableFuture<>();
+                                context.runInCoordinatorThread(() -> atStartGate(e, gate));
+                                return gate;
+                            });
         } catch (RuntimeException ex) {
             planned = CompletableFuture.failedFuture(ex);
         }
@@ -323,15 +367,60 @@ public final class EbsLineageSourceEnumerator
                         context.runInCoordinatorThread(() -> onPlanned(e, result, error)));
     }
 
+    /** A plan's source is readable: it leaves its source's window and waits for its targets'. */
+    private void atStartGate(Entry e, CompletableFuture<Void> gate) {
+        if (closed || !resolving.containsKey(e.id())) {
+            gate.cancel(false);
+            return;
+        }
+        plansBySource.merge(e.request().request().sourceRegion(), -1, Integer::sum);
+        atGate.put(e.id(), gate);
+        openGates();
+        dispatch(); // its source has room for the next plan
+    }
+
+    /**
+     * Lets the plans waiting at the start gate send their StartSnapshot calls, in the order they
+     * arrived, each as soon as every one of its target regions has a start window free.
+     */
+    private void openGates() {
+        Iterator<Map.Entry<String, CompletableFuture<Void>>> it = atGate.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<String, CompletableFuture<Void>> waiting = it.next();
+            Entry e = resolving.get(waiting.getKey());
+            if (e == null) {
+                it.remove();
+                continue;
+            }
+            List<String> regions = regions(e.request());
+            if (regions.stream()
+                    .allMatch(r -> startsByTarget.getOrDefault(r, 0) < MAX_STARTS_IN_FLIGHT)) {
+                regions.forEach(r -> startsByTarget.merge(r, 1, Integer::sum));
+                started.add(e.id());
+                it.remove();
+                waiting.getValue().complete(null);
+            }
+        }
+    }
+
     /** The plan of a request ended: its splits go out, or it waits, or it failed. */
     private void onPlanned(Entry e, Planned planned, Throwable error) {
         if (closed || resolving.remove(e.id()) == null) {
             return;
         }
         PendingRequest p = e.request();
+        boolean sent = started.remove(e.id());
+        boolean gated = atGate.remove(e.id()) != null;
         for (String region : regions(p)) {
-            watcher.startDone(region);
+            watcher.unreserve(region);
+            if (sent) {
+                startsByTarget.merge(region, -1, Integer::sum);
+            }
         }
+        if (!sent && !gated) {
+            plansBySource.merge(p.request().sourceRegion(), -1, Integer::sum);
+        }
+        openGates();
         long now = clock.absoluteTimeMillis();
         if (error == null) {
             queue.started(e);
@@ -440,6 +529,13 @@ public final class EbsLineageSourceEnumerator
             return;
         }
         long now = clock.absoluteTimeMillis();
+        if (unassigned.isEmpty()
+                && !context.registeredReaders().isEmpty()
+                && waitingReaders.containsAll(context.registeredReaders().keySet())) {
+            // Readers ask for work only when they hold none, so none is reading: the finished
+            // reports of splits read before a restore were lost with the checkpoint.
+            watcher.nothingBeingRead(now);
+        }
         handle(watcher.settle(now), now);
         for (Map.Entry<String, List<String>> due : watcher.due(now).entrySet()) {
             String region = due.getKey();

@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Plans a request into its splits without waiting on any thread: for a request that copies from the
@@ -60,12 +61,14 @@ final class RequestPlanner {
     /**
      * Plans {@code p}; {@code lineage} is the view of its lineage's copies for a request that
      * copies from the latest replicated snapshot, else {@code null}. Completes exceptionally as
-     * {@link RequestResolver#resolveAsync} does.
+     * {@link RequestResolver#resolveAsync} does. {@code startGate} gives leave to start the targets
+     * (see {@link RequestResolver#resolveAsync}): what follows waits on the target regions.
      */
-    CompletableFuture<Planned> plan(PendingRequest p, LineagePlan lineage) {
+    CompletableFuture<Planned> plan(
+            PendingRequest p, LineagePlan lineage, Supplier<CompletableFuture<Void>> startGate) {
         ReplicationRequest r = p.request();
         if (lineage == null) {
-            return resolver.resolveAsync(r, p.acceptedMillis(), p.generation())
+            return resolver.resolveAsync(r, p.acceptedMillis(), p.generation(), startGate)
                     .thenApply(splits -> new Planned(withInfo(splits, CopyInfo.of(r)), 0));
         }
         return describers
@@ -79,22 +82,27 @@ final class RequestPlanner {
                             if (base == null) {
                                 return full(
                                         p,
+                                        startGate,
                                         "no earlier snapshot of lineage '"
                                                 + r.lineage()
                                                 + "' has a completed copy in every target region",
                                         startMillis);
                             }
-                            return incremental(p, base, startMillis);
+                            return incremental(p, base, startMillis, startGate);
                         });
     }
 
-    private CompletableFuture<Planned> incremental(PendingRequest p, Base base, long startMillis) {
+    private CompletableFuture<Planned> incremental(
+            PendingRequest p,
+            Base base,
+            long startMillis,
+            Supplier<CompletableFuture<Void>> startGate) {
         ReplicationRequest r = p.request();
         return checkParents(base)
                 .thenCompose(
                         problem -> {
                             if (problem != null) {
-                                return full(p, problem, startMillis);
+                                return full(p, startGate, problem, startMillis);
                             }
                             List<ReplicationTarget> targets = new ArrayList<>();
                             for (ReplicationTarget t : r.targets()) {
@@ -102,7 +110,10 @@ final class RequestPlanner {
                             }
                             ReplicationRequest incremental = r.with(base.snapshotId(), targets);
                             return resolver.resolveAsync(
-                                            incremental, p.acceptedMillis(), p.generation())
+                                            incremental,
+                                            p.acceptedMillis(),
+                                            p.generation(),
+                                            startGate)
                                     .thenApply(
                                             splits ->
                                                     new Planned(
@@ -118,6 +129,7 @@ final class RequestPlanner {
                                                 }
                                                 return full(
                                                         p,
+                                                        startGate,
                                                         "the last replicated snapshot "
                                                                 + base.snapshotId()
                                                                 + " is not in the lineage of "
@@ -128,11 +140,15 @@ final class RequestPlanner {
     }
 
     /** A full copy of {@code p}'s request, telling why it is not incremental. */
-    private CompletableFuture<Planned> full(PendingRequest p, String fallback, long startMillis) {
+    private CompletableFuture<Planned> full(
+            PendingRequest p,
+            Supplier<CompletableFuture<Void>> startGate,
+            String fallback,
+            long startMillis) {
         ReplicationRequest r = p.request();
         LOG.info("Request {} is copied in full: {}", r.requestId(), fallback);
         CopyInfo info = CopyInfo.of(r).withFallback(fallback);
-        return resolver.resolveAsync(r, p.acceptedMillis(), p.generation())
+        return resolver.resolveAsync(r, p.acceptedMillis(), p.generation(), startGate)
                 .thenApply(splits -> new Planned(withInfo(splits, info), startMillis));
     }
 

@@ -267,6 +267,9 @@ public final class RequestQueue {
             unrank(c);
             c.entries.remove(q);
             size--;
+            if (c.entries.isEmpty()) {
+                c.notBefore = 0; // nothing left to back off
+            }
             rank(c);
             forgetIfEmpty(c);
             late.add(q.entry);

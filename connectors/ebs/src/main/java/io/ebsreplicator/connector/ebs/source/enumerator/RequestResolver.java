@@ -30,6 +30,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
@@ -131,10 +132,15 @@ public final class RequestResolver {
      * pending-snapshot quota, {@code QUOTA_EXCEEDED}) when it should be tried again later: targets
      * already started are found again by their ClientToken. A target region whose StartSnapshot
      * fails fatally otherwise gets a {@link FailedRequestSplit} of its own, so that one bad region
-     * does not hold back the others.
+     * does not hold back the others. Once the source is proven readable, {@code startGate} is asked
+     * (on a proxy thread) for leave to start the targets; the StartSnapshot calls go out when the
+     * future it returns completes.
      */
     public CompletableFuture<List<LineageSplit>> resolveAsync(
-            ReplicationRequest r, long acceptedMillis, int generation) {
+            ReplicationRequest r,
+            long acceptedMillis,
+            int generation,
+            Supplier<CompletableFuture<Void>> startGate) {
         try {
             validate(r);
         } catch (InvalidRequestException e) {
@@ -148,27 +154,30 @@ public final class RequestResolver {
                         ? source.listChangedBlocksAsync(
                                 r.baseSnapshotId(), r.sourceSnapshotId(), 0, null, 100)
                         : source.listSnapshotBlocksAsync(r.sourceSnapshotId(), 0, null, 100);
-        return probe.thenCompose(
-                listing -> {
-                    long volumeGib = listing.volumeSizeGib();
-                    Map<String, CompletableFuture<StartedSnapshot>> starts = new LinkedHashMap<>();
-                    for (ReplicationTarget t : r.targets()) {
-                        starts.put(
-                                t.region(),
-                                proxies.apply(t.region())
-                                        .startSnapshotAsync(spec(r, t, volumeGib, generation)));
-                    }
-                    return CompletableFuture.allOf(
-                                    starts.values().toArray(CompletableFuture[]::new))
-                            .handle(
-                                    (v, ignored) ->
-                                            splits(
-                                                    r,
-                                                    volumeGib,
-                                                    starts,
-                                                    acceptedMillis,
-                                                    generation));
-                });
+        return probe.thenCompose(listing -> startGate.get().thenApply(v -> listing))
+                .thenCompose(
+                        listing -> {
+                            long volumeGib = listing.volumeSizeGib();
+                            Map<String, CompletableFuture<StartedSnapshot>> starts =
+                                    new LinkedHashMap<>();
+                            for (ReplicationTarget t : r.targets()) {
+                                starts.put(
+                                        t.region(),
+                                        proxies.apply(t.region())
+                                                .startSnapshotAsync(
+                                                        spec(r, t, volumeGib, generation)));
+                            }
+                            return CompletableFuture.allOf(
+                                            starts.values().toArray(CompletableFuture[]::new))
+                                    .handle(
+                                            (v, ignored) ->
+                                                    splits(
+                                                            r,
+                                                            volumeGib,
+                                                            starts,
+                                                            acceptedMillis,
+                                                            generation));
+                        });
     }
 
     /** The splits of the targets started, and a failure split for those that cannot be. */

@@ -17,7 +17,7 @@ import java.util.Set;
  * {@code pending}, and what each answer decides. Also the count of pending targets per region: EBS
  * allows 100 pending snapshots per account and region, and a fleet's backlog must wait in the
  * request queue rather than collect ServiceQuotaExceeded answers, so a region has room for another
- * start only while its pending targets and starts in flight are below the limit.
+ * start only while its pending targets and the plans that reserved room are below the limit.
  *
  * <p>A target is described in batches per region (one call for up to 200 ids, one call per region
  * at a time, so a region that does not answer delays only itself): every {@code watchInterval}
@@ -172,13 +172,16 @@ public final class TargetWatcher {
         return r == null || r.pending + r.starting < maxPending;
     }
 
-    /** A StartSnapshot in {@code region} is about to be sent. */
-    public void starting(String region) {
+    /**
+     * Reserves room for one target in {@code region} while a request is planned (so the limit holds
+     * however many plans are in flight); {@link #watch} then counts the target itself.
+     */
+    public void reserve(String region) {
         region(region).starting++;
     }
 
-    /** A StartSnapshot in {@code region} was answered (or given up); see {@link #watch}. */
-    public void startDone(String region) {
+    /** The plan that reserved room in {@code region} ended (its target is watched, or none). */
+    public void unreserve(String region) {
         Region r = region(region);
         r.starting = Math.max(0, r.starting - 1);
     }
@@ -187,12 +190,6 @@ public final class TargetWatcher {
     public int pending(String region) {
         Region r = regions.get(region);
         return r == null ? 0 : r.pending;
-    }
-
-    /** StartSnapshot calls in flight in {@code region}. */
-    public int startsInFlight(String region) {
-        Region r = regions.get(region);
-        return r == null ? 0 : r.starting;
     }
 
     // ------------------------------------------------------------------ watching

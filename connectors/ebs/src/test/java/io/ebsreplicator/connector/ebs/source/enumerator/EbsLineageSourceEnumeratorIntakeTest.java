@@ -260,6 +260,45 @@ class EbsLineageSourceEnumeratorIntakeTest {
     }
 
     @Test
+    void splitsReadBeforeARestoreCountAsReadOnceEveryReaderIsIdle() throws Exception {
+        String first = h.sourceSnapshot(1);
+        String second = h.nextSourceSnapshot(first);
+        intake.deliver(
+                IntakeRecord.request(
+                        "requests-0", 0, request("g1", first).fromLatest("vol-1").build()));
+        Coordinator c = start(EbsLineageEnumeratorState.empty());
+        c.takeRequests();
+        // The checkpoint holds g1's target with its splits still open; their finished reports
+        // came after it and are lost with the failure.
+        EbsLineageEnumeratorState checkpoint = c.checkpoint();
+        assertThat(checkpoint.watchedTargets().get(0).openSplits()).isNotEmpty();
+        c.close();
+
+        ScriptedIntake replay = new ScriptedIntake();
+        replay.deliver(
+                IntakeRecord.request(
+                        "requests-0", 1, request("g2", second).fromLatest("vol-1").build()));
+        Coordinator restored = h.withIntake(checkpoint, settings(), replay::opened).start();
+        restored.readers(1);
+        restored.takeRequests();
+        // The restored splits go out again and are read; then the reader is idle.
+        while (!restored.unassigned().isEmpty()) {
+            restored.requestSplit(0);
+        }
+        restored.requestSplit(0);
+        restored.tick();
+
+        assertThat(restored.checkpoint().watchedTargets().get(0).openSplits())
+                .as("no reader reads, so none of g1's splits is open")
+                .isEmpty();
+        h.advance(Duration.ofMinutes(3));
+        restored.tick();
+        assertThat(startedRequests(target))
+                .as("past the grace, g1's copy no longer holds its lineage: g2 starts")
+                .containsExactly("g1", "g2");
+    }
+
+    @Test
     void aFailedPollReopensTheIntakeAtTheLastPositionTaken() throws Exception {
         String snap = h.sourceSnapshot(1);
         intake.deliver(IntakeRecord.request("requests-0", 0, request("r1", snap).build()));

@@ -694,6 +694,40 @@ class EbsLineageSourceEnumeratorTest {
     }
 
     @Test
+    void aSourceRegionThatStopsAnsweringHoldsOnlyItsOwnPlans() throws Exception {
+        String otherSource = "us-west-2";
+        FakeEbsProxy frozen = h.region(SOURCE).hold("ListSnapshotBlocks");
+        List<ReplicationRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            requests.add(request("stuck" + i, h.sourceSnapshot(1)).build());
+        }
+        String elsewhere =
+                h.region(otherSource).createSnapshot(1, null, Map.of(5, FakeEbsProxy.block(5)));
+        requests.add(request("free", elsewhere).from(otherSource).build());
+        Coordinator c =
+                start(
+                                1,
+                                settings().splitsPerRequest(1),
+                                requests.toArray(ReplicationRequest[]::new))
+                        .readers(1);
+
+        assertThat(frozen.heldCalls())
+                .as("plans waiting on the source region that does not answer")
+                .isEqualTo(EbsLineageSourceEnumerator.MAX_PLANS_IN_FLIGHT);
+        c.requestSplit(0);
+        assertThat(ranges(c.assignedTo(0)))
+                .as("a request from another source to the same target region goes ahead")
+                .extracting(BlockRangeSplit::requestId)
+                .containsExactly("free");
+
+        frozen.release();
+        c.context.settle();
+        c.tick();
+        c.context.settle();
+        assertThat(target.snapshotIds()).as("every request is planned in the end").hasSize(21);
+    }
+
+    @Test
     void queuedRequestsStartEarliestDeadlineFirstThenHigherPriorityThenArrival() throws Exception {
         Coordinator c = startOrderTest(RequestQueue.Order.DEADLINE);
 

@@ -273,6 +273,7 @@ final class EnumeratorHarness implements AutoCloseable {
     static final class RequestBuilder {
         private final String id;
         private final String snapshot;
+        private String sourceRegion = SOURCE;
         private String base;
         private List<ReplicationTarget> targets = List.of(ReplicationTarget.of(TARGET));
         private String lineage;
@@ -309,6 +310,12 @@ final class EnumeratorHarness implements AutoCloseable {
             return this;
         }
 
+        /** A source in another region than {@link #SOURCE}. */
+        RequestBuilder from(String region) {
+            this.sourceRegion = region;
+            return this;
+        }
+
         RequestBuilder deadline(long millis) {
             this.deadlineMillis = millis;
             return this;
@@ -322,7 +329,7 @@ final class EnumeratorHarness implements AutoCloseable {
         ReplicationRequest build() {
             return new ReplicationRequest(
                     id,
-                    SOURCE,
+                    sourceRegion,
                     snapshot,
                     base,
                     targets,

@@ -26,14 +26,14 @@ class TargetWatcherTest {
     @Test
     void aRegionHasRoomWhilePendingTargetsAndStartsAreBelowTheLimit() {
         TargetWatcher w = new TargetWatcher(WATCH, SEAL, GRACE, MISSING, 2);
-        w.starting(WEST);
-        w.startDone(WEST);
+        w.reserve(WEST);
+        w.unreserve(WEST);
         w.watch(request("a"), WEST, "snap-a", List.of("a#0"), 0, 0);
         assertThat(w.hasRoom(WEST)).isTrue();
-        w.starting(WEST);
+        w.reserve(WEST);
         assertThat(w.hasRoom(WEST)).as("one pending, one starting").isFalse();
         assertThat(w.hasRoom(EU)).as("other regions are not affected").isTrue();
-        w.startDone(WEST);
+        w.unreserve(WEST);
         w.watch(request("b"), WEST, "snap-b", List.of("b#0"), 0, 0);
         assertThat(w.pending(WEST)).isEqualTo(2);
 
