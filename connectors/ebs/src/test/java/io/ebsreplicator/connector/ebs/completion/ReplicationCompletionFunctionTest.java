@@ -11,10 +11,7 @@ import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,9 +49,7 @@ class ReplicationCompletionFunctionTest {
     private FakeEbsProxy target;
     private String targetSnapshot;
     private final Map<Integer, byte[]> written = new TreeMap<>();
-    private final List<
-                    KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult>>
-            harnesses = new ArrayList<>();
+    private final List<CompletionHarness> harnesses = new ArrayList<>();
 
     @BeforeEach
     void setUp() {
@@ -452,9 +447,7 @@ class ReplicationCompletionFunctionTest {
         blocks(harness, 0, SPLIT_0);
         harness.processElement(splitEnd(0, 3), 0);
         blocks(harness, 1, 1000);
-        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
-        harness.close();
-        harnesses.remove(harness);
+        OperatorSubtaskState snapshot = checkpointThenFail(harness);
 
         var restored = harness(snapshot);
         restored.setProcessingTime(0);
@@ -481,9 +474,7 @@ class ReplicationCompletionFunctionTest {
         harness.setProcessingTime(0);
         allEvents(harness);
         harness.setProcessingTime(POLL);
-        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
-        harness.close();
-        harnesses.remove(harness);
+        OperatorSubtaskState snapshot = checkpointThenFail(harness);
         assertThat(harness.extractOutputValues()).isEmpty();
 
         var restored = harness(snapshot);
@@ -504,9 +495,7 @@ class ReplicationCompletionFunctionTest {
         allEvents(harness);
         harness.setProcessingTime(POLL);
         assertThat(harness.extractOutputValues()).hasSize(1);
-        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
-        harness.close();
-        harnesses.remove(harness);
+        OperatorSubtaskState snapshot = checkpointThenFail(harness);
 
         var restored = harness(snapshot);
         restored.setProcessingTime(0);
@@ -616,29 +605,31 @@ class ReplicationCompletionFunctionTest {
 
     // ------------------------------------------------------------------ helpers
 
-    private KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> harness()
-            throws Exception {
+    private CompletionHarness harness() throws Exception {
         return harness(null);
     }
 
-    private KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> harness(
-            OperatorSubtaskState restoreFrom) throws Exception {
-        KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(
-                        new CompletionOperator(
-                                new ReplicationCompletionFunction(
-                                        factory,
-                                        Duration.ofMillis(POLL),
-                                        Duration.ofMinutes(5),
-                                        false)),
-                        (KeySelector<BlockCopied, String>) BlockCopied::completionKey,
-                        Types.STRING);
+    private CompletionHarness harness(OperatorSubtaskState restoreFrom) throws Exception {
+        return harness(
+                new ReplicationCompletionFunction(
+                        factory, Duration.ofMillis(POLL), Duration.ofMinutes(5), false),
+                restoreFrom);
+    }
+
+    private CompletionHarness harness(
+            ReplicationCompletionFunction function, OperatorSubtaskState restoreFrom)
+            throws Exception {
+        CompletionHarness h = new CompletionHarness(function, restoreFrom);
         harnesses.add(h);
-        if (restoreFrom != null) {
-            h.initializeState(restoreFrom);
-        }
-        h.open();
         return h;
+    }
+
+    /** A checkpoint, then the task fails: the harness is gone, the checkpoint restores. */
+    private OperatorSubtaskState checkpointThenFail(CompletionHarness h) throws Exception {
+        OperatorSubtaskState snapshot = h.snapshot(1, 1);
+        h.close();
+        harnesses.remove(h);
+        return snapshot;
     }
 
     private static String startTarget(FakeEbsProxy proxy, String token) {
@@ -653,20 +644,14 @@ class ReplicationCompletionFunctionTest {
         proxy.putBlock(snapshot, index, data, FakeEbsProxy.sha256(data)).join();
     }
 
-    private void allEvents(
-            KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> h)
-            throws Exception {
+    private void allEvents(CompletionHarness h) throws Exception {
         blocks(h, 0, SPLIT_0);
         blocks(h, 1, SPLIT_1);
         h.processElement(splitEnd(0, 3), 0);
         h.processElement(splitEnd(1, 2), 0);
     }
 
-    private void blocks(
-            KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> h,
-            int split,
-            int... indexes)
-            throws Exception {
+    private void blocks(CompletionHarness h, int split, int... indexes) throws Exception {
         for (int i : indexes) {
             h.processElement(block(split, i), 0);
         }
