@@ -55,6 +55,26 @@ public class CompletionInfo {
      */
     public Failure heldError;
 
+    /**
+     * A failure of the current target that waits for DescribeSnapshots to tell whether EBS
+     * cancelled the target (then the failure is the cancellation's, and a replacement follows) or
+     * the failure stands; {@code null} when none waits. Kept in state so that a restore asks again;
+     * the first failure is the one reported.
+     */
+    public Failure pendingError;
+
+    /**
+     * Whether {@link #pendingError} is one block's failure, which may then wait for the copy
+     * details as {@link #heldError} does; no longer once another failure came.
+     */
+    public boolean pendingErrorMayWait;
+
+    /**
+     * How far the read-back of the completed target got: every block below this index was read back
+     * and found equal (and its digest dropped), so a restore reads on from here.
+     */
+    public int verifiedBelow;
+
     /** Earlier versions' one-string {@link #copyDetails}; only in restored state. */
     public String copyInfo;
 

@@ -1,5 +1,6 @@
 package io.ebsreplicator.connector.ebs.completion;
 
+import io.ebsreplicator.connector.ebs.exception.EbsErrorClassifier;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.exception.Failure;
 import io.ebsreplicator.connector.ebs.exception.FailureReason;
@@ -8,81 +9,104 @@ import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
+import io.ebsreplicator.connector.ebs.proxy.DescribeBatcher;
+import io.ebsreplicator.connector.ebs.proxy.EbsOperation;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
-import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
-import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 
+import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.common.accumulators.LongCounter;
+import org.apache.flink.api.common.functions.AbstractRichFunction;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.CheckpointListener;
-import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.util.Collector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
+import java.time.Instant;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /**
- * Completion, keyed by request and target region, on the task thread of its subtask: keeps the
- * digest of every block written (keyed state, so it survives failover), counts blocks per split
- * against each split's end marker, and when every split is accounted for computes the LINEAR
- * aggregate, calls CompleteSnapshot, and watches the target with DescribeSnapshots until it is
- * {@code completed} (optionally reading the written blocks back first) before it emits one result.
- * A failure of the request for this target emits one failure result and drops the rest.
+ * Completion, keyed by request and target region: keeps the digest of every block written (keyed
+ * state, so it survives failover), counts blocks per split against each split's end marker, and
+ * when every split is accounted for computes the LINEAR aggregate, calls CompleteSnapshot, and
+ * watches the target with DescribeSnapshots until it is {@code completed} (optionally reading the
+ * written blocks back) before it emits one result. A failure of the request for this target emits
+ * one failure result and drops the rest.
  *
  * <p>A target that EBS cancelled ({@code error}, its Timeout passed during an outage) is not a
  * failure of the request: the source starts a replacement target (the next generation) and copies
  * the blocks again, so completion drops what it kept for the cancelled one, ignores that target's
  * late events, and follows the new one. If no replacement arrives within the target timeout (or
- * before a bounded input ends), the request fails for this target with the reason.
+ * before a bounded input ends), the request fails for this target with the reason. A failure event
+ * is therefore checked with DescribeSnapshots before it is reported.
  *
- * <p>Waiting uses processing-time timers; at the end of a bounded input, {@link CompletionOperator}
- * drains what is still sealing, since Flink drops pending processing-time timers when a bounded job
- * finishes.
+ * <p>Threads: every method runs on the task thread of its subtask, inside {@link
+ * CompletionOperator}, with the key set: for a record, for a timer, or for the answer of a remote
+ * call. The calls (CompleteSnapshot; DescribeSnapshots through one {@link DescribeBatcher} per
+ * region; the read-back's ListSnapshotBlocks and GetSnapshotBlock, hashed there) are futures that
+ * the proxy answers on its own threads, and each answer comes back as a mail ({@link
+ * KeyedMailbox}). Nothing here waits for EBS: a checkpoint, other keys' records and timers go on
+ * while a call is out. A key has at most one call in flight; a timer that fires meanwhile re-arms.
+ *
+ * <p>Processing-time timers are the durable schedule: a timer is set whenever a call is due, so
+ * after a restore, with no call in flight, the timer sends it again (CompleteSnapshot with the same
+ * count and checksum is idempotent; DescribeSnapshots and the reads are reads). Flink drops pending
+ * timers when a bounded input ends, so then {@link CompletionOperator} drains: {@link #drain}
+ * starts what each key still needs, and a wait between attempts is a {@link
+ * CompletionContext#later} step, never a sleep.
  */
-public class ReplicationCompletionFunction
-        extends KeyedProcessFunction<String, BlockCopied, ReplicationResult>
+public class ReplicationCompletionFunction extends AbstractRichFunction
         implements CheckpointListener {
 
     private static final long serialVersionUID = 1L;
 
     private static final Logger LOG = LoggerFactory.getLogger(ReplicationCompletionFunction.class);
 
-    static final ValueStateDescriptor<CompletionInfo> INFO =
-            new ValueStateDescriptor<>("completion-info", CompletionInfo.class);
-
     private static final int BLOCK_SIZE = 512 * 1024;
 
     /** Blocks written to targets, all subtasks and targets together; read by the command line. */
     public static final String BLOCKS_WRITTEN_ACCUMULATOR = "ebs-blocks-written";
+
+    /**
+     * CompleteSnapshot attempts after the input ended before the target fails as unavailable: with
+     * waits growing by one poll interval each, ten attempts span 45 intervals, long enough to ride
+     * out throttling and short enough that a bounded run ends.
+     */
+    static final int DRAIN_COMPLETE_ATTEMPTS = 10;
+
+    /**
+     * Blocks listed per ListSnapshotBlocks page while reading a target back: one page of tokens
+     * (about 100 bytes each) is all that is held of the listing, and one List call per 500 MiB read
+     * stays far below a region's List budget.
+     */
+    static final int READ_BACK_PAGE = 1000;
+
+    /**
+     * Blocks of one target read back at once: at most 4 MiB of block data in memory per target
+     * being verified, and enough reads at once to keep a cross-region round trip busy.
+     */
+    static final int READ_BACK_WINDOW = 8;
 
     private final EbsProxyFactory proxyFactory;
     private final long pollMillis;
     private final long sealTimeoutMillis;
     private final boolean verify;
     private final PipelineHook hook;
+    private int readBackPage = READ_BACK_PAGE;
+    private int readBackWindow = READ_BACK_WINDOW;
 
-    private transient ValueState<CompletionInfo> info;
-    private transient MapState<Integer, byte[]> digests;
-    private transient MapState<Integer, Long> expected;
-    private transient MapState<Integer, Long> received;
-    private transient Map<String, EbsProxy> proxies;
+    private transient CompletionState state;
+    private transient RegionClients clients;
+    private transient ReadBack readBack;
     private transient EbsCompletionMetrics metrics;
     private transient LongCounter blocksWrittenTotal;
+
+    /** CompleteSnapshot attempts that failed transiently after the input ended, per key. */
+    private transient Map<String, Integer> drainAttempts;
 
     public ReplicationCompletionFunction(
             EbsProxyFactory proxyFactory,
@@ -105,43 +129,35 @@ public class ReplicationCompletionFunction
         this.verify = verify;
     }
 
+    /** Smaller read-back pages and windows, so that a test pages through a handful of blocks. */
+    @VisibleForTesting
+    ReplicationCompletionFunction readBackWindows(int pageSize, int blocksAtOnce) {
+        this.readBackPage = pageSize;
+        this.readBackWindow = blocksAtOnce;
+        return this;
+    }
+
     @Override
     public void open(OpenContext openContext) {
-        info = getRuntimeContext().getState(INFO);
-        digests =
-                getRuntimeContext()
-                        .getMapState(
-                                new MapStateDescriptor<Integer, byte[]>(
-                                        "block-digests",
-                                        Types.INT,
-                                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
-        expected =
-                getRuntimeContext()
-                        .getMapState(
-                                new MapStateDescriptor<>("split-expected", Types.INT, Types.LONG));
-        received =
-                getRuntimeContext()
-                        .getMapState(
-                                new MapStateDescriptor<>("split-received", Types.INT, Types.LONG));
-        proxies = new HashMap<>();
+        state = new CompletionState(getRuntimeContext());
         metrics = new EbsCompletionMetrics(getRuntimeContext().getMetricGroup());
+        clients = new RegionClients(proxyFactory, metrics);
+        readBack =
+                new ReadBack(
+                        new ReadBackOwner(), state, clients, metrics, readBackPage, readBackWindow);
+        drainAttempts = new HashMap<>();
         // Accumulators reach the client while the job runs: the command line shows progress.
         blocksWrittenTotal = new LongCounter();
         getRuntimeContext().addAccumulator(BLOCKS_WRITTEN_ACCUMULATOR, blocksWrittenTotal);
     }
 
-    private EbsProxy proxy(String region) {
-        return proxies.computeIfAbsent(
-                region, r -> proxyFactory.create(r, metrics.proxyListener(r)));
-    }
+    // ------------------------------------------------------------------ records and timers
 
-    @Override
-    public void processElement(BlockCopied input, Context ctx, Collector<ReplicationResult> out)
-            throws Exception {
-        hook.onRecord(
-                PipelineHook.COMPLETION, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+    /** One event of the copier for the current key. */
+    void processElement(BlockCopied input, CompletionContext ctx) throws Exception {
+        hook.onRecord(PipelineHook.COMPLETION, subtask());
         BlockCopied e = input.upgraded();
-        CompletionInfo i = state();
+        CompletionInfo i = state.info();
         if (i == null) {
             i = new CompletionInfo();
             i.generation = e.generation();
@@ -159,13 +175,11 @@ public class ReplicationCompletionFunction
         }
         track(i);
         if (e.generation() > i.generation) {
-            startGeneration(i, e.generation(), e.targetSnapshotId());
+            startGeneration(i, e.generation(), e.targetSnapshotId(), ctx);
         } else if (i.cancelledMillis > 0) {
             return; // the cancelled target's own failures, while its replacement starts
         }
-        if (i.targetSnapshotId == null
-                && e.targetSnapshotId() != null
-                && !e.targetSnapshotId().isEmpty()) {
+        if (i.targetSnapshotId == null && present(e.targetSnapshotId())) {
             i.targetSnapshotId = e.targetSnapshotId();
         }
         if (e.copyDetails() != null) {
@@ -173,144 +187,47 @@ public class ReplicationCompletionFunction
         }
         if (i.heldError != null && e.kind() != BlockCopied.Kind.BLOCK) {
             // The end (or failure) of a split brings the copy info the held failure waited for.
-            fail(i, i.heldError, out);
+            fail(i, i.heldError, ctx);
             return;
         }
         switch (e.kind()) {
             case FAILED -> {
-                long now = ctx.timerService().currentProcessingTime();
-                if (e.targetSnapshotId() != null
-                        && !e.targetSnapshotId().isEmpty()
-                        && cancelled(i, now)) {
-                    awaitReplacement(ctx, now);
-                } else if (i.copyDetails == null && i.totalSplits < 0 && e.blockIndex() >= 0) {
-                    // Blocks travel without the copy info (mode, attributes) to stay small; the
-                    // failed block's split end follows with it, and the failure is reported then.
-                    // Once a split end came without copy info (a split from a checkpoint older
-                    // than copy info), none will bring it: fail at once, never hold.
-                    i.heldError = e.error();
-                    info.update(i);
-                } else {
-                    fail(i, e.error(), out);
-                }
+                failed(i, e, ctx);
                 return;
             }
             case BLOCK -> {
                 blocksWrittenTotal.add(1);
-                if (!digests.contains(e.blockIndex())) {
-                    Long n = received.get(e.splitId());
-                    received.put(e.splitId(), n == null ? 1 : n + 1);
+                // Once CompleteSnapshot is accepted the count is final and a block is a replay;
+                // its digest must not come back while the read-back drops the digests it checked.
+                if (i.phase == CompletionInfo.COPYING
+                        && state.addBlock(e.splitId(), e.blockIndex(), e.digest())) {
                     metrics.blockReceived(trackingKey(i));
                 }
-                digests.put(e.blockIndex(), e.digest());
             }
             case SPLIT_END -> {
-                expected.put(e.splitId(), e.emittedBlocks());
-                i.totalSplits = e.totalSplits();
+                if (i.phase == CompletionInfo.COPYING) {
+                    state.endSplit(e.splitId(), e.emittedBlocks());
+                    i.totalSplits = e.totalSplits();
+                }
             }
             default -> throw new IllegalStateException("Unknown event " + e);
         }
-        info.update(i);
-        if (i.phase == CompletionInfo.COPYING && allBlocksArrived(i)) {
-            startCompletion(i, ctx.timerService().currentProcessingTime(), out);
-            // SEALING: poll the seal. COPYING: CompleteSnapshot failed transiently and no
-            // further event may come for this target, so the timer tries again.
-            if (i.cancelledMillis > 0) {
-                awaitReplacement(ctx, ctx.timerService().currentProcessingTime());
-            } else if (i.phase != CompletionInfo.DONE) {
-                ctx.timerService()
-                        .registerProcessingTimeTimer(
-                                ctx.timerService().currentProcessingTime() + pollMillis);
-            }
+        state.update(i);
+        if (i.phase == CompletionInfo.COPYING
+                && i.pendingError == null
+                && !ctx.inFlight()
+                && state.allBlocksArrived(i)) {
+            long now = ctx.now();
+            complete(i, now, ctx);
+            // Tries again if CompleteSnapshot fails transiently (no further event may come for
+            // this target), or sends it again after a restore.
+            ctx.registerTimer(now + pollMillis);
         }
     }
 
-    /** This key's state, in this version's form (see {@link CompletionInfo#upgrade()}). */
-    private CompletionInfo state() throws Exception {
-        CompletionInfo i = info.value();
-        if (i != null && i.upgrade()) {
-            info.update(i);
-        }
-        return i;
-    }
-
-    private boolean allBlocksArrived(CompletionInfo i) throws Exception {
-        if (i.totalSplits <= 0) {
-            return false;
-        }
-        int ended = 0;
-        for (Map.Entry<Integer, Long> s : expected.entries()) {
-            ended++;
-            Long got = received.get(s.getKey());
-            if ((got == null ? 0 : got) != s.getValue()) {
-                return false;
-            }
-        }
-        return ended == i.totalSplits;
-    }
-
-    /** Computes the aggregate and calls CompleteSnapshot; on success the target is sealing. */
-    private void startCompletion(CompletionInfo i, long now, Collector<ReplicationResult> out)
-            throws Exception {
-        List<Integer> indexes = new ArrayList<>();
-        for (Integer k : digests.keys()) {
-            indexes.add(k);
-        }
-        Collections.sort(indexes);
-        LinearChecksum linear = new LinearChecksum();
-        for (Integer k : indexes) {
-            linear.add(digests.get(k));
-        }
-        i.changedBlocks = linear.count();
-        i.checksum = linear.value();
-        try {
-            EbsProxy target = proxy(i.targetRegion);
-            target.markNew(i.targetSnapshotId, java.time.Instant.ofEpochMilli(now));
-            String status =
-                    target.completeSnapshot(i.targetSnapshotId, i.changedBlocks, i.checksum);
-            LOG.info(
-                    "CompleteSnapshot {} in {} accepted ({} blocks): {}",
-                    i.targetSnapshotId,
-                    i.targetRegion,
-                    i.changedBlocks,
-                    status);
-            i.phase = CompletionInfo.SEALING;
-            i.sealStartedMillis = now;
-            info.update(i);
-        } catch (EbsProxyException ex) {
-            if (ex.kind() == EbsProxyException.Kind.FATAL) {
-                SnapshotDescription d = describeQuietly(i);
-                if (d != null && d.completed()) {
-                    // Completed by an earlier attempt whose result was not committed (a restore
-                    // replays what came after the checkpoint): the same blocks, count and
-                    // checksum, so it is this completion.
-                    LOG.info(
-                            "Target {} of request {} was already completed; awaiting nothing more",
-                            i.targetSnapshotId,
-                            i.requestId);
-                    i.phase = CompletionInfo.SEALING;
-                    i.sealStartedMillis = now;
-                    info.update(i);
-                } else if (d != null && d.failed()) {
-                    markCancelled(i, now, d);
-                } else {
-                    fail(i, Failure.of(ex), out);
-                }
-            } else {
-                // Still copying as far as state goes; the next event or the drain tries again.
-                LOG.warn(
-                        "CompleteSnapshot {} failed transiently: {}",
-                        i.targetSnapshotId,
-                        ex.getMessage());
-                info.update(i);
-            }
-        }
-    }
-
-    @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<ReplicationResult> out)
-            throws Exception {
-        CompletionInfo i = state();
+    /** A timer of the current key: sends the call the target waits for, then re-arms. */
+    void onTimer(long timestamp, CompletionContext ctx) throws Exception {
+        CompletionInfo i = state.info();
         if (i == null || i.phase == CompletionInfo.DONE) {
             return;
         }
@@ -323,54 +240,218 @@ public class ReplicationCompletionFunction
                                 i,
                                 " and no replacement started within "
                                         + Duration.ofMillis(sealTimeoutMillis)),
-                        out);
+                        ctx);
             }
             return; // a replacement generation resets the target; its own timers follow
         }
-        if (i.phase == CompletionInfo.COPYING && allBlocksArrived(i)) {
-            startCompletion(i, timestamp, out);
-        }
-        if (i.cancelledMillis > 0) {
-            awaitReplacement(ctx, timestamp);
-            return;
-        }
-        if (i.phase == CompletionInfo.SEALING && !checkSealed(i, timestamp, out)) {
-            ctx.timerService().registerProcessingTimeTimer(timestamp + pollMillis);
-        } else if (i.cancelledMillis > 0) {
-            awaitReplacement(ctx, timestamp); // cancelled while sealing
-        } else if (i.phase == CompletionInfo.COPYING) {
-            ctx.timerService().registerProcessingTimeTimer(timestamp + pollMillis);
+        // Re-armed while a call is out or was sent: it may be lost with a restore, or fail.
+        if (ctx.inFlight() || advance(i, timestamp, ctx)) {
+            ctx.registerTimer(timestamp + pollMillis);
         }
     }
 
-    /** Checks a sealing target once; emits its result and returns {@code true} when it is done. */
-    boolean checkSealed(CompletionInfo i, long now, Collector<ReplicationResult> out)
+    /**
+     * Sends the call the current key's target waits for, if any: DescribeSnapshots for a failure
+     * that waits to be told from a cancellation, CompleteSnapshot once every block arrived, a seal
+     * poll while sealing. Only when no call is in flight; returns whether it sent one.
+     */
+    private boolean advance(CompletionInfo i, long now, CompletionContext ctx) throws Exception {
+        if (i.pendingError != null) {
+            askAboutFailure(i, ctx);
+        } else if (i.phase == CompletionInfo.COPYING
+                && i.heldError == null
+                && state.allBlocksArrived(i)) {
+            complete(i, now, ctx);
+        } else if (i.phase == CompletionInfo.SEALING) {
+            poll(i, ctx);
+        } else {
+            return false; // blocks are still to come, or the copy details for a held failure
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ failures
+
+    /** A failure event of the current target; asked about first, unless there is no target. */
+    private void failed(CompletionInfo i, BlockCopied e, CompletionContext ctx) throws Exception {
+        boolean mayWait = e.blockIndex() >= 0;
+        if (!present(e.targetSnapshotId()) || !present(i.targetSnapshotId)) {
+            settle(i, e.error(), mayWait, ctx);
+            return;
+        }
+        if (i.pendingError != null) {
+            // The first failure is the one reported; with a second one it waits for nothing more.
+            i.pendingErrorMayWait = false;
+            state.update(i);
+            return;
+        }
+        // A target EBS cancelled fails every write: then this is not a failure of the request.
+        i.pendingError = e.error();
+        i.pendingErrorMayWait = mayWait;
+        state.update(i);
+        if (!ctx.inFlight()) {
+            askAboutFailure(i, ctx);
+        }
+        ctx.registerTimer(ctx.now() + pollMillis);
+    }
+
+    private void askAboutFailure(CompletionInfo i, CompletionContext ctx) {
+        send(
+                ctx,
+                EbsOperation.DESCRIBE_SNAPSHOTS,
+                describe(i),
+                (j, d, error) -> failureAnswered(j, error == null ? d : null, ctx));
+    }
+
+    /**
+     * What DescribeSnapshots says about the target of a pending failure ({@code null}: unknown, so
+     * the failure stands): a cancelled target waits for its replacement, otherwise the failure is
+     * settled.
+     */
+    private void failureAnswered(CompletionInfo i, SnapshotDescription d, CompletionContext ctx)
             throws Exception {
-        SnapshotDescription d;
-        try {
-            d = proxy(i.targetRegion).describeSnapshot(i.targetSnapshotId);
-        } catch (EbsProxyException ex) {
-            if (ex.kind() == EbsProxyException.Kind.FATAL) {
-                fail(i, Failure.of(ex), out);
-                return true;
-            }
-            return false;
-        }
-        if (d != null && d.completed()) {
-            Failure problem = verify ? verifyTarget(i) : null;
-            if (problem != null) {
-                fail(i, problem, out);
-            } else {
-                succeed(i, now, out);
-            }
-            return true;
-        }
+        Failure failure = i.pendingError;
+        boolean mayWait = i.pendingErrorMayWait;
+        i.pendingError = null;
+        i.pendingErrorMayWait = false;
         if (d != null && d.failed()) {
-            // Cancelled while sealing: the source replaces it like one cancelled mid-copy.
-            markCancelled(i, now, d);
-            return true;
+            cancel(i, ctx.now(), d, ctx);
+        } else {
+            settle(i, failure, mayWait, ctx);
         }
-        if (sealTimeoutMillis > 0 && now - i.sealStartedMillis > sealTimeoutMillis) {
+    }
+
+    /** A failure that stands: reported now, or held until the copy details arrive. */
+    private void settle(CompletionInfo i, Failure failure, boolean mayWait, CompletionContext ctx)
+            throws Exception {
+        if (mayWait && i.copyDetails == null && i.totalSplits < 0 && !ctx.draining()) {
+            // Blocks travel without the copy info (mode, attributes) to stay small; the failed
+            // block's split end follows with it, and the failure is reported then. Once a split
+            // end came without copy info (a split from a checkpoint older than copy info), none
+            // will bring it: fail at once, never hold.
+            i.heldError = failure;
+            state.update(i);
+        } else {
+            fail(i, failure, ctx);
+        }
+    }
+
+    // ------------------------------------------------------------------ CompleteSnapshot
+
+    /** Computes the aggregate and sends CompleteSnapshot; once accepted the target is sealing. */
+    private void complete(CompletionInfo i, long now, CompletionContext ctx) throws Exception {
+        LinearChecksum linear = state.linear();
+        i.changedBlocks = linear.count();
+        i.checksum = linear.value();
+        state.update(i);
+        EbsProxy target = clients.proxy(i.targetRegion);
+        target.markNew(i.targetSnapshotId, Instant.ofEpochMilli(now));
+        send(
+                ctx,
+                EbsOperation.COMPLETE_SNAPSHOT,
+                target.completeSnapshotAsync(i.targetSnapshotId, i.changedBlocks, i.checksum),
+                (j, status, error) -> completeAnswered(j, status, error, now, ctx));
+    }
+
+    private void completeAnswered(
+            CompletionInfo i, String status, Throwable error, long sent, CompletionContext ctx)
+            throws Exception {
+        if (error == null) {
+            LOG.info(
+                    "CompleteSnapshot {} in {} accepted ({} blocks): {}",
+                    i.targetSnapshotId,
+                    i.targetRegion,
+                    i.changedBlocks,
+                    status);
+            seal(i, sent);
+            return;
+        }
+        EbsProxyException ex = classify(error, EbsOperation.COMPLETE_SNAPSHOT, i);
+        if (ex.kind() == EbsProxyException.Kind.FATAL) {
+            send(
+                    ctx,
+                    EbsOperation.DESCRIBE_SNAPSHOTS,
+                    describe(i),
+                    (j, d, e) -> rejectionAnswered(j, e == null ? d : null, ex, sent, ctx));
+        } else {
+            // Still copying as far as state goes; the timer (or the drain) tries again.
+            LOG.warn(
+                    "CompleteSnapshot {} failed transiently: {}",
+                    i.targetSnapshotId,
+                    ex.getMessage());
+            if (ctx.draining()) {
+                drainAttempts.merge(ctx.key(), 1, Integer::sum);
+            }
+        }
+    }
+
+    /** What DescribeSnapshots says about a target whose CompleteSnapshot was refused. */
+    private void rejectionAnswered(
+            CompletionInfo i,
+            SnapshotDescription d,
+            EbsProxyException rejection,
+            long sent,
+            CompletionContext ctx)
+            throws Exception {
+        if (d != null && d.completed()) {
+            // Completed by an earlier attempt whose result was not committed (a restore replays
+            // what came after the checkpoint): the same blocks, count and checksum, so it is this
+            // completion.
+            LOG.info(
+                    "Target {} of request {} was already completed; awaiting nothing more",
+                    i.targetSnapshotId,
+                    i.requestId);
+            seal(i, sent);
+        } else if (d != null && d.failed()) {
+            cancel(i, ctx.now(), d, ctx);
+        } else {
+            fail(i, Failure.of(rejection), ctx);
+        }
+    }
+
+    private void seal(CompletionInfo i, long since) throws Exception {
+        i.phase = CompletionInfo.SEALING;
+        i.sealStartedMillis = since;
+        state.update(i);
+    }
+
+    // ------------------------------------------------------------------ sealing
+
+    private void poll(CompletionInfo i, CompletionContext ctx) {
+        send(
+                ctx,
+                EbsOperation.DESCRIBE_SNAPSHOTS,
+                describe(i),
+                (j, d, error) -> pollAnswered(j, d, error, ctx));
+    }
+
+    private void pollAnswered(
+            CompletionInfo i, SnapshotDescription d, Throwable error, CompletionContext ctx)
+            throws Exception {
+        if (i.pendingError != null) {
+            // A failure came while the poll was out: this answer tells whether it is a
+            // cancellation, as the failure's own question would.
+            failureAnswered(i, error == null ? d : null, ctx);
+            return;
+        }
+        if (error != null) {
+            EbsProxyException ex = classify(error, EbsOperation.DESCRIBE_SNAPSHOTS, i);
+            if (ex.kind() == EbsProxyException.Kind.FATAL) {
+                fail(i, Failure.of(ex), ctx);
+            }
+            return; // transient: the next poll asks again
+        }
+        long now = ctx.now();
+        if (d != null && d.completed()) {
+            if (verify) {
+                readBack.start(i, ctx);
+            } else {
+                succeed(i, now, ctx);
+            }
+        } else if (d != null && d.failed()) {
+            // Cancelled while sealing: the source replaces it like one cancelled mid-copy.
+            cancel(i, now, d, ctx);
+        } else if (sealTimeoutMillis > 0 && now - i.sealStartedMillis > sealTimeoutMillis) {
             fail(
                     i,
                     Failure.of(
@@ -379,55 +460,75 @@ public class ReplicationCompletionFunction
                                     + i.targetSnapshotId
                                     + " was not completed within "
                                     + Duration.ofMillis(sealTimeoutMillis)),
-                    out);
-            return true;
+                    ctx);
         }
-        return false;
     }
 
+    // ------------------------------------------------------------------ end of input
+
     /**
-     * Drains this key at the end of a bounded input: completes it if every block arrived and waits
-     * for the seal, blocking, polling at the configured interval. Called by {@link
-     * CompletionOperator} with the key set.
+     * The input ended: fails the current key's target if it can no longer complete, otherwise
+     * starts what it still needs. Returns whether it is still in progress; {@link #afterAnswer}
+     * then takes it on, with {@link CompletionContext#later} steps for the waits.
      */
-    void drain(Collector<ReplicationResult> out) throws Exception {
-        CompletionInfo i = state();
+    boolean drain(CompletionContext ctx) throws Exception {
+        CompletionInfo i = state.info();
         if (i == null || i.phase == CompletionInfo.DONE) {
-            return;
+            return false;
         }
         track(i);
         if (i.cancelledMillis > 0) {
-            fail(i, cancelled(i, " and the input ended before a replacement started"), out);
-            return;
+            fail(i, cancelled(i, " and the input ended before a replacement started"), ctx);
+            return false;
         }
         if (i.heldError != null) {
-            fail(i, i.heldError, out);
-            return;
+            fail(i, i.heldError, ctx);
+            return false;
         }
-        long now = System.currentTimeMillis();
-        if (i.phase == CompletionInfo.COPYING) {
-            if (!allBlocksArrived(i)) {
-                fail(
-                        i,
-                        Failure.of(
-                                FailureReason.TARGET_FAILED,
-                                "The input ended before every block of the target arrived ("
-                                        + describeProgress(i)
-                                        + ")"),
-                        out);
-                return;
-            }
-            for (int attempt = 0; i.phase == CompletionInfo.COPYING && attempt < 10; attempt++) {
-                startCompletion(i, now, out);
-                if (i.cancelledMillis > 0) {
-                    fail(i, cancelled(i, " as the input ended"), out);
-                    return;
-                }
-                if (i.phase == CompletionInfo.COPYING) {
-                    Thread.sleep(pollMillis * (attempt + 1));
-                }
-            }
-            if (i.phase == CompletionInfo.COPYING) {
+        if (i.pendingError == null
+                && i.phase == CompletionInfo.COPYING
+                && !state.allBlocksArrived(i)) {
+            fail(
+                    i,
+                    Failure.of(
+                            FailureReason.TARGET_FAILED,
+                            "The input ended before every block of the target arrived ("
+                                    + state.progress(i)
+                                    + ")"),
+                    ctx);
+            return false;
+        }
+        if (!ctx.inFlight()) {
+            advance(i, ctx.now(), ctx);
+        }
+        return true;
+    }
+
+    /** A wait of the drain is over: the next attempt. */
+    void onDrainStep(CompletionContext ctx) throws Exception {
+        CompletionInfo i = state.info();
+        if (i != null
+                && i.phase != CompletionInfo.DONE
+                && i.cancelledMillis == 0
+                && !ctx.inFlight()) {
+            advance(i, ctx.now(), ctx);
+        }
+    }
+
+    /** Whether the current key has its result (or has no state). */
+    boolean settled() throws Exception {
+        CompletionInfo i = state.info();
+        return i == null || i.phase == CompletionInfo.DONE;
+    }
+
+    /** While draining, what a key that is neither done nor waiting for a call does next. */
+    private void drainNext(CompletionInfo i, CompletionContext ctx) throws Exception {
+        if (i.cancelledMillis > 0) {
+            fail(i, cancelled(i, " as the input ended"), ctx);
+        } else if (i.phase == CompletionInfo.COPYING) {
+            // CompleteSnapshot failed transiently.
+            int attempts = drainAttempts.getOrDefault(ctx.key(), 0);
+            if (attempts >= DRAIN_COMPLETE_ATTEMPTS) {
                 fail(
                         i,
                         Failure.of(
@@ -435,45 +536,77 @@ public class ReplicationCompletionFunction
                                 "CompleteSnapshot of "
                                         + i.targetSnapshotId
                                         + " kept failing transiently as the input ended"),
-                        out);
-                return;
+                        ctx);
+            } else {
+                ctx.later(pollMillis * Math.max(1, attempts));
             }
+        } else {
+            // Sealing, or a read-back stopped by a transient failure: poll again.
+            ctx.later(pollMillis);
         }
-        while (i.phase == CompletionInfo.SEALING
-                && !checkSealed(i, System.currentTimeMillis(), out)) {
-            Thread.sleep(pollMillis);
-        }
-        if (i.phase != CompletionInfo.DONE && i.cancelledMillis > 0) {
-            fail(i, cancelled(i, " as the input ended"), out);
-        }
+    }
+
+    // ------------------------------------------------------------------ calls
+
+    /** What to do with the answer of a call, given the current key's state. */
+    @FunctionalInterface
+    interface Step<T> {
+        void on(CompletionInfo i, T value, Throwable error) throws Exception;
     }
 
     /**
-     * Whether the current target was cancelled by EBS (DescribeSnapshots says {@code error}); if so
-     * it is marked so and completion waits for its replacement.
+     * Sends a call of the current key; its answer is handed to {@code step} on the task thread with
+     * the key's state (unless the key has its result by then), and {@link #afterAnswer} follows.
      */
-    private boolean cancelled(CompletionInfo i, long now) throws Exception {
-        SnapshotDescription d = describeQuietly(i);
-        if (d == null || !d.failed()) {
-            return false;
-        }
-        markCancelled(i, now, d);
-        return true;
+    private <T> void send(
+            CompletionContext ctx,
+            EbsOperation operation,
+            CompletableFuture<T> call,
+            Step<T> step) {
+        ctx.send(
+                operation.apiName(),
+                call,
+                (value, error) -> {
+                    CompletionInfo i = state.info();
+                    if (i != null && i.phase != CompletionInfo.DONE) {
+                        step.on(i, value, error);
+                        afterAnswer(ctx);
+                    }
+                });
     }
 
-    /** The current target as DescribeSnapshots sees it; {@code null} if unknown. */
-    private SnapshotDescription describeQuietly(CompletionInfo i) {
-        if (i.targetSnapshotId == null || i.targetSnapshotId.isEmpty()) {
-            return null;
+    /**
+     * After an answer, unless another call went out: a failure that came meanwhile is asked about;
+     * while draining, the next attempt is scheduled.
+     */
+    private void afterAnswer(CompletionContext ctx) throws Exception {
+        CompletionInfo i = state.info();
+        if (i == null || i.phase == CompletionInfo.DONE || ctx.inFlight()) {
+            return;
         }
-        try {
-            return proxy(i.targetRegion).describeSnapshot(i.targetSnapshotId);
-        } catch (EbsProxyException ex) {
-            return null; // unknown: a failure stands
+        if (i.pendingError != null) {
+            askAboutFailure(i, ctx);
+        } else if (ctx.draining()) {
+            drainNext(i, ctx);
         }
     }
 
-    private void markCancelled(CompletionInfo i, long now, SnapshotDescription d) throws Exception {
+    /** The current target as DescribeSnapshots sees it, asked with the region's other targets. */
+    private CompletableFuture<SnapshotDescription> describe(CompletionInfo i) {
+        return clients.describe(i.targetRegion, i.targetSnapshotId);
+    }
+
+    /** The failure of a call, as the proxy classified it. */
+    static EbsProxyException classify(Throwable error, EbsOperation operation, CompletionInfo i) {
+        return EbsErrorClassifier.classify(
+                error, operation.apiName(), i.targetRegion, i.targetSnapshotId, null, false);
+    }
+
+    // ------------------------------------------------------------------ target
+
+    /** The target was found cancelled by EBS: wait for its replacement, for a while. */
+    private void cancel(CompletionInfo i, long now, SnapshotDescription d, CompletionContext ctx)
+            throws Exception {
         LOG.warn(
                 "Target {} of request {} in {} was cancelled ({}); waiting for its replacement",
                 i.targetSnapshotId,
@@ -483,15 +616,14 @@ public class ReplicationCompletionFunction
         i.cancelledMillis = Math.max(1, now);
         i.cancelReason = d.stateMessage();
         i.phase = CompletionInfo.COPYING;
-        info.update(i);
-        digests.clear();
-        expected.clear();
-        received.clear();
-    }
-
-    private void awaitReplacement(Context ctx, long now) {
+        i.pendingError = null;
+        i.pendingErrorMayWait = false;
+        i.verifiedBelow = 0;
+        state.update(i);
+        state.clearBlocks();
+        ctx.forget();
         if (sealTimeoutMillis > 0) {
-            ctx.timerService().registerProcessingTimeTimer(now + sealTimeoutMillis);
+            ctx.registerTimer(now + sealTimeoutMillis);
         }
     }
 
@@ -508,7 +640,9 @@ public class ReplicationCompletionFunction
     }
 
     /** Follows the replacement of a cancelled target: what was kept for the old one goes. */
-    private void startGeneration(CompletionInfo i, int generation, String target) throws Exception {
+    private void startGeneration(
+            CompletionInfo i, int generation, String target, CompletionContext ctx)
+            throws Exception {
         LOG.info(
                 "Request {} in {}: target generation {} ({}) replaces {}",
                 i.requestId,
@@ -518,74 +652,25 @@ public class ReplicationCompletionFunction
                 i.targetSnapshotId);
         metrics.replaced(trackingKey(i));
         i.generation = generation;
-        i.targetSnapshotId = target == null || target.isEmpty() ? null : target;
+        i.targetSnapshotId = present(target) ? target : null;
         i.cancelledMillis = 0;
         i.cancelReason = null;
         i.heldError = null;
+        i.pendingError = null;
+        i.pendingErrorMayWait = false;
         i.phase = CompletionInfo.COPYING;
         i.totalSplits = -1;
         i.changedBlocks = 0;
         i.checksum = null;
-        digests.clear();
-        expected.clear();
-        received.clear();
+        i.verifiedBelow = 0;
+        state.clearBlocks();
+        ctx.forget();
     }
 
-    private String describeProgress(CompletionInfo i) throws Exception {
-        int ended = 0;
-        for (Integer ignored : expected.keys()) {
-            ended++;
-        }
-        int blocks = 0;
-        for (Integer ignored : digests.keys()) {
-            blocks++;
-        }
-        return ended + " of " + i.totalSplits + " splits ended, " + blocks + " blocks";
-    }
+    // ------------------------------------------------------------------ results
 
-    /** Reads every written block back from the target and compares it with the digest kept. */
-    private Failure verifyTarget(CompletionInfo i) throws Exception {
-        EbsProxy target = proxy(i.targetRegion);
-        Map<Integer, String> tokens = new HashMap<>();
-        int start = 0;
-        String next = null;
-        do {
-            var page = target.listSnapshotBlocks(i.targetSnapshotId, start, next, 10000);
-            for (ListedBlock b : page.blocks()) {
-                tokens.put(b.blockIndex(), b.blockToken());
-                start = b.blockIndex() + 1;
-            }
-            next = page.nextToken();
-        } while (next != null);
-        for (Map.Entry<Integer, byte[]> e : digests.entries()) {
-            String token = tokens.get(e.getKey());
-            if (token == null) {
-                return Failure.of(
-                        FailureReason.VERIFICATION_FAILED,
-                        "Verification: block "
-                                + e.getKey()
-                                + " is missing from "
-                                + i.targetSnapshotId);
-            }
-            FetchedBlock b = target.getBlock(i.targetSnapshotId, e.getKey(), token).join();
-            byte[] actual = b.data().sha256();
-            if (!Arrays.equals(actual, e.getValue())) {
-                return Failure.of(
-                        FailureReason.VERIFICATION_FAILED,
-                        "Verification: block "
-                                + e.getKey()
-                                + " of "
-                                + i.targetSnapshotId
-                                + " differs from the source");
-            }
-            metrics.blockVerified();
-        }
-        return null;
-    }
-
-    private void succeed(CompletionInfo i, long now, Collector<ReplicationResult> out)
-            throws Exception {
-        out.collect(
+    private void succeed(CompletionInfo i, long now, CompletionContext ctx) throws Exception {
+        ctx.emit(
                 result(
                         i,
                         ReplicationResult.COMPLETED,
@@ -594,12 +679,11 @@ public class ReplicationCompletionFunction
                         Math.max(0, now - i.requestStartMillis),
                         null));
         metrics.done(trackingKey(i), true);
-        finish(i);
+        finish(i, ctx);
     }
 
-    private void fail(CompletionInfo i, Failure failure, Collector<ReplicationResult> out)
-            throws Exception {
-        out.collect(
+    private void fail(CompletionInfo i, Failure failure, CompletionContext ctx) throws Exception {
+        ctx.emit(
                 result(
                         i,
                         ReplicationResult.FAILED,
@@ -608,7 +692,7 @@ public class ReplicationCompletionFunction
                         Math.max(0, System.currentTimeMillis() - i.requestStartMillis),
                         failure));
         metrics.done(trackingKey(i), false);
-        finish(i);
+        finish(i, ctx);
     }
 
     /** The result of the target of {@code i}, with how it was copied (from its split ends). */
@@ -625,9 +709,7 @@ public class ReplicationCompletionFunction
                 i.sourceRegion,
                 i.sourceSnapshotId,
                 i.targetRegion,
-                i.targetSnapshotId == null || i.targetSnapshotId.isEmpty()
-                        ? null
-                        : i.targetSnapshotId,
+                present(i.targetSnapshotId) ? i.targetSnapshotId : null,
                 status,
                 blocks,
                 (long) blocks * BLOCK_SIZE,
@@ -654,27 +736,55 @@ public class ReplicationCompletionFunction
     }
 
     /** Keeps only the small record that the request is done, so late events are ignored. */
-    private void finish(CompletionInfo i) throws Exception {
+    private void finish(CompletionInfo i, CompletionContext ctx) throws Exception {
         i.phase = CompletionInfo.DONE;
-        info.update(i);
-        digests.clear();
-        expected.clear();
-        received.clear();
+        state.update(i);
+        state.clearBlocks();
+        ctx.forget();
+        drainAttempts.remove(ctx.key());
+    }
+
+    private static boolean present(String snapshotId) {
+        return snapshotId != null && !snapshotId.isEmpty();
+    }
+
+    private int subtask() {
+        return getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+    }
+
+    /** The read-back's way to this function's calls and results. */
+    private final class ReadBackOwner implements ReadBack.Owner {
+
+        @Override
+        public <T> void send(
+                CompletionContext ctx,
+                EbsOperation operation,
+                CompletableFuture<T> call,
+                Step<T> step) {
+            ReplicationCompletionFunction.this.send(ctx, operation, call, step);
+        }
+
+        @Override
+        public void verified(CompletionInfo i, CompletionContext ctx) throws Exception {
+            succeed(i, ctx.now(), ctx);
+        }
+
+        @Override
+        public void failed(CompletionInfo i, Failure failure, CompletionContext ctx)
+                throws Exception {
+            fail(i, failure, ctx);
+        }
     }
 
     @Override
     public void notifyCheckpointComplete(long checkpointId) {
-        hook.onCheckpointComplete(
-                PipelineHook.COMPLETION,
-                getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
-                checkpointId);
+        hook.onCheckpointComplete(PipelineHook.COMPLETION, subtask(), checkpointId);
     }
 
     @Override
     public void close() {
-        if (proxies != null) {
-            proxies.values().forEach(EbsProxy::close);
-            proxies.clear();
+        if (clients != null) {
+            clients.close();
         }
     }
 }

@@ -8,13 +8,11 @@ import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.PojoFixtures;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,6 +27,7 @@ import java.util.TreeMap;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 /**
  * Tests {@link ReplicationCompletionFunction} inside {@link CompletionOperator}, in a keyed
@@ -39,6 +38,7 @@ class ReplicationCompletionFunctionTest {
     private static final String SOURCE_REGION = "us-east-1";
     private static final String SOURCE_SNAPSHOT = "snap-0123";
     private static final String TARGET_REGION = "eu-west-1";
+    private static final String SECOND_REGION = "ap-south-1";
     private static final String REQUEST = "req-1";
     private static final long POLL = 10;
 
@@ -52,9 +52,7 @@ class ReplicationCompletionFunctionTest {
     private FakeEbsProxy target;
     private String targetSnapshot;
     private final Map<Integer, byte[]> written = new TreeMap<>();
-    private final List<
-                    KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult>>
-            harnesses = new ArrayList<>();
+    private final List<CompletionHarness> harnesses = new ArrayList<>();
 
     @BeforeEach
     void setUp() {
@@ -452,9 +450,7 @@ class ReplicationCompletionFunctionTest {
         blocks(harness, 0, SPLIT_0);
         harness.processElement(splitEnd(0, 3), 0);
         blocks(harness, 1, 1000);
-        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
-        harness.close();
-        harnesses.remove(harness);
+        OperatorSubtaskState snapshot = checkpointThenFail(harness);
 
         var restored = harness(snapshot);
         restored.setProcessingTime(0);
@@ -481,9 +477,7 @@ class ReplicationCompletionFunctionTest {
         harness.setProcessingTime(0);
         allEvents(harness);
         harness.setProcessingTime(POLL);
-        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
-        harness.close();
-        harnesses.remove(harness);
+        OperatorSubtaskState snapshot = checkpointThenFail(harness);
         assertThat(harness.extractOutputValues()).isEmpty();
 
         var restored = harness(snapshot);
@@ -504,9 +498,7 @@ class ReplicationCompletionFunctionTest {
         allEvents(harness);
         harness.setProcessingTime(POLL);
         assertThat(harness.extractOutputValues()).hasSize(1);
-        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
-        harness.close();
-        harnesses.remove(harness);
+        OperatorSubtaskState snapshot = checkpointThenFail(harness);
 
         var restored = harness(snapshot);
         restored.setProcessingTime(0);
@@ -614,31 +606,331 @@ class ReplicationCompletionFunctionTest {
                 .containsExactly(ReplicationResult.COMPLETED);
     }
 
+    // ------------------------------------------------------------------ calls in flight
+
+    @Test
+    void aCheckpointAndOtherKeysGoOnWhileCompleteSnapshotIsUnanswered() throws Exception {
+        target.hold("CompleteSnapshot");
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        assertThat(target.heldCalls()).as("CompleteSnapshot sent, unanswered").isEqualTo(1);
+
+        checkpointAndAnotherKeyGoOn(harness, POLL);
+        assertThat(target.heldCalls()).as("the timers re-armed; no second call").isEqualTo(1);
+
+        target.release();
+        harness.runMails();
+        harness.setProcessingTime(3 * POLL);
+
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+        assertBothCompleted(harness);
+    }
+
+    @Test
+    void aCheckpointAndOtherKeysGoOnWhileASealPollIsUnanswered() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        target.hold("DescribeSnapshots");
+        harness.setProcessingTime(POLL);
+        assertThat(target.heldCalls()).as("the seal poll, unanswered").isEqualTo(1);
+
+        checkpointAndAnotherKeyGoOn(harness, 2 * POLL);
+        assertThat(target.heldCalls()).as("the timers re-armed; no second poll").isEqualTo(1);
+
+        target.release();
+        harness.runMails();
+
+        assertThat(target.calls("DescribeSnapshots")).hasSize(1);
+        assertBothCompleted(harness);
+    }
+
+    @Test
+    void aCheckpointAndOtherKeysGoOnWhileTheReadBackIsUnanswered() throws Exception {
+        ReadBackProbe probe = new ReadBackProbe(target).holdReads();
+        var harness = harness(function(probed(probe), true), null);
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        harness.setProcessingTime(POLL); // completed: the read-back starts
+        assertThat(probe.heldReads()).as("every block read at once, unanswered").isEqualTo(5);
+
+        checkpointAndAnotherKeyGoOn(harness, 2 * POLL);
+        assertThat(target.calls("GetSnapshotBlock")).as("no block read twice").hasSize(5);
+
+        probe.release();
+        harness.runMails();
+
+        assertThat(target.calls("GetSnapshotBlock")).hasSize(5);
+        assertBothCompleted(harness);
+    }
+
+    @Test
+    void aCompleteSnapshotInFlightAtACheckpointIsSentAgainAfterTheRestoreAndCompletesOnce()
+            throws Exception {
+        target.hold("CompleteSnapshot");
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        OperatorSubtaskState snapshot = checkpointThenFail(harness);
+        // EBS answers the call of the failed attempt; nobody is left to hear it.
+        target.release();
+
+        var restored = harness(snapshot);
+        restored.setProcessingTime(POLL); // the restored timer sends CompleteSnapshot again
+        restored.setProcessingTime(2 * POLL); // the seal poll
+
+        List<FakeEbsProxy.Call> completes = target.calls("CompleteSnapshot");
+        assertThat(completes).as("sent again, with the same values").hasSize(2);
+        assertThat(completes.get(1).args()).isEqualTo(completes.get(0).args());
+        assertThat(completes.get(1).args())
+                .containsExactly(targetSnapshot, 5, expectedLinearChecksum());
+        assertThat(restored.extractOutputValues())
+                .extracting(ReplicationResult::status, ReplicationResult::checksum)
+                .containsExactly(tuple(ReplicationResult.COMPLETED, expectedLinearChecksum()));
+    }
+
+    @Test
+    void aSealPollInFlightAtACheckpointIsSentAgainAfterTheRestore() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        target.hold("DescribeSnapshots");
+        harness.setProcessingTime(POLL);
+        OperatorSubtaskState snapshot = checkpointThenFail(harness);
+        target.release();
+
+        var restored = harness(snapshot);
+        restored.setProcessingTime(2 * POLL);
+
+        assertThat(target.calls("DescribeSnapshots")).as("asked again").hasSize(2);
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+        assertThat(restored.extractOutputValues())
+                .extracting(ReplicationResult::status)
+                .containsExactly(ReplicationResult.COMPLETED);
+    }
+
+    @Test
+    void sealPollsOfManyTargetsInOneRegionGoInFewDescribeSnapshotsCalls() throws Exception {
+        int targets = 20;
+        var harness = harness();
+        harness.setProcessingTime(0);
+        for (int k = 0; k < targets; k++) {
+            String snapshot = startTarget(target, "token-many-" + k);
+            put(target, snapshot, k);
+            Events request = new Events("req-many-" + k, TARGET_REGION, snapshot, 1, 0, null);
+            harness.processElement(request.block(0, k), 0);
+            harness.processElement(request.splitEnd(0, 1), 0);
+        }
+        assertThat(target.calls("CompleteSnapshot")).hasSize(targets);
+        target.clearCalls();
+        // A region with a round trip: the first poll is out while the others are asked.
+        target.hold("DescribeSnapshots");
+
+        harness.setProcessingTime(POLL);
+        target.release();
+        harness.runMails();
+
+        List<FakeEbsProxy.Call> describes = target.calls("DescribeSnapshots");
+        assertThat(describes).as("one call in flight, the rest together in the next").hasSize(2);
+        assertThat((List<?>) describes.get(1).args().get(0)).hasSize(targets - 1);
+        assertThat(harness.extractOutputValues())
+                .hasSize(targets)
+                .allSatisfy(r -> assertThat(r.status()).isEqualTo(ReplicationResult.COMPLETED));
+    }
+
+    @Test
+    void endInputTakesOverASealPollThatIsInFlight() throws Exception {
+        var harness = harness();
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        target.hold("DescribeSnapshots");
+        harness.setProcessingTime(POLL);
+        // Answered (completed), but its mail waits: the task thread is busy ending the input.
+        target.release();
+
+        harness.endInput();
+
+        assertThat(target.calls("DescribeSnapshots"))
+                .as("the answer in flight was taken, not asked for again")
+                .hasSize(1);
+        assertThat(harness.extractOutputValues())
+                .extracting(ReplicationResult::status)
+                .containsExactly(ReplicationResult.COMPLETED);
+    }
+
+    // ------------------------------------------------------------------ read-back
+
+    @Test
+    void theReadBackListsPagesAndReadsABoundedWindowOfBlocksAtOnce() throws Exception {
+        ReadBackProbe probe = new ReadBackProbe(target).holdReads();
+        var harness = harness(function(probed(probe), true).readBackWindows(3, 2), null);
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        target.clearCalls();
+
+        harness.setProcessingTime(POLL); // completed: the read-back starts
+        List<Integer> held = new ArrayList<>();
+        while (probe.heldReads() > 0) {
+            held.add(probe.heldReads());
+            probe.release();
+            probe.holdReads();
+            harness.runMails();
+        }
+
+        // Pages of three blocks: {0, 1, 2} read as {0, 1} and {2}, then {1000, 1001}.
+        assertThat(held).containsExactly(2, 1, 2);
+        assertThat(probe.mostReadsInFlight()).isEqualTo(2);
+        assertThat(target.calls("ListSnapshotBlocks")).hasSize(2);
+        assertThat(target.calls("GetSnapshotBlock"))
+                .extracting(c -> c.args().get(1))
+                .containsExactly(0, 1, 2, 1000, 1001);
+        assertThat(harness.extractOutputValues())
+                .extracting(ReplicationResult::status)
+                .containsExactly(ReplicationResult.COMPLETED);
+    }
+
+    @Test
+    void aReadBackInterruptedByARestoreGoesOnFromTheBlockItReached() throws Exception {
+        ReadBackProbe probe = new ReadBackProbe(target).holdReads();
+        var harness = harness(function(probed(probe), true).readBackWindows(2, 2), null);
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        harness.setProcessingTime(POLL); // completed: blocks 0 and 1 are read
+        probe.release();
+        probe.holdReads();
+        harness.runMails(); // equal: the read-back reached block 2, and reads 2 and 1000
+        assertThat(probe.heldReads()).isEqualTo(2);
+        OperatorSubtaskState snapshot = checkpointThenFail(harness);
+        target.clearCalls();
+
+        ReadBackProbe after = new ReadBackProbe(target);
+        var restored = harness(function(probed(after), true).readBackWindows(2, 2), snapshot);
+        restored.setProcessingTime(2 * POLL);
+
+        assertThat(target.calls("ListSnapshotBlocks").get(0).args())
+                .as("listed again from the block reached, without a token")
+                .containsExactly(targetSnapshot, 2, null, 2);
+        assertThat(target.calls("GetSnapshotBlock"))
+                .extracting(c -> c.args().get(1))
+                .containsExactly(2, 1000, 1001);
+        assertThat(restored.extractOutputValues())
+                .extracting(ReplicationResult::status)
+                .containsExactly(ReplicationResult.COMPLETED);
+    }
+
+    @Test
+    void aBlockThatReadsBackDifferentlyFailsVerification() throws Exception {
+        var harness = harness(function(true), null);
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        target.corruptNextReads(1);
+
+        harness.setProcessingTime(POLL);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).status()).isEqualTo(ReplicationResult.FAILED);
+        assertThat(results.get(0).error().reason()).isEqualTo(FailureReason.VERIFICATION_FAILED);
+        assertThat(results.get(0).error().message())
+                .contains("block 0 of " + targetSnapshot)
+                .contains("differs from the source");
+    }
+
+    @Test
+    void aBlockMissingFromTheTargetFailsVerification() throws Exception {
+        ReadBackProbe probe = new ReadBackProbe(target).unlist(1000);
+        var harness = harness(function(probed(probe), true).readBackWindows(2, 2), null);
+        harness.setProcessingTime(0);
+        allEvents(harness);
+
+        harness.setProcessingTime(POLL);
+
+        List<ReplicationResult> results = harness.extractOutputValues();
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).error().reason()).isEqualTo(FailureReason.VERIFICATION_FAILED);
+        assertThat(results.get(0).error().message())
+                .contains("block 1000 is missing from " + targetSnapshot);
+    }
+
     // ------------------------------------------------------------------ helpers
 
-    private KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> harness()
-            throws Exception {
+    private CompletionHarness harness() throws Exception {
         return harness(null);
     }
 
-    private KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> harness(
-            OperatorSubtaskState restoreFrom) throws Exception {
-        KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> h =
-                new KeyedOneInputStreamOperatorTestHarness<>(
-                        new CompletionOperator(
-                                new ReplicationCompletionFunction(
-                                        factory,
-                                        Duration.ofMillis(POLL),
-                                        Duration.ofMinutes(5),
-                                        false)),
-                        (KeySelector<BlockCopied, String>) BlockCopied::completionKey,
-                        Types.STRING);
+    private CompletionHarness harness(OperatorSubtaskState restoreFrom) throws Exception {
+        return harness(function(false), restoreFrom);
+    }
+
+    private CompletionHarness harness(
+            ReplicationCompletionFunction function, OperatorSubtaskState restoreFrom)
+            throws Exception {
+        CompletionHarness h = new CompletionHarness(function, restoreFrom);
         harnesses.add(h);
-        if (restoreFrom != null) {
-            h.initializeState(restoreFrom);
-        }
-        h.open();
         return h;
+    }
+
+    private ReplicationCompletionFunction function(boolean verify) {
+        return function(factory, verify);
+    }
+
+    private ReplicationCompletionFunction function(EbsProxyFactory proxies, boolean verify) {
+        return new ReplicationCompletionFunction(
+                proxies, Duration.ofMillis(POLL), Duration.ofMinutes(5), verify);
+    }
+
+    /** The fakes, with {@code probe} in front of the target region's. */
+    private EbsProxyFactory probed(ReadBackProbe probe) {
+        return region -> TARGET_REGION.equals(region) ? probe : factory.proxy(region);
+    }
+
+    /**
+     * While the target region's call is unanswered: a checkpoint is taken, and a request to {@link
+     * #SECOND_REGION} completes, its seal polled by the timers of {@code from} and one poll later,
+     * which find the unanswered key's call in flight.
+     */
+    private void checkpointAndAnotherKeyGoOn(CompletionHarness h, long from) throws Exception {
+        OperatorSubtaskState snapshot = h.snapshot(1, 1);
+        requestToSecondRegion(h);
+        h.setProcessingTime(from);
+        h.setProcessingTime(from + POLL);
+
+        assertThat(snapshot).as("the checkpoint did not wait for EBS").isNotNull();
+        assertThat(h.extractOutputValues())
+                .as("another key completed meanwhile")
+                .extracting(ReplicationResult::targetRegion, ReplicationResult::status)
+                .containsExactly(tuple(SECOND_REGION, ReplicationResult.COMPLETED));
+    }
+
+    private static void assertBothCompleted(CompletionHarness h) {
+        assertThat(h.extractOutputValues())
+                .extracting(ReplicationResult::targetRegion, ReplicationResult::status)
+                .containsExactly(
+                        tuple(SECOND_REGION, ReplicationResult.COMPLETED),
+                        tuple(TARGET_REGION, ReplicationResult.COMPLETED));
+    }
+
+    /** A checkpoint, then the task fails: the harness is gone, the checkpoint restores. */
+    private OperatorSubtaskState checkpointThenFail(CompletionHarness h) throws Exception {
+        OperatorSubtaskState snapshot = h.snapshot(1, 1);
+        h.close();
+        harnesses.remove(h);
+        return snapshot;
+    }
+
+    /** A request of its own to {@link #SECOND_REGION}: every block written and reported. */
+    private void requestToSecondRegion(CompletionHarness h) throws Exception {
+        FakeEbsProxy second = factory.proxy(SECOND_REGION);
+        String snapshot = startTarget(second, "token-second");
+        for (int i : SPLIT_0) {
+            put(second, snapshot, i);
+        }
+        Events request = new Events("req-2", SECOND_REGION, snapshot, 1, 0, null);
+        for (int i : SPLIT_0) {
+            h.processElement(request.block(0, i), 0);
+        }
+        h.processElement(request.splitEnd(0, SPLIT_0.length), 0);
     }
 
     private static String startTarget(FakeEbsProxy proxy, String token) {
@@ -653,20 +945,14 @@ class ReplicationCompletionFunctionTest {
         proxy.putBlock(snapshot, index, data, FakeEbsProxy.sha256(data)).join();
     }
 
-    private void allEvents(
-            KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> h)
-            throws Exception {
+    private void allEvents(CompletionHarness h) throws Exception {
         blocks(h, 0, SPLIT_0);
         blocks(h, 1, SPLIT_1);
         h.processElement(splitEnd(0, 3), 0);
         h.processElement(splitEnd(1, 2), 0);
     }
 
-    private void blocks(
-            KeyedOneInputStreamOperatorTestHarness<String, BlockCopied, ReplicationResult> h,
-            int split,
-            int... indexes)
-            throws Exception {
+    private void blocks(CompletionHarness h, int split, int... indexes) throws Exception {
         for (int i : indexes) {
             h.processElement(block(split, i), 0);
         }
