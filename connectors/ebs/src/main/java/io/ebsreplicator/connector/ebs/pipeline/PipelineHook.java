@@ -20,6 +20,9 @@ public interface PipelineHook extends Serializable {
     /** Before {@code operator} handles a record. May throw to simulate a failure. */
     default void onRecord(String operator, int subtask) {}
 
+    /** When {@code operator} takes its state for checkpoint {@code checkpointId} (the barrier). */
+    default void onSnapshot(String operator, int subtask, long checkpointId) {}
+
     /** After {@code operator} learned that checkpoint {@code checkpointId} completed. */
     default void onCheckpointComplete(String operator, int subtask, long checkpointId) {}
 }

@@ -29,8 +29,9 @@ final class HookProbe {
     final AtomicLong copierRecords = new AtomicLong();
 
     /**
-     * Per source task attempt (one hook instance each): {emitted, emitted when the notification two
-     * before the last one arrived, 1 if the instance started after the injected failure}.
+     * Per source task attempt (one hook instance each): {emitted, emitted when the source took its
+     * state for the last checkpoint it learned completed, 1 if the instance started after the
+     * injected failure}.
      */
     final Map<String, long[]> sourceAttempts = new ConcurrentHashMap<>();
 
@@ -42,14 +43,11 @@ final class HookProbe {
     final AtomicBoolean actionDone = new AtomicBoolean();
 
     /**
-     * Records the source emitted, in the attempt that failed, after the checkpoint notification two
-     * before the last one each source subtask received. If the last notification a subtask got was
-     * for checkpoint k, the job restores from k or later. With one concurrent checkpoint, the
-     * JobManager sent "k-2 completed" before it triggered k-1, and triggered k only after k-1
-     * completed, so that notification reached the subtask before the barrier of k (RPCs from the
-     * JobManager to a TaskManager arrive in order; "k-1 completed" and the trigger of k are sent
-     * together and may swap, hence two back, not one). So this bounds from above what the source
-     * can replay after the restore.
+     * Records the source emitted, in the attempt that failed, after its barrier of the last
+     * checkpoint each source subtask learned completed. The job restores from the latest completed
+     * checkpoint, which is that one or a later one, so this bounds from above what the source can
+     * replay after the restore. (Counting from when the notification arrived instead would miss
+     * what was emitted between the barrier and a notification that came late, as under load.)
      */
     long failedAttemptTail() {
         long sum = 0;

@@ -25,8 +25,11 @@ final class InjectingHook implements PipelineHook {
     private transient String attempt;
     private transient long emitted;
 
-    /** Records emitted when the last three checkpoint notifications arrived, newest first. */
-    private transient long[] notified;
+    /** Records emitted when the source took its state, by checkpoint id (this attempt only). */
+    private transient java.util.Map<Long, Long> emittedAtSnapshot;
+
+    /** Records emitted at the barrier of the last checkpoint this attempt learned completed. */
+    private transient long atLastCompletedBarrier;
 
     private transient boolean startedAfterFailure;
 
@@ -92,27 +95,34 @@ final class InjectingHook implements PipelineHook {
     }
 
     @Override
+    public void onSnapshot(String operator, int subtask, long checkpointId) {
+        if (SOURCE.equals(operator)) {
+            snapshots().put(checkpointId, emitted);
+        }
+    }
+
+    @Override
     public void onCheckpointComplete(String operator, int subtask, long checkpointId) {
         HookProbe p = probe.get();
         p.checkpointed.add(operator);
         if (SOURCE.equals(operator) && attempt != null) {
-            long[] n = notified();
-            n[2] = n[1];
-            n[1] = n[0];
-            n[0] = emitted;
+            Long atBarrier = snapshots().get(checkpointId);
+            if (atBarrier != null) {
+                atLastCompletedBarrier = Math.max(atLastCompletedBarrier, atBarrier);
+            }
             publish(p);
         }
     }
 
     private void publish(HookProbe p) {
         p.sourceAttempts.put(
-                attempt, new long[] {emitted, notified()[2], startedAfterFailure ? 1 : 0});
+                attempt, new long[] {emitted, atLastCompletedBarrier, startedAfterFailure ? 1 : 0});
     }
 
-    private long[] notified() {
-        if (notified == null) {
-            notified = new long[3];
+    private java.util.Map<Long, Long> snapshots() {
+        if (emittedAtSnapshot == null) {
+            emittedAtSnapshot = new java.util.HashMap<>();
         }
-        return notified;
+        return emittedAtSnapshot;
     }
 }

@@ -56,6 +56,12 @@ public final class EbsLineageSourceReader
     private final EbsSourceReaderMetrics metrics;
 
     @Override
+    public List<LineageSplit> snapshotState(long checkpointId) {
+        hook.onSnapshot(PipelineHook.SOURCE, context.getIndexOfSubtask(), checkpointId);
+        return super.snapshotState(checkpointId);
+    }
+
+    @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
         hook.onCheckpointComplete(PipelineHook.SOURCE, context.getIndexOfSubtask(), checkpointId);
