@@ -296,6 +296,21 @@ final class FleetReport {
         j.put("shareOfQuota", round(rate / quota));
         j.put("throttledAnswers", throttled);
         j.put("throttledShare", total == 0 ? 0 : round4((double) throttled / total));
+        // Puts per whole second since the first sample, to see ramp, dips and tail.
+        List<Long> perSecond = new ArrayList<>();
+        if (!s.isEmpty()) {
+            long t0 = s.get(0)[0];
+            long last = s.get(0)[1];
+            long next = t0 + 1000;
+            for (long[] x : s) {
+                if (x[0] >= next) {
+                    perSecond.add(x[1] - last);
+                    last = x[1];
+                    next += 1000;
+                }
+            }
+        }
+        j.put("putsPerSecond", perSecond);
         String md =
                 String.format(
                         Locale.ROOT,

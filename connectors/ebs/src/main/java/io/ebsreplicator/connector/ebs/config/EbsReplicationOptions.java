@@ -119,7 +119,7 @@ public final class EbsReplicationOptions {
                     .withDescription(
                             "GetSnapshotBlock requests per second per region for the whole job"
                                     + " (EBS default quota: 1,000 per account); each subtask gets"
-                                    + " its share, halved on throttling and regrown slowly.");
+                                    + " its share, cut by a quarter on throttling and regrown slowly.");
 
     public static final ConfigOption<Double> PUT_RATE =
             ConfigOptions.key("ebs.rate.put-per-second")

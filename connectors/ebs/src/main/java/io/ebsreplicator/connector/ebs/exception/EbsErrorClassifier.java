@@ -175,7 +175,7 @@ public final class EbsErrorClassifier {
     }
 
     /**
-     * Whether {@code error} says the caller sends too fast: the request budget of the region halves
+     * Whether {@code error} says the caller sends too fast: the request budget of the region cuts
      * its rate on it. ConcurrentLimitExceeded counts too: fewer requests per second also means
      * fewer at once.
      */

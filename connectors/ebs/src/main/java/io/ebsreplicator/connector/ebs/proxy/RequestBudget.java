@@ -7,9 +7,10 @@ import java.util.function.LongSupplier;
 /**
  * The request rate one proxy may spend on one group of operations in its region: a token bucket
  * (kept as a "theoretical arrival time", so a reservation is one compare-and-add under a lock)
- * whose rate adapts to throttling, AIMD style. A throttling answer halves the rate, never below
- * {@link #FLOOR_FRACTION} of the configured rate; every second without throttling grows it by
- * {@link #GROWTH_PER_SECOND} back up to the configured rate.
+ * whose rate adapts to throttling, AIMD style. A throttling answer cuts the rate by a quarter
+ * ({@link #DECREASE_ON_THROTTLE}), never below {@link #FLOOR_FRACTION} of the configured rate;
+ * every second without throttling grows it by {@link #GROWTH_PER_SECOND} back up to the configured
+ * rate.
  *
  * <p>One instance per operation group in each {@link SdkEbsProxy}, shared by every thread that uses
  * that proxy (async completions, task threads); it lives in the TaskManager or JobManager that
@@ -39,8 +40,17 @@ public final class RequestBudget {
     static final double FLOOR_FRACTION = 0.01;
 
     /**
-     * Additive-ish increase: 5% per calm second brings a halved rate back in about 14 s, slow
-     * enough that subtasks sharing one account quota do not all overshoot again together.
+     * What a throttling answer leaves of the rate. A quarter less, not half: the job's rates are
+     * configured to the account's quotas, so a throttle usually means requests that reached EBS
+     * bunched, not a rate far too high; halving kept 85 % of a saturated put quota in the fleet
+     * benchmark's put-quota scenario, a quarter 93 %. A rate far too high (another writer shares
+     * the account) still falls fast: to 1 % after 16 waves, about 4 s.
+     */
+    static final double DECREASE_ON_THROTTLE = 0.75;
+
+    /**
+     * Additive-ish increase: 5% per calm second brings a cut rate back in about 6 s, slow enough
+     * that subtasks sharing one account quota do not all overshoot again together.
      */
     static final double GROWTH_PER_SECOND = 1.05;
 
@@ -63,7 +73,7 @@ public final class RequestBudget {
      * The share of a quota a budget spends. Requests leave evenly spaced but reach EBS bunched
      * (connection queues, pauses, other subtasks' traffic), and a quota's bucket that is always
      * drained has no tokens left to absorb a bunch: every spike is throttled, and each throttle
-     * halves the rate. Spending 95 % keeps a reserve in EBS's bucket that absorbs them (see the
+     * cuts the rate. Spending 95 % keeps a reserve in EBS's bucket that absorbs them (see the
      * put-quota scenario of the fleet benchmark in benchmarks/RESULTS.md).
      */
     public static final double QUOTA_SHARE_SPENT = 0.95;
@@ -131,7 +141,7 @@ public final class RequestBudget {
         }
     }
 
-    /** Reports a throttling answer: halves the rate, at most once per halving window. */
+    /** Reports a throttling answer: cuts the rate, at most once per halving window. */
     public void onThrottle() {
         synchronized (this) {
             long now = nanoTime.getAsLong();
@@ -140,7 +150,7 @@ public final class RequestBudget {
                 return;
             }
             grow(now);
-            rate = Math.max(floorRate, rate / 2);
+            rate = Math.max(floorRate, rate * DECREASE_ON_THROTTLE);
             lastHalving = now;
             lastRateChange = now;
         }

@@ -57,37 +57,37 @@ class RequestBudgetTest {
     }
 
     @Test
-    void aThrottleHalvesTheRateAndTheSpacing() {
+    void aThrottleCutsTheRateByAQuarterAndWidensTheSpacing() {
         RequestBudget b = budget(100, Duration.ZERO);
         b.onThrottle();
-        assertThat(b.currentRate()).isEqualTo(50.0);
+        assertThat(b.currentRate()).isEqualTo(75.0);
         assertThat(b.reserveNanos()).isZero();
-        // 50/s: the next request waits 20 ms, not 10.
-        assertThat(b.reserveNanos()).isEqualTo(20 * MILLI);
+        // 75/s: the next request waits 13.3 ms, not 10.
+        assertThat(b.reserveNanos()).isEqualTo(SECOND / 75);
         now.addAndGet(300 * MILLI);
         b.onThrottle();
-        assertThat(b.currentRate()).isEqualTo(25.0);
+        assertThat(b.currentRate()).isEqualTo(56.25);
         assertThat(b.throttles()).isEqualTo(2);
     }
 
     @Test
-    void aWaveOfThrottlesWithinTheWindowHalvesOnce() {
+    void aWaveOfThrottlesWithinTheWindowCutsOnce() {
         RequestBudget b = budget(1000, Duration.ofSeconds(1));
         for (int i = 0; i < 80; i++) {
             b.onThrottle();
             now.addAndGet(MILLI);
         }
-        assertThat(b.currentRate()).isEqualTo(500.0);
+        assertThat(b.currentRate()).isEqualTo(750.0);
         assertThat(b.throttles()).isEqualTo(80);
         now.addAndGet(250 * MILLI);
         b.onThrottle();
-        assertThat(b.currentRate()).isEqualTo(250.0);
+        assertThat(b.currentRate()).isEqualTo(562.5);
     }
 
     @Test
     void theRateNeverFallsBelowOnePercent() {
         RequestBudget b = budget(1000, Duration.ZERO);
-        for (int i = 0; i < 40; i++) {
+        for (int i = 0; i < 60; i++) {
             b.onThrottle();
             now.addAndGet(300 * MILLI);
             // Moving the clock also regrows a little; throttle again at once so it cannot matter.
@@ -104,15 +104,15 @@ class RequestBudgetTest {
     void eachCalmSecondGrowsTheRateByFivePercentUpToTheConfiguredRate() {
         RequestBudget b = budget(100, Duration.ZERO);
         b.onThrottle();
-        assertThat(b.currentRate()).isEqualTo(50.0);
+        assertThat(b.currentRate()).isEqualTo(75.0);
         now.addAndGet(999 * MILLI);
-        assertThat(b.currentRate()).as("less than a calm second").isEqualTo(50.0);
+        assertThat(b.currentRate()).as("less than a calm second").isEqualTo(75.0);
         now.addAndGet(MILLI);
-        assertThat(b.currentRate()).isCloseTo(52.5, within(1e-9));
+        assertThat(b.currentRate()).isCloseTo(78.75, within(1e-9));
         now.addAndGet(SECOND);
-        assertThat(b.currentRate()).isCloseTo(55.125, within(1e-9));
-        // ln(2) / ln(1.05) = 14.2: back to the full rate after 15 calm seconds, and no further.
-        now.addAndGet(12 * SECOND);
+        assertThat(b.currentRate()).isCloseTo(82.6875, within(1e-9));
+        // ln(4/3) / ln(1.05) = 5.9: back to the full rate after 6 calm seconds, and no further.
+        now.addAndGet(3 * SECOND);
         assertThat(b.currentRate()).isLessThan(100.0);
         now.addAndGet(SECOND);
         assertThat(b.currentRate()).isEqualTo(100.0);
@@ -126,11 +126,11 @@ class RequestBudgetTest {
         b.onThrottle();
         now.addAndGet(900 * MILLI);
         b.onThrottle();
-        assertThat(b.currentRate()).isEqualTo(25.0);
+        assertThat(b.currentRate()).isEqualTo(56.25);
         now.addAndGet(900 * MILLI);
-        assertThat(b.currentRate()).as("only 0.9 s since the last throttle").isEqualTo(25.0);
+        assertThat(b.currentRate()).as("only 0.9 s since the last throttle").isEqualTo(56.25);
         now.addAndGet(100 * MILLI);
-        assertThat(b.currentRate()).isCloseTo(26.25, within(1e-9));
+        assertThat(b.currentRate()).isCloseTo(59.0625, within(1e-9));
     }
 
     @Test
