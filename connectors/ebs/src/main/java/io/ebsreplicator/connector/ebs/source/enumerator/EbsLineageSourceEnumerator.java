@@ -43,7 +43,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -66,6 +65,8 @@ import java.util.concurrent.CompletableFuture;
  *   <li>{@link LineageBook}: each lineage's completed copies and the base of its next copy;
  *   <li>{@link RequestPlanner} and {@link RequestResolver}: a request into splits (base choice,
  *       StartSnapshot per target, ranges);
+ *   <li>{@link StartWindows}: how many plans may be in flight per source region and how many
+ *       StartSnapshot calls per target region, with the start gate between the two;
  *   <li>{@link TargetWatcher}: the targets started, described in batches per region, the pending
  *       count per region that gates starts, and what each answer decides (completed, cancelled by
  *       EBS, settled).
@@ -146,22 +147,10 @@ public final class EbsLineageSourceEnumerator
     /** Requests whose plan is in flight, by entry id: checkpointed as pending. */
     private final Map<String, Entry> resolving = new LinkedHashMap<>();
 
-    /** Plans whose source is readable, waiting for their targets' start windows, in order. */
-    private final Map<String, CompletableFuture<Void>> atGate = new LinkedHashMap<>();
-
-    /** Entry ids of plans whose StartSnapshot calls were let go. */
-    private final Set<String> started = new HashSet<>();
-
-    /** Plans in their first phase per source region, and in their second per target region. */
-    private final Map<String, Integer> plansBySource = new HashMap<>();
-
-    private final Map<String, Integer> startsByTarget = new HashMap<>();
+    private final StartWindows windows;
 
     /** Watches of a request (and generation) that do not yet release its lineage. */
     private final Map<String, Integer> unsettled = new HashMap<>();
-
-    /** Until when a region is known full (ServiceQuotaExceeded at StartSnapshot), epoch ms. */
-    private final Map<String, Long> fullUntil = new HashMap<>();
 
     /** First time a request met the pending-snapshot quota, by entry id. */
     private final Map<String, Long> quotaSince = new HashMap<>();
@@ -198,6 +187,7 @@ public final class EbsLineageSourceEnumerator
                         settings.watch().grace().toMillis(),
                         settings.newSnapshotGrace().toMillis(),
                         settings.maxPending());
+        this.windows = new StartWindows(watcher, MAX_PLANS_IN_FLIGHT, MAX_STARTS_IN_FLIGHT);
         this.unassigned = new ArrayDeque<>(state.unassignedSplits());
         long now = clock.absoluteTimeMillis();
         for (PendingRequest p : state.pendingRequests()) {
@@ -313,39 +303,15 @@ public final class EbsLineageSourceEnumerator
         assignWaiting();
     }
 
-    /**
-     * Whether the request may start planning now: its source region has fewer than {@link
-     * #MAX_PLANS_IN_FLIGHT} plans before StartSnapshot, and each target region has room for one
-     * more pending target and no recent ServiceQuotaExceeded answer. (Its StartSnapshot calls wait
-     * at the start gate for their regions' windows; see {@link #openGates}.)
-     */
+    /** Whether the request may start planning now; see {@link StartWindows}. */
     private boolean mayStart(Entry e) {
-        long now = clock.absoluteTimeMillis();
-        ReplicationRequest r = e.request().request();
-        if (plansBySource.getOrDefault(r.sourceRegion(), 0) >= MAX_PLANS_IN_FLIGHT) {
-            return false;
-        }
-        for (ReplicationTarget t : r.targets()) {
-            if (!watcher.hasRoom(t.region()) || fullUntil.getOrDefault(t.region(), 0L) > now) {
-                return false;
-            }
-        }
-        return true;
+        return windows.mayPlan(e.request().request(), clock.absoluteTimeMillis());
     }
 
-    /**
-     * Plans a request. It reserves a pending slot in each target region at once (so the limit holds
-     * however the plans interleave) and counts against its source region until its source is proven
-     * readable; then it waits at the start gate until each target region has fewer than {@link
-     * #MAX_STARTS_IN_FLIGHT} StartSnapshot calls in flight, and counts against them until its plan
-     * ends. A region that stops answering so holds only its own windows.
-     */
+    /** Plans a request within its windows ({@link StartWindows}). */
     private void startPlan(Entry e, long now) {
         PendingRequest p = e.request();
-        for (String region : regions(p)) {
-            watcher.reserve(region);
-        }
-        plansBySource.merge(p.request().sourceRegion(), 1, Integer::sum);
+        windows.planning(e.id(), p.request());
         resolving.put(e.id(), e);
         LineagePlan plan = p.request().fromLatest() ? book.plan(p.request()) : null;
         CompletableFuture<Planned> planned;
@@ -367,40 +333,14 @@ public final class EbsLineageSourceEnumerator
                         context.runInCoordinatorThread(() -> onPlanned(e, result, error)));
     }
 
-    /** A plan's source is readable: it leaves its source's window and waits for its targets'. */
+    /** A plan's source is readable: it waits for its targets' start windows. */
     private void atStartGate(Entry e, CompletableFuture<Void> gate) {
         if (closed || !resolving.containsKey(e.id())) {
             gate.cancel(false);
             return;
         }
-        plansBySource.merge(e.request().request().sourceRegion(), -1, Integer::sum);
-        atGate.put(e.id(), gate);
-        openGates();
+        windows.atGate(e.id(), e.request().request(), gate);
         dispatch(); // its source has room for the next plan
-    }
-
-    /**
-     * Lets the plans waiting at the start gate send their StartSnapshot calls, in the order they
-     * arrived, each as soon as every one of its target regions has a start window free.
-     */
-    private void openGates() {
-        Iterator<Map.Entry<String, CompletableFuture<Void>>> it = atGate.entrySet().iterator();
-        while (it.hasNext()) {
-            Map.Entry<String, CompletableFuture<Void>> waiting = it.next();
-            Entry e = resolving.get(waiting.getKey());
-            if (e == null) {
-                it.remove();
-                continue;
-            }
-            List<String> regions = regions(e.request());
-            if (regions.stream()
-                    .allMatch(r -> startsByTarget.getOrDefault(r, 0) < MAX_STARTS_IN_FLIGHT)) {
-                regions.forEach(r -> startsByTarget.merge(r, 1, Integer::sum));
-                started.add(e.id());
-                it.remove();
-                waiting.getValue().complete(null);
-            }
-        }
     }
 
     /** The plan of a request ended: its splits go out, or it waits, or it failed. */
@@ -409,18 +349,7 @@ public final class EbsLineageSourceEnumerator
             return;
         }
         PendingRequest p = e.request();
-        boolean sent = started.remove(e.id());
-        boolean gated = atGate.remove(e.id()) != null;
-        for (String region : regions(p)) {
-            watcher.unreserve(region);
-            if (sent) {
-                startsByTarget.merge(region, -1, Integer::sum);
-            }
-        }
-        if (!sent && !gated) {
-            plansBySource.merge(p.request().sourceRegion(), -1, Integer::sum);
-        }
-        openGates();
+        windows.ended(e.id(), p.request());
         long now = clock.absoluteTimeMillis();
         if (error == null) {
             queue.started(e);
@@ -516,7 +445,7 @@ public final class EbsLineageSourceEnumerator
         String full = quotaAnswer instanceof EbsProxyException x ? x.region() : null;
         for (String region : regions(p)) {
             if (full == null || full.equals(region)) {
-                fullUntil.put(region, untilMillis);
+                windows.full(region, untilMillis);
             }
         }
     }
@@ -585,7 +514,7 @@ public final class EbsLineageSourceEnumerator
             Watch w = o.watch();
             if (o instanceof Outcome.Completed) {
                 settle(w);
-                fullUntil.remove(w.region());
+                windows.freed(w.region());
                 record(w);
             } else if (o instanceof Outcome.Cancelled c) {
                 replace(w, c.stateMessage());
