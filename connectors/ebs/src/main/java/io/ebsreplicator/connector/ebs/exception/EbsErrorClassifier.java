@@ -47,8 +47,10 @@ import java.util.concurrent.TimeoutException;
  *       timeouts; an interrupted or abandoned call.
  *   <li>INVALID_TOKEN: {@code ValidationException} {@code INVALID_BLOCK_TOKEN} / {@code
  *       INVALID_PAGE_TOKEN}: list again from the block index.
- *   <li>FATAL: everything else ({@code AccessDeniedException}, other {@code ValidationException}s,
- *       {@code ResourceNotFoundException}, {@code ConflictException}, {@code
+ *   <li>FATAL: an endpoint certificate that is not trusted (a certificate error anywhere in the
+ *       chain, although it arrives as an I/O failure), and everything else ({@code
+ *       AccessDeniedException}, other {@code ValidationException}s, {@code
+ *       ResourceNotFoundException}, {@code ConflictException}, {@code
  *       ServiceQuotaExceededException}, unknown errors).
  * </ol>
  *
@@ -217,6 +219,11 @@ public final class EbsErrorClassifier {
             // The attempt took too long (a stalled connection, a slow link): another may not.
             return Kind.RETRYABLE;
         }
+        if (hasCertificateCause(e)) {
+            // The endpoint's certificate is not trusted (unknown CA, wrong host name, expired):
+            // a configuration error that every attempt meets again, though it is an IOException.
+            return Kind.FATAL;
+        }
         if (e instanceof SdkClientException) {
             // Only failures of the connection are transient; others (credentials that cannot be
             // loaded, a request that cannot be marshalled) fail the same way every time.
@@ -274,6 +281,17 @@ public final class EbsErrorClassifier {
             return Kind.FATAL;
         }
         return Kind.FATAL;
+    }
+
+    private static boolean hasCertificateCause(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof java.security.cert.CertificateException
+                    || c instanceof java.security.cert.CertPathBuilderException
+                    || c instanceof java.security.cert.CertPathValidatorException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean hasTransientCause(Throwable e) {

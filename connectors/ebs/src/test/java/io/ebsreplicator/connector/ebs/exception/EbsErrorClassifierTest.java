@@ -222,6 +222,35 @@ class EbsErrorClassifierTest {
     }
 
     @Test
+    void anUntrustedCertificateIsFatalThoughItArrivesAsAnIoFailure() {
+        javax.net.ssl.SSLHandshakeException handshake =
+                new javax.net.ssl.SSLHandshakeException("PKIX path building failed");
+        handshake.initCause(
+                new java.security.cert.CertificateException(
+                        new java.security.cert.CertPathValidatorException("unknown CA")));
+        SdkClientException e =
+                SdkClientException.builder()
+                        .message("Unable to execute HTTP request: PKIX path building failed")
+                        .cause(handshake)
+                        .build();
+        assertFatal(e, "SdkClientException", null, FailureReason.TARGET_FAILED);
+        assertFatal(handshake, "SSLHandshakeException", null, FailureReason.TARGET_FAILED);
+    }
+
+    @Test
+    void aHandshakeCutShortIsRetryable() {
+        // The peer closed the connection during the handshake: nothing wrong with the certificate.
+        SdkClientException e =
+                SdkClientException.builder()
+                        .message("Unable to execute HTTP request")
+                        .cause(
+                                new javax.net.ssl.SSLHandshakeException(
+                                        "Remote host terminated the handshake"))
+                        .build();
+        assertKind(e, Kind.RETRYABLE, "SdkClientException", null);
+    }
+
+    @Test
     void bareIoExceptionsAreRetryable() {
         assertKind(new IOException("Connection reset"), Kind.RETRYABLE, "IOException", null);
         assertKind(

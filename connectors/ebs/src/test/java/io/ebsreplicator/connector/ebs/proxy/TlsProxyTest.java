@@ -67,7 +67,12 @@ class TlsProxyTest {
                                             new StartSnapshotSpec(
                                                     1, null, "tls-2", null, Map.of(), null, null,
                                                     60)))
-                    .isInstanceOf(EbsProxyException.class)
+                    .isInstanceOfSatisfying(
+                            EbsProxyException.class,
+                            e ->
+                                    assertThat(e.kind())
+                                            .as("an untrusted certificate is not worth a retry")
+                                            .isEqualTo(EbsProxyException.Kind.FATAL))
                     .hasStackTraceContaining("PKIX");
         }
     }
