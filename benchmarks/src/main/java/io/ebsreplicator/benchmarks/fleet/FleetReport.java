@@ -64,8 +64,7 @@ final class FleetReport {
             chart.series("measured", timeline);
             double n = ((Number) json.get("requests")).doubleValue();
             chart.series(
-                    "floor (10 StartSnapshot/s)",
-                    List.of(new double[] {0, 0}, new double[] {floorSeconds, n}));
+                    "floor: 10/s", List.of(new double[] {0, 0}, new double[] {floorSeconds, n}));
             chart.write(Path.of(base + ".png"));
         }
     }
