@@ -92,7 +92,9 @@ class FailoverITCase {
                         .serverErrorRate(0.03)
                         .resetRate(0.01)
                         .corruptReadRate(0.03)
-                        .notFoundAfterStartSeconds(2)
+                        // Long enough that the first puts land in it even on a loaded machine,
+                        // where the copier may start writing a couple of seconds after the start.
+                        .notFoundAfterStartSeconds(5)
                         .seed(7)
                         .build());
 
