@@ -253,12 +253,15 @@ class ReplicationClusterE2E {
         List<String> pacedSource = new ArrayList<>(replicate(request));
         pacedSource.addAll(
                 List.of(
+                        // Half the blocks come from the first page; the second is listed
+                        // 12.5 s later, which leaves the stop (a CLI JVM that starts slowly on a
+                        // loaded machine) time to arrive before the copy can finish.
                         "-D",
-                        "ebs.rate.put-per-second=40",
+                        "ebs.rate.put-per-second=20",
                         "-D",
                         "ebs.source.list-page-size=100",
                         "-D",
-                        "ebs.rate.list-per-second=0.2"));
+                        "ebs.rate.list-per-second=0.08"));
         var client = flink.submit(List.of("-p", "" + PARALLELISM), pacedSource);
         String job = client.awaitJobId(RUN_TIMEOUT);
         Snapshot target = awaitTarget(before);
