@@ -1,5 +1,6 @@
 package io.ebsreplicator.job;
 
+import io.ebsreplicator.connector.ebs.completion.LinearChecksum;
 import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
@@ -254,20 +255,21 @@ final class DemoCommand {
                                         null,
                                         60))
                         .snapshotId();
-        MessageDigest linear = MessageDigest.getInstance("SHA-256");
+        LinearChecksum linear = new LinearChecksum();
         Semaphore inFlight = new Semaphore(16);
         List<CompletableFuture<Void>> puts = new ArrayList<>();
-        for (Map.Entry<Integer, Integer> e : seeds.entrySet()) {
+        // LINEAR takes the digests in ascending block index order.
+        for (Map.Entry<Integer, Integer> e : new TreeMap<>(seeds).entrySet()) {
             byte[] data = content(e.getValue());
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(data);
-            linear.update(digest);
+            linear.add(digest);
             inFlight.acquire();
             puts.add(
                     ebs.putBlock(id, e.getKey(), data, Base64.getEncoder().encodeToString(digest))
                             .whenComplete((v, x) -> inFlight.release()));
         }
         CompletableFuture.allOf(puts.toArray(new CompletableFuture<?>[0])).join();
-        ebs.completeSnapshot(id, seeds.size(), Base64.getEncoder().encodeToString(linear.digest()));
+        ebs.completeSnapshot(id, linear.count(), linear.value());
         while (!ebs.describeSnapshot(id).completed()) {
             Thread.sleep(50);
         }
