@@ -42,7 +42,9 @@ final class ServeCommand {
                     ServeSettings.DEFAULT_DEAD_LETTERS_TOPIC
                             + ") with the reason. Results and dead letters are written in Kafka",
                     "transactions committed with each checkpoint: readers use isolation.level=read_committed.",
-                    "A request id seen before (within ebs.intake.dedupe-retention) is not replicated again.");
+                    "A request id seen before (within ebs.intake.dedupe-retention) is not replicated again.",
+                    "Restarts: exponential delay up to 2 min, no attempt limit, unless the cluster's",
+                    "configuration or -D restart-strategy.*=... names another.");
 
     static final Set<String> WITH_VALUE =
             Set.of(
@@ -69,8 +71,12 @@ final class ServeCommand {
         Duration interval = KafkaTopics.duration(flags, "--checkpoint-interval", null);
         int parallelism = flags.intValue("--parallelism", 0);
 
-        // Restart strategy and checkpoint storage come from the cluster's configuration.
+        // Checkpoint storage comes from the cluster's configuration; the restart strategy too
+        // when it names one.
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        err.println(
+                RestartPolicy.apply(
+                        env, RestartPolicy.fromDynamicProperties(flags.dynamicProperties())));
         if (parallelism > 0) {
             env.setParallelism(parallelism);
         }
