@@ -31,6 +31,7 @@ final class ServeCommand {
                     "             [--dead-letter-topic T] [--group-id G] [--parallelism N]",
                     "             [--max-in-flight N] [--checkpoint-interval D (default: the cluster's, else 10s)]",
                     "             [--transaction-timeout 15min] [--endpoint REGION=URL ...] [-D key=value ...]",
+                    "             " + KafkaClientProperties.USAGE_LINE,
                     "",
                     "Replicates every request published to the requests topic (default "
                             + ServeSettings.DEFAULT_REQUESTS_TOPIC
@@ -47,17 +48,18 @@ final class ServeCommand {
                     "configuration or -D restart-strategy.*=... names another.");
 
     static final Set<String> WITH_VALUE =
-            Set.of(
-                    "--bootstrap-servers",
-                    "--requests-topic",
-                    "--results-topic",
-                    "--dead-letter-topic",
-                    "--group-id",
-                    "--parallelism",
-                    "--max-in-flight",
-                    "--checkpoint-interval",
-                    "--transaction-timeout",
-                    "--endpoint");
+            KafkaClientProperties.withFlags(
+                    Set.of(
+                            "--bootstrap-servers",
+                            "--requests-topic",
+                            "--results-topic",
+                            "--dead-letter-topic",
+                            "--group-id",
+                            "--parallelism",
+                            "--max-in-flight",
+                            "--checkpoint-interval",
+                            "--transaction-timeout",
+                            "--endpoint"));
 
     /** Used when neither the flag nor the cluster's configuration sets an interval. */
     static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
@@ -101,7 +103,12 @@ final class ServeCommand {
                         + "; results to "
                         + settings.resultsTopic()
                         + ", dead letters to "
-                        + settings.deadLettersTopic());
+                        + settings.deadLettersTopic()
+                        + (settings.kafkaProperties().isEmpty()
+                                ? ""
+                                : "; Kafka client properties "
+                                        + KafkaClientProperties.masked(
+                                                settings.kafkaProperties())));
         env.execute("ebs-replicator serve " + settings.requestsTopic());
         return 0;
     }
@@ -114,7 +121,8 @@ final class ServeCommand {
                 orDefault(flags, "--dead-letter-topic", ServeSettings.DEFAULT_DEAD_LETTERS_TOPIC),
                 flags.get("--group-id"),
                 KafkaTopics.duration(
-                        flags, "--transaction-timeout", ServeSettings.DEFAULT_TRANSACTION_TIMEOUT));
+                        flags, "--transaction-timeout", ServeSettings.DEFAULT_TRANSACTION_TIMEOUT),
+                KafkaClientProperties.fromFlags(flags));
     }
 
     /** The {@code -D} options, with {@code --endpoint REGION=URL} and {@code --max-in-flight}. */

@@ -42,7 +42,7 @@ final class TopicsCommand {
                     "Usage: topics --bootstrap-servers HOST:PORT [--requests-topic T] [--results-topic T]",
                     "              [--dead-letter-topic T] [--partitions N (default 3)]",
                     "              [--replication-factor N (default: the brokers' default.replication.factor)]",
-                    "              [--timeout 30s]",
+                    "              [--timeout 30s] " + KafkaClientProperties.USAGE_LINE,
                     "",
                     "Creates the topics serve uses where they are missing and checks those that exist:",
                     "cleanup.policy=delete on all three (compaction would drop requests and results that share",
@@ -52,14 +52,15 @@ final class TopicsCommand {
                     "wrong settings (reported, not changed).");
 
     private static final Set<String> WITH_VALUE =
-            Set.of(
-                    "--bootstrap-servers",
-                    "--requests-topic",
-                    "--results-topic",
-                    "--dead-letter-topic",
-                    "--partitions",
-                    "--replication-factor",
-                    "--timeout");
+            KafkaClientProperties.withFlags(
+                    Set.of(
+                            "--bootstrap-servers",
+                            "--requests-topic",
+                            "--results-topic",
+                            "--dead-letter-topic",
+                            "--partitions",
+                            "--replication-factor",
+                            "--timeout"));
 
     /** Spreads requests over the partitions; three suit most fleets and any broker count. */
     static final int DEFAULT_PARTITIONS = 3;
@@ -114,6 +115,7 @@ final class TopicsCommand {
         int millis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Integer.toString(millis));
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(millis));
+        p.putAll(KafkaClientProperties.fromFlags(flags));
         int created = 0;
         List<String> problems = new ArrayList<>();
         try (Admin admin = Admin.create(p)) {
@@ -243,29 +245,39 @@ final class TopicsCommand {
             Duration timeout,
             PrintStream out)
             throws Exception {
-        TopicDescription d;
-        Config config;
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, spec.name());
-        try {
-            d =
-                    admin.describeTopics(List.of(spec.name()))
-                            .allTopicNames()
-                            .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                            .get(spec.name());
-            config =
-                    admin.describeConfigs(List.of(resource))
-                            .all()
-                            .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                            .get(resource);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
-                // Created a moment ago and not yet known to the broker that answered.
-                return Optional.of(
-                        spec.name() + ": not found right after it was created; run again");
+        TopicDescription d = null;
+        Config config = null;
+        // A topic created a moment ago may be unknown yet to the broker that answers: ask again
+        // for up to the timeout (this is the command line's own thread).
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (d == null) {
+            try {
+                d =
+                        admin.describeTopics(List.of(spec.name()))
+                                .allTopicNames()
+                                .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                                .get(spec.name());
+                config =
+                        admin.describeConfigs(List.of(resource))
+                                .all()
+                                .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                                .get(resource);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                    throw new IllegalStateException(
+                            "Describing topic "
+                                    + spec.name()
+                                    + " failed: "
+                                    + e.getCause().getMessage(),
+                            e.getCause());
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    return Optional.of(spec.name() + ": not found after it was created; run again");
+                }
+                d = null;
+                Thread.sleep(100);
             }
-            throw new IllegalStateException(
-                    "Describing topic " + spec.name() + " failed: " + e.getCause().getMessage(),
-                    e.getCause());
         }
         int actualPartitions = d.partitions().size();
         int actualReplication = d.partitions().get(0).replicas().size();

@@ -187,6 +187,38 @@ class TopicsITCase {
     }
 
     @Test
+    void kafkaPropertiesReachTheClientAndTheirSecretsStayOutOfEveryOutput() throws Exception {
+        String password = "pw-" + UUID.randomUUID();
+        Names names = Names.fresh();
+
+        // SASL against the broker's plaintext listener: the broker refuses the handshake.
+        Run run =
+                topics(
+                        names,
+                        "--timeout",
+                        "5s",
+                        "--kafka-property",
+                        "security.protocol=SASL_PLAINTEXT",
+                        "--kafka-property",
+                        "sasl.mechanism=SCRAM-SHA-512",
+                        "--kafka-property",
+                        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule"
+                                + " required username=\"replicator\" password=\""
+                                + password
+                                + "\";");
+
+        assertThat(run.status()).as(run.out() + run.err()).isEqualTo(1);
+        assertThat(run.err())
+                .as("the broker refused the SASL handshake the properties asked for")
+                .contains("Creating topic " + names.requests() + " failed")
+                .contains("SCRAM-SHA-512");
+        assertThat(run.out() + run.err()).doesNotContain(password);
+        try (Admin admin = admin()) {
+            assertThat(admin.listTopics().names().get()).doesNotContain(names.requests());
+        }
+    }
+
+    @Test
     void serveStartedBeforeTheTopicsExistServesOnceTopicsHasCreatedThem() throws Exception {
         Names names = Names.fresh();
         List<LogEvent> intakeLog = new CopyOnWriteArrayList<>();
@@ -291,7 +323,8 @@ class TopicsITCase {
                         names.results(),
                         names.deadLetters(),
                         null,
-                        Duration.ofMinutes(5)),
+                        Duration.ofMinutes(5),
+                        Map.of()),
                 options,
                 BlockTransform.IDENTITY,
                 new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options).withShare(1)));
