@@ -190,23 +190,37 @@ class TopicsITCase {
     void kafkaPropertiesReachTheClientAndTheirSecretsStayOutOfEveryOutput() throws Exception {
         String password = "pw-" + UUID.randomUUID();
         Names names = Names.fresh();
+        // Everything the Kafka client and the job log meanwhile, its configuration dump included.
+        List<LogEvent> log = new CopyOnWriteArrayList<>();
+        Run run;
+        try (LogCapture capture = LogCapture.of(log, "org.apache.kafka", "io.ebsreplicator")) {
 
-        // SASL against the broker's plaintext listener: the broker refuses the handshake.
-        Run run =
-                topics(
-                        names,
-                        "--timeout",
-                        "5s",
-                        "--kafka-property",
-                        "security.protocol=SASL_PLAINTEXT",
-                        "--kafka-property",
-                        "sasl.mechanism=SCRAM-SHA-512",
-                        "--kafka-property",
-                        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule"
-                                + " required username=\"replicator\" password=\""
-                                + password
-                                + "\";");
+            // SASL against the broker's plaintext listener: the broker refuses the handshake.
+            run =
+                    topics(
+                            names,
+                            "--timeout",
+                            "5s",
+                            "--kafka-property",
+                            "security.protocol=SASL_PLAINTEXT",
+                            "--kafka-property",
+                            "sasl.mechanism=SCRAM-SHA-512",
+                            "--kafka-property",
+                            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule"
+                                    + " required username=\"replicator\" password=\""
+                                    + password
+                                    + "\";");
+        }
 
+        assertThat(log).as("the client logged its configuration").isNotEmpty();
+        assertThat(log)
+                .as("no log line or logged exception holds the password")
+                .noneMatch(
+                        e ->
+                                e.getMessage().getFormattedMessage().contains(password)
+                                        || (e.getThrown() != null
+                                                && String.valueOf(e.getThrown())
+                                                        .contains(password)));
         assertThat(run.status()).as(run.out() + run.err()).isEqualTo(1);
         assertThat(run.err())
                 .as("the broker refused the SASL handshake the properties asked for")
