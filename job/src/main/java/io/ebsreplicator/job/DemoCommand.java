@@ -121,7 +121,8 @@ final class DemoCommand {
                         s1, first.size(), s2, second.size());
 
                 Replication.JobSettings settings =
-                        new Replication.JobSettings(parallelism, Duration.ofSeconds(1), null);
+                        new Replication.JobSettings(
+                                parallelism, Duration.ofSeconds(1), null, new Configuration());
                 long t0 = System.nanoTime();
                 List<ReplicationResult> full =
                         Replication.run(

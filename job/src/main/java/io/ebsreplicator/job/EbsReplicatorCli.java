@@ -5,10 +5,10 @@ import java.util.Arrays;
 
 /**
  * The command line: {@code replicate}, {@code verify} and {@code demo}; the long-running {@code
- * serve}; and the Kafka operator tools {@code request} and {@code results}. The same entry point
- * runs under {@code java -jar ebs-replicator.jar} (an embedded Flink) and under {@code flink run
- * ebs-replicator-job.jar} (the cluster). Exit status: 0 success, 1 a target failed or differs, 2 a
- * usage error.
+ * serve}; and the Kafka operator tools {@code request}, {@code results} and {@code topics}. The
+ * same entry point runs under {@code java -jar ebs-replicator.jar} (an embedded Flink) and under
+ * {@code flink run ebs-replicator-job.jar} (the cluster). Exit status: 0 success, 1 a target failed
+ * or differs, 2 a usage error.
  */
 public final class EbsReplicatorCli {
 
@@ -27,6 +27,7 @@ public final class EbsReplicatorCli {
                     "  serve       the long-running job: requests from Kafka, results and dead letters to Kafka",
                     "  request     publish a replication request to the requests topic (Kafka, Avro)",
                     "  results     print the results from the results topic as JSON lines",
+                    "  topics      create (or check) the requests, results and dead-letter topics",
                     "  help        this text; 'help <command>' for a command's options");
 
     private EbsReplicatorCli() {}
@@ -51,6 +52,7 @@ public final class EbsReplicatorCli {
                 case "serve" -> ServeCommand.run(rest, out, err);
                 case "request" -> RequestCommand.run(rest, out, err);
                 case "results" -> ResultsCommand.run(rest, out, err);
+                case "topics" -> TopicsCommand.run(rest, out, err);
                 case "help", "--help", "-h" -> {
                     out.println(rest.length == 0 ? USAGE : usage(rest[0]));
                     yield 0;
@@ -75,6 +77,7 @@ public final class EbsReplicatorCli {
             case "serve" -> ServeCommand.USAGE;
             case "request" -> RequestCommand.USAGE;
             case "results" -> ResultsCommand.USAGE;
+            case "topics" -> TopicsCommand.USAGE;
             default -> USAGE;
         };
     }

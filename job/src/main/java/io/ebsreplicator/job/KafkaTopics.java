@@ -7,6 +7,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Properties;
 
 /**
@@ -21,8 +22,12 @@ final class KafkaTopics {
 
     private KafkaTopics() {}
 
-    /** An idempotent producer that waits for every in-sync replica; fails after {@code timeout}. */
-    static Properties producerProperties(String bootstrap, Duration timeout) {
+    /**
+     * An idempotent producer that waits for every in-sync replica; fails after {@code timeout}.
+     * {@code client} ({@link KafkaClientProperties}) comes last.
+     */
+    static Properties producerProperties(
+            String bootstrap, Duration timeout, Map<String, String> client) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "ebs-replicator-request");
@@ -39,11 +44,13 @@ final class KafkaTopics {
         p.put(
                 ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
                 Integer.toString(Math.max(millis, request)));
+        p.putAll(client);
         return p;
     }
 
     /** A consumer that sees committed results only (the job writes them in transactions). */
-    static Properties consumerProperties(String bootstrap, String groupId) {
+    static Properties consumerProperties(
+            String bootstrap, String groupId, Map<String, String> client) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "ebs-replicator-results");
@@ -56,6 +63,7 @@ final class KafkaTopics {
         if (groupId != null) {
             p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         }
+        p.putAll(client);
         return p;
     }
 

@@ -33,7 +33,8 @@ final class ReplicateCommand {
                     "snap-A2, the target's copy of snap-A). Credentials come from the AWS default provider",
                     "chain unless -D ebs.credentials.access-key-id=... is given. Prints one JSON object per",
                     "target; exits 1 if any target failed. Re-running with the same --request-id resumes",
-                    "the same target snapshots.");
+                    "the same target snapshots. Restarts: exponential delay up to 2 min, no attempt limit,",
+                    "unless the cluster's configuration or -D restart-strategy.*=... names another.");
 
     private static final Set<String> WITH_VALUE =
             Set.of(
@@ -66,7 +67,8 @@ final class ReplicateCommand {
                 new Replication.JobSettings(
                         flags.intValue("--parallelism", 0),
                         parseDuration(flags.get("--checkpoint-interval"), Duration.ofSeconds(10)),
-                        flags.get("--checkpoint-dir"));
+                        flags.get("--checkpoint-dir"),
+                        RestartPolicy.fromDynamicProperties(flags.dynamicProperties()));
         List<ReplicationResult> results = Replication.run(List.of(request), options, settings, err);
         return print(results, regions.size(), out);
     }

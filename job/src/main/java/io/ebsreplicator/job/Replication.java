@@ -10,7 +10,6 @@ import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.HeartbeatManagerOptions;
-import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -37,7 +36,15 @@ final class Replication {
     private Replication() {}
 
     /** Job-level settings from the command line. */
-    record JobSettings(int parallelism, Duration checkpointInterval, String checkpointDir) {}
+    /**
+     * Job-level settings from the command line; {@code restartStrategy} holds the {@code -D
+     * restart-strategy.*} pairs (see {@link RestartPolicy}).
+     */
+    record JobSettings(
+            int parallelism,
+            Duration checkpointInterval,
+            String checkpointDir,
+            Configuration restartStrategy) {}
 
     static List<ReplicationResult> run(
             List<ReplicationRequest> requests,
@@ -49,15 +56,12 @@ final class Replication {
         // Accumulators travel with heartbeats: report progress of an embedded run every second.
         // (Under flink run the cluster's own configuration applies.)
         jobConf.set(HeartbeatManagerOptions.HEARTBEAT_INTERVAL, Duration.ofSeconds(1));
-        jobConf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        jobConf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 20);
-        jobConf.set(
-                RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(2));
         if (settings.checkpointDir() != null) {
             jobConf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, settings.checkpointDir());
         }
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(jobConf);
+        progress.println(RestartPolicy.apply(env, settings.restartStrategy()));
         if (settings.parallelism() > 0) {
             env.setParallelism(settings.parallelism());
         }

@@ -41,7 +41,7 @@ final class RequestCommand {
                     "               [--mode AUTO|FULL] --target-region R2 [--target-region R3 ...]",
                     "               [--target-parent R2=snap-A2 ...] [--encrypted --kms-key-arn ARN]",
                     "               [--tag k=v ...] [--description D] [--priority N] [--lineage L]",
-                    "               [--timeout 30s]",
+                    "               [--timeout 30s] " + KafkaClientProperties.USAGE_LINE,
                     "",
                     "Publishes one request (default topic "
                             + KafkaTopics.REQUESTS
@@ -53,23 +53,24 @@ final class RequestCommand {
                     "published (exit 2).");
 
     private static final Set<String> WITH_VALUE =
-            Set.of(
-                    "--bootstrap-servers",
-                    "--topic",
-                    "--file",
-                    "--request-id",
-                    "--source-region",
-                    "--source-snapshot",
-                    "--base-snapshot",
-                    "--mode",
-                    "--target-region",
-                    "--target-parent",
-                    "--kms-key-arn",
-                    "--tag",
-                    "--description",
-                    "--priority",
-                    "--lineage",
-                    "--timeout");
+            KafkaClientProperties.withFlags(
+                    Set.of(
+                            "--bootstrap-servers",
+                            "--topic",
+                            "--file",
+                            "--request-id",
+                            "--source-region",
+                            "--source-snapshot",
+                            "--base-snapshot",
+                            "--mode",
+                            "--target-region",
+                            "--target-parent",
+                            "--kms-key-arn",
+                            "--tag",
+                            "--description",
+                            "--priority",
+                            "--lineage",
+                            "--timeout"));
 
     /** Flags that describe the request itself: not allowed together with {@code --file}. */
     private static final List<String> REQUEST_FLAGS =
@@ -123,7 +124,9 @@ final class RequestCommand {
                 (lineage != null ? lineage : request.getRequestId())
                         .getBytes(StandardCharsets.UTF_8);
         try (KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(KafkaTopics.producerProperties(bootstrap, timeout))) {
+                new KafkaProducer<>(
+                        KafkaTopics.producerProperties(
+                                bootstrap, timeout, KafkaClientProperties.fromFlags(flags)))) {
             RecordMetadata md =
                     producer.send(new ProducerRecord<>(topic, key, value))
                             .get(timeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -31,6 +31,7 @@ final class ResultsCommand {
                     "\n",
                     "Usage: results --bootstrap-servers HOST:PORT [--topic T] [--from-beginning]",
                     "               [--request-id ID ...] [--count N] [--timeout 60s] [--group-id G]",
+                    "               " + KafkaClientProperties.USAGE_LINE,
                     "",
                     "Prints each result (default topic "
                             + KafkaTopics.RESULTS
@@ -40,13 +41,14 @@ final class ResultsCommand {
                     "the timeout passed before --count results; 0 otherwise.");
 
     private static final Set<String> WITH_VALUE =
-            Set.of(
-                    "--bootstrap-servers",
-                    "--topic",
-                    "--request-id",
-                    "--count",
-                    "--timeout",
-                    "--group-id");
+            KafkaClientProperties.withFlags(
+                    Set.of(
+                            "--bootstrap-servers",
+                            "--topic",
+                            "--request-id",
+                            "--count",
+                            "--timeout",
+                            "--group-id"));
 
     private ResultsCommand() {}
 
@@ -62,7 +64,9 @@ final class ResultsCommand {
         int printed = 0;
         boolean failed = false;
         try (KafkaConsumer<byte[], byte[]> consumer =
-                new KafkaConsumer<>(KafkaTopics.consumerProperties(bootstrap, groupId))) {
+                new KafkaConsumer<>(
+                        KafkaTopics.consumerProperties(
+                                bootstrap, groupId, KafkaClientProperties.fromFlags(flags)))) {
             List<TopicPartition> partitions = new ArrayList<>();
             for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
                 partitions.add(new TopicPartition(topic, p.partition()));

@@ -31,6 +31,7 @@ final class ServeCommand {
                     "             [--dead-letter-topic T] [--group-id G] [--parallelism N]",
                     "             [--max-in-flight N] [--checkpoint-interval D (default: the cluster's, else 10s)]",
                     "             [--transaction-timeout 15min] [--endpoint REGION=URL ...] [-D key=value ...]",
+                    "             " + KafkaClientProperties.USAGE_LINE,
                     "",
                     "Replicates every request published to the requests topic (default "
                             + ServeSettings.DEFAULT_REQUESTS_TOPIC
@@ -42,20 +43,23 @@ final class ServeCommand {
                     ServeSettings.DEFAULT_DEAD_LETTERS_TOPIC
                             + ") with the reason. Results and dead letters are written in Kafka",
                     "transactions committed with each checkpoint: readers use isolation.level=read_committed.",
-                    "A request id seen before (within ebs.intake.dedupe-retention) is not replicated again.");
+                    "A request id seen before (within ebs.intake.dedupe-retention) is not replicated again.",
+                    "Restarts: exponential delay up to 2 min, no attempt limit, unless the cluster's",
+                    "configuration or -D restart-strategy.*=... names another.");
 
     static final Set<String> WITH_VALUE =
-            Set.of(
-                    "--bootstrap-servers",
-                    "--requests-topic",
-                    "--results-topic",
-                    "--dead-letter-topic",
-                    "--group-id",
-                    "--parallelism",
-                    "--max-in-flight",
-                    "--checkpoint-interval",
-                    "--transaction-timeout",
-                    "--endpoint");
+            KafkaClientProperties.withFlags(
+                    Set.of(
+                            "--bootstrap-servers",
+                            "--requests-topic",
+                            "--results-topic",
+                            "--dead-letter-topic",
+                            "--group-id",
+                            "--parallelism",
+                            "--max-in-flight",
+                            "--checkpoint-interval",
+                            "--transaction-timeout",
+                            "--endpoint"));
 
     /** Used when neither the flag nor the cluster's configuration sets an interval. */
     static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
@@ -69,8 +73,12 @@ final class ServeCommand {
         Duration interval = KafkaTopics.duration(flags, "--checkpoint-interval", null);
         int parallelism = flags.intValue("--parallelism", 0);
 
-        // Restart strategy and checkpoint storage come from the cluster's configuration.
+        // Checkpoint storage comes from the cluster's configuration; the restart strategy too
+        // when it names one.
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        err.println(
+                RestartPolicy.apply(
+                        env, RestartPolicy.fromDynamicProperties(flags.dynamicProperties())));
         if (parallelism > 0) {
             env.setParallelism(parallelism);
         }
@@ -95,7 +103,12 @@ final class ServeCommand {
                         + "; results to "
                         + settings.resultsTopic()
                         + ", dead letters to "
-                        + settings.deadLettersTopic());
+                        + settings.deadLettersTopic()
+                        + (settings.kafkaProperties().isEmpty()
+                                ? ""
+                                : "; Kafka client properties "
+                                        + KafkaClientProperties.masked(
+                                                settings.kafkaProperties())));
         env.execute("ebs-replicator serve " + settings.requestsTopic());
         return 0;
     }
@@ -108,7 +121,8 @@ final class ServeCommand {
                 orDefault(flags, "--dead-letter-topic", ServeSettings.DEFAULT_DEAD_LETTERS_TOPIC),
                 flags.get("--group-id"),
                 KafkaTopics.duration(
-                        flags, "--transaction-timeout", ServeSettings.DEFAULT_TRANSACTION_TIMEOUT));
+                        flags, "--transaction-timeout", ServeSettings.DEFAULT_TRANSACTION_TIMEOUT),
+                KafkaClientProperties.fromFlags(flags));
     }
 
     /** The {@code -D} options, with {@code --endpoint REGION=URL} and {@code --max-in-flight}. */

@@ -105,7 +105,8 @@ class RegionIsolationITCase {
                         results,
                         deadLetters,
                         null,
-                        Duration.ofMinutes(5)),
+                        Duration.ofMinutes(5),
+                        Map.of()),
                 options,
                 BlockTransform.IDENTITY,
                 new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options).withShare(2)));

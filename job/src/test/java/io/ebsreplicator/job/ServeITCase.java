@@ -87,7 +87,8 @@ class ServeITCase {
                         results,
                         deadLetters,
                         null,
-                        Duration.ofMinutes(5)),
+                        Duration.ofMinutes(5),
+                        Map.of()),
                 options,
                 BlockTransform.IDENTITY,
                 new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options).withShare(2)));

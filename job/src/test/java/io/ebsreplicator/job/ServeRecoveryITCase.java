@@ -96,7 +96,8 @@ class ServeRecoveryITCase {
                         results,
                         deadLetters,
                         null,
-                        Duration.ofMinutes(5));
+                        Duration.ofMinutes(5),
+                        Map.of());
 
         String restoreFrom = null;
         for (int run = 0; run < 2; run++) {

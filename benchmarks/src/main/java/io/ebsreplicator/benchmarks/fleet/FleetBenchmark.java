@@ -237,7 +237,8 @@ public final class FleetBenchmark {
                         "fleet-results-" + suffix,
                         "fleet-dead-letters-" + suffix,
                         null,
-                        ServeSettings.DEFAULT_TRANSACTION_TIMEOUT);
+                        ServeSettings.DEFAULT_TRANSACTION_TIMEOUT,
+                        Map.of());
         createTopics(a.bootstrapServers, settings);
 
         Configuration options = new Configuration();

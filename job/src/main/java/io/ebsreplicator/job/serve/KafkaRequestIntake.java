@@ -10,12 +10,14 @@ import io.ebsreplicator.schemas.ReplicationRequest;
 import io.ebsreplicator.schemas.RequestValidator;
 import io.ebsreplicator.schemas.SchemaDecodeException;
 
+import org.apache.flink.util.TimeUtils;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -56,10 +58,35 @@ public final class KafkaRequestIntake implements RequestIntake {
     private final AtomicBoolean polling = new AtomicBoolean();
     private final Set<TopicPartition> assigned = new java.util.HashSet<>();
 
+    /**
+     * The first wait before looking for a missing requests topic again; it doubles on each miss up
+     * to {@link #MISSING_TOPIC_MAX_RETRY}. A topic created by {@code topics} right after the job
+     * started is found within about a second.
+     */
+    public static final Duration MISSING_TOPIC_FIRST_RETRY = Duration.ofSeconds(1);
+
+    /**
+     * The longest wait between looks for a missing requests topic: how long requests may wait after
+     * the topic appears, and one line in the log per period while it does not.
+     */
+    public static final Duration MISSING_TOPIC_MAX_RETRY = Duration.ofSeconds(30);
+
+    private final String bootstrapServers;
+
+    /** The positions given to {@link #seek}, applied when the partitions are assigned. */
+    private Map<String, Long> startPositions = Map.of();
+
+    /** While the topic is missing: the wait before the next look; null once it was found. */
+    private Duration missingRetry;
+
+    private long nextLookNanos;
+    private int looks;
+
     KafkaRequestIntake(
             String bootstrapServers, String topic, String groupId, Map<String, String> extra) {
         this.topic = topic;
         this.groupId = groupId;
+        this.bootstrapServers = bootstrapServers;
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "ebs-replicator-intake");
@@ -94,13 +121,32 @@ public final class KafkaRequestIntake implements RequestIntake {
 
     @Override
     public void seek(Map<String, Long> positions) {
+        startPositions = Map.copyOf(positions);
         assignNewPartitions(positions);
     }
 
-    /** Assigns the topic's partitions, each at its position (else committed, else earliest). */
+    /**
+     * Assigns the topic's partitions, each at its position (else committed, else earliest). A topic
+     * that does not exist is not an error of this intake: it logs that once, clearly, and {@link
+     * #poll} looks again at growing intervals.
+     */
     private void assignNewPartitions(Map<String, Long> positions) {
         List<TopicPartition> all = new ArrayList<>();
-        for (PartitionInfo info : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
+        List<PartitionInfo> partitions;
+        try {
+            partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+        } catch (UnknownTopicOrPartitionException e) {
+            partitions = List.of();
+        }
+        if (partitions.isEmpty()) {
+            topicMissing();
+            return;
+        }
+        if (missingRetry != null) {
+            LOG.info("The requests topic {} exists now; taking requests from it", topic);
+            missingRetry = null;
+        }
+        for (PartitionInfo info : partitions) {
             all.add(new TopicPartition(topic, info.partition()));
         }
         if (assigned.containsAll(all)) {
@@ -140,6 +186,15 @@ public final class KafkaRequestIntake implements RequestIntake {
             if (closing.get()) {
                 return out;
             }
+            if (missingRetry != null) {
+                if (System.nanoTime() - nextLookNanos < 0) {
+                    return out;
+                }
+                assignNewPartitions(startPositions);
+                if (missingRetry != null) {
+                    return out;
+                }
+            }
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
                 out.add(decode(r));
             }
@@ -154,6 +209,40 @@ public final class KafkaRequestIntake implements RequestIntake {
             }
         }
         return out;
+    }
+
+    /**
+     * The requests topic does not exist: one error that says what to do the first time, a line
+     * without a stack trace on each later look, the next look after a doubled wait.
+     */
+    private void topicMissing() {
+        looks++;
+        if (missingRetry == null) {
+            missingRetry = MISSING_TOPIC_FIRST_RETRY;
+            LOG.error(
+                    "The requests topic {} does not exist at {}. Create it, with the results and"
+                            + " dead-letter topics, with: ebs-replicator topics --bootstrap-servers"
+                            + " {} (the same topic flags as serve). Looking for it again in {}, then"
+                            + " at growing intervals up to {}.",
+                    topic,
+                    bootstrapServers,
+                    bootstrapServers,
+                    TimeUtils.formatWithHighestUnit(missingRetry),
+                    TimeUtils.formatWithHighestUnit(MISSING_TOPIC_MAX_RETRY));
+        } else {
+            missingRetry = min(missingRetry.multipliedBy(2), MISSING_TOPIC_MAX_RETRY);
+            LOG.warn(
+                    "The requests topic {} still does not exist ({} looks); looking again in {}."
+                            + " Create it with: ebs-replicator topics",
+                    topic,
+                    looks,
+                    TimeUtils.formatWithHighestUnit(missingRetry));
+        }
+        nextLookNanos = System.nanoTime() + missingRetry.toNanos();
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     IntakeRecord decode(ConsumerRecord<byte[], byte[]> r) {

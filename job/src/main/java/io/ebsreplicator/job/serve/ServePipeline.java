@@ -16,6 +16,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Properties;
 
 /**
  * The long-running job of {@code serve}: requests from a Kafka topic into the replication pipeline,
@@ -42,7 +44,8 @@ public final class ServePipeline {
                         new KafkaRequestIntake.Factory(
                                 settings.bootstrapServers(),
                                 settings.requestsTopic(),
-                                settings.groupId()),
+                                settings.groupId(),
+                                new HashMap<>(settings.kafkaProperties())),
                         options,
                         transform,
                         factory);
@@ -62,7 +65,10 @@ public final class ServePipeline {
 
     private static <T> KafkaSink<T> sink(
             ServeSettings settings, KafkaRecordSerializationSchema<T> serializer, String what) {
+        Properties client = new Properties();
+        client.putAll(settings.kafkaProperties());
         return KafkaSink.<T>builder()
+                .setKafkaProducerConfig(client)
                 .setBootstrapServers(settings.bootstrapServers())
                 .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)

@@ -2,6 +2,7 @@ package io.ebsreplicator.job.serve;
 
 import java.io.Serializable;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -17,6 +18,9 @@ import java.util.Objects;
  * @param transactionTimeout Kafka transaction timeout of the result and dead-letter writers; must
  *     not exceed the brokers' {@code transaction.max.timeout.ms} (15 minutes by default) and must
  *     exceed the longest time between checkpoints, restarts included
+ * @param kafkaProperties client properties for the intake consumer and both writers (TLS, SASL,
+ *     ...): secrets in them should be configuration-provider placeholders ({@code ${env:NAME}}),
+ *     which the Kafka clients resolve where they run
  */
 public record ServeSettings(
         String bootstrapServers,
@@ -24,7 +28,8 @@ public record ServeSettings(
         String resultsTopic,
         String deadLettersTopic,
         String groupId,
-        Duration transactionTimeout)
+        Duration transactionTimeout,
+        Map<String, String> kafkaProperties)
         implements Serializable {
 
     public static final String DEFAULT_REQUESTS_TOPIC = "ebs-replication-requests";
@@ -40,5 +45,6 @@ public record ServeSettings(
         Objects.requireNonNull(resultsTopic, "resultsTopic");
         Objects.requireNonNull(deadLettersTopic, "deadLettersTopic");
         Objects.requireNonNull(transactionTimeout, "transactionTimeout");
+        kafkaProperties = Map.copyOf(kafkaProperties);
     }
 }

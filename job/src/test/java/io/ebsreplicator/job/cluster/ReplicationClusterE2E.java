@@ -44,8 +44,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  *
  * <p>The copy is paced by the job's own request budget ({@code ebs.rate.put-per-second}) so that it
  * takes about 20 s and a test can act in the middle: kill a TaskManager, kill the JobManager, stop
- * with a savepoint. Every scenario ends with the same guarantees: one COMPLETED result, exactly one
- * target snapshot, completed, its blocks equal to the source's, CompleteSnapshot accepted once.
+ * with a savepoint, kill a TaskManager and replace it only a minute later. Every scenario ends with
+ * the same guarantees: one COMPLETED result, exactly one target snapshot, completed, its blocks
+ * equal to the source's, CompleteSnapshot accepted once.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ReplicationClusterE2E {
@@ -283,6 +284,62 @@ class ReplicationClusterE2E {
                 (System.nanoTime() - t0) / 1e9, recopied);
         // A savepoint is taken with nothing in flight after it: no block is written twice.
         assertThat(recopied).isLessThanOrEqualTo(PARALLELISM * MAX_IN_FLIGHT);
+    }
+
+    /**
+     * How long the replacement TaskManager stays away in (e): far longer than the heartbeat timeout
+     * and than the 20 x 2 s of fixed-delay restarts the job once had, so the job must wait it out.
+     */
+    static final Duration LATE_REPLACEMENT = Duration.ofSeconds(60);
+
+    /**
+     * (e): SIGKILL of a TaskManager doing the copying, and its replacement only {@link
+     * #LATE_REPLACEMENT} later. The cluster has one slot per TaskManager and the job needs two, so
+     * it cannot run meanwhile; it restarts under its exponential-delay strategy and finishes once
+     * the replacement has registered.
+     */
+    @Test
+    @Order(5)
+    @Timeout(360)
+    void waitsOutATaskManagerThatIsReplacedOnlyAMinuteLater() throws Exception {
+        String request = "e2e-late-tm";
+        Set<String> before = targetIds();
+        long t0 = System.nanoTime();
+        var client = flink.submit(List.of("-p", "" + PARALLELISM), replicate(request));
+        String job = client.awaitJobId(RUN_TIMEOUT);
+        String copier = awaitVertex(job, "EBS block copier");
+        JsonNode config = flink.rest("/jobs/" + job + "/config");
+        assertThat(config.path("execution-config").path("restart-strategy").asText())
+                .as("the job's own default strategy, the cluster naming none")
+                .startsWith("Restart with exponential delay");
+        Snapshot target = awaitTarget(before);
+        awaitAtLeast("a quarter of the blocks written", target::putRequestsAccepted, BLOCKS / 4);
+        String victim = flink.taskManagerOf(job, copier, 0);
+        flink.kill(victim);
+        long killedAt = System.nanoTime();
+        log("(e) killed %s at %d of %d puts", victim, target.putRequestsAccepted(), BLOCKS);
+
+        long until = killedAt + LATE_REPLACEMENT.toNanos();
+        while (System.nanoTime() < until) {
+            String state = flink.jobState(job);
+            assertThat(state).as("the job waits for a TaskManager").isNotIn("FAILED", "FINISHED");
+            Thread.sleep(1000);
+        }
+        assertThat(target.status())
+                .as("nothing completes without the second slot")
+                .isEqualTo(SnapshotStatus.PENDING);
+        log("%s", flink.addTaskManager().trim());
+        long replacedAt = System.nanoTime();
+
+        assertThat(client.awaitExit(RUN_TIMEOUT)).as(client.output()).isZero();
+        long recopied = assertReplicated(request, before, client.results());
+        log(
+                "(e) TaskManager replaced after %.0f s: done %.1f s after the replacement, %.1f s"
+                        + " in all, re-copied %d blocks",
+                (replacedAt - killedAt) / 1e9,
+                (System.nanoTime() - replacedAt) / 1e9,
+                (System.nanoTime() - t0) / 1e9,
+                recopied);
     }
 
     private static List<String> replicate(String requestId) {
