@@ -413,6 +413,12 @@ public class BlockHotPathBenchmark {
             return notUsed();
         }
 
+        @Override
+        public CompletableFuture<io.ebsreplicator.connector.ebs.proxy.SnapshotDeletion>
+                deleteSnapshotAsync(String snapshotId) {
+            return notUsed();
+        }
+
         /** The copier's hot path makes no control-plane call. */
         private <T> CompletableFuture<T> notUsed() {
             return CompletableFuture.failedFuture(

@@ -31,6 +31,7 @@ import software.amazon.awssdk.services.ebs.model.PutSnapshotBlockRequest;
 import software.amazon.awssdk.services.ebs.model.StartSnapshotRequest;
 import software.amazon.awssdk.services.ebs.model.Tag;
 import software.amazon.awssdk.services.ec2.Ec2AsyncClient;
+import software.amazon.awssdk.services.ec2.model.DeleteSnapshotRequest;
 import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsRequest;
 import software.amazon.awssdk.services.ec2.model.Filter;
 import software.amazon.awssdk.services.ec2.model.Snapshot;
@@ -63,9 +64,9 @@ import java.util.function.Function;
  * enumerator's {@code start}, a reader, an operator's {@code open}) on the JobManager or a
  * TaskManager, and closed there; never serialized.
  *
- * <p>Clients: an {@link EbsAsyncClient} and an {@link Ec2AsyncClient} (DescribeSnapshots), each on
- * its own Netty connection pool over the JVM's shared event loops. Every call is asynchronous; the
- * blocking forms of {@link EbsProxy} wait for the same futures.
+ * <p>Clients: an {@link EbsAsyncClient} and an {@link Ec2AsyncClient} (DescribeSnapshots,
+ * DeleteSnapshot), each on its own Netty connection pool over the JVM's shared event loops. Every
+ * call is asynchronous; the blocking forms of {@link EbsProxy} wait for the same futures.
  *
  * <p>Retries belong to the proxy, not to the SDK (its retries are off): every attempt first spends
  * the {@link RequestBudget} of its operation group, runs with the per-attempt timeout, and a
@@ -469,6 +470,35 @@ public final class SdkEbsProxy implements EbsProxy {
                             return next == null || next.isEmpty()
                                     ? CompletableFuture.completedFuture(found)
                                     : describePages(ids, next, found);
+                        });
+    }
+
+    @Override
+    public CompletableFuture<SnapshotDeletion> deleteSnapshotAsync(String snapshotId) {
+        DeleteSnapshotRequest request =
+                DeleteSnapshotRequest.builder().snapshotId(snapshotId).build();
+        return callAsync(
+                        EbsOperation.DELETE_SNAPSHOT,
+                        snapshotId,
+                        null,
+                        timeout -> ec2.deleteSnapshot(withTimeout(request, timeout)))
+                .handle(
+                        (r, e) -> {
+                            if (e == null) {
+                                return SnapshotDeletion.DELETED;
+                            }
+                            EbsProxyException failure =
+                                    EbsErrorClassifier.classify(
+                                            e,
+                                            EbsOperation.DELETE_SNAPSHOT.apiName(),
+                                            region,
+                                            snapshotId,
+                                            null,
+                                            false);
+                            if (EbsErrorClassifier.SNAPSHOT_GONE.equals(failure.errorCode())) {
+                                return SnapshotDeletion.ALREADY_GONE;
+                            }
+                            throw failure;
                         });
     }
 

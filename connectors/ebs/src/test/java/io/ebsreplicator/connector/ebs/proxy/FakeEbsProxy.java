@@ -79,6 +79,7 @@ public final class FakeEbsProxy implements EbsProxy {
     private final Map<String, Supplier<? extends RuntimeException>> alwaysFailures =
             new HashMap<>();
     private final Map<String, Instant> markedNew = new HashMap<>();
+    private final List<String> deleted = new ArrayList<>();
     private final java.util.Set<String> held = new java.util.HashSet<>();
     private final List<Runnable> heldCalls = new ArrayList<>();
     private int tokenGeneration;
@@ -553,6 +554,44 @@ public final class FakeEbsProxy implements EbsProxy {
                         return found;
                     }
                 });
+    }
+
+    /**
+     * EC2 DeleteSnapshot, as EC2 answers it: a snapshot still {@code pending} is refused ({@code
+     * IncorrectState}), one that does not exist (any more) is {@link
+     * SnapshotDeletion#ALREADY_GONE}. A deleted snapshot's children keep the blocks they inherit
+     * from it.
+     */
+    @Override
+    public CompletableFuture<SnapshotDeletion> deleteSnapshotAsync(String snapshotId) {
+        return async(
+                EbsOperation.DELETE_SNAPSHOT,
+                () -> {
+                    synchronized (this) {
+                        call(EbsOperation.DELETE_SNAPSHOT, snapshotId);
+                        FakeSnapshot s = snapshots.get(snapshotId);
+                        if (s == null) {
+                            return SnapshotDeletion.ALREADY_GONE;
+                        }
+                        if ("pending".equals(s.status)) {
+                            throw fatal(
+                                    EbsOperation.DELETE_SNAPSHOT,
+                                    "IncorrectState",
+                                    null,
+                                    snapshotId,
+                                    null,
+                                    "The snapshot is pending");
+                        }
+                        snapshots.remove(snapshotId);
+                        deleted.add(snapshotId);
+                        return SnapshotDeletion.DELETED;
+                    }
+                });
+    }
+
+    /** The snapshots deleted through {@link #deleteSnapshotAsync}, in the order deleted. */
+    public synchronized List<String> deleted() {
+        return List.copyOf(deleted);
     }
 
     /**

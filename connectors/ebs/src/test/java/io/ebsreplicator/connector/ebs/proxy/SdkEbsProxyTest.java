@@ -347,6 +347,40 @@ class SdkEbsProxyTest {
     }
 
     @Test
+    void deleteSnapshotKeepsTheChildReadableAnswersAlreadyGoneAndRefusesAPendingOne()
+            throws Exception {
+        try (SdkEbsProxy proxy = proxy(EBS, config(EBS)).build()) {
+            String parent = completedSnapshot(proxy, 3);
+            String child = proxy.startSnapshot(spec(1, parent)).snapshotId();
+            TreeMap<Integer, byte[]> own = new TreeMap<>();
+            own.put(7, block(7));
+            writeAndComplete(proxy, child, own);
+            awaitCompleted(proxy, child);
+            String pending = proxy.startSnapshot(spec(1, null)).snapshotId();
+
+            assertThat(proxy.deleteSnapshot(parent)).isEqualTo(SnapshotDeletion.DELETED);
+            assertThat(proxy.deleteSnapshot(parent))
+                    .as("a repeated deletion (after a failover) is not a failure")
+                    .isEqualTo(SnapshotDeletion.ALREADY_GONE);
+            EbsProxyException refused = failure(proxy.deleteSnapshotAsync(pending));
+
+            assertFatal(refused, "IncorrectState", null);
+            assertThat(refused.snapshotId()).isEqualTo(pending);
+            assertThat(proxy.describeSnapshot(parent)).isNull();
+            assertThat(proxy.describeSnapshot(pending).status()).isEqualTo("pending");
+            BlockListing listing = proxy.listSnapshotBlocks(child, 0, null, 100);
+            assertThat(listing.blocks())
+                    .as("the child still lists the block it inherits from the deleted parent")
+                    .extracting(ListedBlock::blockIndex)
+                    .containsExactly(3, 7);
+            FetchedBlock inherited =
+                    proxy.getBlock(child, 3, listing.blocks().get(0).blockToken())
+                            .get(30, TimeUnit.SECONDS);
+            assertThat(inherited.data().toArray()).isEqualTo(block(3));
+        }
+    }
+
+    @Test
     void controlPlaneCallsGiveUpWithinTheirOwnShorterTimeout() throws Exception {
         EbsProxyConfig config =
                 config(EBS)
