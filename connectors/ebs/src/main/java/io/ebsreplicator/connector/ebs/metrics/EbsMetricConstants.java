@@ -96,6 +96,18 @@ public final class EbsMetricConstants {
     /** Gauge: request ids remembered to drop duplicates (a long-running job only). */
     public static final String REQUEST_IDS_REMEMBERED = "requestIdsRemembered";
 
+    /** Enumerator: requests without targets that a policy rule planned. */
+    public static final String REQUESTS_PLANNED_BY_POLICY = "requestsPlannedByPolicy";
+
+    /** Enumerator: requests without targets (snapshot events) that no policy rule selects. */
+    public static final String REQUESTS_UNMATCHED = "requestsUnmatched";
+
+    /**
+     * Enumerator: requests without targets that cannot be planned (the source is gone, or EBS
+     * refuses to describe it); no result can be addressed to them, so they are counted and logged.
+     */
+    public static final String REQUESTS_UNPLANNABLE = "requestsUnplannable";
+
     /** The key of the key-value group that holds a region's proxy call metrics. */
     public static final String REGION_GROUP = "region";
 

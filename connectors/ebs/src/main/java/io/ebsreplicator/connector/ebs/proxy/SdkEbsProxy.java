@@ -464,7 +464,10 @@ public final class SdkEbsProxy implements EbsProxy {
                                                 s.stateAsString(),
                                                 s.stateMessage(),
                                                 s.volumeSize() == null ? 0 : s.volumeSize(),
-                                                s.startTime()));
+                                                s.startTime(),
+                                                s.volumeId(),
+                                                s.description(),
+                                                tags(s)));
                             }
                             String next = r.nextToken();
                             return next == null || next.isEmpty()
@@ -500,6 +503,17 @@ public final class SdkEbsProxy implements EbsProxy {
                             }
                             throw failure;
                         });
+    }
+
+    /** A snapshot's tags; a key given twice keeps its last value (EC2 does not repeat keys). */
+    private static Map<String, String> tags(Snapshot s) {
+        Map<String, String> out = new HashMap<>();
+        for (software.amazon.awssdk.services.ec2.model.Tag t : s.tags()) {
+            if (t.key() != null && t.value() != null) {
+                out.put(t.key(), t.value());
+            }
+        }
+        return out;
     }
 
     @Override

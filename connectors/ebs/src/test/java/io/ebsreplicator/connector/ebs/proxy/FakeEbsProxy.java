@@ -213,6 +213,19 @@ public final class FakeEbsProxy implements EbsProxy {
         return s.id;
     }
 
+    /**
+     * Says that a snapshot was taken from {@code volumeId} (null: not from a volume, as the EBS
+     * direct APIs make them), with these tags and description, as DescribeSnapshots then reports.
+     */
+    public synchronized FakeEbsProxy describeAs(
+            String snapshotId, String volumeId, Map<String, String> tags, String description) {
+        FakeSnapshot s = require(snapshotId);
+        s.volumeId = volumeId == null ? "vol-ffffffff" : volumeId;
+        s.tags.putAll(tags);
+        s.description = description;
+        return this;
+    }
+
     /** The status of a snapshot ({@code pending}, {@code completed}, {@code error}), or null. */
     public synchronized String status(String snapshotId) {
         FakeSnapshot s = snapshots.get(snapshotId);
@@ -481,16 +494,30 @@ public final class FakeEbsProxy implements EbsProxy {
         if (s == null) {
             return null;
         }
+        String status = s.status;
         if (s.completion != null && "pending".equals(s.status)) {
             if (s.sealPollsLeft > 0) {
                 s.sealPollsLeft--;
             }
             if (s.sealPollsLeft == 0) {
                 s.status = "completed";
-                return new SnapshotDescription(s.id, "pending", s.stateMessage, s.volumeSizeGib);
+                status = "pending";
             }
         }
-        return new SnapshotDescription(s.id, s.status, s.stateMessage, s.volumeSizeGib);
+        Map<String, String> tags = new HashMap<>(s.spec == null ? Map.of() : s.spec.tags());
+        tags.putAll(s.tags);
+        return new SnapshotDescription(
+                s.id,
+                status,
+                s.stateMessage,
+                s.volumeSizeGib,
+                // Unknown, as before: tests order a lineage's snapshots by the enumerator's clock.
+                null,
+                s.volumeId,
+                s.description != null
+                        ? s.description
+                        : s.spec == null ? null : s.spec.description(),
+                tags);
     }
 
     // ------------------------------------------------------------------ asynchronous forms
@@ -726,6 +753,9 @@ public final class FakeEbsProxy implements EbsProxy {
         String status = "pending";
         String stateMessage = "";
         List<Object> completion;
+        String volumeId = "vol-ffffffff";
+        String description;
+        final Map<String, String> tags = new HashMap<>();
         int sealPollsLeft;
 
         FakeSnapshot(String id, FakeSnapshot parent, long volumeSizeGib, StartSnapshotSpec spec) {

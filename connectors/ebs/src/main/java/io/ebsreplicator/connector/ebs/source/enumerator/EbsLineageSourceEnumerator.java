@@ -28,10 +28,13 @@ import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
+import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.connector.source.SourceEvent;
 import org.apache.flink.api.connector.source.SplitEnumerator;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.SimpleCounter;
 import org.apache.flink.util.clock.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +72,9 @@ import java.util.concurrent.CompletableFuture;
  *       StartSnapshot calls per target region, with the start gate between the two;
  *   <li>{@link TargetWatcher}: the targets started, described in batches per region, the pending
  *       count per region that gates starts, and what each answer decides (completed, cancelled by
- *       EBS, settled).
+ *       EBS, settled);
+ *   <li>{@link PolicyPlanning}: with a DR policy, the targets of a request that names none, from
+ *       the first rule that selects its source (described first); and the policy's reloads.
  * </ul>
  *
  * <p>Threads:
@@ -78,8 +83,9 @@ import java.util.concurrent.CompletableFuture;
  *   <li><b>Coordinator thread</b> (Flink's one source-coordinator thread): every method of this
  *       class and every use of the parts. It never waits for a remote call: the results of
  *       asynchronous calls come back to it through {@code runInCoordinatorThread}.
- *   <li><b>Worker thread</b> ({@code callAsync}): only the intake's poll, bounded by {@link
- *       #INTAKE_POLL_MILLIS}, so that no region can stall intake.
+ *   <li><b>Worker thread</b> ({@code callAsync}): the intake's poll, bounded by {@link
+ *       #INTAKE_POLL_MILLIS}, so that no region can stall intake; and the policy file's periodic
+ *       read (a local file of at most 1 MiB).
  *   <li><b>Proxy threads</b> (the SDK's and each proxy's scheduler): the control-plane calls, with
  *       the control-plane timeouts: DescribeSnapshots (batched per region), the probe listing and
  *       StartSnapshot. A plan counts against its source region ({@link #MAX_PLANS_IN_FLIGHT}) until
@@ -162,6 +168,16 @@ public final class EbsLineageSourceEnumerator
     private RequestPlanner planner;
     private volatile boolean closed;
 
+    /** Plans requests without targets from the DR policy; {@code null} without a policy. */
+    private final PolicyPlanning policy;
+
+    /** Requests without targets restored from a checkpoint, planned when the policy is loaded. */
+    private final List<PendingRequest> toPlan = new ArrayList<>();
+
+    private final Counter plannedByPolicy = new SimpleCounter();
+    private final Counter unmatched = new SimpleCounter();
+    private final Counter unplannable = new SimpleCounter();
+
     /**
      * @param state what to start from: the checkpointed state, or the requests of a bounded job
      * @param intake where requests keep coming from, or {@code null} for a bounded job
@@ -189,9 +205,12 @@ public final class EbsLineageSourceEnumerator
                         settings.maxPending());
         this.windows = new StartWindows(watcher, MAX_PLANS_IN_FLIGHT, MAX_STARTS_IN_FLIGHT);
         this.unassigned = new ArrayDeque<>(state.unassignedSplits());
+        this.policy = settings.policy() == null ? null : new PolicyPlanning(settings.policy());
         long now = clock.absoluteTimeMillis();
         for (PendingRequest p : state.pendingRequests()) {
-            if (p.generation() > 0) {
+            if (policy != null && PolicyPlanning.needsPlan(p.request())) {
+                toPlan.add(p);
+            } else if (p.generation() > 0) {
                 queue.addFirst(entry(p));
             } else {
                 queue.add(entry(p));
@@ -236,7 +255,92 @@ public final class EbsLineageSourceEnumerator
                     INTAKE_POLL_MILLIS);
         }
         context.callAsync(() -> null, (ignored, error) -> tick(), TICK_MILLIS, TICK_MILLIS);
+        if (policy != null) {
+            // An invalid or unreadable policy fails the start: better than copying nothing.
+            policy.load();
+            long every = settings.policyReloadInterval().toMillis();
+            context.callAsync(policy::reload, this::onPolicyChecked, every, every);
+            toPlan.forEach(this::planFromPolicy);
+            toPlan.clear();
+        }
         dispatch();
+    }
+
+    // ------------------------------------------------------------------ policy
+
+    /** What a periodic read of the policy file found, on the coordinator thread. */
+    private void onPolicyChecked(
+            io.ebsreplicator.connector.ebs.policy.PolicyFile.Reload reload, Throwable error) {
+        if (closed) {
+            return;
+        }
+        if (error != null) {
+            LOG.error("The DR policy could not be checked for changes", error);
+            return;
+        }
+        policy.apply(reload);
+    }
+
+    /** Describes a request's source and plans it from the policy (it names no targets). */
+    private void planFromPolicy(PendingRequest p) {
+        CompletableFuture<PolicyPlanning.Outcome> planned;
+        try {
+            planned = policy.plan(p, describer(p.request().sourceRegion()));
+        } catch (RuntimeException ex) {
+            planned = CompletableFuture.failedFuture(ex);
+        }
+        planned.whenComplete(
+                (o, error) ->
+                        context.runInCoordinatorThread(
+                                () ->
+                                        onPolicyPlanned(
+                                                error == null
+                                                        ? o
+                                                        : new PolicyPlanning.Outcome.Unplannable(
+                                                                p, String.valueOf(error)))));
+    }
+
+    /** Requests planned by the policy, unmatched and unplannable so far (the metrics' counts). */
+    @VisibleForTesting
+    long[] policyCounts() {
+        return new long[] {
+            plannedByPolicy.getCount(), unmatched.getCount(), unplannable.getCount()
+        };
+    }
+
+    private void onPolicyPlanned(PolicyPlanning.Outcome o) {
+        if (closed || !policy.planning(o.request())) {
+            return;
+        }
+        policy.finished(o);
+        ReplicationRequest r = o.request().request();
+        if (o instanceof PolicyPlanning.Outcome.Planned planned) {
+            plannedByPolicy.inc();
+            LOG.info(
+                    "Request {} planned by policy rule '{}': to {}",
+                    r.requestId(),
+                    planned.rule(),
+                    String.join(", ", regions(planned.request())));
+            queue.add(entry(planned.request()));
+            dispatch();
+        } else if (o instanceof PolicyPlanning.Outcome.Unmatched u) {
+            unmatched.inc();
+            LOG.info(
+                    "Request {} skipped: no policy rule selects {} in {} (volume {}, lineage {})",
+                    r.requestId(),
+                    r.sourceSnapshotId(),
+                    r.sourceRegion(),
+                    u.source().volumeId(),
+                    r.lineage());
+        } else if (o instanceof PolicyPlanning.Outcome.Unplannable u) {
+            unplannable.inc();
+            LOG.warn("Request {} cannot be planned from the policy: {}", r.requestId(), u.why());
+        } else if (o instanceof PolicyPlanning.Outcome.Retry retry) {
+            LOG.warn(
+                    "Request {} could not be planned from the policy yet, trying again: {}",
+                    r.requestId(),
+                    retry.cause().toString());
+        }
     }
 
     // ------------------------------------------------------------------ intake
@@ -267,7 +371,11 @@ public final class EbsLineageSourceEnumerator
                         r.request().requestId(),
                         r.stream(),
                         r.offset());
-                queue.add(entry(p));
+                if (policy != null && PolicyPlanning.needsPlan(p.request())) {
+                    planFromPolicy(p);
+                } else {
+                    queue.add(entry(p));
+                }
             }
         }
         if (!records.isEmpty()) {
@@ -466,6 +574,9 @@ public final class EbsLineageSourceEnumerator
             watcher.nothingBeingRead(now);
         }
         handle(watcher.settle(now), now);
+        if (policy != null) {
+            policy.takeRetries().forEach(this::planFromPolicy);
+        }
         for (Map.Entry<String, List<String>> due : watcher.due(now).entrySet()) {
             String region = due.getKey();
             List<String> ids = due.getValue();
@@ -642,6 +753,7 @@ public final class EbsLineageSourceEnumerator
             } else if (intake == null
                     && queue.isEmpty()
                     && resolving.isEmpty()
+                    && (policy == null || policy.inPlanning().isEmpty())
                     && !stillReading()) {
                 // While a target's splits are read, a replacement may still be needed.
                 context.signalNoMoreSplits(reader);
@@ -685,6 +797,11 @@ public final class EbsLineageSourceEnumerator
         // Requests being planned are planned again after a restore: StartSnapshot is idempotent.
         resolving.values().forEach(e -> pending.add(e.request()));
         pending.addAll(queue.snapshot());
+        if (policy != null) {
+            // Planned again after a restore: the source is described again, the policy re-read.
+            pending.addAll(policy.inPlanning());
+        }
+        pending.addAll(toPlan);
         List<WatchedTarget> watched = new ArrayList<>();
         for (Watch w : watcher.watches()) {
             watched.add(
@@ -748,6 +865,11 @@ public final class EbsLineageSourceEnumerator
         ebs.gauge(EbsMetricConstants.REQUESTS_QUEUED, queue::size);
         ebs.gauge(EbsMetricConstants.REQUESTS_STARTING, resolving::size);
         ebs.gauge(EbsMetricConstants.TARGETS_WATCHED, () -> watcher.watches().size());
+        if (policy != null) {
+            ebs.counter(EbsMetricConstants.REQUESTS_PLANNED_BY_POLICY, plannedByPolicy);
+            ebs.counter(EbsMetricConstants.REQUESTS_UNMATCHED, unmatched);
+            ebs.counter(EbsMetricConstants.REQUESTS_UNPLANNABLE, unplannable);
+        }
         if (intake != null) {
             ebs.gauge(EbsMetricConstants.REQUEST_IDS_REMEMBERED, () -> intake.accepted().size());
         }
