@@ -356,6 +356,10 @@ public final class EbsLineageSourceEnumerator
         }
         long now = clock.absoluteTimeMillis();
         for (IntakeRecord r : intake.take(records, now)) {
+            if (r.skipped() != null) {
+                LOG.info("Message {}@{} skipped: {}", r.stream(), r.offset(), r.skipped());
+                continue;
+            }
             if (r.deadLetter() != null) {
                 LOG.warn("Message {} is not a usable request: dead letter", r.deadLetterId());
                 unassigned.add(new DeadLetterSplit(r.deadLetterId(), r.deadLetter()));

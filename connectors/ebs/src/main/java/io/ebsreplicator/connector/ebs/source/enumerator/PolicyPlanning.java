@@ -36,9 +36,6 @@ final class PolicyPlanning {
 
     private static final Logger LOG = LoggerFactory.getLogger(PolicyPlanning.class);
 
-    /** The request attribute that names the source volume (set from snapshot events). */
-    static final String VOLUME_ATTRIBUTE = "volumeId";
-
     /** What planning one request came to. */
     sealed interface Outcome {
         PendingRequest request();
@@ -178,7 +175,7 @@ final class PolicyPlanning {
     }
 
     static SourceFacts facts(ReplicationRequest r, SnapshotDescription d) {
-        String volume = r.attributes().get(VOLUME_ATTRIBUTE);
+        String volume = r.attributes().get(ReplicationRequest.VOLUME_ATTRIBUTE);
         return new SourceFacts(
                 r.sourceRegion(),
                 r.sourceSnapshotId(),

@@ -82,7 +82,7 @@ class EbsLineageSourceEnumeratorPolicyTest {
                 List.of(),
                 volume,
                 true,
-                Map.of(PolicyPlanning.VOLUME_ATTRIBUTE, volume),
+                Map.of(ReplicationRequest.VOLUME_ATTRIBUTE, volume),
                 ReplicationRequest.NO_DEADLINE,
                 0);
     }
