@@ -414,6 +414,12 @@ public class BlockHotPathBenchmark {
         }
 
         @Override
+        public CompletableFuture<java.util.List<SnapshotDescription>> describeSnapshotsByTagAsync(
+                String key, String value, int limit) {
+            return notUsed();
+        }
+
+        @Override
         public CompletableFuture<io.ebsreplicator.connector.ebs.proxy.SnapshotDeletion>
                 deleteSnapshotAsync(String snapshotId) {
             return notUsed();

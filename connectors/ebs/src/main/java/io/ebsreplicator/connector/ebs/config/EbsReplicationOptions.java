@@ -311,6 +311,14 @@ public final class EbsReplicationOptions {
                                     + " replaces the policy (each changed rule is logged), an"
                                     + " invalid one is logged and the policy in use stays.");
 
+    public static final ConfigOption<Boolean> RETENTION_DRY_RUN =
+            ConfigOptions.key("ebs.retention.dry-run")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription(
+                            "Apply the policy's retention as a dry run: log each copy it would"
+                                    + " delete (and count it nowhere), delete nothing.");
+
     /** Every option, for documentation and the uniqueness test. */
     public static List<ConfigOption<?>> all() {
         return List.of(
@@ -346,6 +354,7 @@ public final class EbsReplicationOptions {
                 COMPLETION_POLL_INTERVAL,
                 VERIFY,
                 POLICY_FILE,
-                POLICY_RELOAD_INTERVAL);
+                POLICY_RELOAD_INTERVAL,
+                RETENTION_DRY_RUN);
     }
 }

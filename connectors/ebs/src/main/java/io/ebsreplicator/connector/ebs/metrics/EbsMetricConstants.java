@@ -108,6 +108,12 @@ public final class EbsMetricConstants {
      */
     public static final String REQUESTS_UNPLANNABLE = "requestsUnplannable";
 
+    /** Enumerator: copies a policy's retention deleted (or found already gone). */
+    public static final String COPIES_DELETED = "copiesDeleted";
+
+    /** Enumerator: deletions that failed (tried again after the lineage's next copy). */
+    public static final String COPY_DELETIONS_FAILED = "copyDeletionsFailed";
+
     /** The key of the key-value group that holds a region's proxy call metrics. */
     public static final String REGION_GROUP = "region";
 

@@ -87,6 +87,13 @@ public interface EbsProxy extends Closeable {
             Collection<String> snapshotIds);
 
     /**
+     * EC2 DescribeSnapshots of this account's snapshots that carry tag {@code key} = {@code value}
+     * (every page), at most {@code limit}: how retention finds the copies of a lineage.
+     */
+    CompletableFuture<List<SnapshotDescription>> describeSnapshotsByTagAsync(
+            String key, String value, int limit);
+
+    /**
      * EC2 DeleteSnapshot. A snapshot that is already gone ({@code InvalidSnapshot.NotFound}) is
      * {@link SnapshotDeletion#ALREADY_GONE}, not a failure, so that a deletion repeated after a
      * failover is harmless. A snapshot still {@code pending} is refused ({@code IncorrectState},

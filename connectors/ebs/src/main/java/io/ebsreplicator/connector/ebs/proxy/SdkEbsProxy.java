@@ -457,23 +457,63 @@ public final class SdkEbsProxy implements EbsProxy {
                 .thenCompose(
                         r -> {
                             for (Snapshot s : r.snapshots()) {
-                                found.put(
-                                        s.snapshotId(),
-                                        new SnapshotDescription(
-                                                s.snapshotId(),
-                                                s.stateAsString(),
-                                                s.stateMessage(),
-                                                s.volumeSize() == null ? 0 : s.volumeSize(),
-                                                s.startTime(),
-                                                s.volumeId(),
-                                                s.description(),
-                                                tags(s)));
+                                found.put(s.snapshotId(), description(s));
                             }
                             String next = r.nextToken();
                             return next == null || next.isEmpty()
                                     ? CompletableFuture.completedFuture(found)
                                     : describePages(ids, next, found);
                         });
+    }
+
+    @Override
+    public CompletableFuture<List<SnapshotDescription>> describeSnapshotsByTagAsync(
+            String key, String value, int limit) {
+        return tagPages(key, value, limit, null, new ArrayList<>());
+    }
+
+    private CompletableFuture<List<SnapshotDescription>> tagPages(
+            String key,
+            String value,
+            int limit,
+            String nextToken,
+            List<SnapshotDescription> found) {
+        DescribeSnapshotsRequest request =
+                DescribeSnapshotsRequest.builder()
+                        .ownerIds("self")
+                        .filters(Filter.builder().name("tag:" + key).values(value).build())
+                        .maxResults(DESCRIBE_PAGE_SIZE)
+                        .nextToken(nextToken)
+                        .build();
+        return callAsync(
+                        EbsOperation.DESCRIBE_SNAPSHOTS,
+                        null,
+                        null,
+                        timeout -> ec2.describeSnapshots(withTimeout(request, timeout)))
+                .thenCompose(
+                        r -> {
+                            for (Snapshot s : r.snapshots()) {
+                                if (found.size() < limit) {
+                                    found.add(description(s));
+                                }
+                            }
+                            String next = r.nextToken();
+                            return next == null || next.isEmpty() || found.size() >= limit
+                                    ? CompletableFuture.completedFuture(found)
+                                    : tagPages(key, value, limit, next, found);
+                        });
+    }
+
+    private static SnapshotDescription description(Snapshot s) {
+        return new SnapshotDescription(
+                s.snapshotId(),
+                s.stateAsString(),
+                s.stateMessage(),
+                s.volumeSize() == null ? 0 : s.volumeSize(),
+                s.startTime(),
+                s.volumeId(),
+                s.description(),
+                tags(s));
     }
 
     @Override

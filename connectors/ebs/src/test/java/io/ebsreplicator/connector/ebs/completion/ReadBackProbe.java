@@ -161,6 +161,12 @@ final class ReadBackProbe implements EbsProxy {
     }
 
     @Override
+    public CompletableFuture<List<SnapshotDescription>> describeSnapshotsByTagAsync(
+            String key, String value, int limit) {
+        return fake.describeSnapshotsByTagAsync(key, value, limit);
+    }
+
+    @Override
     public CompletableFuture<SnapshotDeletion> deleteSnapshotAsync(String snapshotId) {
         return fake.deleteSnapshotAsync(snapshotId);
     }

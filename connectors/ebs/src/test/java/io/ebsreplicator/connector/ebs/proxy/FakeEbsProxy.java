@@ -584,6 +584,29 @@ public final class FakeEbsProxy implements EbsProxy {
     }
 
     /**
+     * The snapshots whose tags (started with, or described as) have {@code key} = {@code value}.
+     */
+    @Override
+    public CompletableFuture<List<SnapshotDescription>> describeSnapshotsByTagAsync(
+            String key, String value, int limit) {
+        return async(
+                EbsOperation.DESCRIBE_SNAPSHOTS,
+                () -> {
+                    synchronized (this) {
+                        call(EbsOperation.DESCRIBE_SNAPSHOTS, key, value);
+                        List<SnapshotDescription> out = new ArrayList<>();
+                        for (String id : new TreeSet<>(snapshots.keySet())) {
+                            SnapshotDescription d = describeOne(id);
+                            if (value.equals(d.tags().get(key)) && out.size() < limit) {
+                                out.add(d);
+                            }
+                        }
+                        return out;
+                    }
+                });
+    }
+
+    /**
      * EC2 DeleteSnapshot, as EC2 answers it: a snapshot still {@code pending} is refused ({@code
      * IncorrectState}), one that does not exist (any more) is {@link
      * SnapshotDeletion#ALREADY_GONE}. A deleted snapshot's children keep the blocks they inherit

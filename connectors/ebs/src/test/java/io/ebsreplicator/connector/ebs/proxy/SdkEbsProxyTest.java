@@ -381,6 +381,50 @@ class SdkEbsProxyTest {
     }
 
     @Test
+    void snapshotsAreFoundByTagWithTheirStartTimeVolumeAndDescription() throws Exception {
+        try (SdkEbsProxy proxy = proxy(MANY, config(MANY)).build()) {
+            String lineage = "vol-" + UUID.randomUUID().toString().substring(0, 8);
+            List<String> tagged = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                tagged.add(
+                        proxy.startSnapshot(
+                                        new StartSnapshotSpec(
+                                                1,
+                                                null,
+                                                UUID.randomUUID().toString(),
+                                                "copy " + i,
+                                                Map.of("ebs-replicator:lineage", lineage),
+                                                null,
+                                                null,
+                                                30))
+                                .snapshotId());
+            }
+            proxy.startSnapshot(spec(1, null));
+
+            List<SnapshotDescription> found =
+                    proxy.describeSnapshotsByTagAsync("ebs-replicator:lineage", lineage, 1000)
+                            .get(30, TimeUnit.SECONDS);
+            List<SnapshotDescription> two =
+                    proxy.describeSnapshotsByTagAsync("ebs-replicator:lineage", lineage, 2)
+                            .get(30, TimeUnit.SECONDS);
+
+            assertThat(found)
+                    .extracting(SnapshotDescription::snapshotId)
+                    .containsExactlyInAnyOrderElementsOf(tagged);
+            assertThat(found)
+                    .allSatisfy(
+                            d -> {
+                                assertThat(d.startTime()).isNotNull();
+                                assertThat(d.volumeId()).isEqualTo("vol-ffffffff");
+                                assertThat(d.description()).startsWith("copy ");
+                                assertThat(d.tags())
+                                        .containsEntry("ebs-replicator:lineage", lineage);
+                            });
+            assertThat(two).as("bounded by the limit").hasSize(2);
+        }
+    }
+
+    @Test
     void controlPlaneCallsGiveUpWithinTheirOwnShorterTimeout() throws Exception {
         EbsProxyConfig config =
                 config(EBS)

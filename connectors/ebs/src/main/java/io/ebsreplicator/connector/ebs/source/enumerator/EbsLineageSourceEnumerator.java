@@ -174,6 +174,16 @@ public final class EbsLineageSourceEnumerator
     /** Requests without targets restored from a checkpoint, planned when the policy is loaded. */
     private final List<PendingRequest> toPlan = new ArrayList<>();
 
+    /** Deletes the copies a policy's retention no longer keeps; {@code null} without a policy. */
+    private final RetentionPruner pruner;
+
+    /** The last deletions (at most {@link #DELETIONS_REMEMBERED}), for tests and the log. */
+    private final Deque<RetentionPruner.Deletion> deletions = new ArrayDeque<>();
+
+    private static final int DELETIONS_REMEMBERED = 1000;
+
+    private final Counter copiesDeleted = new SimpleCounter();
+    private final Counter copiesDeleteFailed = new SimpleCounter();
     private final Counter plannedByPolicy = new SimpleCounter();
     private final Counter unmatched = new SimpleCounter();
     private final Counter unplannable = new SimpleCounter();
@@ -206,6 +216,14 @@ public final class EbsLineageSourceEnumerator
         this.windows = new StartWindows(watcher, MAX_PLANS_IN_FLIGHT, MAX_STARTS_IN_FLIGHT);
         this.unassigned = new ArrayDeque<>(state.unassignedSplits());
         this.policy = settings.policy() == null ? null : new PolicyPlanning(settings.policy());
+        this.pruner =
+                policy == null
+                        ? null
+                        : new RetentionPruner(
+                                this::proxy,
+                                context::runInCoordinatorThread,
+                                settings.retentionDryRun(),
+                                this::deleted);
         long now = clock.absoluteTimeMillis();
         for (PendingRequest p : state.pendingRequests()) {
             if (policy != null && PolicyPlanning.needsPlan(p.request())) {
@@ -686,6 +704,81 @@ public final class EbsLineageSourceEnumerator
                 r.sourceSnapshotId(),
                 w.region(),
                 w.target());
+        if (pruner != null) {
+            prune(r, w.region());
+        }
+    }
+
+    // ------------------------------------------------------------------ retention
+
+    /** A newer copy of {@code r}'s lineage completed in {@code region}: apply its retention. */
+    private void prune(ReplicationRequest r, String region) {
+        String rule = null;
+        for (ReplicationTarget t : r.targets()) {
+            if (t.region().equals(region)) {
+                rule = t.tags().get(io.ebsreplicator.connector.ebs.policy.PolicyRule.RULE_TAG);
+            }
+        }
+        io.ebsreplicator.connector.ebs.policy.Retention retention =
+                RetentionPruner.retention(policy.current(), rule, region);
+        if (retention == null) {
+            return;
+        }
+        pruner.prune(
+                region,
+                r.lineage(),
+                retention,
+                target -> protectedCopies(r, target),
+                Instant.ofEpochMilli(clock.absoluteTimeMillis()));
+    }
+
+    /**
+     * The copies in {@code region} that must stay whatever a retention says: the parent of every
+     * copy in flight there, and, while a request of the same lineage is being planned, every copy
+     * of the lineage that the plan may have chosen as its parent.
+     */
+    private Set<String> protectedCopies(ReplicationRequest r, String region) {
+        Set<String> keep = new java.util.HashSet<>();
+        for (Watch w : watcher.watches()) {
+            for (ReplicationTarget t : w.request().request().targets()) {
+                if (t.region().equals(region) && t.parentSnapshotId() != null) {
+                    keep.add(t.parentSnapshotId());
+                }
+            }
+        }
+        String lineage = chain(r);
+        for (Entry e : resolving.values()) {
+            if (lineage.equals(e.chain())) {
+                LineagePlan plan = book.plan(e.request().request());
+                for (var copy : plan.copiesByRegion().getOrDefault(region, List.of())) {
+                    keep.add(copy.targetSnapshotId());
+                }
+                for (ReplicationTarget t : e.request().request().targets()) {
+                    if (t.parentSnapshotId() != null) {
+                        keep.add(t.parentSnapshotId());
+                    }
+                }
+            }
+        }
+        return keep;
+    }
+
+    private void deleted(RetentionPruner.Deletion d) {
+        if (d.outcome() == RetentionPruner.Deleted.FAILED) {
+            copiesDeleteFailed.inc();
+        } else if (d.outcome() != RetentionPruner.Deleted.DRY_RUN) {
+            copiesDeleted.inc();
+        }
+        deletions.addLast(d);
+        while (deletions.size() > DELETIONS_REMEMBERED) {
+            deletions.removeFirst();
+        }
+    }
+
+    /** The last deletions retention made (or, in a dry run, would have made). */
+    @VisibleForTesting
+    List<RetentionPruner.Deletion> deletions() {
+        return List.copyOf(deletions);
     }
 
     /** Resolves the request again for the cancelled target's region, one generation further. */
@@ -873,6 +966,8 @@ public final class EbsLineageSourceEnumerator
             ebs.counter(EbsMetricConstants.REQUESTS_PLANNED_BY_POLICY, plannedByPolicy);
             ebs.counter(EbsMetricConstants.REQUESTS_UNMATCHED, unmatched);
             ebs.counter(EbsMetricConstants.REQUESTS_UNPLANNABLE, unplannable);
+            ebs.counter(EbsMetricConstants.COPIES_DELETED, copiesDeleted);
+            ebs.counter(EbsMetricConstants.COPY_DELETIONS_FAILED, copiesDeleteFailed);
         }
         if (intake != null) {
             ebs.gauge(EbsMetricConstants.REQUEST_IDS_REMEMBERED, () -> intake.accepted().size());

@@ -26,6 +26,7 @@ import java.time.Duration;
  *     pending-snapshot quota before it fails with QUOTA_EXCEEDED
  * @param policy the DR policy file that plans requests without targets, or {@code null}
  * @param policyReloadInterval how often the policy file is read again
+ * @param retentionDryRun only log the copies the policy's retention would delete
  */
 public record EnumeratorSettings(
         int splitsPerRequest,
@@ -38,7 +39,8 @@ public record EnumeratorSettings(
         Duration newSnapshotGrace,
         Duration quotaWait,
         PolicyFile policy,
-        Duration policyReloadInterval)
+        Duration policyReloadInterval,
+        boolean retentionDryRun)
         implements Serializable {
 
     public EnumeratorSettings {
@@ -72,7 +74,8 @@ public record EnumeratorSettings(
                 options.getOptional(EbsReplicationOptions.POLICY_FILE)
                         .map(PolicyFile::new)
                         .orElse(null),
-                options.get(EbsReplicationOptions.POLICY_RELOAD_INTERVAL));
+                options.get(EbsReplicationOptions.POLICY_RELOAD_INTERVAL),
+                options.get(EbsReplicationOptions.RETENTION_DRY_RUN));
     }
 
     /** The defaults of every option. */
@@ -102,6 +105,7 @@ public record EnumeratorSettings(
                 newSnapshotGrace,
                 quotaWait,
                 policy,
-                policyReloadInterval);
+                policyReloadInterval,
+                retentionDryRun);
     }
 }

@@ -76,6 +76,11 @@ final class PolicyPlanning {
                 String.join(", ", loaded.policy().rules().stream().map(PolicyRule::name).toList()));
     }
 
+    /** The policy in use. */
+    io.ebsreplicator.connector.ebs.policy.ReplicationPolicy current() {
+        return loaded.policy();
+    }
+
     /** A check of the file for changes; on Flink's worker thread (reads the file). */
     PolicyFile.Reload reload() {
         return file.reload(loaded);

@@ -236,6 +236,96 @@ class EbsLineageSourceEnumeratorPolicyTest {
                 .isInstanceOf(PolicyPlanning.Outcome.Planned.class);
     }
 
+    /**
+     * Four snapshots of lineage vol-1 arrive as events; the rule keeps the last 2 copies in {@link
+     * TARGET}. Each copy is completed in turn; returns the copies, oldest first.
+     */
+    private List<String> copyLineageOfFour(Coordinator c, FakeEbsProxy target) throws Exception {
+        List<String> copies = new java.util.ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            c.context.settle();
+            BlockRangeSplit split = EnumeratorHarness.splitOf(c.unassigned(), "e-" + i);
+            String copy = split.targets().snapshotId(TARGET);
+            copies.add(copy);
+            c.finished(0, split.splitId());
+            target.setStatus(copy, "completed", null);
+            h.advance(java.time.Duration.ofSeconds(1));
+            c.tick();
+            c.context.settle();
+        }
+        return copies;
+    }
+
+    private Coordinator startLineageOfFour(boolean dryRun) throws Exception {
+        Files.writeString(
+                policyFile,
+                """
+                {"version": 1, "rules": [{"name": "keep2", "select": {"lineages": ["vol-1"]},
+                  "targets": [{"region": "eu-west-1", "retention": {"keepLast": 2}}]}]}
+                """);
+        String s1 = h.sourceSnapshot(1);
+        String s2 = h.nextSourceSnapshot(s1);
+        String s3 = h.nextSourceSnapshot(s2);
+        String s4 = h.nextSourceSnapshot(s3);
+        Coordinator c =
+                h.bounded(
+                                1,
+                                EnumeratorHarness.state(
+                                        h.now(),
+                                        event("e-1", s1, "vol-1"),
+                                        event("e-2", s2, "vol-1"),
+                                        event("e-3", s3, "vol-1"),
+                                        event("e-4", s4, "vol-1")),
+                                settings()
+                                        .splitsPerRequest(1)
+                                        .policy(policyFile)
+                                        .retentionDryRun(dryRun))
+                        .readers(1)
+                        .start();
+        return c;
+    }
+
+    @Test
+    void afterEachNewerCopyRetentionDeletesWhatItNoLongerKeepsNeverTheNewest() throws Exception {
+        FakeEbsProxy target = h.region(TARGET);
+        Coordinator c = startLineageOfFour(false);
+
+        List<String> copies = copyLineageOfFour(c, target);
+
+        assertThat(target.deleted())
+                .as("the two oldest copies go, each once")
+                .containsExactly(copies.get(0), copies.get(1));
+        assertThat(target.status(copies.get(2))).isEqualTo("completed");
+        assertThat(target.status(copies.get(3))).isEqualTo("completed");
+        assertThat(c.call(EbsLineageSourceEnumerator::deletions))
+                .extracting(RetentionPruner.Deletion::snapshotId, RetentionPruner.Deletion::outcome)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                copies.get(0), RetentionPruner.Deleted.DELETED),
+                        org.assertj.core.groups.Tuple.tuple(
+                                copies.get(1), RetentionPruner.Deleted.DELETED));
+        assertThat(EnumeratorHarness.startSpec(target, 3).parentSnapshotId())
+                .as("the fourth copy was written onto the third, which stays")
+                .isEqualTo(copies.get(2));
+    }
+
+    @Test
+    void aDryRunDeletesNothingAndSaysWhatItWouldDelete() throws Exception {
+        FakeEbsProxy target = h.region(TARGET);
+        Coordinator c = startLineageOfFour(true);
+
+        List<String> copies = copyLineageOfFour(c, target);
+
+        assertThat(target.deleted()).isEmpty();
+        assertThat(c.call(EbsLineageSourceEnumerator::deletions))
+                .extracting(RetentionPruner.Deletion::snapshotId)
+                .as("the two oldest would go (a later pass names them again)")
+                .containsOnly(copies.get(0), copies.get(1))
+                .contains(copies.get(0), copies.get(1));
+        assertThat(c.call(EbsLineageSourceEnumerator::deletions))
+                .allMatch(d -> d.outcome() == RetentionPruner.Deleted.DRY_RUN);
+    }
+
     @Test
     void anInvalidPolicyFailsTheStartWithItsProblems() throws Exception {
         Files.writeString(policyFile, "{\"version\": 1, \"rules\": [{\"name\": \"x\"}]}");

@@ -355,6 +355,7 @@ final class EnumeratorHarness implements AutoCloseable {
         private RequestQueue.Order order = RequestQueue.Order.DEADLINE;
         private Duration quotaWait = Duration.ofHours(1);
         private io.ebsreplicator.connector.ebs.policy.PolicyFile policy;
+        private boolean retentionDryRun;
 
         Settings splitsPerRequest(int n) {
             splitsPerRequest = n;
@@ -387,6 +388,11 @@ final class EnumeratorHarness implements AutoCloseable {
             return this;
         }
 
+        Settings retentionDryRun(boolean dryRun) {
+            retentionDryRun = dryRun;
+            return this;
+        }
+
         Settings quotaWait(Duration d) {
             quotaWait = d;
             return this;
@@ -416,7 +422,8 @@ final class EnumeratorHarness implements AutoCloseable {
                     Duration.ofMinutes(2),
                     quotaWait,
                     policy,
-                    Duration.ofSeconds(30));
+                    Duration.ofSeconds(30),
+                    retentionDryRun);
         }
     }
 
