@@ -108,6 +108,15 @@ public final class EbsMetricConstants {
      */
     public static final String REQUESTS_UNPLANNABLE = "requestsUnplannable";
 
+    /**
+     * Enumerator: milliseconds since the newest copy completed, for the lineage and target region
+     * whose newest copy is oldest (copies made under a policy since the job started).
+     */
+    public static final String RPO_WORST_MS = "rpoWorstMs";
+
+    /** Enumerator: lineage and target region pairs whose newest copy is older than the RPO. */
+    public static final String LINEAGES_OVER_RPO = "lineagesOverRpo";
+
     /** Enumerator: copies a policy's retention deleted (or found already gone). */
     public static final String COPIES_DELETED = "copiesDeleted";
 

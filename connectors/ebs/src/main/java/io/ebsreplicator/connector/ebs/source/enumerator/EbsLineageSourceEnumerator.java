@@ -182,6 +182,7 @@ public final class EbsLineageSourceEnumerator
 
     private static final int DELETIONS_REMEMBERED = 1000;
 
+    private final RpoTracker rpo = new RpoTracker();
     private final Counter copiesDeleted = new SimpleCounter();
     private final Counter copiesDeleteFailed = new SimpleCounter();
     private final Counter plannedByPolicy = new SimpleCounter();
@@ -711,13 +712,26 @@ public final class EbsLineageSourceEnumerator
 
     // ------------------------------------------------------------------ retention
 
-    /** A newer copy of {@code r}'s lineage completed in {@code region}: apply its retention. */
+    /**
+     * A newer copy of {@code r}'s lineage completed in {@code region}: it is the lineage's recovery
+     * point there now, and the retention of the rule that made it applies.
+     */
     private void prune(ReplicationRequest r, String region) {
         String rule = null;
         for (ReplicationTarget t : r.targets()) {
             if (t.region().equals(region)) {
                 rule = t.tags().get(io.ebsreplicator.connector.ebs.policy.PolicyRule.RULE_TAG);
             }
+        }
+        io.ebsreplicator.connector.ebs.policy.PolicyRule policyRule =
+                rule == null ? null : policy.current().rule(rule);
+        if (policyRule != null) {
+            rpo.completed(
+                    r.sourceRegion(),
+                    r.lineage(),
+                    region,
+                    policyRule.rpo(),
+                    clock.absoluteTimeMillis());
         }
         io.ebsreplicator.connector.ebs.policy.Retention retention =
                 RetentionPruner.retention(policy.current(), rule, region);
@@ -773,6 +787,13 @@ public final class EbsLineageSourceEnumerator
         while (deletions.size() > DELETIONS_REMEMBERED) {
             deletions.removeFirst();
         }
+    }
+
+    /** The worst recovery point age and the lineages over objective (the RPO gauges). */
+    @VisibleForTesting
+    long[] rpoGauges() {
+        long now = clock.absoluteTimeMillis();
+        return new long[] {rpo.worstAgeMillis(now), rpo.overObjective(now)};
     }
 
     /** The last deletions retention made (or, in a dry run, would have made). */
@@ -967,6 +988,12 @@ public final class EbsLineageSourceEnumerator
             ebs.counter(EbsMetricConstants.REQUESTS_UNMATCHED, unmatched);
             ebs.counter(EbsMetricConstants.REQUESTS_UNPLANNABLE, unplannable);
             ebs.counter(EbsMetricConstants.COPIES_DELETED, copiesDeleted);
+            ebs.gauge(
+                    EbsMetricConstants.RPO_WORST_MS,
+                    () -> rpo.worstAgeMillis(clock.absoluteTimeMillis()));
+            ebs.gauge(
+                    EbsMetricConstants.LINEAGES_OVER_RPO,
+                    () -> rpo.overObjective(clock.absoluteTimeMillis()));
             ebs.counter(EbsMetricConstants.COPY_DELETIONS_FAILED, copiesDeleteFailed);
         }
         if (intake != null) {

@@ -53,6 +53,11 @@ final class PolicyPlanning {
         record Retry(PendingRequest request, Throwable cause) implements Outcome {}
     }
 
+    /**
+     * The bound on a request's attributes (as the intake checks it): the rule is not added past it.
+     */
+    static final int MAX_ATTRIBUTES = 32;
+
     private final PolicyFile file;
     private PolicyFile.Loaded loaded;
 
@@ -157,12 +162,24 @@ final class PolicyPlanning {
             return new Outcome.Unmatched(p, facts);
         }
         ReplicationRequest r = p.request();
+        Map<String, String> attributes = new LinkedHashMap<>(r.attributes());
+        if (attributes.size() < MAX_ATTRIBUTES) {
+            attributes.put(ReplicationRequest.RULE_ATTRIBUTE, rule.name());
+        }
+        ReplicationRequest planned =
+                new ReplicationRequest(
+                        r.requestId(),
+                        r.sourceRegion(),
+                        r.sourceSnapshotId(),
+                        r.baseSnapshotId(),
+                        rule.plan(facts),
+                        r.lineage(),
+                        r.fromLatest(),
+                        attributes,
+                        r.deadlineMillis(),
+                        r.priority());
         return new Outcome.Planned(
-                new PendingRequest(
-                        r.with(r.baseSnapshotId(), rule.plan(facts)),
-                        p.acceptedMillis(),
-                        p.generation()),
-                rule.name());
+                new PendingRequest(planned, p.acceptedMillis(), p.generation()), rule.name());
     }
 
     /** Ends the planning of a request; a retry is kept for the next tick. */

@@ -261,7 +261,8 @@ class EbsLineageSourceEnumeratorPolicyTest {
                 policyFile,
                 """
                 {"version": 1, "rules": [{"name": "keep2", "select": {"lineages": ["vol-1"]},
-                  "targets": [{"region": "eu-west-1", "retention": {"keepLast": 2}}]}]}
+                  "targets": [{"region": "eu-west-1", "retention": {"keepLast": 2}}],
+                  "rpo": "1h"}]}
                 """);
         String s1 = h.sourceSnapshot(1);
         String s2 = h.nextSourceSnapshot(s1);
@@ -307,6 +308,16 @@ class EbsLineageSourceEnumeratorPolicyTest {
         assertThat(EnumeratorHarness.startSpec(target, 3).parentSnapshotId())
                 .as("the fourth copy was written onto the third, which stays")
                 .isEqualTo(copies.get(2));
+
+        assertThat(c.call(EbsLineageSourceEnumerator::rpoGauges)[1])
+                .as("just copied: within the 1 h objective")
+                .isZero();
+        h.advance(java.time.Duration.ofMinutes(61));
+        long[] late = c.call(EbsLineageSourceEnumerator::rpoGauges);
+        assertThat(late[0]).isGreaterThanOrEqualTo(java.time.Duration.ofMinutes(61).toMillis());
+        assertThat(late[1]).as("its events stopped: over objective").isEqualTo(1);
+        assertThat(EnumeratorHarness.startSpec(target, 3).tags())
+                .containsEntry(PolicyRule.RULE_TAG, "keep2");
     }
 
     @Test
