@@ -27,6 +27,7 @@ public final class EbsReplicatorCli {
                     "  serve       the long-running job: requests from Kafka, results and dead letters to Kafka",
                     "  request     publish a replication request to the requests topic (Kafka, Avro)",
                     "  results     print the results from the results topic as JSON lines",
+                    "  status      per lineage and region of a DR policy: the newest copy, its age, its RPO",
                     "  help        this text; 'help <command>' for a command's options");
 
     private EbsReplicatorCli() {}
@@ -51,6 +52,7 @@ public final class EbsReplicatorCli {
                 case "serve" -> ServeCommand.run(rest, out, err);
                 case "request" -> RequestCommand.run(rest, out, err);
                 case "results" -> ResultsCommand.run(rest, out, err);
+                case "status" -> StatusCommand.run(rest, out, err);
                 case "help", "--help", "-h" -> {
                     out.println(rest.length == 0 ? USAGE : usage(rest[0]));
                     yield 0;
@@ -75,6 +77,7 @@ public final class EbsReplicatorCli {
             case "serve" -> ServeCommand.USAGE;
             case "request" -> RequestCommand.USAGE;
             case "results" -> ResultsCommand.USAGE;
+            case "status" -> StatusCommand.USAGE;
             default -> USAGE;
         };
     }
