@@ -39,10 +39,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * {@code serve} as a DR service on a MiniCluster, a real KRaft broker and ebs-local: EventBridge
  * createSnapshot events (the AWS documentation's sample with this test's ids) for tagged volumes, a
- * database volume and unmatched ones; a policy with a tag rule to two regions keeping 3 copies and
- * a volume rule to one. Every matching snapshot is copied (incrementally after each volume's
- * first), unmatched events get no copy, each region keeps exactly the newest 3 copies of each
- * tagged volume, and the newest copy is byte-identical to its source.
+ * database volume and an unmatched one (10 volumes x 6 snapshots); a policy with a tag rule to two
+ * regions keeping 3 copies and a volume rule to one. Every matching snapshot is copied
+ * (incrementally after each volume's first), unmatched events get no copy, each region keeps
+ * exactly the newest 3 copies of each tagged volume, and the newest copy is byte-identical to its
+ * source.
  */
 class DrServiceITCase {
 
@@ -50,8 +51,10 @@ class DrServiceITCase {
     static final String WEST = "us-west-2";
     static final String EU = "eu-west-1";
 
-    static final int GOLD_VOLUMES = 3;
-    static final int SNAPSHOTS_PER_VOLUME = 5;
+    /** 8 tagged volumes, a database volume and an unmatched one: 10 volumes x 6 snapshots. */
+    static final int GOLD_VOLUMES = 8;
+
+    static final int SNAPSHOTS_PER_VOLUME = 6;
 
     @RegisterExtension static final KafkaBrokerExtension KAFKA = new KafkaBrokerExtension();
 
@@ -104,21 +107,23 @@ class DrServiceITCase {
                     gold.put(volume, lineage);
                 }
                 String parent = null;
-                for (int s = 0; s < 2; s++) {
+                for (int s = 0; s < SNAPSHOTS_PER_VOLUME; s++) {
                     parent =
                             TestSnapshots.write(
                                     source, parent, 1, new int[] {s}, 900L + s, Map.of());
                     db.add(parent);
                 }
-                for (int u = 0; u < 2; u++) {
-                    unmatched.add(
+                parent = null;
+                for (int s = 0; s < SNAPSHOTS_PER_VOLUME; s++) {
+                    parent =
                             TestSnapshots.write(
                                     source,
-                                    null,
+                                    parent,
                                     1,
-                                    new int[] {u},
-                                    700L + u,
-                                    Map.of("tier", "bronze")));
+                                    new int[] {s},
+                                    700L + s,
+                                    Map.of("tier", "bronze"));
+                    unmatched.add(parent);
                 }
             }
             // The events, each volume's in order on its own key (so on one partition).
@@ -130,8 +135,8 @@ class DrServiceITCase {
             for (String snap : db) {
                 publish(requests, "vol-0000000000000000d", snap);
             }
-            for (int u = 0; u < unmatched.size(); u++) {
-                publish(requests, String.format("vol-%017x", 0xe0 + u), unmatched.get(u));
+            for (String snap : unmatched) {
+                publish(requests, "vol-000000000000000e0", snap);
             }
             // A failed event is skipped.
             KAFKA.produce(
@@ -172,7 +177,8 @@ class DrServiceITCase {
             assertThat(got)
                     .filteredOn(r -> db.contains(r.getSourceSnapshotId()))
                     .extracting(ReplicationResult::getTargetRegion)
-                    .containsExactly(WEST, WEST);
+                    .hasSize(SNAPSHOTS_PER_VOLUME)
+                    .containsOnly(WEST);
             assertThat(got)
                     .as("unmatched events are skipped")
                     .noneMatch(r -> unmatched.contains(r.getSourceSnapshotId()));
@@ -211,7 +217,7 @@ class DrServiceITCase {
             }
             assertThat(copiesOf(WEST, "vol-0000000000000000d"))
                     .as("young copies stay under the age rule")
-                    .hasSize(2);
+                    .hasSize(SNAPSHOTS_PER_VOLUME);
         } finally {
             job.cancel().get();
         }
