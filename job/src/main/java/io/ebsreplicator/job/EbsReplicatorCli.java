@@ -28,6 +28,7 @@ public final class EbsReplicatorCli {
                     "  request     publish a replication request to the requests topic (Kafka, Avro)",
                     "  results     print the results from the results topic as JSON lines",
                     "  topics      create (or check) the requests, results and dead-letter topics",
+                    "  status      per lineage and region of a DR policy: the newest copy, its age, its RPO",
                     "  help        this text; 'help <command>' for a command's options");
 
     private EbsReplicatorCli() {}
@@ -53,6 +54,7 @@ public final class EbsReplicatorCli {
                 case "request" -> RequestCommand.run(rest, out, err);
                 case "results" -> ResultsCommand.run(rest, out, err);
                 case "topics" -> TopicsCommand.run(rest, out, err);
+                case "status" -> StatusCommand.run(rest, out, err);
                 case "help", "--help", "-h" -> {
                     out.println(rest.length == 0 ? USAGE : usage(rest[0]));
                     yield 0;
@@ -78,6 +80,7 @@ public final class EbsReplicatorCli {
             case "request" -> RequestCommand.USAGE;
             case "results" -> ResultsCommand.USAGE;
             case "topics" -> TopicsCommand.USAGE;
+            case "status" -> StatusCommand.USAGE;
             default -> USAGE;
         };
     }

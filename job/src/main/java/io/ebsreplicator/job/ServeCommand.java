@@ -2,6 +2,8 @@ package io.ebsreplicator.job;
 
 import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
+import io.ebsreplicator.connector.ebs.policy.PolicyException;
+import io.ebsreplicator.connector.ebs.policy.PolicyFile;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
 import io.ebsreplicator.job.serve.ServePipeline;
@@ -30,7 +32,8 @@ final class ServeCommand {
                     "Usage: serve --bootstrap-servers HOST:PORT [--requests-topic T] [--results-topic T]",
                     "             [--dead-letter-topic T] [--group-id G] [--parallelism N]",
                     "             [--max-in-flight N] [--checkpoint-interval D (default: the cluster's, else 10s)]",
-                    "             [--transaction-timeout 15min] [--endpoint REGION=URL ...] [-D key=value ...]",
+                    "             [--transaction-timeout 15min] [--endpoint REGION=URL ...] [--policy FILE]",
+                    "             [-D key=value ...]",
                     "             " + KafkaClientProperties.USAGE_LINE,
                     "",
                     "Replicates every request published to the requests topic (default "
@@ -45,7 +48,9 @@ final class ServeCommand {
                     "transactions committed with each checkpoint: readers use isolation.level=read_committed.",
                     "A request id seen before (within ebs.intake.dedupe-retention) is not replicated again.",
                     "Restarts: exponential delay up to 2 min, no attempt limit, unless the cluster's",
-                    "configuration or -D restart-strategy.*=... names another.");
+                    "configuration or -D restart-strategy.*=... names another.",
+                    "With --policy (a DR policy, JSON; checked now, reloaded when it changes), a request",
+                    "without targets and an EventBridge EBS snapshot event are planned from its rules.");
 
     static final Set<String> WITH_VALUE =
             KafkaClientProperties.withFlags(
@@ -59,7 +64,8 @@ final class ServeCommand {
                             "--max-in-flight",
                             "--checkpoint-interval",
                             "--transaction-timeout",
-                            "--endpoint"));
+                            "--endpoint",
+                            "--policy"));
 
     /** Used when neither the flag nor the cluster's configuration sets an interval. */
     static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
@@ -134,7 +140,25 @@ final class ServeCommand {
         if (flags.has("--max-in-flight")) {
             c.set(EbsReplicationOptions.MAX_IN_FLIGHT, flags.intValue("--max-in-flight", 32));
         }
+        if (flags.has("--policy")) {
+            c.set(
+                    EbsReplicationOptions.POLICY_FILE,
+                    java.nio.file.Path.of(flags.require("--policy")).toAbsolutePath().toString());
+        }
+        c.getOptional(EbsReplicationOptions.POLICY_FILE).ifPresent(ServeCommand::checkPolicy);
         return c;
+    }
+
+    /**
+     * Reads the policy before the job is submitted, so that a mistake is a usage error with every
+     * problem listed, not a job that fails on the JobManager.
+     */
+    static void checkPolicy(String file) {
+        try {
+            new PolicyFile(file).load();
+        } catch (PolicyException | java.io.UncheckedIOException e) {
+            throw new Flags.UsageException(e.getMessage());
+        }
     }
 
     private static String orDefault(Flags flags, String name, String defaultValue) {

@@ -192,6 +192,25 @@ class EbsReplicatorCliTest {
                         "us-west-2");
         assertThat(incremental.status()).isEqualTo(2);
         assertThat(incremental.err()).contains("needs the target parent");
+        java.nio.file.Path policy = java.nio.file.Files.createTempFile("policy", ".json");
+        try {
+            java.nio.file.Files.writeString(
+                    policy, "{\"version\": 1, \"rules\": [{\"name\": \"x\"}]}");
+            Run badPolicy =
+                    cli(
+                            "serve",
+                            "--bootstrap-servers",
+                            "127.0.0.1:9",
+                            "--policy",
+                            policy.toString());
+            assertThat(badPolicy.status()).as("checked before the job is built").isEqualTo(2);
+            assertThat(badPolicy.err())
+                    .contains("is not valid")
+                    .contains("$.rules[0].select is required")
+                    .contains("$.rules[0].targets is required");
+        } finally {
+            java.nio.file.Files.delete(policy);
+        }
         Run help = cli("help", "replicate");
         assertThat(help.status()).isZero();
         assertThat(help.out()).contains("--base-snapshot");

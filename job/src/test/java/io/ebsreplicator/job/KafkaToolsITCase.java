@@ -211,6 +211,99 @@ class KafkaToolsITCase {
         assertThat(short_.err).contains("0 of 1 results");
     }
 
+    @Test
+    void statusShowsEveryLineageMeetingItsObjectiveThenOneOverItAfterItsCopiesStop()
+            throws Exception {
+        String topic = KAFKA.newTopic("results");
+        java.nio.file.Path policy = java.nio.file.Files.createTempFile("policy", ".json");
+        java.nio.file.Files.writeString(
+                policy,
+                """
+                {"version": 1, "rules": [
+                  {"name": "gold", "select": {"tags": {"tier": "gold"}},
+                   "targets": [{"region": "us-west-2"}], "rpo": "1h"}]}
+                """);
+        AvroCodec<ReplicationResult> codec = AvroCodec.forResults();
+        Instant now = Instant.now();
+        try {
+            KAFKA.produce(
+                    topic,
+                    null,
+                    codec.encode(copy("vol-a", "snap-0aaaaaaaaaaaaaa01", now.minusSeconds(7200))));
+            KAFKA.produce(
+                    topic,
+                    null,
+                    codec.encode(copy("vol-a", "snap-0aaaaaaaaaaaaaa02", now.minusSeconds(600))));
+            KAFKA.produce(
+                    topic,
+                    null,
+                    codec.encode(copy("vol-b", "snap-0bbbbbbbbbbbbbb01", now.minusSeconds(3000))));
+            KAFKA.produce(topic, null, codec.encode(result("manual", ResultStatus.COMPLETED)));
+
+            Run fresh = status(topic, policy, now);
+            assertThat(fresh.status).as(fresh.err).isZero();
+            assertThat(fresh.out.lines().toList())
+                    .as("a header and one line per lineage; the manual copy has no lineage")
+                    .hasSize(3)
+                    .anySatisfy(
+                            l ->
+                                    assertThat(l)
+                                            .contains("vol-a")
+                                            .contains("snap-0aaaaaaaaaaaaaa02")
+                                            .contains("10m")
+                                            .endsWith("MEETS"))
+                    .anySatisfy(
+                            l -> assertThat(l).contains("vol-b").contains("50m").endsWith("MEETS"));
+
+            // vol-a goes on being copied; vol-b's events stop (an older copy arrives late).
+            KAFKA.produce(topic, null, codec.encode(copy("vol-a", "snap-0aaaaaaaaaaaaaa03", now)));
+            KAFKA.produce(
+                    topic,
+                    null,
+                    codec.encode(copy("vol-b", "snap-0bbbbbbbbbbbbbb00", now.minusSeconds(9000))));
+            Run later = status(topic, policy, now.plusSeconds(1200));
+            assertThat(later.status).as("a lineage is over its objective").isEqualTo(1);
+            assertThat(later.out.lines().toList())
+                    .anySatisfy(
+                            l -> assertThat(l).contains("snap-0aaaaaaaaaaaaaa03").endsWith("MEETS"))
+                    .anySatisfy(
+                            l ->
+                                    assertThat(l)
+                                            .contains("snap-0bbbbbbbbbbbbbb01")
+                                            .contains("1h10m")
+                                            .endsWith("OVER"));
+        } finally {
+            java.nio.file.Files.delete(policy);
+        }
+    }
+
+    private static Run status(String topic, java.nio.file.Path policy, Instant at)
+            throws Exception {
+        return cli(
+                "status",
+                "--bootstrap-servers",
+                KAFKA.bootstrapServers(),
+                "--topic",
+                topic,
+                "--policy",
+                policy.toString(),
+                "--at",
+                at.toString(),
+                "--timeout",
+                "30s");
+    }
+
+    /** A completed copy of {@code lineage} to us-west-2 made by rule gold. */
+    private static ReplicationResult copy(String lineage, String target, Instant completedAt) {
+        ReplicationResult r = result("ebs-event/us-east-1/" + target, ResultStatus.COMPLETED);
+        r.setTargetSnapshotId(target);
+        r.setCompletedAt(completedAt);
+        r.setAttributes(
+                new java.util.LinkedHashMap<>(
+                        java.util.Map.of("lineage", lineage, "policyRule", "gold")));
+        return r;
+    }
+
     private static ReplicationResult result(String requestId, ResultStatus status) {
         boolean ok = status == ResultStatus.COMPLETED;
         return ReplicationResult.newBuilder()

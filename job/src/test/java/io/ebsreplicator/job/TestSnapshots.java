@@ -64,10 +64,22 @@ public final class TestSnapshots {
     public static String write(
             EbsProxy ebs, String parent, long volumeGib, int[] indexes, long seed)
             throws Exception {
+        return write(ebs, parent, volumeGib, indexes, seed, Map.of());
+    }
+
+    /** {@link #write(EbsProxy, String, long, int[], long)} of a snapshot with these tags. */
+    public static String write(
+            EbsProxy ebs,
+            String parent,
+            long volumeGib,
+            int[] indexes,
+            long seed,
+            Map<String, String> tags)
+            throws Exception {
         String id =
                 ebs.startSnapshot(
                                 new StartSnapshotSpec(
-                                        volumeGib, parent, null, null, Map.of(), null, null, 60))
+                                        volumeGib, parent, null, null, tags, null, null, 60))
                         .snapshotId();
         MessageDigest linear = MessageDigest.getInstance("SHA-256");
         Random random = new Random(seed);
@@ -88,7 +100,7 @@ public final class TestSnapshots {
         return id;
     }
 
-    private static EbsProxy proxy(EbsLocalServer server, String region) {
+    static EbsProxy proxy(EbsLocalServer server, String region) {
         EbsProxyConfig config =
                 EbsProxyConfig.builder()
                         .endpoint(region, server.endpoint().toString())

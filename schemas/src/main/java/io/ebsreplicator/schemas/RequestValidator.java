@@ -57,11 +57,27 @@ public final class RequestValidator {
 
     private RequestValidator() {}
 
+    /** Whether a request must name its targets, or may leave them to a DR policy. */
+    public enum Targets {
+        /** The request names at least one target (no policy plans them). */
+        REQUIRED,
+        /** A request without targets is planned from the job's DR policy. */
+        FROM_POLICY
+    }
+
     /**
      * Every problem with a request, each a sentence naming the field; empty if the request is
-     * valid.
+     * valid. The request must name its targets.
      */
     public static List<String> validate(ReplicationRequest request) {
+        return validate(request, Targets.REQUIRED);
+    }
+
+    /**
+     * Every problem with a request, each a sentence naming the field; empty if the request is
+     * valid. With {@link Targets#FROM_POLICY} a request may name no targets.
+     */
+    public static List<String> validate(ReplicationRequest request, Targets targetsRule) {
         List<String> problems = new ArrayList<>();
         if (request == null) {
             problems.add("request is null");
@@ -100,7 +116,9 @@ public final class RequestValidator {
 
         List<ReplicationTarget> targets = request.getTargets();
         if (targets == null || targets.isEmpty()) {
-            problems.add("targets is empty; give at least one target region");
+            if (targetsRule == Targets.REQUIRED || targets == null) {
+                problems.add("targets is empty; give at least one target region");
+            }
             return problems;
         }
         Set<String> regions = new HashSet<>();

@@ -16,6 +16,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RequestValidatorTest {
 
     @Test
+    void aRequestWithoutTargetsIsValidOnlyWhenAPolicyPlansIt() {
+        ReplicationRequest request = Examples.minimalRequest();
+        request.setTargets(new java.util.ArrayList<>());
+        assertThat(RequestValidator.validate(request))
+                .containsExactly("targets is empty; give at least one target region");
+        assertThat(RequestValidator.validate(request, RequestValidator.Targets.FROM_POLICY))
+                .isEmpty();
+    }
+
+    @Test
     void boundsTheAttributesThatEveryResultEchoes() {
         ReplicationRequest request = Examples.minimalRequest();
         Map<String, String> attributes = new LinkedHashMap<>();

@@ -413,6 +413,18 @@ public class BlockHotPathBenchmark {
             return notUsed();
         }
 
+        @Override
+        public CompletableFuture<java.util.List<SnapshotDescription>> describeSnapshotsByTagAsync(
+                String key, String value, int limit) {
+            return notUsed();
+        }
+
+        @Override
+        public CompletableFuture<io.ebsreplicator.connector.ebs.proxy.SnapshotDeletion>
+                deleteSnapshotAsync(String snapshotId) {
+            return notUsed();
+        }
+
         /** The copier's hot path makes no control-plane call. */
         private <T> CompletableFuture<T> notUsed() {
             return CompletableFuture.failedFuture(

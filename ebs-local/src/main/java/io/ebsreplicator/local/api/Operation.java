@@ -9,7 +9,9 @@ public enum Operation {
     LIST_CHANGED_BLOCKS("ListChangedBlocks"),
     COMPLETE_SNAPSHOT("CompleteSnapshot"),
     /** EC2 Query API, served because CompleteSnapshot only starts an asynchronous seal. */
-    DESCRIBE_SNAPSHOTS("DescribeSnapshots");
+    DESCRIBE_SNAPSHOTS("DescribeSnapshots"),
+    /** EC2 Query API, served so that a client can prune the snapshots it made. */
+    DELETE_SNAPSHOT("DeleteSnapshot");
 
     private final String apiName;
 
@@ -20,6 +22,11 @@ public enum Operation {
     /** The name used on the wire and in fault profiles, for example {@code PutSnapshotBlock}. */
     public String apiName() {
         return apiName;
+    }
+
+    /** Whether this is an EC2 Query API action (signed for {@code ec2}, answered in XML). */
+    public boolean ec2() {
+        return this == DESCRIBE_SNAPSHOTS || this == DELETE_SNAPSHOT;
     }
 
     public static Operation fromApiName(String name) {

@@ -1,17 +1,11 @@
 package io.ebsreplicator.local.ec2;
 
-import io.ebsreplicator.local.api.EbsError;
 import io.ebsreplicator.local.service.Caller;
 import io.ebsreplicator.local.service.EbsService;
 import io.ebsreplicator.local.service.Snapshot;
 import io.ebsreplicator.local.service.Tag;
 
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -21,7 +15,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
@@ -33,8 +26,6 @@ import java.util.regex.Pattern;
  */
 public final class DescribeSnapshots {
 
-    private static final String NS = "http://ec2.amazonaws.com/doc/2016-11-15/";
-    private static final Pattern SNAPSHOT_ID = Pattern.compile("^snap-[0-9a-f]+$");
     private static final Pattern FILTER_NAME = Pattern.compile("^Filter\\.(\\d+)\\.Name$");
     private static final Pattern FILTER_VALUE =
             Pattern.compile("^Filter\\.(\\d+)\\.Value\\.(\\d+)$");
@@ -76,10 +67,11 @@ public final class DescribeSnapshots {
                 try {
                     maxResults = Integer.parseInt(e.getValue());
                 } catch (NumberFormatException ex) {
-                    throw ec2Error("InvalidParameterValue", "MaxResults must be an integer.");
+                    throw Ec2Responses.clientError(
+                            "InvalidParameterValue", "MaxResults must be an integer.");
                 }
                 if (maxResults < 5 || maxResults > 1000) {
-                    throw ec2Error(
+                    throw Ec2Responses.clientError(
                             "InvalidParameterValue", "MaxResults must be between 5 and 1000.");
                 }
             } else if (k.equals("NextToken")) {
@@ -95,12 +87,12 @@ public final class DescribeSnapshots {
                             filterValues.computeIfAbsent(
                                     filterNumber(v.group(1), k), x -> new ArrayList<>());
                     if (values.size() >= MAX_VALUES_PER_FILTER) {
-                        throw ec2Error(
+                        throw Ec2Responses.clientError(
                                 "InvalidParameterValue",
                                 "A filter has at most " + MAX_VALUES_PER_FILTER + " values.");
                     }
                     if (e.getValue().length() > MAX_VALUE_LENGTH) {
-                        throw ec2Error(
+                        throw Ec2Responses.clientError(
                                 "InvalidParameterValue",
                                 "A filter value has at most " + MAX_VALUE_LENGTH + " characters.");
                     }
@@ -109,31 +101,26 @@ public final class DescribeSnapshots {
             }
         }
         if (filterNames.size() > MAX_FILTERS || filterValues.size() > MAX_FILTERS) {
-            throw ec2Error(
+            throw Ec2Responses.clientError(
                     "InvalidParameterValue", "A request has at most " + MAX_FILTERS + " filters.");
         }
         if (ids.size() > MAX_IDS || owners.size() > MAX_IDS) {
-            throw ec2Error(
+            throw Ec2Responses.clientError(
                     "InvalidParameterValue",
                     "A request names at most " + MAX_IDS + " snapshot ids and owners.");
         }
-        for (String id : ids) {
-            if (!SNAPSHOT_ID.matcher(id).matches()) {
-                throw ec2Error(
-                        "InvalidSnapshotID.Malformed",
-                        "Invalid id: \"" + id + "\" (expecting \"snap-...\")");
-            }
-        }
+        ids.forEach(Ec2Responses::requireSnapshotId);
         List<Snapshot> found = service.describeSnapshots(caller, ids);
         if (found == null) {
             for (String id : ids) {
                 if (!service.visible(caller, id)) {
-                    throw ec2Error(
+                    throw Ec2Responses.clientError(
                             "InvalidSnapshot.NotFound",
                             "The snapshot '" + id + "' does not exist.");
                 }
             }
-            throw ec2Error("InvalidSnapshot.NotFound", "A snapshot does not exist.");
+            throw Ec2Responses.clientError(
+                    "InvalidSnapshot.NotFound", "A snapshot does not exist.");
         }
         Predicate<Snapshot> match = s -> true;
         for (Map.Entry<Integer, String> f : filterNames.entrySet()) {
@@ -156,7 +143,8 @@ public final class DescribeSnapshots {
                 offset = -1;
             }
             if (offset < 0) {
-                throw ec2Error("InvalidParameterValue", "The NextToken is not valid.");
+                throw Ec2Responses.clientError(
+                        "InvalidParameterValue", "The NextToken is not valid.");
             }
         }
         int end =
@@ -166,9 +154,9 @@ public final class DescribeSnapshots {
         StringBuilder xml = new StringBuilder(1024);
         xml.append(
                         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DescribeSnapshotsResponse xmlns=\"")
-                .append(NS)
+                .append(Ec2Responses.NAMESPACE)
                 .append("\">\n  <requestId>")
-                .append(UUID.randomUUID())
+                .append(Ec2Responses.requestId())
                 .append("</requestId>\n  <snapshotSet>\n");
         for (int i = Math.min(offset, selected.size()); i < end; i++) {
             item(xml, selected.get(i));
@@ -183,7 +171,7 @@ public final class DescribeSnapshots {
                     .append("</nextToken>\n");
         }
         xml.append("</DescribeSnapshotsResponse>\n");
-        return xml(200, xml.toString());
+        return Ec2Responses.xml(200, xml.toString());
     }
 
     /** The N of {@code Filter.N.Name} or {@code Value.N}: a positive int, else a 400. */
@@ -195,7 +183,7 @@ public final class DescribeSnapshots {
             n = 0;
         }
         if (n < 1) {
-            throw ec2Error(
+            throw Ec2Responses.clientError(
                     "InvalidParameterValue",
                     "The parameter " + abbreviate(parameter) + " has an invalid index.");
         }
@@ -224,7 +212,7 @@ public final class DescribeSnapshots {
             case "volume-size" -> s -> matchesAny(values, String.valueOf(s.volumeSizeGib()));
             case "encrypted" -> s -> matchesAny(values, String.valueOf(s.encrypted()));
             default ->
-                    throw ec2Error(
+                    throw Ec2Responses.clientError(
                             "InvalidParameterValue",
                             "The filter '" + abbreviate(name) + "' is invalid");
         };
@@ -268,8 +256,8 @@ public final class DescribeSnapshots {
             xml.append("      <tagSet>\n");
             for (Tag t : s.tags()) {
                 xml.append("        <item>");
-                xml.append("<key>").append(escape(t.key())).append("</key>");
-                xml.append("<value>").append(escape(t.value())).append("</value>");
+                xml.append("<key>").append(Ec2Responses.escape(t.key())).append("</key>");
+                xml.append("<value>").append(Ec2Responses.escape(t.value())).append("</value>");
                 xml.append("</item>\n");
             }
             xml.append("      </tagSet>\n");
@@ -281,63 +269,9 @@ public final class DescribeSnapshots {
         xml.append("      <")
                 .append(name)
                 .append('>')
-                .append(escape(value))
+                .append(Ec2Responses.escape(value))
                 .append("</")
                 .append(name)
                 .append(">\n");
-    }
-
-    private static EbsError ec2Error(String code, String message) {
-        return new EbsError(400, code, message, null);
-    }
-
-    /** Renders any error of a DescribeSnapshots request in the EC2 error format. */
-    public static FullHttpResponse error(EbsError e) {
-        String code = e.type();
-        if (e.status() == 403) {
-            code = "AuthFailure";
-        } else if (e.status() >= 500) {
-            code = "InternalError";
-        } else if (e.type().equals("RequestThrottledException")) {
-            code = "RequestLimitExceeded";
-        }
-        int status =
-                e.status() == 403
-                        ? 401
-                        : e.status() >= 500 ? 500 : e.status() == 404 ? 400 : e.status();
-        if (code.equals("RequestLimitExceeded")) {
-            status = 503;
-        }
-        String xml =
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>"
-                        + escape(code)
-                        + "</Code><Message>"
-                        + escape(e.getMessage())
-                        + "</Message></Error></Errors><RequestID>"
-                        + UUID.randomUUID()
-                        + "</RequestID></Response>";
-        return xml(status, xml);
-    }
-
-    private static FullHttpResponse xml(int status, String xml) {
-        byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse r =
-                new DefaultFullHttpResponse(
-                        HttpVersion.HTTP_1_1,
-                        HttpResponseStatus.valueOf(status),
-                        Unpooled.wrappedBuffer(bytes));
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/xml;charset=UTF-8");
-        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-        return r;
-    }
-
-    private static String escape(String s) {
-        if (s == null) {
-            return "";
-        }
-        return s.replace("&", "&amp;")
-                .replace("<", "&lt;")
-                .replace(">", "&gt;")
-                .replace("\"", "&quot;");
     }
 }

@@ -3,7 +3,9 @@ package io.ebsreplicator.local.http;
 import io.ebsreplicator.local.api.EbsError;
 import io.ebsreplicator.local.api.Operation;
 import io.ebsreplicator.local.auth.SigV4Verifier;
+import io.ebsreplicator.local.ec2.DeleteSnapshot;
 import io.ebsreplicator.local.ec2.DescribeSnapshots;
+import io.ebsreplicator.local.ec2.Ec2Responses;
 import io.ebsreplicator.local.fault.FaultInjector;
 import io.ebsreplicator.local.fault.FaultInjector.Disruption;
 import io.ebsreplicator.local.service.Caller;
@@ -47,9 +49,9 @@ import java.util.function.Consumer;
 
 /**
  * Serves one request at a time per connection: injects the configured faults, verifies the
- * signature, routes to {@link EbsService} or {@link DescribeSnapshots}, and renders the result or
- * the error. Shared by all connections; runs on the server's worker executor group, never on the
- * I/O threads, because it hashes, reads and writes blocks.
+ * signature, routes to {@link EbsService}, {@link DescribeSnapshots} or {@link DeleteSnapshot}, and
+ * renders the result or the error. Shared by all connections; runs on the server's worker executor
+ * group, never on the I/O threads, because it hashes, reads and writes blocks.
  */
 @ChannelHandler.Sharable
 public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -58,6 +60,7 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
 
     private final EbsService service;
     private final DescribeSnapshots describeSnapshots;
+    private final DeleteSnapshot deleteSnapshot;
     private final SigV4Verifier verifier;
     private final FaultInjector faults;
     private final Consumer<Event> events;
@@ -81,6 +84,7 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
         super(false);
         this.service = service;
         this.describeSnapshots = new DescribeSnapshots(service);
+        this.deleteSnapshot = new DeleteSnapshot(service);
         this.verifier = verifier;
         this.faults = faults;
         this.events = events;
@@ -143,7 +147,7 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
             injectError(disruption);
             response =
                     ec2
-                            ? describeSnapshots.handle(caller, ec2Params)
+                            ? ec2(route, caller, ec2Params)
                             : dispatch(
                                     route,
                                     caller,
@@ -153,17 +157,24 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
                                             ctx.channel().attr(UploadTracker.CONFLICT).get()));
         } catch (EbsError e) {
             events.accept(new Event.Error(e.type(), e.reason()));
-            response = ec2 ? DescribeSnapshots.error(e) : Responses.jsonError(e);
+            response = ec2 ? Ec2Responses.render(e) : Responses.jsonError(e);
         } catch (RuntimeException e) {
             EbsError err =
                     EbsError.internal(
                             LOG, "An internal error has occurred while serving the request", e);
             events.accept(new Event.Error(err.type(), null));
-            response = ec2 ? DescribeSnapshots.error(err) : Responses.jsonError(err);
+            response = ec2 ? Ec2Responses.render(err) : Responses.jsonError(err);
         } finally {
             req.release();
         }
         write(ctx, response, keepAlive);
+    }
+
+    private FullHttpResponse ec2(
+            Route route, Caller caller, List<Map.Entry<String, String>> params) {
+        return route.operation() == Operation.DELETE_SNAPSHOT
+                ? deleteSnapshot.handle(caller, params)
+                : describeSnapshots.handle(caller, params);
     }
 
     private static String ec2Action(List<Map.Entry<String, String>> params) {

@@ -2,7 +2,7 @@ package io.ebsreplicator.local.http;
 
 import io.ebsreplicator.local.api.EbsError;
 import io.ebsreplicator.local.auth.SigV4Verifier;
-import io.ebsreplicator.local.ec2.DescribeSnapshots;
+import io.ebsreplicator.local.ec2.Ec2Responses;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -149,8 +149,7 @@ public final class RequestGate extends ChannelDuplexHandler {
         refused = true;
         release();
         boolean ec2 = head != null && isEc2(head.uri());
-        Refusal.answerAndClose(
-                ctx, ec2 ? DescribeSnapshots.error(error) : Responses.jsonError(error));
+        Refusal.answerAndClose(ctx, ec2 ? Ec2Responses.render(error) : Responses.jsonError(error));
     }
 
     private static boolean isEc2(String uri) {

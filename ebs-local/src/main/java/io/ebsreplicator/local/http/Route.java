@@ -10,20 +10,24 @@ record Route(Operation operation, String snapshotId, String blockIndex) {
 
     /** The signing name of the service each operation belongs to. */
     String service() {
-        return operation == Operation.DESCRIBE_SNAPSHOTS ? "ec2" : "ebs";
+        return operation.ec2() ? "ec2" : "ebs";
     }
 
     static Route of(String method, List<String> seg, String ec2Action) {
         int n = seg.size();
         if (n == 0 && ec2Action != null) {
-            if (!ec2Action.equals("DescribeSnapshots")) {
-                throw new EbsError(
-                        400,
-                        "InvalidAction",
-                        "The action " + ec2Action + " is not valid for this web service.",
-                        null);
+            for (Operation op : Operation.values()) {
+                if (op.ec2() && op.apiName().equals(ec2Action)) {
+                    return new Route(op, null, null);
+                }
             }
-            return new Route(Operation.DESCRIBE_SNAPSHOTS, null, null);
+            throw new EbsError(
+                    400,
+                    "InvalidAction",
+                    "The action "
+                            + (ec2Action.length() <= 64 ? ec2Action : ec2Action.substring(0, 64))
+                            + " is not valid for this web service.",
+                    null);
         }
         if (n >= 1 && seg.get(0).equals("snapshots")) {
             if (n == 1 && method.equals("POST")) {

@@ -28,8 +28,39 @@ import java.util.stream.Stream;
  */
 public final class DataDirCheck {
 
-    /** A snapshot as the journal describes it: enough to know which blocks it holds. */
-    private record Known(String region, String id, String parentId, Map<Integer, String> own) {}
+    /**
+     * A snapshot as the journal describes it: enough to know which blocks it holds. A deleted one
+     * uses no block itself, but its children inherit through it.
+     */
+    private static final class Known {
+        final String region;
+        final String id;
+        final String parentId;
+        final Map<Integer, String> own = new TreeMap<>();
+        boolean deleted;
+
+        Known(String region, String id, String parentId) {
+            this.region = region;
+            this.id = id;
+            this.parentId = parentId;
+        }
+
+        String region() {
+            return region;
+        }
+
+        String id() {
+            return id;
+        }
+
+        String parentId() {
+            return parentId;
+        }
+
+        Map<Integer, String> own() {
+            return own;
+        }
+    }
 
     private final Path dir;
     private final PrintStream out;
@@ -142,8 +173,7 @@ public final class DataDirCheck {
             if (s.parentId() != null && !snapshots.containsKey(s.region() + " " + s.parentId())) {
                 return "starts " + s.snapshotId() + " on " + s.parentId() + ", never started";
             }
-            snapshots.put(
-                    key, new Known(s.region(), s.snapshotId(), s.parentId(), new TreeMap<>()));
+            snapshots.put(key, new Known(s.region(), s.snapshotId(), s.parentId()));
         } else if (r instanceof JournalRecord.Put p) {
             Known k = snapshots.get(p.region() + " " + p.snapshotId());
             if (k == null) {
@@ -154,6 +184,12 @@ public final class DataDirCheck {
                         + ", never started";
             }
             k.own().put(p.blockIndex(), p.digest().hex());
+        } else if (r instanceof JournalRecord.Delete d) {
+            Known k = snapshots.get(d.region() + " " + d.snapshotId());
+            if (k == null || k.deleted) {
+                return "deletes " + d.snapshotId() + ", never started or deleted before";
+            }
+            k.deleted = true;
         }
         return null;
     }
@@ -162,6 +198,9 @@ public final class DataDirCheck {
     private static Map<String, List<String>> users(Map<String, Known> snapshots) {
         Map<String, List<String>> users = new TreeMap<>();
         for (Known s : snapshots.values()) {
+            if (s.deleted) {
+                continue;
+            }
             Map<Integer, String> effective = new TreeMap<>();
             List<Known> chain = new ArrayList<>();
             for (Known k = s;

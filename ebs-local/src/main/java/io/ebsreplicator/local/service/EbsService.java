@@ -238,7 +238,9 @@ public final class EbsService {
                                             region.clientTokens.get(
                                                     caller.accountId() + "/" + p.clientToken());
                                     if (existingId != null) {
-                                        Snapshot existing = region.snapshots.get(existingId);
+                                        // The original answer, even when the snapshot has been
+                                        // deleted since (as EBS answers a replayed token).
+                                        Snapshot existing = region.snapshotOrDeleted(existingId);
                                         if (!existing.fingerprint.equals(fingerprint)) {
                                             throw EbsError.conflict(
                                                     "The request uses the same client token as a previous, but"
@@ -813,6 +815,72 @@ public final class EbsService {
         return java.util.Base64.getEncoder().encodeToString(md.digest());
     }
 
+    // ---------------------------------------------------------------- DeleteSnapshot
+
+    /**
+     * EC2 DeleteSnapshot. The snapshot leaves its region at once: it is no longer described, read,
+     * listed or usable as a parent, and a second deletion answers {@code InvalidSnapshot.NotFound}.
+     * Its blocks stay for every snapshot that inherits them (children keep reading them, and
+     * ListChangedBlocks between two remaining snapshots still walks through it); block files are
+     * stored once per content and are never removed. A {@code pending} snapshot cannot be deleted
+     * ({@code IncorrectState}). Journaled, so a restart keeps the deletion.
+     */
+    public void deleteSnapshot(Caller caller, String snapshotId) {
+        RegionState region = region(caller);
+        journal.mutation(
+                () -> {
+                    synchronized (region) {
+                        Snapshot snap = deletable(caller, region, snapshotId);
+                        long now = clock.nowMillis();
+                        append(new JournalRecord.Delete(caller.region(), snap.id, now));
+                        region.delete(snap, now);
+                    }
+                    return null;
+                });
+        compactIfDue();
+    }
+
+    /** Throws what {@link #deleteSnapshot} would throw, and changes nothing (EC2's DryRun). */
+    public void checkDeletable(Caller caller, String snapshotId) {
+        RegionState region = region(caller);
+        journal.mutation(
+                () -> {
+                    synchronized (region) {
+                        deletable(caller, region, snapshotId);
+                    }
+                    return null;
+                });
+    }
+
+    private Snapshot deletable(Caller caller, RegionState region, String snapshotId) {
+        Snapshot snap = region.snapshots.get(snapshotId);
+        if (snap == null || !snap.ownerId.equals(caller.accountId())) {
+            // EC2 does not tell another account's snapshot from a missing one.
+            throw new EbsError(
+                    400,
+                    "InvalidSnapshot.NotFound",
+                    "The snapshot '" + snapshotId + "' does not exist.",
+                    null);
+        }
+        refreshNow(snap);
+        if (snap.status() == SnapshotStatus.PENDING) {
+            throw new EbsError(
+                    400,
+                    "IncorrectState",
+                    "The snapshot '"
+                            + snapshotId
+                            + "' is pending; it can be deleted once it is completed or in error.",
+                    null);
+        }
+        return snap;
+    }
+
+    /** Whether {@code id} was deleted in {@code region} (and not forgotten by a compaction). */
+    public boolean deleted(String region, String id) {
+        RegionState r = regions.get(region);
+        return r != null && r.deleted.containsKey(id);
+    }
+
     // ---------------------------------------------------------------- DescribeSnapshots
 
     /** The caller's snapshots in its region, optionally only the given ids (all must exist). */
@@ -1018,12 +1086,16 @@ public final class EbsService {
         journal.compactIfDue(regions::values);
     }
 
-    /** Per-region state: snapshots, client tokens and rate limiters. */
+    /** Per-region state: snapshots (live and deleted), client tokens and rate limiters. */
     static final class RegionState {
         final String name;
         final Quotas quotas;
         final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
         final Map<String, String> clientTokens = new ConcurrentHashMap<>();
+
+        /** Deleted snapshots: their children still read their blocks, their tokens still answer. */
+        final Map<String, Snapshot> deleted = new ConcurrentHashMap<>();
+
         final Set<Snapshot> pending = ConcurrentHashMap.newKeySet();
         final Map<String, TokenBucket> buckets = new ConcurrentHashMap<>();
 
@@ -1038,6 +1110,22 @@ public final class EbsService {
                 clientTokens.put(snap.ownerId + "/" + snap.clientToken, snap.id);
             }
             pending.add(snap);
+        }
+
+        /** A live snapshot, or a deleted one. */
+        Snapshot snapshotOrDeleted(String id) {
+            Snapshot s = snapshots.get(id);
+            return s != null ? s : deleted.get(id);
+        }
+
+        /** Takes a snapshot out of the region (see {@link EbsService#deleteSnapshot}). */
+        void delete(Snapshot snap, long atMillis) {
+            synchronized (snap) {
+                snap.deletedMillis = atMillis;
+            }
+            snapshots.remove(snap.id);
+            deleted.put(snap.id, snap);
+            pending.remove(snap);
         }
 
         Collection<Snapshot> pendingSnapshots() {

@@ -20,6 +20,7 @@ sealed interface JournalRecord {
     byte PUT = 2;
     byte COMPLETE = 3;
     byte STATE = 4;
+    byte DELETE = 5;
 
     record Start(
             String region,
@@ -61,6 +62,13 @@ sealed interface JournalRecord {
             String message,
             long timeMillis)
             implements JournalRecord {}
+
+    /**
+     * EC2 DeleteSnapshot: the snapshot leaves its region. Its blocks stay for the snapshots that
+     * inherit them, so its earlier records stay in the journal (compaction writes it, then this
+     * record, when a remaining snapshot is built on it).
+     */
+    record Delete(String region, String snapshotId, long timeMillis) implements JournalRecord {}
 
     static byte[] encode(JournalRecord record) {
         try {
@@ -107,6 +115,11 @@ sealed interface JournalRecord {
                 out.writeUTF(st.status.wire());
                 writeOptional(out, st.message);
                 out.writeLong(st.timeMillis);
+            } else if (record instanceof Delete d) {
+                out.writeByte(DELETE);
+                out.writeUTF(d.region);
+                out.writeUTF(d.snapshotId);
+                out.writeLong(d.timeMillis);
             }
             out.flush();
             return bytes.toByteArray();
@@ -181,6 +194,7 @@ sealed interface JournalRecord {
                                         SnapshotStatus.fromWire(in.readUTF()),
                                         readOptional(in),
                                         in.readLong());
+                        case DELETE -> new Delete(in.readUTF(), in.readUTF(), in.readLong());
                         default -> throw new IOException("Unknown journal record type " + type);
                     };
             if (in.available() > 0) {

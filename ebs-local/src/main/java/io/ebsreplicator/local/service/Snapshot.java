@@ -55,6 +55,9 @@ public final class Snapshot {
     long completedMillis = -1;
     int progress = -1;
 
+    /** When EC2 DeleteSnapshot took it out of its region, or -1. */
+    long deletedMillis = -1;
+
     private volatile BlockMap effective;
 
     Snapshot(

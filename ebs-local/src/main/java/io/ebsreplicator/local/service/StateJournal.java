@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -152,6 +153,17 @@ final class StateJournal {
             region.add(Snapshot.started(s, parent));
             return null;
         }
+        if (r instanceof JournalRecord.Delete d) {
+            EbsService.RegionState region = regionOf.apply(d.region());
+            Snapshot snap = region.snapshots.get(d.snapshotId());
+            if (snap == null) {
+                return "DeleteSnapshot of "
+                        + d.snapshotId()
+                        + ", which the journal never started or deleted before";
+            }
+            region.delete(snap, d.timeMillis());
+            return null;
+        }
         String region;
         String id;
         String kind;
@@ -205,7 +217,7 @@ final class StateJournal {
         List<String> out = new ArrayList<>();
         for (EbsService.RegionState region : regions) {
             Set<Snapshot> failed = new HashSet<>();
-            for (Snapshot s : sorted(region)) {
+            for (Snapshot s : sorted(region, true)) {
                 String why = null;
                 synchronized (s) {
                     if (s.parent != null && failed.contains(s.parent)) {
@@ -295,21 +307,37 @@ final class StateJournal {
 
     /**
      * The current state as journal records that replay to it: per snapshot, parents first, its
-     * start, its own blocks, its completion request and its state.
+     * start, its own blocks, its completion request and its state; then the deletion of each
+     * deleted snapshot that a remaining one is built on. A deleted snapshot nothing is built on is
+     * left out (and with it the original answer to its ClientToken).
      */
     static List<byte[]> stateRecords(Collection<EbsService.RegionState> regions) {
         List<byte[]> out = new ArrayList<>();
         for (EbsService.RegionState region : regions) {
-            Set<Snapshot> done = new HashSet<>();
-            for (Snapshot s : sorted(region)) {
+            Set<Snapshot> done = new LinkedHashSet<>();
+            for (Snapshot s : sorted(region, false)) {
                 emit(s, done, out);
+            }
+            // After every start: a child's start needs its parent still in the region.
+            for (Snapshot s : done) {
+                synchronized (s) {
+                    if (s.deletedMillis >= 0) {
+                        out.add(
+                                JournalRecord.encode(
+                                        new JournalRecord.Delete(s.region, s.id, s.deletedMillis)));
+                    }
+                }
             }
         }
         return out;
     }
 
-    private static List<Snapshot> sorted(EbsService.RegionState region) {
+    /** The region's snapshots by start time; with {@code deleted}, the deleted ones too. */
+    private static List<Snapshot> sorted(EbsService.RegionState region, boolean deleted) {
         List<Snapshot> all = new ArrayList<>(region.snapshots.values());
+        if (deleted) {
+            all.addAll(region.deleted.values());
+        }
         all.sort(Comparator.comparingLong((Snapshot s) -> s.startMillis).thenComparing(s -> s.id));
         return all;
     }

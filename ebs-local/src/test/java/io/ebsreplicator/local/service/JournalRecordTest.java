@@ -50,7 +50,8 @@ class JournalRecordTest {
                         new JournalRecord.Complete("us-east-1", "snap-1", 7, null, 100L),
                         new JournalRecord.Complete("us-east-1", "snap-1", 7, "abc=", 100L),
                         new JournalRecord.State(
-                                "us-east-1", "snap-1", SnapshotStatus.ERROR, "timed out", 1L));
+                                "us-east-1", "snap-1", SnapshotStatus.ERROR, "timed out", 1L),
+                        new JournalRecord.Delete("us-east-1", "snap-1", 42L));
         for (JournalRecord r : records) {
             assertThat(JournalRecord.decode(JournalRecord.encode(r))).isEqualTo(r);
         }
@@ -69,6 +70,13 @@ class JournalRecordTest {
                                 + DIGEST.hex()
                                 + "0000000000000007"
                                 + "00000032");
+    }
+
+    @Test
+    void deleteLayoutIsStable() {
+        byte[] encoded = JournalRecord.encode(new JournalRecord.Delete("r", "s", 7L));
+        assertThat(HexFormat.of().formatHex(encoded))
+                .isEqualTo("05" + "000172" + "000173" + "0000000000000007");
     }
 
     @Test

@@ -41,8 +41,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * truth, so a restore neither loses nor repeats a request), committed records only. Each message is
  * decoded here: a valid request goes on, a request that names its targets but fails validation
  * becomes a failure result, and anything else (not single-object Avro, an unknown schema, a missing
- * field, no targets) becomes a dead letter with the original bytes and the reason. Runs on the
- * JobManager, on the enumerator's worker thread.
+ * field, no targets without a DR policy) becomes a dead letter with the original bytes and the
+ * reason. A JSON message is an Amazon EventBridge snapshot event ({@link SnapshotEvents}): each
+ * succeeded snapshot in it becomes a request without targets for the DR policy; a failed or other
+ * event is skipped with one log line. Runs on the JobManager, on the enumerator's worker thread.
  */
 public final class KafkaRequestIntake implements RequestIntake {
 
@@ -57,6 +59,7 @@ public final class KafkaRequestIntake implements RequestIntake {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean polling = new AtomicBoolean();
     private final Set<TopicPartition> assigned = new java.util.HashSet<>();
+    private final RequestValidator.Targets targets;
 
     /**
      * The first wait before looking for a missing requests topic again; it doubles on each miss up
@@ -83,10 +86,15 @@ public final class KafkaRequestIntake implements RequestIntake {
     private int looks;
 
     KafkaRequestIntake(
-            String bootstrapServers, String topic, String groupId, Map<String, String> extra) {
+            String bootstrapServers,
+            String topic,
+            String groupId,
+            Map<String, String> extra,
+            RequestValidator.Targets targets) {
         this.topic = topic;
         this.groupId = groupId;
         this.bootstrapServers = bootstrapServers;
+        this.targets = targets;
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "ebs-replicator-intake");
@@ -196,7 +204,7 @@ public final class KafkaRequestIntake implements RequestIntake {
                 }
             }
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
-                out.add(decode(r));
+                out.addAll(decodeAll(r));
             }
         } catch (WakeupException e) {
             if (!closing.get()) {
@@ -245,6 +253,43 @@ public final class KafkaRequestIntake implements RequestIntake {
         return a.compareTo(b) <= 0 ? a : b;
     }
 
+    /** The records of one message: one, or one per snapshot of a multi-volume event. */
+    List<IntakeRecord> decodeAll(ConsumerRecord<byte[], byte[]> r) {
+        if (r.value() == null || !SnapshotEvents.isJson(r.value())) {
+            return List.of(decode(r));
+        }
+        String stream = stream(new TopicPartition(r.topic(), r.partition()));
+        String where = stream + "@" + r.offset();
+        SnapshotEvents.Parsed parsed = SnapshotEvents.parse(r.value());
+        if (parsed instanceof SnapshotEvents.Parsed.Skipped skipped) {
+            return List.of(IntakeRecord.skipped(stream, r.offset(), skipped.why()));
+        }
+        if (parsed instanceof SnapshotEvents.Parsed.Malformed malformed) {
+            return List.of(dead(r, stream, where, "MALFORMED", malformed.why(), null));
+        }
+        List<io.ebsreplicator.connector.ebs.model.ReplicationRequest> requests =
+                ((SnapshotEvents.Parsed.Requests) parsed).requests();
+        if (targets == RequestValidator.Targets.REQUIRED) {
+            return List.of(
+                    dead(
+                            r,
+                            stream,
+                            where,
+                            FailureReason.INVALID_REQUEST.name(),
+                            "a snapshot event is planned from a DR policy, and this job has none"
+                                    + " (serve --policy FILE)",
+                            null));
+        }
+        List<IntakeRecord> out = new ArrayList<>(requests.size());
+        for (var request : requests) {
+            out.add(IntakeRecord.request(stream, r.offset(), request));
+        }
+        if (out.isEmpty()) {
+            out.add(IntakeRecord.skipped(stream, r.offset(), "no completed snapshot in the event"));
+        }
+        return out;
+    }
+
     IntakeRecord decode(ConsumerRecord<byte[], byte[]> r) {
         String stream = stream(new TopicPartition(r.topic(), r.partition()));
         String where = stream + "@" + r.offset();
@@ -257,7 +302,7 @@ public final class KafkaRequestIntake implements RequestIntake {
         } catch (SchemaDecodeException e) {
             return dead(r, stream, where, e.reasonCode(), e.getMessage(), null);
         }
-        List<String> problems = RequestValidator.validate(avro);
+        List<String> problems = RequestValidator.validate(avro, targets);
         var request = RequestMapping.toConnector(avro);
         if (problems.isEmpty()
                 && avro.getDeadline() != null
@@ -341,21 +386,34 @@ public final class KafkaRequestIntake implements RequestIntake {
         }
     }
 
-    /** Settings of the intake, shipped to the JobManager with the job. */
+    /**
+     * Settings of the intake, shipped to the JobManager with the job. {@code targets} says whether
+     * a request may leave its targets to the job's DR policy.
+     */
     public record Factory(
-            String bootstrapServers, String topic, String groupId, HashMap<String, String> extra)
+            String bootstrapServers,
+            String topic,
+            String groupId,
+            HashMap<String, String> extra,
+            RequestValidator.Targets targets)
             implements RequestIntake.Factory {
 
         private static final long serialVersionUID = 1L;
 
+        /** Requests must name their targets: no DR policy. */
         public Factory(String bootstrapServers, String topic, String groupId) {
-            this(bootstrapServers, topic, groupId, new HashMap<>());
+            this(
+                    bootstrapServers,
+                    topic,
+                    groupId,
+                    new HashMap<>(),
+                    RequestValidator.Targets.REQUIRED);
         }
 
         @Override
         public RequestIntake open() {
             return new KafkaRequestIntake(
-                    bootstrapServers, topic, groupId, new LinkedHashMap<>(extra));
+                    bootstrapServers, topic, groupId, new LinkedHashMap<>(extra), targets);
         }
     }
 }

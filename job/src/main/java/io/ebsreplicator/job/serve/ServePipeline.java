@@ -1,10 +1,12 @@
 package io.ebsreplicator.job.serve;
 
+import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.pipeline.EbsReplicationPipeline;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.schemas.AvroCodec;
+import io.ebsreplicator.schemas.RequestValidator;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -45,7 +47,10 @@ public final class ServePipeline {
                                 settings.bootstrapServers(),
                                 settings.requestsTopic(),
                                 settings.groupId(),
-                                new HashMap<>(settings.kafkaProperties())),
+                                new HashMap<>(settings.kafkaProperties()),
+                                options.getOptional(EbsReplicationOptions.POLICY_FILE).isPresent()
+                                        ? RequestValidator.Targets.FROM_POLICY
+                                        : RequestValidator.Targets.REQUIRED),
                         options,
                         transform,
                         factory);

@@ -42,7 +42,8 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 class DeployFilesTest {
 
     /** Operations of {@link EbsOperation} that are EC2 actions in IAM; all others are EBS ones. */
-    private static final Set<EbsOperation> EC2_OPERATIONS = Set.of(EbsOperation.DESCRIBE_SNAPSHOTS);
+    private static final Set<EbsOperation> EC2_OPERATIONS =
+            Set.of(EbsOperation.DESCRIBE_SNAPSHOTS, EbsOperation.DELETE_SNAPSHOT);
 
     /** Flink's classes that declare the options a cluster configuration may set. */
     private static final List<String> FLINK_OPTION_CLASSES =

@@ -291,6 +291,34 @@ public final class EbsReplicationOptions {
                             "After a target completes, read its block checksums back and compare"
                                     + " them with the source's before reporting success.");
 
+    public static final ConfigOption<String> POLICY_FILE =
+            ConfigOptions.key("ebs.policy.file")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "A DR policy (JSON, see the README): a request without targets is"
+                                    + " planned from the first rule that selects its source. The"
+                                    + " file must be readable on the JobManager; it is checked at"
+                                    + " start (an invalid policy fails the job) and reloaded when"
+                                    + " its content changes.");
+
+    public static final ConfigOption<Duration> POLICY_RELOAD_INTERVAL =
+            ConfigOptions.key("ebs.policy.reload-interval")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(30))
+                    .withDescription(
+                            "How often the policy file is read again; a changed, valid file"
+                                    + " replaces the policy (each changed rule is logged), an"
+                                    + " invalid one is logged and the policy in use stays.");
+
+    public static final ConfigOption<Boolean> RETENTION_DRY_RUN =
+            ConfigOptions.key("ebs.retention.dry-run")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription(
+                            "Apply the policy's retention as a dry run: log each copy it would"
+                                    + " delete (and count it nowhere), delete nothing.");
+
     /** Every option, for documentation and the uniqueness test. */
     public static List<ConfigOption<?>> all() {
         return List.of(
@@ -324,6 +352,9 @@ public final class EbsReplicationOptions {
                 SCHEDULING_ORDER,
                 DEDUPE_RETENTION,
                 COMPLETION_POLL_INTERVAL,
-                VERIFY);
+                VERIFY,
+                POLICY_FILE,
+                POLICY_RELOAD_INTERVAL,
+                RETENTION_DRY_RUN);
     }
 }

@@ -63,6 +63,12 @@ import java.util.concurrent.TimeoutException;
  */
 public final class EbsErrorClassifier {
 
+    /**
+     * EC2's code for a snapshot that does not exist (any more): DescribeSnapshots of a missing id,
+     * DeleteSnapshot of one deleted before. Fatal for a request; a deletion takes it as done.
+     */
+    public static final String SNAPSHOT_GONE = "InvalidSnapshot.NotFound";
+
     /** The message EBS gives when it lost the body of a PutSnapshotBlock on the way; transient. */
     static final String FAILED_TO_READ_BLOCK_DATA = "Failed to read block data";
 
@@ -158,8 +164,7 @@ public final class EbsErrorClassifier {
                     ValidationExceptionReason.UNRELATED_SNAPSHOTS.toString().equals(reason)
                             ? FailureReason.UNRELATED_BASE
                             : FailureReason.REJECTED_BY_EBS;
-            case "ResourceNotFoundException", "InvalidSnapshot.NotFound" ->
-                    FailureReason.SNAPSHOT_NOT_FOUND;
+            case "ResourceNotFoundException", SNAPSHOT_GONE -> FailureReason.SNAPSHOT_NOT_FOUND;
             case "AccessDeniedException" -> FailureReason.ACCESS_DENIED;
             case "ServiceQuotaExceededException" -> FailureReason.QUOTA_EXCEEDED;
             case "ConflictException" -> FailureReason.REQUEST_ID_REUSED;
@@ -325,8 +330,11 @@ public final class EbsErrorClassifier {
                         "AccessDeniedException",
                         "ConflictException",
                         "ServiceQuotaExceededException",
-                        // EC2 DescribeSnapshots of a snapshot that does not exist (any more).
-                        "InvalidSnapshot.NotFound",
+                        // EC2 DescribeSnapshots or DeleteSnapshot of a snapshot that does not
+                        // exist (any more).
+                        SNAPSHOT_GONE,
+                        // EC2 DeleteSnapshot of a snapshot still pending.
+                        "IncorrectState",
                         // Client side: the simple names errorCode() gives them.
                         ApiCallAttemptTimeoutException.class.getSimpleName(),
                         ApiCallTimeoutException.class.getSimpleName(),

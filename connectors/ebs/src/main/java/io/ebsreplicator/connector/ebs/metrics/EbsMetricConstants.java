@@ -96,6 +96,33 @@ public final class EbsMetricConstants {
     /** Gauge: request ids remembered to drop duplicates (a long-running job only). */
     public static final String REQUEST_IDS_REMEMBERED = "requestIdsRemembered";
 
+    /** Enumerator: requests without targets that a policy rule planned. */
+    public static final String REQUESTS_PLANNED_BY_POLICY = "requestsPlannedByPolicy";
+
+    /** Enumerator: requests without targets (snapshot events) that no policy rule selects. */
+    public static final String REQUESTS_UNMATCHED = "requestsUnmatched";
+
+    /**
+     * Enumerator: requests without targets that cannot be planned (the source is gone, or EBS
+     * refuses to describe it); no result can be addressed to them, so they are counted and logged.
+     */
+    public static final String REQUESTS_UNPLANNABLE = "requestsUnplannable";
+
+    /**
+     * Enumerator: milliseconds since the newest copy completed, for the lineage and target region
+     * whose newest copy is oldest (copies made under a policy since the job started).
+     */
+    public static final String RPO_WORST_MS = "rpoWorstMs";
+
+    /** Enumerator: lineage and target region pairs whose newest copy is older than the RPO. */
+    public static final String LINEAGES_OVER_RPO = "lineagesOverRpo";
+
+    /** Enumerator: copies a policy's retention deleted (or found already gone). */
+    public static final String COPIES_DELETED = "copiesDeleted";
+
+    /** Enumerator: deletions that failed (tried again after the lineage's next copy). */
+    public static final String COPY_DELETIONS_FAILED = "copyDeletionsFailed";
+
     /** The key of the key-value group that holds a region's proxy call metrics. */
     public static final String REGION_GROUP = "region";
 

@@ -32,6 +32,18 @@ public record ReplicationRequest(
         int priority)
         implements Serializable {
 
+    /**
+     * The attribute that names the source volume, for a DR policy's volume rules (snapshot events
+     * set it; EBS reports no volume for snapshots written through its direct APIs).
+     */
+    public static final String VOLUME_ATTRIBUTE = "volumeId";
+
+    /**
+     * The attribute a request planned from a DR policy carries: the rule that planned it. Echoed
+     * into its results, so that {@code status} knows each copy's recovery point objective.
+     */
+    public static final String RULE_ATTRIBUTE = "policyRule";
+
     /** The {@code deadlineMillis} of a request without a deadline. */
     public static final long NO_DEADLINE = Long.MAX_VALUE;
 

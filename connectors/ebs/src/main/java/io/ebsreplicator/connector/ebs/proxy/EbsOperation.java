@@ -11,7 +11,9 @@ public enum EbsOperation {
     LIST_SNAPSHOT_BLOCKS("ListSnapshotBlocks", RequestBudget.Group.LIST),
     LIST_CHANGED_BLOCKS("ListChangedBlocks", RequestBudget.Group.LIST),
     COMPLETE_SNAPSHOT("CompleteSnapshot", RequestBudget.Group.COMPLETE),
-    DESCRIBE_SNAPSHOTS("DescribeSnapshots", RequestBudget.Group.DESCRIBE);
+    DESCRIBE_SNAPSHOTS("DescribeSnapshots", RequestBudget.Group.DESCRIBE),
+    /** EC2, like DescribeSnapshots: it spends the same EC2 budget, not an EBS quota. */
+    DELETE_SNAPSHOT("DeleteSnapshot", RequestBudget.Group.DESCRIBE);
 
     private final String apiName;
     private final RequestBudget.Group group;
@@ -32,9 +34,9 @@ public enum EbsOperation {
     }
 
     /**
-     * Whether this is a control-plane call (StartSnapshot, CompleteSnapshot, DescribeSnapshots):
-     * made by the enumerator and completion, which retry it on their own schedule, so it runs with
-     * the shorter control-plane timeouts.
+     * Whether this is a control-plane call (StartSnapshot, CompleteSnapshot, DescribeSnapshots,
+     * DeleteSnapshot): made by the enumerator and completion, which retry it on their own schedule,
+     * so it runs with the shorter control-plane timeouts.
      */
     public boolean controlPlane() {
         return group == RequestBudget.Group.START

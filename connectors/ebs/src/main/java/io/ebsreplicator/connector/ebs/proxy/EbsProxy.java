@@ -87,6 +87,21 @@ public interface EbsProxy extends Closeable {
             Collection<String> snapshotIds);
 
     /**
+     * EC2 DescribeSnapshots of this account's snapshots that carry tag {@code key} = {@code value}
+     * (every page), at most {@code limit}: how retention finds the copies of a lineage.
+     */
+    CompletableFuture<List<SnapshotDescription>> describeSnapshotsByTagAsync(
+            String key, String value, int limit);
+
+    /**
+     * EC2 DeleteSnapshot. A snapshot that is already gone ({@code InvalidSnapshot.NotFound}) is
+     * {@link SnapshotDeletion#ALREADY_GONE}, not a failure, so that a deletion repeated after a
+     * failover is harmless. A snapshot still {@code pending} is refused ({@code IncorrectState},
+     * fatal): the caller never deletes a copy in progress.
+     */
+    CompletableFuture<SnapshotDeletion> deleteSnapshotAsync(String snapshotId);
+
+    /**
      * Tells this proxy that {@code snapshotId} was started at {@code startTime}, by itself or by
      * another proxy (the enumerator starts targets, the copier and completion write to them), so
      * that "snapshot does not exist" answers to PutSnapshotBlock and CompleteSnapshot on it are
@@ -141,6 +156,11 @@ public interface EbsProxy extends Closeable {
     /** DescribeSnapshots of one snapshot, waiting; {@code null} when it does not exist. */
     default SnapshotDescription describeSnapshot(String snapshotId) {
         return await(describeSnapshotsAsync(List.of(snapshotId)), region()).get(snapshotId);
+    }
+
+    /** {@link #deleteSnapshotAsync}, waiting for the answer. */
+    default SnapshotDeletion deleteSnapshot(String snapshotId) {
+        return await(deleteSnapshotAsync(snapshotId), region());
     }
 
     /**

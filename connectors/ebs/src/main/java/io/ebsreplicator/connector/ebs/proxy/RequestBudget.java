@@ -21,8 +21,8 @@ public final class RequestBudget {
 
     /**
      * The operation groups EBS has separate quotas for: StartSnapshot and CompleteSnapshot have 10
-     * per second each. DESCRIBE is EC2 DescribeSnapshots, which EC2 throttles on its own
-     * account-wide bucket, not on the EBS quotas.
+     * per second each. DESCRIBE is the EC2 calls (DescribeSnapshots, DeleteSnapshot), which EC2
+     * throttles on its own account-wide buckets, not on the EBS quotas.
      */
     public enum Group {
         GET,

@@ -31,6 +31,7 @@ import software.amazon.awssdk.services.ebs.model.PutSnapshotBlockRequest;
 import software.amazon.awssdk.services.ebs.model.StartSnapshotRequest;
 import software.amazon.awssdk.services.ebs.model.Tag;
 import software.amazon.awssdk.services.ec2.Ec2AsyncClient;
+import software.amazon.awssdk.services.ec2.model.DeleteSnapshotRequest;
 import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsRequest;
 import software.amazon.awssdk.services.ec2.model.Filter;
 import software.amazon.awssdk.services.ec2.model.Snapshot;
@@ -63,9 +64,9 @@ import java.util.function.Function;
  * enumerator's {@code start}, a reader, an operator's {@code open}) on the JobManager or a
  * TaskManager, and closed there; never serialized.
  *
- * <p>Clients: an {@link EbsAsyncClient} and an {@link Ec2AsyncClient} (DescribeSnapshots), each on
- * its own Netty connection pool over the JVM's shared event loops. Every call is asynchronous; the
- * blocking forms of {@link EbsProxy} wait for the same futures.
+ * <p>Clients: an {@link EbsAsyncClient} and an {@link Ec2AsyncClient} (DescribeSnapshots,
+ * DeleteSnapshot), each on its own Netty connection pool over the JVM's shared event loops. Every
+ * call is asynchronous; the blocking forms of {@link EbsProxy} wait for the same futures.
  *
  * <p>Retries belong to the proxy, not to the SDK (its retries are off): every attempt first spends
  * the {@link RequestBudget} of its operation group, runs with the per-attempt timeout, and a
@@ -456,20 +457,103 @@ public final class SdkEbsProxy implements EbsProxy {
                 .thenCompose(
                         r -> {
                             for (Snapshot s : r.snapshots()) {
-                                found.put(
-                                        s.snapshotId(),
-                                        new SnapshotDescription(
-                                                s.snapshotId(),
-                                                s.stateAsString(),
-                                                s.stateMessage(),
-                                                s.volumeSize() == null ? 0 : s.volumeSize(),
-                                                s.startTime()));
+                                found.put(s.snapshotId(), description(s));
                             }
                             String next = r.nextToken();
                             return next == null || next.isEmpty()
                                     ? CompletableFuture.completedFuture(found)
                                     : describePages(ids, next, found);
                         });
+    }
+
+    @Override
+    public CompletableFuture<List<SnapshotDescription>> describeSnapshotsByTagAsync(
+            String key, String value, int limit) {
+        return tagPages(key, value, limit, null, new ArrayList<>());
+    }
+
+    private CompletableFuture<List<SnapshotDescription>> tagPages(
+            String key,
+            String value,
+            int limit,
+            String nextToken,
+            List<SnapshotDescription> found) {
+        DescribeSnapshotsRequest request =
+                DescribeSnapshotsRequest.builder()
+                        .ownerIds("self")
+                        .filters(Filter.builder().name("tag:" + key).values(value).build())
+                        .maxResults(DESCRIBE_PAGE_SIZE)
+                        .nextToken(nextToken)
+                        .build();
+        return callAsync(
+                        EbsOperation.DESCRIBE_SNAPSHOTS,
+                        null,
+                        null,
+                        timeout -> ec2.describeSnapshots(withTimeout(request, timeout)))
+                .thenCompose(
+                        r -> {
+                            for (Snapshot s : r.snapshots()) {
+                                if (found.size() < limit) {
+                                    found.add(description(s));
+                                }
+                            }
+                            String next = r.nextToken();
+                            return next == null || next.isEmpty() || found.size() >= limit
+                                    ? CompletableFuture.completedFuture(found)
+                                    : tagPages(key, value, limit, next, found);
+                        });
+    }
+
+    private static SnapshotDescription description(Snapshot s) {
+        return new SnapshotDescription(
+                s.snapshotId(),
+                s.stateAsString(),
+                s.stateMessage(),
+                s.volumeSize() == null ? 0 : s.volumeSize(),
+                s.startTime(),
+                s.volumeId(),
+                s.description(),
+                tags(s));
+    }
+
+    @Override
+    public CompletableFuture<SnapshotDeletion> deleteSnapshotAsync(String snapshotId) {
+        DeleteSnapshotRequest request =
+                DeleteSnapshotRequest.builder().snapshotId(snapshotId).build();
+        return callAsync(
+                        EbsOperation.DELETE_SNAPSHOT,
+                        snapshotId,
+                        null,
+                        timeout -> ec2.deleteSnapshot(withTimeout(request, timeout)))
+                .handle(
+                        (r, e) -> {
+                            if (e == null) {
+                                return SnapshotDeletion.DELETED;
+                            }
+                            EbsProxyException failure =
+                                    EbsErrorClassifier.classify(
+                                            e,
+                                            EbsOperation.DELETE_SNAPSHOT.apiName(),
+                                            region,
+                                            snapshotId,
+                                            null,
+                                            false);
+                            if (EbsErrorClassifier.SNAPSHOT_GONE.equals(failure.errorCode())) {
+                                return SnapshotDeletion.ALREADY_GONE;
+                            }
+                            throw failure;
+                        });
+    }
+
+    /** A snapshot's tags; a key given twice keeps its last value (EC2 does not repeat keys). */
+    private static Map<String, String> tags(Snapshot s) {
+        Map<String, String> out = new HashMap<>();
+        for (software.amazon.awssdk.services.ec2.model.Tag t : s.tags()) {
+            if (t.key() != null && t.value() != null) {
+                out.put(t.key(), t.value());
+            }
+        }
+        return out;
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
+import io.ebsreplicator.connector.ebs.proxy.SnapshotDeletion;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.proxy.StartedSnapshot;
@@ -157,6 +158,17 @@ final class ReadBackProbe implements EbsProxy {
     public CompletableFuture<Map<String, SnapshotDescription>> describeSnapshotsAsync(
             Collection<String> snapshotIds) {
         return fake.describeSnapshotsAsync(snapshotIds);
+    }
+
+    @Override
+    public CompletableFuture<List<SnapshotDescription>> describeSnapshotsByTagAsync(
+            String key, String value, int limit) {
+        return fake.describeSnapshotsByTagAsync(key, value, limit);
+    }
+
+    @Override
+    public CompletableFuture<SnapshotDeletion> deleteSnapshotAsync(String snapshotId) {
+        return fake.deleteSnapshotAsync(snapshotId);
     }
 
     @Override

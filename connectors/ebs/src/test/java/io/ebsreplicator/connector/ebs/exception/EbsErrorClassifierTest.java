@@ -430,6 +430,22 @@ class EbsErrorClassifierTest {
     }
 
     @Test
+    void ec2DeleteOfAPendingSnapshotIsFatalAndNamedInMetrics() {
+        Ec2Exception e =
+                (Ec2Exception)
+                        Ec2Exception.builder()
+                                .statusCode(400)
+                                .awsErrorDetails(
+                                        AwsErrorDetails.builder()
+                                                .errorCode("IncorrectState")
+                                                .build())
+                                .build();
+        assertFatal(e, "IncorrectState", null, FailureReason.TARGET_FAILED);
+        assertThat(EbsErrorClassifier.isKnownErrorCode("IncorrectState")).isTrue();
+        assertThat(EbsErrorClassifier.isKnownErrorCode(EbsErrorClassifier.SNAPSHOT_GONE)).isTrue();
+    }
+
+    @Test
     void clientFailuresWithoutIoAreFatal() {
         SdkClientException e =
                 SdkClientException.create("Unable to load credentials from any provider");

@@ -79,6 +79,7 @@ public final class FakeEbsProxy implements EbsProxy {
     private final Map<String, Supplier<? extends RuntimeException>> alwaysFailures =
             new HashMap<>();
     private final Map<String, Instant> markedNew = new HashMap<>();
+    private final List<String> deleted = new ArrayList<>();
     private final java.util.Set<String> held = new java.util.HashSet<>();
     private final List<Runnable> heldCalls = new ArrayList<>();
     private int tokenGeneration;
@@ -210,6 +211,19 @@ public final class FakeEbsProxy implements EbsProxy {
         blocks.forEach((i, d) -> s.blocks.put(i, d.clone()));
         s.status = "completed";
         return s.id;
+    }
+
+    /**
+     * Says that a snapshot was taken from {@code volumeId} (null: not from a volume, as the EBS
+     * direct APIs make them), with these tags and description, as DescribeSnapshots then reports.
+     */
+    public synchronized FakeEbsProxy describeAs(
+            String snapshotId, String volumeId, Map<String, String> tags, String description) {
+        FakeSnapshot s = require(snapshotId);
+        s.volumeId = volumeId == null ? "vol-ffffffff" : volumeId;
+        s.tags.putAll(tags);
+        s.description = description;
+        return this;
     }
 
     /** The status of a snapshot ({@code pending}, {@code completed}, {@code error}), or null. */
@@ -480,16 +494,30 @@ public final class FakeEbsProxy implements EbsProxy {
         if (s == null) {
             return null;
         }
+        String status = s.status;
         if (s.completion != null && "pending".equals(s.status)) {
             if (s.sealPollsLeft > 0) {
                 s.sealPollsLeft--;
             }
             if (s.sealPollsLeft == 0) {
                 s.status = "completed";
-                return new SnapshotDescription(s.id, "pending", s.stateMessage, s.volumeSizeGib);
+                status = "pending";
             }
         }
-        return new SnapshotDescription(s.id, s.status, s.stateMessage, s.volumeSizeGib);
+        Map<String, String> tags = new HashMap<>(s.spec == null ? Map.of() : s.spec.tags());
+        tags.putAll(s.tags);
+        return new SnapshotDescription(
+                s.id,
+                status,
+                s.stateMessage,
+                s.volumeSizeGib,
+                // Unknown, as before: tests order a lineage's snapshots by the enumerator's clock.
+                null,
+                s.volumeId,
+                s.description != null
+                        ? s.description
+                        : s.spec == null ? null : s.spec.description(),
+                tags);
     }
 
     // ------------------------------------------------------------------ asynchronous forms
@@ -553,6 +581,67 @@ public final class FakeEbsProxy implements EbsProxy {
                         return found;
                     }
                 });
+    }
+
+    /**
+     * The snapshots whose tags (started with, or described as) have {@code key} = {@code value}.
+     */
+    @Override
+    public CompletableFuture<List<SnapshotDescription>> describeSnapshotsByTagAsync(
+            String key, String value, int limit) {
+        return async(
+                EbsOperation.DESCRIBE_SNAPSHOTS,
+                () -> {
+                    synchronized (this) {
+                        call(EbsOperation.DESCRIBE_SNAPSHOTS, key, value);
+                        List<SnapshotDescription> out = new ArrayList<>();
+                        for (String id : new TreeSet<>(snapshots.keySet())) {
+                            SnapshotDescription d = describeOne(id);
+                            if (value.equals(d.tags().get(key)) && out.size() < limit) {
+                                out.add(d);
+                            }
+                        }
+                        return out;
+                    }
+                });
+    }
+
+    /**
+     * EC2 DeleteSnapshot, as EC2 answers it: a snapshot still {@code pending} is refused ({@code
+     * IncorrectState}), one that does not exist (any more) is {@link
+     * SnapshotDeletion#ALREADY_GONE}. A deleted snapshot's children keep the blocks they inherit
+     * from it.
+     */
+    @Override
+    public CompletableFuture<SnapshotDeletion> deleteSnapshotAsync(String snapshotId) {
+        return async(
+                EbsOperation.DELETE_SNAPSHOT,
+                () -> {
+                    synchronized (this) {
+                        call(EbsOperation.DELETE_SNAPSHOT, snapshotId);
+                        FakeSnapshot s = snapshots.get(snapshotId);
+                        if (s == null) {
+                            return SnapshotDeletion.ALREADY_GONE;
+                        }
+                        if ("pending".equals(s.status)) {
+                            throw fatal(
+                                    EbsOperation.DELETE_SNAPSHOT,
+                                    "IncorrectState",
+                                    null,
+                                    snapshotId,
+                                    null,
+                                    "The snapshot is pending");
+                        }
+                        snapshots.remove(snapshotId);
+                        deleted.add(snapshotId);
+                        return SnapshotDeletion.DELETED;
+                    }
+                });
+    }
+
+    /** The snapshots deleted through {@link #deleteSnapshotAsync}, in the order deleted. */
+    public synchronized List<String> deleted() {
+        return List.copyOf(deleted);
     }
 
     /**
@@ -687,6 +776,9 @@ public final class FakeEbsProxy implements EbsProxy {
         String status = "pending";
         String stateMessage = "";
         List<Object> completion;
+        String volumeId = "vol-ffffffff";
+        String description;
+        final Map<String, String> tags = new HashMap<>();
         int sealPollsLeft;
 
         FakeSnapshot(String id, FakeSnapshot parent, long volumeSizeGib, StartSnapshotSpec spec) {

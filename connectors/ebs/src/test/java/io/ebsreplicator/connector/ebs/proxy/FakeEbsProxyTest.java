@@ -92,6 +92,25 @@ class FakeEbsProxyTest {
     }
 
     @Test
+    void deletionKeepsInheritedBlocksRefusesPendingAndIsIdempotent() throws Exception {
+        String parent = ebs.createSnapshot(1, null, Map.of(0, block(0)));
+        String child = ebs.createSnapshot(1, parent, Map.of(1, block(1)));
+        String pending = ebs.startSnapshot(spec(null, "t-del")).snapshotId();
+
+        assertThat(ebs.deleteSnapshot(parent)).isEqualTo(SnapshotDeletion.DELETED);
+        assertThat(ebs.deleteSnapshot(parent)).isEqualTo(SnapshotDeletion.ALREADY_GONE);
+        assertThatThrownBy(() -> ebs.deleteSnapshot(pending))
+                .isInstanceOfSatisfying(
+                        EbsProxyException.class,
+                        e -> assertThat(e.errorCode()).isEqualTo("IncorrectState"));
+
+        assertThat(ebs.status(parent)).isNull();
+        assertThat(ebs.status(pending)).isEqualTo("pending");
+        assertThat(ebs.blocks(child)).containsOnlyKeys(0, 1);
+        assertThat(ebs.deleted()).containsExactly(parent);
+    }
+
+    @Test
     void failuresAreScriptedAndCallsRecorded() throws Exception {
         String id = ebs.startSnapshot(spec(null, "t-2")).snapshotId();
         ebs.failNext("PutSnapshotBlock", FakeEbsProxy::throttled);

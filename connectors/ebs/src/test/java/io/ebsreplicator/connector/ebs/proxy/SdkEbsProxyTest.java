@@ -348,6 +348,84 @@ class SdkEbsProxyTest {
     }
 
     @Test
+    void deleteSnapshotKeepsTheChildReadableAnswersAlreadyGoneAndRefusesAPendingOne()
+            throws Exception {
+        try (SdkEbsProxy proxy = proxy(EBS, config(EBS)).build()) {
+            String parent = completedSnapshot(proxy, 3);
+            String child = proxy.startSnapshot(spec(1, parent)).snapshotId();
+            TreeMap<Integer, byte[]> own = new TreeMap<>();
+            own.put(7, block(7));
+            writeAndComplete(proxy, child, own);
+            awaitCompleted(proxy, child);
+            String pending = proxy.startSnapshot(spec(1, null)).snapshotId();
+
+            assertThat(proxy.deleteSnapshot(parent)).isEqualTo(SnapshotDeletion.DELETED);
+            assertThat(proxy.deleteSnapshot(parent))
+                    .as("a repeated deletion (after a failover) is not a failure")
+                    .isEqualTo(SnapshotDeletion.ALREADY_GONE);
+            EbsProxyException refused = failure(proxy.deleteSnapshotAsync(pending));
+
+            assertFatal(refused, "IncorrectState", null);
+            assertThat(refused.snapshotId()).isEqualTo(pending);
+            assertThat(proxy.describeSnapshot(parent)).isNull();
+            assertThat(proxy.describeSnapshot(pending).status()).isEqualTo("pending");
+            BlockListing listing = proxy.listSnapshotBlocks(child, 0, null, 100);
+            assertThat(listing.blocks())
+                    .as("the child still lists the block it inherits from the deleted parent")
+                    .extracting(ListedBlock::blockIndex)
+                    .containsExactly(3, 7);
+            FetchedBlock inherited =
+                    proxy.getBlock(child, 3, listing.blocks().get(0).blockToken())
+                            .get(30, TimeUnit.SECONDS);
+            assertThat(inherited.data().toArray()).isEqualTo(block(3));
+        }
+    }
+
+    @Test
+    void snapshotsAreFoundByTagWithTheirStartTimeVolumeAndDescription() throws Exception {
+        try (SdkEbsProxy proxy = proxy(MANY, config(MANY)).build()) {
+            String lineage = "vol-" + UUID.randomUUID().toString().substring(0, 8);
+            List<String> tagged = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                tagged.add(
+                        proxy.startSnapshot(
+                                        new StartSnapshotSpec(
+                                                1,
+                                                null,
+                                                UUID.randomUUID().toString(),
+                                                "copy " + i,
+                                                Map.of("ebs-replicator:lineage", lineage),
+                                                null,
+                                                null,
+                                                30))
+                                .snapshotId());
+            }
+            proxy.startSnapshot(spec(1, null));
+
+            List<SnapshotDescription> found =
+                    proxy.describeSnapshotsByTagAsync("ebs-replicator:lineage", lineage, 1000)
+                            .get(30, TimeUnit.SECONDS);
+            List<SnapshotDescription> two =
+                    proxy.describeSnapshotsByTagAsync("ebs-replicator:lineage", lineage, 2)
+                            .get(30, TimeUnit.SECONDS);
+
+            assertThat(found)
+                    .extracting(SnapshotDescription::snapshotId)
+                    .containsExactlyInAnyOrderElementsOf(tagged);
+            assertThat(found)
+                    .allSatisfy(
+                            d -> {
+                                assertThat(d.startTime()).isNotNull();
+                                assertThat(d.volumeId()).isEqualTo("vol-ffffffff");
+                                assertThat(d.description()).startsWith("copy ");
+                                assertThat(d.tags())
+                                        .containsEntry("ebs-replicator:lineage", lineage);
+                            });
+            assertThat(two).as("bounded by the limit").hasSize(2);
+        }
+    }
+
+    @Test
     void controlPlaneCallsGiveUpWithinTheirOwnShorterTimeout() throws Exception {
         EbsProxyConfig config =
                 config(EBS)

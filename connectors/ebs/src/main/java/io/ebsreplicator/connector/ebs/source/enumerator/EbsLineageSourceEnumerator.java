@@ -28,10 +28,13 @@ import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
+import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.connector.source.SourceEvent;
 import org.apache.flink.api.connector.source.SplitEnumerator;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.SimpleCounter;
 import org.apache.flink.util.clock.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +72,9 @@ import java.util.concurrent.CompletableFuture;
  *       StartSnapshot calls per target region, with the start gate between the two;
  *   <li>{@link TargetWatcher}: the targets started, described in batches per region, the pending
  *       count per region that gates starts, and what each answer decides (completed, cancelled by
- *       EBS, settled).
+ *       EBS, settled);
+ *   <li>{@link PolicyPlanning}: with a DR policy, the targets of a request that names none, from
+ *       the first rule that selects its source (described first); and the policy's reloads.
  * </ul>
  *
  * <p>Threads:
@@ -78,8 +83,9 @@ import java.util.concurrent.CompletableFuture;
  *   <li><b>Coordinator thread</b> (Flink's one source-coordinator thread): every method of this
  *       class and every use of the parts. It never waits for a remote call: the results of
  *       asynchronous calls come back to it through {@code runInCoordinatorThread}.
- *   <li><b>Worker thread</b> ({@code callAsync}): only the intake's poll, bounded by {@link
- *       #INTAKE_POLL_MILLIS}, so that no region can stall intake.
+ *   <li><b>Worker thread</b> ({@code callAsync}): the intake's poll, bounded by {@link
+ *       #INTAKE_POLL_MILLIS}, so that no region can stall intake; and the policy file's periodic
+ *       read (a local file of at most 1 MiB).
  *   <li><b>Proxy threads</b> (the SDK's and each proxy's scheduler): the control-plane calls, with
  *       the control-plane timeouts: DescribeSnapshots (batched per region), the probe listing and
  *       StartSnapshot. A plan counts against its source region ({@link #MAX_PLANS_IN_FLIGHT}) until
@@ -162,6 +168,27 @@ public final class EbsLineageSourceEnumerator
     private RequestPlanner planner;
     private volatile boolean closed;
 
+    /** Plans requests without targets from the DR policy; {@code null} without a policy. */
+    private final PolicyPlanning policy;
+
+    /** Requests without targets restored from a checkpoint, planned when the policy is loaded. */
+    private final List<PendingRequest> toPlan = new ArrayList<>();
+
+    /** Deletes the copies a policy's retention no longer keeps; {@code null} without a policy. */
+    private final RetentionPruner pruner;
+
+    /** The last deletions (at most {@link #DELETIONS_REMEMBERED}), for tests and the log. */
+    private final Deque<RetentionPruner.Deletion> deletions = new ArrayDeque<>();
+
+    private static final int DELETIONS_REMEMBERED = 1000;
+
+    private final RpoTracker rpo = new RpoTracker();
+    private final Counter copiesDeleted = new SimpleCounter();
+    private final Counter copiesDeleteFailed = new SimpleCounter();
+    private final Counter plannedByPolicy = new SimpleCounter();
+    private final Counter unmatched = new SimpleCounter();
+    private final Counter unplannable = new SimpleCounter();
+
     /**
      * @param state what to start from: the checkpointed state, or the requests of a bounded job
      * @param intake where requests keep coming from, or {@code null} for a bounded job
@@ -189,9 +216,20 @@ public final class EbsLineageSourceEnumerator
                         settings.maxPending());
         this.windows = new StartWindows(watcher, MAX_PLANS_IN_FLIGHT, MAX_STARTS_IN_FLIGHT);
         this.unassigned = new ArrayDeque<>(state.unassignedSplits());
+        this.policy = settings.policy() == null ? null : new PolicyPlanning(settings.policy());
+        this.pruner =
+                policy == null
+                        ? null
+                        : new RetentionPruner(
+                                this::proxy,
+                                context::runInCoordinatorThread,
+                                settings.retentionDryRun(),
+                                this::deleted);
         long now = clock.absoluteTimeMillis();
         for (PendingRequest p : state.pendingRequests()) {
-            if (p.generation() > 0) {
+            if (policy != null && PolicyPlanning.needsPlan(p.request())) {
+                toPlan.add(p);
+            } else if (p.generation() > 0) {
                 queue.addFirst(entry(p));
             } else {
                 queue.add(entry(p));
@@ -236,7 +274,92 @@ public final class EbsLineageSourceEnumerator
                     INTAKE_POLL_MILLIS);
         }
         context.callAsync(() -> null, (ignored, error) -> tick(), TICK_MILLIS, TICK_MILLIS);
+        if (policy != null) {
+            // An invalid or unreadable policy fails the start: better than copying nothing.
+            policy.load();
+            long every = settings.policyReloadInterval().toMillis();
+            context.callAsync(policy::reload, this::onPolicyChecked, every, every);
+            toPlan.forEach(this::planFromPolicy);
+            toPlan.clear();
+        }
         dispatch();
+    }
+
+    // ------------------------------------------------------------------ policy
+
+    /** What a periodic read of the policy file found, on the coordinator thread. */
+    private void onPolicyChecked(
+            io.ebsreplicator.connector.ebs.policy.PolicyFile.Reload reload, Throwable error) {
+        if (closed) {
+            return;
+        }
+        if (error != null) {
+            LOG.error("The DR policy could not be checked for changes", error);
+            return;
+        }
+        policy.apply(reload);
+    }
+
+    /** Describes a request's source and plans it from the policy (it names no targets). */
+    private void planFromPolicy(PendingRequest p) {
+        CompletableFuture<PolicyPlanning.Outcome> planned;
+        try {
+            planned = policy.plan(p, describer(p.request().sourceRegion()));
+        } catch (RuntimeException ex) {
+            planned = CompletableFuture.failedFuture(ex);
+        }
+        planned.whenComplete(
+                (o, error) ->
+                        context.runInCoordinatorThread(
+                                () ->
+                                        onPolicyPlanned(
+                                                error == null
+                                                        ? o
+                                                        : new PolicyPlanning.Outcome.Unplannable(
+                                                                p, String.valueOf(error)))));
+    }
+
+    /** Requests planned by the policy, unmatched and unplannable so far (the metrics' counts). */
+    @VisibleForTesting
+    long[] policyCounts() {
+        return new long[] {
+            plannedByPolicy.getCount(), unmatched.getCount(), unplannable.getCount()
+        };
+    }
+
+    private void onPolicyPlanned(PolicyPlanning.Outcome o) {
+        if (closed || !policy.planning(o.request())) {
+            return;
+        }
+        policy.finished(o);
+        ReplicationRequest r = o.request().request();
+        if (o instanceof PolicyPlanning.Outcome.Planned planned) {
+            plannedByPolicy.inc();
+            LOG.info(
+                    "Request {} planned by policy rule '{}': to {}",
+                    r.requestId(),
+                    planned.rule(),
+                    String.join(", ", regions(planned.request())));
+            queue.add(entry(planned.request()));
+            dispatch();
+        } else if (o instanceof PolicyPlanning.Outcome.Unmatched u) {
+            unmatched.inc();
+            LOG.info(
+                    "Request {} skipped: no policy rule selects {} in {} (volume {}, lineage {})",
+                    r.requestId(),
+                    r.sourceSnapshotId(),
+                    r.sourceRegion(),
+                    u.source().volumeId(),
+                    r.lineage());
+        } else if (o instanceof PolicyPlanning.Outcome.Unplannable u) {
+            unplannable.inc();
+            LOG.warn("Request {} cannot be planned from the policy: {}", r.requestId(), u.why());
+        } else if (o instanceof PolicyPlanning.Outcome.Retry retry) {
+            LOG.warn(
+                    "Request {} could not be planned from the policy yet, trying again: {}",
+                    r.requestId(),
+                    retry.cause().toString());
+        }
     }
 
     // ------------------------------------------------------------------ intake
@@ -252,6 +375,10 @@ public final class EbsLineageSourceEnumerator
         }
         long now = clock.absoluteTimeMillis();
         for (IntakeRecord r : intake.take(records, now)) {
+            if (r.skipped() != null) {
+                LOG.info("Message {}@{} skipped: {}", r.stream(), r.offset(), r.skipped());
+                continue;
+            }
             if (r.deadLetter() != null) {
                 LOG.warn("Message {} is not a usable request: dead letter", r.deadLetterId());
                 unassigned.add(new DeadLetterSplit(r.deadLetterId(), r.deadLetter()));
@@ -267,7 +394,11 @@ public final class EbsLineageSourceEnumerator
                         r.request().requestId(),
                         r.stream(),
                         r.offset());
-                queue.add(entry(p));
+                if (policy != null && PolicyPlanning.needsPlan(p.request())) {
+                    planFromPolicy(p);
+                } else {
+                    queue.add(entry(p));
+                }
             }
         }
         if (!records.isEmpty()) {
@@ -466,6 +597,9 @@ public final class EbsLineageSourceEnumerator
             watcher.nothingBeingRead(now);
         }
         handle(watcher.settle(now), now);
+        if (policy != null) {
+            policy.takeRetries().forEach(this::planFromPolicy);
+        }
         for (Map.Entry<String, List<String>> due : watcher.due(now).entrySet()) {
             String region = due.getKey();
             List<String> ids = due.getValue();
@@ -571,6 +705,101 @@ public final class EbsLineageSourceEnumerator
                 r.sourceSnapshotId(),
                 w.region(),
                 w.target());
+        if (pruner != null) {
+            prune(r, w.region());
+        }
+    }
+
+    // ------------------------------------------------------------------ retention
+
+    /**
+     * A newer copy of {@code r}'s lineage completed in {@code region}: it is the lineage's recovery
+     * point there now, and the retention of the rule that made it applies.
+     */
+    private void prune(ReplicationRequest r, String region) {
+        String rule = null;
+        for (ReplicationTarget t : r.targets()) {
+            if (t.region().equals(region)) {
+                rule = t.tags().get(io.ebsreplicator.connector.ebs.policy.PolicyRule.RULE_TAG);
+            }
+        }
+        io.ebsreplicator.connector.ebs.policy.PolicyRule policyRule =
+                rule == null ? null : policy.current().rule(rule);
+        if (policyRule != null) {
+            rpo.completed(
+                    r.sourceRegion(),
+                    r.lineage(),
+                    region,
+                    policyRule.rpo(),
+                    clock.absoluteTimeMillis());
+        }
+        io.ebsreplicator.connector.ebs.policy.Retention retention =
+                RetentionPruner.retention(policy.current(), rule, region);
+        if (retention == null) {
+            return;
+        }
+        pruner.prune(
+                region,
+                r.lineage(),
+                retention,
+                target -> protectedCopies(r, target),
+                Instant.ofEpochMilli(clock.absoluteTimeMillis()));
+    }
+
+    /**
+     * The copies in {@code region} that must stay whatever a retention says: the parent of every
+     * copy in flight there, and, while a request of the same lineage is being planned, every copy
+     * of the lineage that the plan may have chosen as its parent.
+     */
+    private Set<String> protectedCopies(ReplicationRequest r, String region) {
+        Set<String> keep = new java.util.HashSet<>();
+        for (Watch w : watcher.watches()) {
+            for (ReplicationTarget t : w.request().request().targets()) {
+                if (t.region().equals(region) && t.parentSnapshotId() != null) {
+                    keep.add(t.parentSnapshotId());
+                }
+            }
+        }
+        String lineage = chain(r);
+        for (Entry e : resolving.values()) {
+            if (lineage.equals(e.chain())) {
+                LineagePlan plan = book.plan(e.request().request());
+                for (var copy : plan.copiesByRegion().getOrDefault(region, List.of())) {
+                    keep.add(copy.targetSnapshotId());
+                }
+                for (ReplicationTarget t : e.request().request().targets()) {
+                    if (t.parentSnapshotId() != null) {
+                        keep.add(t.parentSnapshotId());
+                    }
+                }
+            }
+        }
+        return keep;
+    }
+
+    private void deleted(RetentionPruner.Deletion d) {
+        if (d.outcome() == RetentionPruner.Deleted.FAILED) {
+            copiesDeleteFailed.inc();
+        } else if (d.outcome() != RetentionPruner.Deleted.DRY_RUN) {
+            copiesDeleted.inc();
+        }
+        deletions.addLast(d);
+        while (deletions.size() > DELETIONS_REMEMBERED) {
+            deletions.removeFirst();
+        }
+    }
+
+    /** The worst recovery point age and the lineages over objective (the RPO gauges). */
+    @VisibleForTesting
+    long[] rpoGauges() {
+        long now = clock.absoluteTimeMillis();
+        return new long[] {rpo.worstAgeMillis(now), rpo.overObjective(now)};
+    }
+
+    /** The last deletions retention made (or, in a dry run, would have made). */
+    @VisibleForTesting
+    List<RetentionPruner.Deletion> deletions() {
+        return List.copyOf(deletions);
     }
 
     /** Resolves the request again for the cancelled target's region, one generation further. */
@@ -642,6 +871,7 @@ public final class EbsLineageSourceEnumerator
             } else if (intake == null
                     && queue.isEmpty()
                     && resolving.isEmpty()
+                    && (policy == null || policy.inPlanning().isEmpty())
                     && !stillReading()) {
                 // While a target's splits are read, a replacement may still be needed.
                 context.signalNoMoreSplits(reader);
@@ -685,6 +915,11 @@ public final class EbsLineageSourceEnumerator
         // Requests being planned are planned again after a restore: StartSnapshot is idempotent.
         resolving.values().forEach(e -> pending.add(e.request()));
         pending.addAll(queue.snapshot());
+        if (policy != null) {
+            // Planned again after a restore: the source is described again, the policy re-read.
+            pending.addAll(policy.inPlanning());
+        }
+        pending.addAll(toPlan);
         List<WatchedTarget> watched = new ArrayList<>();
         for (Watch w : watcher.watches()) {
             watched.add(
@@ -748,6 +983,19 @@ public final class EbsLineageSourceEnumerator
         ebs.gauge(EbsMetricConstants.REQUESTS_QUEUED, queue::size);
         ebs.gauge(EbsMetricConstants.REQUESTS_STARTING, resolving::size);
         ebs.gauge(EbsMetricConstants.TARGETS_WATCHED, () -> watcher.watches().size());
+        if (policy != null) {
+            ebs.counter(EbsMetricConstants.REQUESTS_PLANNED_BY_POLICY, plannedByPolicy);
+            ebs.counter(EbsMetricConstants.REQUESTS_UNMATCHED, unmatched);
+            ebs.counter(EbsMetricConstants.REQUESTS_UNPLANNABLE, unplannable);
+            ebs.counter(EbsMetricConstants.COPIES_DELETED, copiesDeleted);
+            ebs.gauge(
+                    EbsMetricConstants.RPO_WORST_MS,
+                    () -> rpo.worstAgeMillis(clock.absoluteTimeMillis()));
+            ebs.gauge(
+                    EbsMetricConstants.LINEAGES_OVER_RPO,
+                    () -> rpo.overObjective(clock.absoluteTimeMillis()));
+            ebs.counter(EbsMetricConstants.COPY_DELETIONS_FAILED, copiesDeleteFailed);
+        }
         if (intake != null) {
             ebs.gauge(EbsMetricConstants.REQUEST_IDS_REMEMBERED, () -> intake.accepted().size());
         }

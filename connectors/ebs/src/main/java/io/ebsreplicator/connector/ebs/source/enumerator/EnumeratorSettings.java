@@ -1,6 +1,7 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
+import io.ebsreplicator.connector.ebs.policy.PolicyFile;
 
 import org.apache.flink.configuration.Configuration;
 
@@ -23,6 +24,9 @@ import java.time.Duration;
  * @param newSnapshotGrace how long a new snapshot may be missing from DescribeSnapshots
  * @param quotaWait how long a request waits for room when StartSnapshot meets the account's
  *     pending-snapshot quota before it fails with QUOTA_EXCEEDED
+ * @param policy the DR policy file that plans requests without targets, or {@code null}
+ * @param policyReloadInterval how often the policy file is read again
+ * @param retentionDryRun only log the copies the policy's retention would delete
  */
 public record EnumeratorSettings(
         int splitsPerRequest,
@@ -33,12 +37,19 @@ public record EnumeratorSettings(
         int maxPending,
         RequestQueue.Order order,
         Duration newSnapshotGrace,
-        Duration quotaWait)
+        Duration quotaWait,
+        PolicyFile policy,
+        Duration policyReloadInterval,
+        boolean retentionDryRun)
         implements Serializable {
 
     public EnumeratorSettings {
         if (maxPending < 1) {
             throw new IllegalArgumentException("max pending targets must be >= 1: " + maxPending);
+        }
+        if (policyReloadInterval.isNegative() || policyReloadInterval.isZero()) {
+            throw new IllegalArgumentException(
+                    "policy reload interval must be positive: " + policyReloadInterval);
         }
         if (sealInterval.isNegative() || sealInterval.isZero()) {
             throw new IllegalArgumentException("seal interval must be positive: " + sealInterval);
@@ -59,7 +70,12 @@ public record EnumeratorSettings(
                 options.get(EbsReplicationOptions.TARGET_MAX_PENDING),
                 options.get(EbsReplicationOptions.SCHEDULING_ORDER),
                 options.get(EbsReplicationOptions.NEW_SNAPSHOT_GRACE),
-                options.get(EbsReplicationOptions.TARGET_QUOTA_WAIT));
+                options.get(EbsReplicationOptions.TARGET_QUOTA_WAIT),
+                options.getOptional(EbsReplicationOptions.POLICY_FILE)
+                        .map(PolicyFile::new)
+                        .orElse(null),
+                options.get(EbsReplicationOptions.POLICY_RELOAD_INTERVAL),
+                options.get(EbsReplicationOptions.RETENTION_DRY_RUN));
     }
 
     /** The defaults of every option. */
@@ -87,6 +103,9 @@ public record EnumeratorSettings(
                 maxPending,
                 order,
                 newSnapshotGrace,
-                quotaWait);
+                quotaWait,
+                policy,
+                policyReloadInterval,
+                retentionDryRun);
     }
 }

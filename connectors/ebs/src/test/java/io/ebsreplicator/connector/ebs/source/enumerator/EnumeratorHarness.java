@@ -354,6 +354,8 @@ final class EnumeratorHarness implements AutoCloseable {
         private int maxPending = 100;
         private RequestQueue.Order order = RequestQueue.Order.DEADLINE;
         private Duration quotaWait = Duration.ofHours(1);
+        private io.ebsreplicator.connector.ebs.policy.PolicyFile policy;
+        private boolean retentionDryRun;
 
         Settings splitsPerRequest(int n) {
             splitsPerRequest = n;
@@ -377,6 +379,17 @@ final class EnumeratorHarness implements AutoCloseable {
 
         Settings order(RequestQueue.Order o) {
             order = o;
+            return this;
+        }
+
+        /** Plans requests without targets from this policy file (reloaded every 30 s). */
+        Settings policy(java.nio.file.Path file) {
+            policy = new io.ebsreplicator.connector.ebs.policy.PolicyFile(file.toString());
+            return this;
+        }
+
+        Settings retentionDryRun(boolean dryRun) {
+            retentionDryRun = dryRun;
             return this;
         }
 
@@ -407,7 +420,10 @@ final class EnumeratorHarness implements AutoCloseable {
                     maxPending,
                     order,
                     Duration.ofMinutes(2),
-                    quotaWait);
+                    quotaWait,
+                    policy,
+                    Duration.ofSeconds(30),
+                    retentionDryRun);
         }
     }
 

@@ -1,0 +1,348 @@
+package io.ebsreplicator.connector.ebs.source.enumerator;
+
+import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
+import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
+import io.ebsreplicator.connector.ebs.policy.PolicyRule;
+import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
+import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
+import io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.Coordinator;
+import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.OTHER_TARGET;
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.SOURCE;
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.TARGET;
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.ranges;
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.settings;
+import static io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.startSpec;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The enumerator with a DR policy: a request without targets is planned from the first rule that
+ * selects its source (described first), a request with targets overrides the policy, an unmatched
+ * one is counted and skipped, a request being planned survives a checkpoint, and the policy is
+ * reloaded when its file changes. Against {@link FakeEbsProxy} regions (see {@link
+ * EnumeratorHarness}).
+ */
+class EbsLineageSourceEnumeratorPolicyTest {
+
+    private static final String KEY_EU =
+            "arn:aws:kms:eu-west-1:111122223333:key/0123abcd-0123-0123-0123-0123456789ab";
+    private static final String VOLUME = "vol-0123456789abcdef0";
+
+    private static final String POLICY =
+            """
+            {"version": 1, "rules": [
+              {"name": "gold", "select": {"tags": {"tier": "gold"}},
+               "targets": [{"region": "eu-west-1", "kmsKeyArn": "%s", "retention": {"keepLast": 3}},
+                           {"region": "ap-south-1", "retention": {"keepLast": 3}}],
+               "copyTags": ["tier"], "description": "DR copy of ${snapshotId} (${volumeId})"},
+              {"name": "db", "select": {"volumeIds": ["%s"]},
+               "targets": [{"region": "ap-south-1", "retention": {"maxAge": "14d"}}]}
+            ]}
+            """
+                    .formatted(KEY_EU, VOLUME);
+
+    @TempDir Path dir;
+
+    private EnumeratorHarness h;
+    private FakeEbsProxy source;
+    private Path policyFile;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        h = new EnumeratorHarness();
+        source = h.region(SOURCE);
+        policyFile = dir.resolve("policy.json");
+        Files.writeString(policyFile, POLICY);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        h.close();
+    }
+
+    /** A request as a snapshot event makes it: no targets, the volume as lineage and attribute. */
+    private static ReplicationRequest event(String id, String snapshot, String volume) {
+        return new ReplicationRequest(
+                id,
+                SOURCE,
+                snapshot,
+                null,
+                List.of(),
+                volume,
+                true,
+                Map.of(ReplicationRequest.VOLUME_ATTRIBUTE, volume),
+                ReplicationRequest.NO_DEADLINE,
+                0);
+    }
+
+    private Coordinator start(ReplicationRequest... requests) throws Exception {
+        Coordinator c =
+                h.bounded(
+                                1,
+                                EnumeratorHarness.state(h.now(), requests),
+                                settings().policy(policyFile))
+                        .start();
+        c.context.settle();
+        return c;
+    }
+
+    @Test
+    void aRequestWithoutTargetsIsPlannedFromTheFirstRuleThatSelectsItsSource() throws Exception {
+        String gold = h.sourceSnapshot(1);
+        source.describeAs(gold, "vol-00000000000000001", Map.of("tier", "gold"), "nightly");
+        String db = h.sourceSnapshot(1);
+        source.describeAs(db, VOLUME, Map.of(), null);
+
+        Coordinator c =
+                start(event("e-gold", gold, "vol-00000000000000001"), event("e-db", db, VOLUME));
+
+        List<BlockRangeSplit> splits = ranges(c.unassigned());
+        assertThat(splits)
+                .extracting(BlockRangeSplit::requestId)
+                .containsOnly("e-gold", "e-db")
+                .contains("e-gold", "e-db");
+        assertThat(splits)
+                .filteredOn(s -> s.requestId().equals("e-gold"))
+                .allSatisfy(
+                        s ->
+                                assertThat(s.targets().regions())
+                                        .containsExactlyInAnyOrder(TARGET, OTHER_TARGET));
+        assertThat(splits)
+                .filteredOn(s -> s.requestId().equals("e-db"))
+                .allSatisfy(s -> assertThat(s.targets().regions()).containsExactly(OTHER_TARGET));
+        StartSnapshotSpec eu = startSpec(h.region(TARGET), 0);
+        assertThat(eu.kmsKeyArn()).as("the rule's key for eu-west-1").isEqualTo(KEY_EU);
+        assertThat(eu.encrypted()).isTrue();
+        assertThat(eu.tags())
+                .containsEntry("tier", "gold")
+                .containsEntry(PolicyRule.LINEAGE_TAG, "vol-00000000000000001")
+                .containsEntry(PolicyRule.RULE_TAG, "gold");
+        assertThat(eu.description()).isEqualTo("DR copy of " + gold + " (vol-00000000000000001)");
+        assertThat(h.region(OTHER_TARGET).calls("StartSnapshot"))
+                .extracting(call -> ((StartSnapshotSpec) call.args().get(0)).kmsKeyArn())
+                .as("no key given for ap-south-1")
+                .containsOnlyNulls();
+        assertThat(c.call(EbsLineageSourceEnumerator::policyCounts)).containsExactly(2, 0, 0);
+    }
+
+    @Test
+    void aRequestWithTargetsOverridesThePolicy() throws Exception {
+        String gold = h.sourceSnapshot(1);
+        source.describeAs(gold, null, Map.of("tier", "gold"), null);
+        ReplicationRequest explicit =
+                EnumeratorHarness.request("explicit", gold).to(OTHER_TARGET).build();
+
+        Coordinator c = start(explicit);
+
+        assertThat(ranges(c.unassigned()))
+                .isNotEmpty()
+                .allSatisfy(s -> assertThat(s.targets().regions()).containsExactly(OTHER_TARGET));
+        assertThat(h.region(TARGET).calls("StartSnapshot")).isEmpty();
+        assertThat(source.calls("DescribeSnapshots"))
+                .as("the policy is not asked: no describe for it")
+                .isEmpty();
+        assertThat(c.call(EbsLineageSourceEnumerator::policyCounts)).containsExactly(0, 0, 0);
+    }
+
+    @Test
+    void anUnmatchedOrMissingSourceIsCountedAndSkippedAndTheJobEnds() throws Exception {
+        String plain = h.sourceSnapshot(1);
+        source.describeAs(plain, "vol-0000000000000000f", Map.of("tier", "bronze"), null);
+
+        Coordinator c =
+                start(
+                        event("e-plain", plain, "vol-0000000000000000f"),
+                        event("e-gone", "snap-0000000000000dead", "vol-0000000000000000f"));
+
+        assertThat(c.unassigned()).isEmpty();
+        assertThat(c.checkpoint().pendingRequests()).isEmpty();
+        assertThat(c.call(EbsLineageSourceEnumerator::policyCounts)).containsExactly(0, 1, 1);
+        c.readers(1);
+        c.requestSplit(0);
+        assertThat(c.context.hasNoMoreSplits(0)).as("nothing left to do").isTrue();
+    }
+
+    @Test
+    void aRequestBeingPlannedIsCheckpointedAndPlannedAgainAfterARestore() throws Exception {
+        String gold = h.sourceSnapshot(1);
+        source.describeAs(gold, null, Map.of("tier", "gold"), null);
+        source.hold("DescribeSnapshots");
+        Coordinator first = start(event("e-1", gold, "vol-00000000000000001"));
+
+        EbsLineageEnumeratorState state = first.checkpoint();
+        assertThat(state.pendingRequests())
+                .extracting(p -> p.request().requestId())
+                .containsExactly("e-1");
+        assertThat(state.pendingRequests().get(0).request().targets())
+                .as("checkpointed unplanned")
+                .isEmpty();
+        first.close();
+        source.release();
+
+        Coordinator restored = h.bounded(1, state, settings().policy(policyFile)).start();
+        restored.context.settle();
+
+        assertThat(ranges(restored.unassigned()))
+                .isNotEmpty()
+                .allSatisfy(
+                        s ->
+                                assertThat(s.targets().regions())
+                                        .containsExactlyInAnyOrder(TARGET, OTHER_TARGET));
+    }
+
+    @Test
+    void aChangedPolicyIsUsedForTheNextRequestAndAnInvalidEditKeepsTheOne() throws Exception {
+        String silver = h.sourceSnapshot(1);
+        source.describeAs(silver, null, Map.of("tier", "silver"), null);
+        PolicyPlanning planning =
+                new PolicyPlanning(
+                        new io.ebsreplicator.connector.ebs.policy.PolicyFile(
+                                policyFile.toString()));
+        planning.load();
+        io.ebsreplicator.connector.ebs.proxy.DescribeBatcher describer =
+                new io.ebsreplicator.connector.ebs.proxy.DescribeBatcher(source);
+        EbsLineageEnumeratorState.PendingRequest p =
+                new EbsLineageEnumeratorState.PendingRequest(
+                        event("e-1", silver, "vol-00000000000000001"), h.now(), 0);
+
+        assertThat(planning.plan(p, describer).get())
+                .isInstanceOf(PolicyPlanning.Outcome.Unmatched.class);
+
+        Files.writeString(policyFile, POLICY.replace("\"gold\"}", "\"silver\"}"));
+        planning.apply(planning.reload());
+        PolicyPlanning.Outcome planned = planning.plan(p, describer).get();
+        Files.writeString(policyFile, "{\"version\": 1, \"rules\": [{\"name\": \"x\"}]}");
+        planning.apply(planning.reload());
+        PolicyPlanning.Outcome stillPlanned = planning.plan(p, describer).get();
+
+        assertThat(planned).isInstanceOf(PolicyPlanning.Outcome.Planned.class);
+        assertThat(((PolicyPlanning.Outcome.Planned) planned).request().request().targets())
+                .extracting(ReplicationTarget::region)
+                .containsExactly(TARGET, OTHER_TARGET);
+        assertThat(stillPlanned)
+                .as("the invalid edit is not used: the policy loaded before stays")
+                .isInstanceOf(PolicyPlanning.Outcome.Planned.class);
+    }
+
+    /**
+     * Four snapshots of lineage vol-1 arrive as events; the rule keeps the last 2 copies in {@link
+     * TARGET}. Each copy is completed in turn; returns the copies, oldest first.
+     */
+    private List<String> copyLineageOfFour(Coordinator c, FakeEbsProxy target) throws Exception {
+        List<String> copies = new java.util.ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            c.context.settle();
+            BlockRangeSplit split = EnumeratorHarness.splitOf(c.unassigned(), "e-" + i);
+            String copy = split.targets().snapshotId(TARGET);
+            copies.add(copy);
+            c.finished(0, split.splitId());
+            target.setStatus(copy, "completed", null);
+            h.advance(java.time.Duration.ofSeconds(1));
+            c.tick();
+            c.context.settle();
+        }
+        return copies;
+    }
+
+    private Coordinator startLineageOfFour(boolean dryRun) throws Exception {
+        Files.writeString(
+                policyFile,
+                """
+                {"version": 1, "rules": [{"name": "keep2", "select": {"lineages": ["vol-1"]},
+                  "targets": [{"region": "eu-west-1", "retention": {"keepLast": 2}}],
+                  "rpo": "1h"}]}
+                """);
+        String s1 = h.sourceSnapshot(1);
+        String s2 = h.nextSourceSnapshot(s1);
+        String s3 = h.nextSourceSnapshot(s2);
+        String s4 = h.nextSourceSnapshot(s3);
+        Coordinator c =
+                h.bounded(
+                                1,
+                                EnumeratorHarness.state(
+                                        h.now(),
+                                        event("e-1", s1, "vol-1"),
+                                        event("e-2", s2, "vol-1"),
+                                        event("e-3", s3, "vol-1"),
+                                        event("e-4", s4, "vol-1")),
+                                settings()
+                                        .splitsPerRequest(1)
+                                        .policy(policyFile)
+                                        .retentionDryRun(dryRun))
+                        .readers(1)
+                        .start();
+        return c;
+    }
+
+    @Test
+    void afterEachNewerCopyRetentionDeletesWhatItNoLongerKeepsNeverTheNewest() throws Exception {
+        FakeEbsProxy target = h.region(TARGET);
+        Coordinator c = startLineageOfFour(false);
+
+        List<String> copies = copyLineageOfFour(c, target);
+
+        assertThat(target.deleted())
+                .as("the two oldest copies go, each once")
+                .containsExactly(copies.get(0), copies.get(1));
+        assertThat(target.status(copies.get(2))).isEqualTo("completed");
+        assertThat(target.status(copies.get(3))).isEqualTo("completed");
+        assertThat(c.call(EbsLineageSourceEnumerator::deletions))
+                .extracting(RetentionPruner.Deletion::snapshotId, RetentionPruner.Deletion::outcome)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                copies.get(0), RetentionPruner.Deleted.DELETED),
+                        org.assertj.core.groups.Tuple.tuple(
+                                copies.get(1), RetentionPruner.Deleted.DELETED));
+        assertThat(EnumeratorHarness.startSpec(target, 3).parentSnapshotId())
+                .as("the fourth copy was written onto the third, which stays")
+                .isEqualTo(copies.get(2));
+
+        assertThat(c.call(EbsLineageSourceEnumerator::rpoGauges)[1])
+                .as("just copied: within the 1 h objective")
+                .isZero();
+        h.advance(java.time.Duration.ofMinutes(61));
+        long[] late = c.call(EbsLineageSourceEnumerator::rpoGauges);
+        assertThat(late[0]).isGreaterThanOrEqualTo(java.time.Duration.ofMinutes(61).toMillis());
+        assertThat(late[1]).as("its events stopped: over objective").isEqualTo(1);
+        assertThat(EnumeratorHarness.startSpec(target, 3).tags())
+                .containsEntry(PolicyRule.RULE_TAG, "keep2");
+    }
+
+    @Test
+    void aDryRunDeletesNothingAndSaysWhatItWouldDelete() throws Exception {
+        FakeEbsProxy target = h.region(TARGET);
+        Coordinator c = startLineageOfFour(true);
+
+        List<String> copies = copyLineageOfFour(c, target);
+
+        assertThat(target.deleted()).isEmpty();
+        assertThat(c.call(EbsLineageSourceEnumerator::deletions))
+                .extracting(RetentionPruner.Deletion::snapshotId)
+                .as("the two oldest would go (a later pass names them again)")
+                .containsOnly(copies.get(0), copies.get(1))
+                .contains(copies.get(0), copies.get(1));
+        assertThat(c.call(EbsLineageSourceEnumerator::deletions))
+                .allMatch(d -> d.outcome() == RetentionPruner.Deleted.DRY_RUN);
+    }
+
+    @Test
+    void anInvalidPolicyFailsTheStartWithItsProblems() throws Exception {
+        Files.writeString(policyFile, "{\"version\": 1, \"rules\": [{\"name\": \"x\"}]}");
+        Coordinator c =
+                h.bounded(1, EnumeratorHarness.state(h.now()), settings().policy(policyFile));
+
+        assertThatThrownBy(c::start).hasStackTraceContaining("$.rules[0].select is required");
+    }
+}
