@@ -99,6 +99,11 @@ public final class SnapshotEvents {
             return new Parsed.Malformed("not a JSON object");
         }
         String detailType = text(e, "detail-type");
+        if (text(e, "source") == null || detailType == null) {
+            // Not an EventBridge event at all (a request sent as JSON, a stray document): nothing
+            // a pipe delivers, so it is reported, not skipped quietly.
+            return new Parsed.Malformed("not an EventBridge event: no source and detail-type");
+        }
         if (!"aws.ec2".equals(text(e, "source"))
                 || !(SINGLE.equals(detailType) || MULTI.equals(detailType))) {
             return new Parsed.Skipped(

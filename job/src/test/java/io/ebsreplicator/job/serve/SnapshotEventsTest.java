@@ -114,6 +114,12 @@ class SnapshotEventsTest {
         assertThat(parse(good.replace("\"us-east-1\"", "\"nowhere\"")))
                 .isEqualTo(new SnapshotEvents.Parsed.Malformed("region 'nowhere' is not a region"));
         assertThat(parse("{\"source\": ")).isInstanceOf(SnapshotEvents.Parsed.Malformed.class);
+        assertThat(parse("{}"))
+                .isEqualTo(
+                        new SnapshotEvents.Parsed.Malformed(
+                                "not an EventBridge event: no source and detail-type"));
+        assertThat(parse("{\"requestId\": \"r-1\", \"source\": {\"region\": \"us-east-1\"}}"))
+                .isInstanceOf(SnapshotEvents.Parsed.Malformed.class);
         assertThat(SnapshotEvents.parse(new byte[SnapshotEvents.MAX_EVENT_BYTES + 1]))
                 .isInstanceOf(SnapshotEvents.Parsed.Malformed.class);
         assertThat(SnapshotEvents.isJson(" \n{".getBytes(StandardCharsets.UTF_8))).isTrue();
