@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# A standalone Flink session cluster on loopback: one JobManager and FLINK_TASKMANAGERS
-# TaskManagers, each its own JVM, started from Maven-resolved jars (no Flink distribution).
+# A standalone Flink session cluster on loopback: one JobManager (or, with FLINK_HA=zookeeper, a
+# leader and standbys) and FLINK_TASKMANAGERS TaskManagers, each its own JVM, started from
+# Maven-resolved jars (no Flink distribution).
 #
-#   deploy/local/flink-cluster.sh start             # start whatever is not running (JM, TMs 1..N)
+#   deploy/local/flink-cluster.sh start             # start whatever is not running (JMs, TMs 1..N)
 #   deploy/local/flink-cluster.sh add-taskmanager   # one more TaskManager (a replacement)
-#   deploy/local/flink-cluster.sh status            # exit 0 when the JobManager runs, 3 when not
+#   deploy/local/flink-cluster.sh start-jobmanagers # the JobManagers that are down (new standbys)
+#   deploy/local/flink-cluster.sh status            # exit 0 when a JobManager runs, 3 when not
+#   deploy/local/flink-cluster.sh leader            # the leading JobManager's name
 #   deploy/local/flink-cluster.sh stop              # SIGTERM, SIGKILL after FLINK_STOP_TIMEOUT
 #   deploy/local/flink-cluster.sh cli ARGS...       # Flink's command line (run, stop, cancel, list)
 #   deploy/local/flink-cluster.sh classpath         # the cluster's class path
 #
 # Environment: FLINK_TASKMANAGERS (2), FLINK_SLOTS (1), FLINK_REST_PORT (8081), FLINK_RPC_PORT
-# (6123), FLINK_DIR (deploy/local/.run/flink), memory sizes. See deploy/local/README.md.
+# (6123), FLINK_DIR (deploy/local/.run/flink), FLINK_HA (none|zookeeper), FLINK_HA_QUORUM,
+# FLINK_JOBMANAGERS, FLINK_PROMETHEUS_PORTS (9250-9269), memory sizes. See deploy/local/README.md.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +33,18 @@ FLINK_SAVEPOINT_DIR="${FLINK_SAVEPOINT_DIR:-}"
 FLINK_HEARTBEAT_TIMEOUT="${FLINK_HEARTBEAT_TIMEOUT:-10000}"
 FLINK_START_TIMEOUT="${FLINK_START_TIMEOUT:-120}"
 FLINK_STOP_TIMEOUT="${FLINK_STOP_TIMEOUT:-30}"
+# JobManager high availability: none, or zookeeper (a leader elected among FLINK_JOBMANAGERS
+# JobManagers through the ZooKeeper at FLINK_HA_QUORUM; see zookeeper.sh).
+FLINK_HA="${FLINK_HA:-none}"
+FLINK_HA_QUORUM="${FLINK_HA_QUORUM:-127.0.0.1:2181}"
+FLINK_HA_CLUSTER_ID="${FLINK_HA_CLUSTER_ID:-ebs-replicator-local}"
+FLINK_HA_STORAGE_DIR="${FLINK_HA_STORAGE_DIR:-}"
+# A killed leader's ZooKeeper session, and so its leadership, ends after this (ms); ZooKeeper
+# grants 2 to 20 of its ticks (zookeeper.sh: 1 s ticks).
+FLINK_HA_SESSION_TIMEOUT="${FLINK_HA_SESSION_TIMEOUT:-6000}"
+# Each JVM of the cluster serves its metrics for Prometheus on the first free port of this range;
+# 'none' turns the reporter off.
+FLINK_PROMETHEUS_PORTS="${FLINK_PROMETHEUS_PORTS:-9250-9269}"
 
 POM="$HERE/flink/pom.xml"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
@@ -78,6 +94,15 @@ LOGS="$FLINK_DIR/log"
 PIDS="$FLINK_DIR/pids"
 CHECKPOINTS="${FLINK_CHECKPOINT_DIR:-$FLINK_DIR/checkpoints}"
 SAVEPOINTS="${FLINK_SAVEPOINT_DIR:-$FLINK_DIR/savepoints}"
+HA_STORAGE="${FLINK_HA_STORAGE_DIR:-$FLINK_DIR/ha}"
+case "$FLINK_HA" in
+  none) FLINK_JOBMANAGERS="${FLINK_JOBMANAGERS:-1}" ;;
+  zookeeper) FLINK_JOBMANAGERS="${FLINK_JOBMANAGERS:-2}" ;;
+  *) die "FLINK_HA is none or zookeeper, not '$FLINK_HA'" ;;
+esac
+[[ "$FLINK_JOBMANAGERS" =~ ^[1-9]$ ]] || die "FLINK_JOBMANAGERS is 1 to 9, not '$FLINK_JOBMANAGERS'"
+[[ "$FLINK_HA" == zookeeper || "$FLINK_JOBMANAGERS" == 1 ]] \
+  || die "more than one JobManager needs FLINK_HA=zookeeper"
 
 classpath() {
   resolve_classpath "$POM" "$FLINK_DIR" "Flink's jars"
@@ -90,9 +115,54 @@ pid_of() {
 # Alive, and still the Flink process of that name: a stale pid file may name a reused pid.
 running() {
   case "$1" in
-    jobmanager) alive "$PIDS/$1.pid" "$JM_CLASS" ;;
+    jobmanager*) alive "$PIDS/$1.pid" "$JM_CLASS" ;;
     *) alive "$PIDS/$1.pid" "$TM_CLASS" ;;
   esac
+}
+
+# The JobManagers' names: "jobmanager" alone, or jobmanager-1..N with high availability.
+jobmanagers() {
+  local i
+  if [[ "$FLINK_HA" == none ]]; then
+    echo jobmanager
+  else
+    for ((i = 1; i <= FLINK_JOBMANAGERS; i++)); do
+      echo "jobmanager-$i"
+    done
+  fi
+}
+
+# A JobManager's REST (or RPC) port: the base port for the first, the next ones for the standbys.
+port_of() {
+  local base="$1" n="${2#jobmanager}"
+  n="${n#-}"
+  echo $((base + ${n:-1} - 1))
+}
+
+running_jobmanagers() {
+  local name
+  for name in $(jobmanagers); do
+    running "$name" && echo "$name"
+  done
+  return 0
+}
+
+# The JobManager that leads: the running one whose log last says that its Dispatcher was granted
+# leadership ("DefaultDispatcherRunner was granted leadership with leader id ..."; a revocation,
+# "... was revoked the leadership ...", is logged too and then counts against it). Without high
+# availability, the one JobManager. Exit 3 while none leads (an election is under way).
+leader() {
+  local name last
+  for name in $(running_jobmanagers); do
+    [[ "$FLINK_HA" == none ]] && echo "$name" && return 0
+    last="$(grep -E 'DefaultDispatcherRunner was (granted|revoked the) leadership' \
+      "$LOGS/$name.log" 2>/dev/null | tail -n 1)" || true
+    if [[ "$last" == *granted* ]]; then
+      echo "$name"
+      return 0
+    fi
+  done
+  return 3
 }
 
 taskmanagers() {
@@ -162,6 +232,37 @@ cluster:
     max-timeout: 5000
 classloader.resolve-order: child-first
 EOF
+  if [[ "$FLINK_HA" == zookeeper ]]; then
+    cat >>"$CONF/config.yaml" <<EOF
+# JobManager high availability: the JobManagers elect a leader through ZooKeeper; job graphs and
+# completed checkpoints are kept in the storage directory (ZooKeeper holds pointers to them), so
+# the next leader recovers every running job from its last checkpoint by itself.
+high-availability:
+  type: zookeeper
+  cluster-id: $FLINK_HA_CLUSTER_ID
+  storageDir: file://$HA_STORAGE
+  zookeeper:
+    quorum: $FLINK_HA_QUORUM
+    path.root: /flink
+    client:
+      session-timeout: $FLINK_HA_SESSION_TIMEOUT
+      connection-timeout: 5000
+      retry-wait: 1000
+      max-retry-attempts: 10
+EOF
+  fi
+  if [[ "$FLINK_PROMETHEUS_PORTS" != none ]]; then
+    cat >>"$CONF/config.yaml" <<EOF
+# Every JVM serves its metrics in the Prometheus text format at http://127.0.0.1:<port>/metrics,
+# on the first free port of the range, JobManagers and TaskManagers alike (each logs "Started
+# PrometheusReporter HTTP server on port ...").
+metrics:
+  reporter:
+    prom:
+      factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory
+      port: $FLINK_PROMETHEUS_PORTS
+EOF
+  fi
   # Flink's usual log layout: one file per process, named by the log.file system property.
   cat >"$CONF/log4j.properties" <<'EOF'
 monitorInterval = 0
@@ -220,14 +321,19 @@ await_log() {
   done
 }
 
+# Each JobManager on its own REST and RPC port (with high availability the RPC port is
+# high-availability.jobmanager.port; TaskManagers and clients find the leader's through ZooKeeper).
 start_jobmanager() {
-  local cp="$1"
-  local port
-  for port in "$FLINK_REST_PORT" "$FLINK_RPC_PORT"; do
+  local name="$1" cp="$2"
+  local port rest rpc
+  rest="$(port_of "$FLINK_REST_PORT" "$name")"
+  rpc="$(port_of "$FLINK_RPC_PORT" "$name")"
+  for port in "$rest" "$rpc"; do
     port_taken "$port" && die "port $port on 127.0.0.1 is taken; set FLINK_REST_PORT / FLINK_RPC_PORT"
   done
-  launch jobmanager "$cp" "-Xmx$FLINK_JM_HEAP" "-Xms$FLINK_JM_HEAP" -XX:+UseSerialGC \
-    -XX:MaxMetaspaceSize=256m "$JM_CLASS" --configDir "$CONF"
+  launch "$name" "$cp" "-Xmx$FLINK_JM_HEAP" "-Xms$FLINK_JM_HEAP" -XX:+UseSerialGC \
+    -XX:MaxMetaspaceSize=256m "$JM_CLASS" --configDir "$CONF" \
+    "-Drest.port=$rest" "-Djobmanager.rpc.port=$rpc" "-Dhigh-availability.jobmanager.port=$rpc"
 }
 
 # TaskManager JVM limits as the distribution's scripts derive them from the memory options.
@@ -245,12 +351,19 @@ start() {
   cp="$(classpath)"
   write_config
   local new=()
-  if running jobmanager; then
-    echo "JobManager already running: pid $(pid_of jobmanager)"
-  else
-    start_jobmanager "$cp"
-    new+=(jobmanager)
+  if [[ "$FLINK_HA" == zookeeper ]]; then
+    local first="${FLINK_HA_QUORUM%%,*}"
+    port_taken "${first##*:}" \
+      || die "no ZooKeeper listens at $FLINK_HA_QUORUM; start it first (deploy/local/zookeeper.sh start)"
   fi
+  for name in $(jobmanagers); do
+    if running "$name"; then
+      echo "$name already running: pid $(pid_of "$name")"
+    else
+      start_jobmanager "$name" "$cp"
+      new+=("$name")
+    fi
+  done
   for ((i = 1; i <= FLINK_TASKMANAGERS; i++)); do
     name="taskmanager-$i"
     if running "$name"; then
@@ -261,18 +374,36 @@ start() {
     fi
   done
   for name in "${new[@]}"; do
-    if [[ "$name" == jobmanager ]]; then
-      await_log jobmanager 'Rest endpoint listening at'
+    if [[ "$name" == jobmanager* ]]; then
+      await_log "$name" 'Rest endpoint listening at'
     else
       await_log "$name" 'Successful registration at resource manager'
     fi
   done
   echo "Flink cluster started in $((SECONDS - started))s: REST http://127.0.0.1:$FLINK_REST_PORT," \
-    "JobManager pid $(pid_of jobmanager), $(taskmanagers | while read -r n; do running "$n" && echo x; done | wc -l) TaskManager(s), dir $FLINK_DIR"
+    "JobManager(s) $(running_jobmanagers | while read -r n; do pid_of "$n"; done | paste -sd, -), $(taskmanagers | while read -r n; do running "$n" && echo x; done | wc -l) TaskManager(s), dir $FLINK_DIR"
+}
+
+# Starts the JobManagers that are not running, and nothing else: after a leader was killed it comes
+# back as a standby, whatever happened to the TaskManagers meanwhile.
+start_jobmanagers() {
+  local cp name new=()
+  cp="$(classpath)"
+  [[ -f "$CONF/config.yaml" ]] || die "no configuration in $CONF; start the cluster first"
+  for name in $(jobmanagers); do
+    if ! running "$name"; then
+      start_jobmanager "$name" "$cp"
+      new+=("$name")
+    fi
+  done
+  for name in "${new[@]}"; do
+    await_log "$name" 'Rest endpoint listening at'
+    echo "$name started: pid $(pid_of "$name"), log $LOGS/$name.log"
+  done
 }
 
 add_taskmanager() {
-  running jobmanager || die "the JobManager is not running; start the cluster first"
+  [[ -n "$(running_jobmanagers)" ]] || die "no JobManager is running; start the cluster first"
   local last name cp
   last="$(taskmanagers | tail -n 1)"
   name="taskmanager-$((${last#taskmanager-} + 1))"
@@ -312,17 +443,25 @@ stop() {
     stop_one "$name" &
   done
   wait
-  stop_one jobmanager
+  for name in $(jobmanagers); do
+    stop_one "$name" &
+  done
+  wait
 }
 
 status() {
   local name up=0
-  if running jobmanager; then
-    echo "jobmanager     running  pid $(pid_of jobmanager)  REST http://127.0.0.1:$FLINK_REST_PORT"
-    up=1
-  else
-    echo "jobmanager     not running (dir $FLINK_DIR)"
-  fi
+  local lead
+  lead="$(leader)" || lead=""
+  for name in $(jobmanagers); do
+    if running "$name"; then
+      printf '%-14s running  pid %s  REST http://127.0.0.1:%s%s\n' "$name" "$(pid_of "$name")" \
+        "$(port_of "$FLINK_REST_PORT" "$name")" "$([[ "$name" == "$lead" ]] && echo '  leader')"
+      up=1
+    else
+      printf '%-14s not running (dir %s)\n' "$name" "$FLINK_DIR"
+    fi
+  done
   for name in $(taskmanagers); do
     if running "$name"; then
       printf '%-14s running  pid %s\n' "$name" "$(pid_of "$name")"
@@ -347,15 +486,17 @@ cli() {
 case "${1:-}" in
   start) start ;;
   add-taskmanager) add_taskmanager ;;
+  start-jobmanagers) start_jobmanagers ;;
   stop) stop ;;
   status) status ;;
+  leader) leader ;;
   cli)
     shift
     cli "$@"
     ;;
   classpath) classpath ;;
   *)
-    echo "usage: $0 start|add-taskmanager|stop|status|cli ARGS...|classpath" >&2
+    echo "usage: $0 start|add-taskmanager|start-jobmanagers|stop|status|leader|cli ARGS...|classpath" >&2
     exit 2
     ;;
 esac

@@ -5,12 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -29,11 +28,12 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * A real Flink session cluster (one JobManager, TaskManagers in their own JVMs) driven through the
- * scripts of {@code deploy/local}: {@code flink-cluster.sh start|add-taskmanager|stop|cli} and
- * {@code submit.sh}, so the tests prove the scripts as an operator runs them. Runs in the test JVM;
- * reads the pid files the script writes to kill single processes with SIGKILL, and the REST API for
- * jobs, vertices and metrics.
+ * A real Flink session cluster (one JobManager, or with {@link #withZooKeeperHa} a leader and
+ * standbys; TaskManagers in their own JVMs) driven through the scripts of {@code deploy/local}:
+ * {@code flink-cluster.sh start|add-taskmanager|leader|stop|cli} and {@code submit.sh}, so the
+ * tests prove the scripts as an operator runs them. Runs in the test JVM; reads the pid files the
+ * script writes to kill single processes with SIGKILL, the REST API for jobs, vertices and metrics,
+ * and each process's Prometheus endpoint.
  *
  * <p>Nothing outlives the test JVM's orderly exit: {@link #close()} stops the cluster and kills
  * every client it started, and a shutdown hook kills whatever the pid files still name.
@@ -43,6 +43,14 @@ final class LocalFlinkCluster implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern JOB_ID = Pattern.compile("JobID ([0-9a-f]{32})");
     private static final Pattern SAVEPOINT = Pattern.compile("Savepoint completed\\. Path: (\\S+)");
+    private static final Pattern PROMETHEUS_PORT =
+            Pattern.compile("Started PrometheusReporter HTTP server on port (\\d+)");
+
+    /** JobManagers a cluster may have: consecutive REST and RPC ports are kept free for them. */
+    private static final int MAX_JOBMANAGERS = 3;
+
+    /** Ports the Prometheus reporters of one cluster pick from (the first free one each). */
+    private static final int PROMETHEUS_PORTS = 16;
 
     private final Path repo;
     private final Path dir;
@@ -50,6 +58,9 @@ final class LocalFlinkCluster implements AutoCloseable {
     private final int taskManagers;
     private final int restPort;
     private final int rpcPort;
+    private final int prometheusPort;
+    private String haQuorum;
+    private int jobManagers = 1;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final List<Process> clients = new CopyOnWriteArrayList<>();
@@ -61,14 +72,102 @@ final class LocalFlinkCluster implements AutoCloseable {
         this.dir = dir;
         this.jobJar = jobJar;
         this.taskManagers = taskManagers;
-        this.restPort = freePort();
-        this.rpcPort = freePort();
+        this.restPort = DeployScripts.freePorts(MAX_JOBMANAGERS);
+        this.rpcPort = DeployScripts.freePorts(MAX_JOBMANAGERS);
+        this.prometheusPort = DeployScripts.freePorts(PROMETHEUS_PORTS);
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /**
+     * JobManager high availability through the ZooKeeper at {@code quorum}, with {@code count}
+     * JobManagers ({@code jobmanager-1}, ...): one leads, the others stand by. Before {@link
+     * #start()}.
+     */
+    LocalFlinkCluster withZooKeeperHa(String quorum, int count) {
+        if (count < 1 || count > MAX_JOBMANAGERS) {
+            throw new IllegalArgumentException("1 to " + MAX_JOBMANAGERS + " JobManagers");
+        }
+        this.haQuorum = quorum;
+        this.jobManagers = count;
+        return this;
+    }
+
+    /** The JobManagers' names, as the script and its pid files name them. */
+    List<String> jobManagerNames() {
+        if (haQuorum == null) {
+            return List.of("jobmanager");
+        }
+        List<String> names = new ArrayList<>();
+        for (int i = 1; i <= jobManagers; i++) {
+            names.add("jobmanager-" + i);
+        }
+        return names;
+    }
+
+    /**
+     * {@code flink-cluster.sh leader}: the leading JobManager's name; empty while none leads (an
+     * election is under way).
+     */
+    Optional<String> leader() {
+        String out =
+                DeployScripts.runAllowingFailure(
+                                repo,
+                                env(),
+                                dir,
+                                Duration.ofSeconds(30),
+                                "flink-cluster.sh",
+                                "leader")
+                        .trim();
+        return out.startsWith("jobmanager") ? Optional.of(out) : Optional.empty();
+    }
+
+    /**
+     * The Prometheus endpoint port of every running process of the cluster, by name, as each
+     * reporter logged it when it started.
+     */
+    Map<String, Integer> prometheusPorts() {
+        Map<String, Integer> ports = new TreeMap<>();
+        try (Stream<Path> logs = Files.list(dir.resolve("log"))) {
+            for (Path log : logs.filter(f -> f.toString().endsWith(".log")).toList()) {
+                String name = log.getFileName().toString().replaceFirst("\\.log$", "");
+                if (pid(name)
+                        .flatMap(ProcessHandle::of)
+                        .map(ProcessHandle::isAlive)
+                        .orElse(false)) {
+                    Matcher m = PROMETHEUS_PORT.matcher(Files.readString(log));
+                    if (m.find()) {
+                        ports.put(name, Integer.parseInt(m.group(1)));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return ports;
+    }
+
+    /** GET of a process's Prometheus endpoint: the text exposition, or null when it is down. */
+    String scrape(int port) {
+        try {
+            HttpResponse<String> r =
+                    http.send(
+                            HttpRequest.newBuilder(
+                                            URI.create("http://127.0.0.1:" + port + "/metrics"))
+                                    .timeout(Duration.ofSeconds(10))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? r.body() : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     Path dir() {
@@ -91,6 +190,11 @@ final class LocalFlinkCluster implements AutoCloseable {
     /** {@code flink-cluster.sh add-taskmanager}: one more TaskManager, registered on return. */
     String addTaskManager() {
         return script(Duration.ofMinutes(2), "flink-cluster.sh", "add-taskmanager");
+    }
+
+    /** {@code flink-cluster.sh start-jobmanagers}: the JobManagers that are down, as standbys. */
+    String startJobManagers() {
+        return script(Duration.ofMinutes(2), "flink-cluster.sh", "start-jobmanagers");
     }
 
     String status() {
@@ -193,13 +297,25 @@ final class LocalFlinkCluster implements AutoCloseable {
         }
     }
 
-    /** GET on the REST API; null when it does not answer (the JobManager is down). */
+    /**
+     * GET on the REST API of the first JobManager that answers it (any JobManager serves the
+     * leader's answers); null when none does (the JobManagers are down, or electing a leader).
+     */
     JsonNode rest(String path) {
+        for (int i = 0; i < jobManagers; i++) {
+            JsonNode answer = rest(restPort + i, path);
+            if (answer != null) {
+                return answer;
+            }
+        }
+        return null;
+    }
+
+    private JsonNode rest(int port, String path) {
         try {
             HttpResponse<String> r =
                     http.send(
-                            HttpRequest.newBuilder(
-                                            URI.create("http://127.0.0.1:" + restPort + path))
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                                     .timeout(Duration.ofSeconds(10))
                                     .build(),
                             HttpResponse.BodyHandlers.ofString());
@@ -381,51 +497,21 @@ final class LocalFlinkCluster implements AutoCloseable {
         env.put("FLINK_REST_PORT", Integer.toString(restPort));
         env.put("FLINK_RPC_PORT", Integer.toString(rpcPort));
         env.put("FLINK_HEARTBEAT_TIMEOUT", "6000");
+        env.put(
+                "FLINK_PROMETHEUS_PORTS",
+                prometheusPort + "-" + (prometheusPort + PROMETHEUS_PORTS - 1));
+        if (haQuorum != null) {
+            env.put("FLINK_HA", "zookeeper");
+            env.put("FLINK_HA_QUORUM", haQuorum);
+            env.put("FLINK_JOBMANAGERS", Integer.toString(jobManagers));
+        }
         env.put("JOB_JAR", jobJar.toString());
         return env;
     }
 
     /** Runs a script of deploy/local to its end; its output, or an exception carrying it. */
     private String script(Duration timeout, String name, String... args) {
-        List<String> command = new ArrayList<>(List.of("bash", "deploy/local/" + name));
-        command.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(command).directory(repo.toFile());
-        pb.redirectErrorStream(true);
-        pb.environment().putAll(env());
-        try {
-            Path log = Files.createTempFile(dir, "script-", ".log");
-            pb.redirectOutput(log.toFile());
-            Process p = pb.start();
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                throw new IllegalStateException(
-                        String.join(" ", command)
-                                + " did not finish in "
-                                + timeout
-                                + ":\n"
-                                + Files.readString(log));
-            }
-            String out = Files.readString(log, StandardCharsets.UTF_8);
-            Files.delete(log);
-            if (p.exitValue() != 0) {
-                throw new IllegalStateException(
-                        String.join(" ", command) + " exited " + p.exitValue() + ":\n" + out);
-            }
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return DeployScripts.run(repo, env(), dir, timeout, name, args);
     }
 
     /** One {@code submit.sh} client process: its job id and the result lines it prints. */

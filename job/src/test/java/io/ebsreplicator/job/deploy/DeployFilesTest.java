@@ -9,6 +9,9 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.FallbackKey;
+import org.apache.flink.configuration.MetricOptions;
+import org.apache.flink.metrics.prometheus.PrometheusReporterFactory;
+import org.apache.flink.metrics.reporter.MetricReporterFactory;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -68,6 +71,8 @@ class DeployFilesTest {
                     "org.apache.flink.configuration.NettyShuffleEnvironmentOptions",
                     "org.apache.flink.configuration.WebOptions",
                     "org.apache.flink.streaming.api.environment.ExecutionCheckpointingOptions");
+
+    private static final String REPORTERS = "metrics.reporter.";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -202,6 +207,8 @@ class DeployFilesTest {
 
         Map<String, String> conf = flinkConfiguration();
         conf.keySet().removeIf(k -> k.startsWith("ebs."));
+        // A named reporter's keys are templates (metrics.reporter.<name>.*): checked below.
+        conf.keySet().removeIf(k -> k.startsWith(REPORTERS));
         assertThat(conf).isNotEmpty();
         for (String key : conf.keySet()) {
             assertThat(current.keySet())
@@ -217,6 +224,69 @@ class DeployFilesTest {
         }
         assertThat(conf.get("restart-strategy.type")).isEqualTo("exponential-delay");
         assertThat(conf.get("high-availability.type")).isEqualTo("kubernetes");
+    }
+
+    @Test
+    void everyPodServesPrometheusMetricsOnTheNamedPort() throws Exception {
+        Map<String, String> conf = flinkConfiguration();
+        String prefix = REPORTERS + "prom.";
+        String portKey = prefix + staticField(PrometheusReporterFactory.class, "ARG_PORT");
+        String factoryKey = prefix + MetricOptions.REPORTER_FACTORY_CLASS.key();
+        assertThat(conf.keySet().stream().filter(k -> k.startsWith(REPORTERS)))
+                .as("reporter keys")
+                .containsExactlyInAnyOrder(factoryKey, portKey);
+        Class<?> factory = Class.forName(conf.get(factoryKey));
+        assertThat(factory).isEqualTo(PrometheusReporterFactory.class);
+        assertThat(MetricReporterFactory.class).isAssignableFrom(factory);
+        String port = conf.get(portKey);
+        assertThat(port).as("one port: each pod is its own host").matches("[0-9]+");
+
+        JsonNode template = flinkDeployment().path("spec").path("podTemplate");
+        assertThat(
+                        template.path("metadata")
+                                .path("annotations")
+                                .path("prometheus.io/port")
+                                .asText())
+                .isEqualTo(port);
+        JsonNode metricsPort = null;
+        for (JsonNode c : template.path("spec").path("containers")) {
+            if (c.path("name").asText().equals("flink-main-container")) {
+                for (JsonNode p : c.path("ports")) {
+                    if (p.path("name").asText().equals("metrics")) {
+                        metricsPort = p;
+                    }
+                }
+            }
+        }
+        assertThat(metricsPort).as("port 'metrics' of flink-main-container").isNotNull();
+        assertThat(metricsPort.path("containerPort").asText()).isEqualTo(port);
+
+        JsonNode monitor =
+                resources("PodMonitor").stream()
+                        .findFirst()
+                        .orElseThrow(() -> new AssertionError("no PodMonitor"));
+        assertThat(monitor.path("spec").path("podMetricsEndpoints").get(0).path("port").asText())
+                .isEqualTo("metrics");
+        monitor.path("spec")
+                .path("selector")
+                .path("matchLabels")
+                .fields()
+                .forEachRemaining(
+                        l ->
+                                assertThat(
+                                                template.path("metadata")
+                                                        .path("labels")
+                                                        .path(l.getKey())
+                                                        .asText())
+                                        .as("pod label %s", l.getKey())
+                                        .isEqualTo(l.getValue().asText()));
+
+        assertThat(Files.readString(root.resolve("deploy/local/flink-cluster.sh")))
+                .as("the local cluster uses the same reporter")
+                .contains("factory.class: " + factory.getName());
+        assertThat(String.join("\n", dockerInstructions(root.resolve("deploy/docker/Dockerfile"))))
+                .as("the image's reporter plugin is checked at build time")
+                .contains("/opt/flink/plugins/metrics-prometheus/");
     }
 
     // ------------------------------------------------------------------ docker
