@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -301,6 +302,9 @@ class ReplicationClusterE2E {
     @Test
     @Order(5)
     @Timeout(360)
+    // Two and a half minutes, most of it the minute without a TaskManager: kept out of the
+    // default build, whose time budget it would strain; -Debs.e2e.long=true runs it.
+    @EnabledIfSystemProperty(named = "ebs.e2e.long", matches = "true")
     void waitsOutATaskManagerThatIsReplacedOnlyAMinuteLater() throws Exception {
         String request = "e2e-late-tm";
         Set<String> before = targetIds();
