@@ -8,12 +8,10 @@ import io.ebsreplicator.schemas.SchemaDecodeException;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 
 import java.io.PrintStream;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -67,10 +65,7 @@ final class ResultsCommand {
                 new KafkaConsumer<>(
                         KafkaTopics.consumerProperties(
                                 bootstrap, groupId, KafkaClientProperties.fromFlags(flags)))) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
-                partitions.add(new TopicPartition(topic, p.partition()));
-            }
+            List<TopicPartition> partitions = KafkaTopics.partitions(consumer, topic);
             if (partitions.isEmpty()) {
                 err.println("ebs-replicator results: topic " + topic + " does not exist");
                 return 1;

@@ -9,14 +9,12 @@ import io.ebsreplicator.schemas.SchemaDecodeException;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -78,10 +76,7 @@ final class StatusCommand {
                 new KafkaConsumer<>(
                         KafkaTopics.consumerProperties(
                                 bootstrap, null, KafkaClientProperties.fromFlags(flags)))) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
-                partitions.add(new TopicPartition(topic, p.partition()));
-            }
+            List<TopicPartition> partitions = KafkaTopics.partitions(consumer, topic);
             if (partitions.isEmpty()) {
                 err.println("ebs-replicator status: topic " + topic + " does not exist");
                 return 1;
