@@ -102,6 +102,9 @@ public final class EbsLocalServer implements AutoCloseable {
     private final URI endpoint;
     private final ConnectionLimit connectionLimit;
 
+    /** Request body bytes held before their request was authenticated, server-wide. */
+    private final AtomicLong unauthenticated = RequestGate.newBudget();
+
     private EbsLocalServer(EbsLocalConfig config) throws IOException {
         this.config = config;
         this.faults = new FaultInjector(config.faults);
@@ -183,7 +186,6 @@ public final class EbsLocalServer implements AutoCloseable {
         connectionLimit = new ConnectionLimit(effectiveConnectionLimit(config.maxConnections));
         final SslContext sslContext = ssl;
         final var uploads = UploadTracker.newRegistry();
-        final AtomicLong unauthenticated = RequestGate.newBudget();
         ServerBootstrap b =
                 new ServerBootstrap()
                         .group(boss, io)
@@ -386,6 +388,14 @@ public final class EbsLocalServer implements AutoCloseable {
 
     public EbsLocalStats stats() {
         return stats;
+    }
+
+    /**
+     * Request body bytes the server holds before it could authenticate their requests (bodies of
+     * requests whose head could not be verified alone), counted against one server-wide budget.
+     */
+    public long unauthenticatedBytes() {
+        return unauthenticated.get();
     }
 
     public FaultProfile faults() {
