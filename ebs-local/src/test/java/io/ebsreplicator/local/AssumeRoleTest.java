@@ -31,15 +31,19 @@ import software.amazon.awssdk.services.sts.model.Credentials;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * STS AssumeRole on the EBS port, through the unmodified SDK's {@code StsClient} and {@code
@@ -302,6 +306,38 @@ class AssumeRoleTest {
                 assertThat(failure(bad)).isEqualTo("ValidationError 400");
             }
         }
+    }
+
+    @Test
+    void boto3AssumesTheRoleAndWritesAsItsAccount() throws Exception {
+        Path python = Path.of("/usr/bin/python3");
+        assumeTrue(
+                Files.isExecutable(python)
+                        && new ProcessBuilder(python.toString(), "-c", "import boto3")
+                                        .start()
+                                        .waitFor()
+                                == 0,
+                "boto3 is not installed for /usr/bin/python3; skipped");
+        Process p =
+                new ProcessBuilder(
+                                python.toString(),
+                                "scripts/boto3_assume_role.py",
+                                "--endpoint",
+                                EBS.endpoint().toString(),
+                                "--role-arn",
+                                ROLE_B.arn(),
+                                "--external-id",
+                                ROLE_B.externalId())
+                        .redirectErrorStream(true)
+                        .start();
+        boolean done = p.waitFor(60, TimeUnit.SECONDS);
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!done) {
+            p.destroyForcibly();
+        }
+        assertThat(done).as("boto3 script finished; output:%n%s", output).isTrue();
+        assertThat(p.exitValue()).as("exit status; output:%n%s", output).isZero();
+        assertThat(output).contains("boto3 assume role: OK");
     }
 
     @Test
