@@ -11,7 +11,6 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -469,7 +468,9 @@ class AssumeRoleTest {
 
     @Test
     void expiredSessionsAreRefusedWhileTheProviderRenewsItsOwn() throws Exception {
-        Duration cap = Duration.ofSeconds(2);
+        // Lifetimes of 3..4 s (whole seconds), and the provider renews with 2 s still left: wide
+        // margins, because a loaded machine can take a second for one call.
+        Duration cap = Duration.ofSeconds(4);
         try (EbsLocalServer server =
                         EbsLocalServer.start(
                                 EbsLocalConfig.builder()
@@ -494,28 +495,23 @@ class AssumeRoleTest {
                             StsAssumeRoleCredentialsProvider.builder()
                                     .stsClient(sts)
                                     .refreshRequest(assumeB("renewing"))
-                                    .staleTime(Duration.ofMillis(500))
-                                    .prefetchTime(Duration.ofMillis(1000))
+                                    .staleTime(Duration.ofSeconds(2))
+                                    .prefetchTime(Duration.ofSeconds(3))
                                     .build();
                     EbsClient renewing = ebs(endpoint, provider);
                     EbsClient held = ebs(endpoint, sessionCredentials(first));
                     Ec2Client heldEc2 = ec2(endpoint, sessionCredentials(first));
                     StsClient heldSts = sts(endpoint, sessionCredentials(first))) {
-                assertThat(EbsClients.start(held, 1, null).ownerId()).isEqualTo(ACCOUNT_B);
-                // Calls through the provider span more than two lifetimes and never fail.
-                long end = System.nanoTime() + cap.multipliedBy(2).plusMillis(500).toNanos();
-                while (System.nanoTime() < end) {
-                    AwsCredentials used = provider.resolveCredentials();
-                    keysUsed.add(used.accessKeyId());
+                // Calls through the provider outlive the first credentials and never fail.
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (keysUsed.size() < 2 || !Instant.now().isAfter(first.expiration())) {
+                    assertThat(System.nanoTime()).as("renewed within 30 s").isLessThan(deadline);
+                    keysUsed.add(provider.resolveCredentials().accessKeyId());
                     owners.add(EbsClients.start(renewing, 1, null).ownerId());
-                    Thread.sleep(150);
+                    Thread.sleep(200);
                 }
-                assertThat(keysUsed)
-                        .as("session keys the provider went through")
-                        .hasSizeGreaterThanOrEqualTo(2);
-                assertThat(owners).isNotEmpty().containsOnly(ACCOUNT_B);
+                assertThat(owners).containsOnly(ACCOUNT_B);
 
-                assertThat(Instant.now()).isAfter(first.expiration());
                 assertThat(failure(() -> EbsClients.start(held, 1, null)))
                         .as("EBS with expired session credentials")
                         .isEqualTo("ExpiredTokenException 403");
@@ -526,14 +522,24 @@ class AssumeRoleTest {
                         .as("STS with expired session credentials")
                         .isEqualTo("ExpiredToken 403");
             }
+        }
+    }
 
-            // The service clock expires sessions too, without waiting.
-            Credentials fresh = sts.assumeRole(assumeB("fresh")).credentials();
-            try (EbsClient ebs = ebs(endpoint, sessionCredentials(fresh))) {
+    @Test
+    void movingTheServiceClockExpiresSessionsWithoutWaiting() {
+        URI endpoint = EBS.endpoint();
+        try (StsClient sts = sts(endpoint, staticCredentials(AccessKey.DEFAULT))) {
+            Credentials c = sts.assumeRole(assumeB("clock")).credentials();
+            try (EbsClient ebs = ebs(endpoint, sessionCredentials(c))) {
                 assertThat(EbsClients.start(ebs, 1, null).ownerId()).isEqualTo(ACCOUNT_B);
-                server.clock().advance(Duration.ofHours(1));
-                assertThat(failure(() -> EbsClients.start(ebs, 1, null)))
-                        .isEqualTo("ExpiredTokenException 403");
+                EBS.clock().advance(Duration.ofHours(2));
+                try {
+                    assertThat(failure(() -> EbsClients.start(ebs, 1, null)))
+                            .isEqualTo("ExpiredTokenException 403");
+                } finally {
+                    EBS.clock().advance(Duration.ofHours(-2));
+                }
+                assertThat(EbsClients.start(ebs, 1, null).ownerId()).isEqualTo(ACCOUNT_B);
             }
         }
     }
