@@ -4,7 +4,6 @@ import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
-import io.ebsreplicator.job.kafka.CommittedRecords;
 import io.ebsreplicator.job.kafka.KafkaBroker;
 import io.ebsreplicator.job.kafka.KafkaBrokerExtension;
 import io.ebsreplicator.job.serve.ServePipeline;
@@ -20,9 +19,12 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.core.LogEvent;
@@ -99,6 +101,7 @@ class SecuredKafkaITCase {
     static Path clientProperties;
     static Path wrongClientProperties;
     static JobClient job;
+    static KafkaProducer<byte[], byte[]> producer;
     static FileLog log;
     static Tee stdout;
     static Tee stderr;
@@ -118,6 +121,7 @@ class SecuredKafkaITCase {
         requests = KAFKA.newTopic("requests");
         results = KAFKA.newTopic("results");
         deadLetters = KAFKA.newTopic("dead-letters");
+        long topicsDone = System.nanoTime();
         clientProperties = clientProperties("client", KAFKA.broker().scramPassword());
         wrongClientProperties = clientProperties("wrong", WRONG_PASSWORD);
 
@@ -158,6 +162,7 @@ class SecuredKafkaITCase {
         assertThat(checkErr.toString(StandardCharsets.UTF_8)).isEmpty();
         commandOutput.append(KafkaClientProperties.masked(settings.kafkaProperties()));
 
+        long checked = System.nanoTime();
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1);
         env.enableCheckpointing(500);
         ServePipeline.build(
@@ -168,14 +173,21 @@ class SecuredKafkaITCase {
                 new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options).withShare(1)));
         job = env.executeAsync("secured-kafka-itcase");
         System.out.printf(
-                "[secured-kafka] broker ready in %s; job submitted %.1f s after the broker%n",
-                KAFKA.broker().lastStartupDuration(), (System.nanoTime() - t0) / 1e9);
+                "[secured-kafka] broker ready in %s; topics %.1f s, login check %.1f s, job"
+                        + " submitted %.1f s after the broker%n",
+                KAFKA.broker().lastStartupDuration(),
+                (topicsDone - t0) / 1e9,
+                (checked - topicsDone) / 1e9,
+                (System.nanoTime() - t0) / 1e9);
     }
 
     @AfterAll
     static void stop() throws Exception {
         long t0 = System.nanoTime();
         try {
+            if (producer != null) {
+                producer.close(Duration.ZERO);
+            }
             if (job != null) {
                 job.cancel().get(30, TimeUnit.SECONDS);
             }
@@ -237,7 +249,11 @@ class SecuredKafkaITCase {
         ReplicationRequest incremental = ServeITCase.request("secured-incr", child, root, DR);
         incremental.getTargets().get(0).setParentSnapshotId(full.getTargetSnapshotId());
         publish(incremental);
+        long t1 = System.nanoTime();
         ReplicationResult incr = awaitResult("secured-incr");
+        System.out.printf(
+                "[secured-kafka] incremental result after %.1f s%n",
+                (System.nanoTime() - t1) / 1e9);
         assertThat(incr.getStatus()).as(incr.toString()).isEqualTo(ResultStatus.COMPLETED);
         assertThat(incr.getCopyMode()).isEqualTo(AppliedCopyMode.INCREMENTAL);
         assertThat(incr.getBlocksWritten()).as("the two changed blocks").isEqualTo(2);
@@ -342,38 +358,50 @@ class SecuredKafkaITCase {
     }
 
     private static void publish(ReplicationRequest r) throws Exception {
-        Properties p = KAFKA.producerProps();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().saslSslBootstrapServers());
-        p.putAll(saslSsl());
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
-            producer.send(
-                            new ProducerRecord<>(
-                                    requests,
-                                    r.getRequestId().getBytes(StandardCharsets.UTF_8),
-                                    AvroCodec.forRequests().encode(r)))
-                    .get(30, TimeUnit.SECONDS);
+        if (producer == null) {
+            Properties p = KAFKA.producerProps();
+            p.put(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    KAFKA.broker().saslSslBootstrapServers());
+            p.putAll(saslSsl());
+            producer = new KafkaProducer<>(p);
         }
+        producer.send(
+                        new ProducerRecord<>(
+                                requests,
+                                r.getRequestId().getBytes(StandardCharsets.UTF_8),
+                                AvroCodec.forRequests().encode(r)))
+                .get(30, TimeUnit.SECONDS);
     }
 
-    /** The one committed result of {@code id}, read over SASL_SSL. */
+    /**
+     * The one committed result of {@code id}, read over SASL_SSL by one consumer that follows the
+     * results topic until it has come, then to the end of what is committed.
+     */
     private static ReplicationResult awaitResult(String id) throws Exception {
         Properties p = KAFKA.consumerProps(null, true);
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().saslSslBootstrapServers());
         p.putAll(saslSsl());
         AvroCodec<ReplicationResult> codec = AvroCodec.forResults();
+        List<ReplicationResult> mine = new ArrayList<>();
+        TopicPartition tp = new TopicPartition(results, 0);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
-            List<ReplicationResult> mine =
-                    CommittedRecords.readAll(p, results, codec::decode).stream()
-                            .filter(r -> r.getRequestId().equals(id))
-                            .toList();
-            if (!mine.isEmpty()) {
-                assertThat(mine).as("one result for %s", id).hasSize(1);
-                return mine.get(0);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            while (mine.isEmpty()
+                    || consumer.position(tp) < consumer.endOffsets(List.of(tp)).get(tp)) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    ReplicationResult result = codec.decode(r.value());
+                    if (result.getRequestId().equals(id)) {
+                        mine.add(result);
+                    }
+                }
+                assertThat(System.nanoTime()).as("a result for %s", id).isLessThan(deadline);
             }
-            assertThat(System.nanoTime()).as("a result for %s", id).isLessThan(deadline);
-            Thread.sleep(200);
         }
+        assertThat(mine).as("one result for %s", id).hasSize(1);
+        return mine.get(0);
     }
 
     private static void assertIdentical(String source, String target) {
