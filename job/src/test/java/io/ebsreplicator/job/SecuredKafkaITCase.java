@@ -4,8 +4,10 @@ import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
+import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 import io.ebsreplicator.job.kafka.KafkaBroker;
 import io.ebsreplicator.job.kafka.KafkaBrokerExtension;
+import io.ebsreplicator.job.serve.KafkaRequestIntake;
 import io.ebsreplicator.job.serve.ServePipeline;
 import io.ebsreplicator.job.serve.ServeSettings;
 import io.ebsreplicator.local.junit.EbsLocalExtension;
@@ -13,6 +15,7 @@ import io.ebsreplicator.schemas.AppliedCopyMode;
 import io.ebsreplicator.schemas.AvroCodec;
 import io.ebsreplicator.schemas.ReplicationRequest;
 import io.ebsreplicator.schemas.ReplicationResult;
+import io.ebsreplicator.schemas.RequestValidator;
 import io.ebsreplicator.schemas.ResultStatus;
 
 import org.apache.flink.configuration.Configuration;
@@ -63,6 +66,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * {@code serve} against a broker that takes SASL_SSL with SCRAM-SHA-512 only, its client settings
@@ -327,6 +331,39 @@ class SecuredKafkaITCase {
 
     @Test
     @Order(3)
+    void theIntakeOnTheClusterSaysTheSameWhenItsLoginIsRefused() throws Exception {
+        Map<String, String> wrong =
+                KafkaClientProperties.fromFlags(
+                        Flags.parse(
+                                new String[] {
+                                    "--kafka-properties", wrongClientProperties.toString()
+                                },
+                                KafkaClientProperties.FLAGS,
+                                Set.of()));
+        RequestIntake intake =
+                new KafkaRequestIntake.Factory(
+                                KAFKA.broker().saslSslBootstrapServers(),
+                                requests,
+                                null,
+                                new HashMap<>(wrong),
+                                RequestValidator.Targets.REQUIRED)
+                        .open();
+        try {
+            assertThatThrownBy(() -> intake.seek(Map.of()))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasNoCause()
+                    .hasMessageContaining("Kafka authentication failed")
+                    .hasMessageContaining(KAFKA.broker().saslSslBootstrapServers())
+                    .hasMessageContaining("SASL_SSL, SCRAM-SHA-512")
+                    .hasMessageContaining(requests)
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain(WRONG_PASSWORD));
+        } finally {
+            intake.close();
+        }
+    }
+
+    @Test
+    @Order(4)
     void noSecretIsInAnyLogOrOutputOfTheRun() throws Exception {
         List<String> texts = new ArrayList<>();
         texts.add(Files.readString(log.file));
