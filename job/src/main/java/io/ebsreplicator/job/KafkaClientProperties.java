@@ -6,6 +6,7 @@ import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.common.errors.AuthenticationException;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -208,7 +209,7 @@ final class KafkaClientProperties {
      * cluster out of reach from here) is a note on {@code err}: the job's clients will try
      * themselves.
      */
-    static void checkLogin(String bootstrap, Map<String, String> props, java.io.PrintStream err) {
+    static void checkLogin(String bootstrap, Map<String, String> props, PrintStream err) {
         String protocol = props.getOrDefault("security.protocol", "PLAINTEXT");
         if (!protocol.toUpperCase(Locale.ROOT).startsWith("SASL_")) {
             return;
