@@ -1,16 +1,26 @@
 package io.ebsreplicator.job;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.common.errors.AuthenticationException;
+
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Kafka client properties from the command line, for every client the job and its tools build (the
@@ -176,5 +186,89 @@ final class KafkaClientProperties {
         props.forEach(
                 (k, v) -> out.put(k, isSecret(k) && !v.matches("\\$\\{[a-z]+:[^}]*}") ? MASK : v));
         return out;
+    }
+
+    /** How long {@link #checkLogin} waits for the cluster: a login takes well under a second. */
+    static final Duration LOGIN_CHECK_TIMEOUT = Duration.ofSeconds(30);
+
+    /** Kafka refused the credentials or the TLS handshake of the client properties. */
+    static final class LoginRefusedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        LoginRefusedException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Logs in to the cluster once with the properties, when they ask for SASL, so that wrong
+     * credentials are one error of the command before a job is submitted, not a job that fails and
+     * restarts. A refused login or TLS handshake throws {@link LoginRefusedException} naming the
+     * brokers, the protocol and the mechanism, with the broker's reason, never a value of the
+     * properties. Anything else (a placeholder that only the cluster's machines can resolve, a
+     * cluster out of reach from here) is a note on {@code err}: the job's clients will try
+     * themselves.
+     */
+    static void checkLogin(String bootstrap, Map<String, String> props, PrintStream err) {
+        String protocol = props.getOrDefault("security.protocol", "PLAINTEXT");
+        if (!protocol.toUpperCase(Locale.ROOT).startsWith("SASL_")) {
+            return;
+        }
+        String mechanism = props.getOrDefault("sasl.mechanism", "GSSAPI");
+        Properties p = new Properties();
+        p.putAll(props);
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "ebs-replicator-login-check");
+        int millis = (int) LOGIN_CHECK_TIMEOUT.toMillis();
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Integer.toString(millis));
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(millis));
+        // One attempt: a refused login is not retried, and the job's own clients retry the rest.
+        p.put(AdminClientConfig.RETRIES_CONFIG, "0");
+        Admin admin;
+        try {
+            admin = Admin.create(p);
+        } catch (RuntimeException e) {
+            // The exception's message may quote a value (a JAAS line); its type is enough here.
+            err.println(
+                    "Could not check the Kafka login from here ("
+                            + e.getClass().getSimpleName()
+                            + "); the job's Kafka clients will log in themselves.");
+            return;
+        }
+        try (admin) {
+            admin.describeCluster(new DescribeClusterOptions().timeoutMs(millis))
+                    .clusterId()
+                    .get(millis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof AuthenticationException refused) {
+                throw new LoginRefusedException(
+                        "Kafka authentication failed at "
+                                + bootstrap
+                                + " ("
+                                + protocol
+                                + ", "
+                                + mechanism
+                                + "): "
+                                + refused.getMessage()
+                                + ". Check the credentials and trust store that --kafka-properties"
+                                + " and --kafka-property give.");
+            }
+            err.println(
+                    "Could not check the Kafka login at "
+                            + bootstrap
+                            + " ("
+                            + e.getCause().getClass().getSimpleName()
+                            + "); the job's Kafka clients will log in themselves.");
+        } catch (TimeoutException e) {
+            err.println(
+                    "Could not check the Kafka login at "
+                            + bootstrap
+                            + " within "
+                            + LOGIN_CHECK_TIMEOUT.toSeconds()
+                            + " s; the job's Kafka clients will log in themselves.");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while checking the Kafka login", e);
+        }
     }
 }

@@ -76,6 +76,13 @@ final class ServeCommand {
         Flags flags = Flags.parse(args, WITH_VALUE, Set.of());
         ServeSettings settings = settings(flags);
         Configuration options = options(flags);
+        try {
+            KafkaClientProperties.checkLogin(
+                    settings.bootstrapServers(), settings.kafkaProperties(), err);
+        } catch (KafkaClientProperties.LoginRefusedException e) {
+            err.println("ebs-replicator serve: " + e.getMessage());
+            return 1;
+        }
         Duration interval = KafkaTopics.duration(flags, "--checkpoint-interval", null);
         int parallelism = flags.intValue("--parallelism", 0);
 

@@ -17,6 +17,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -76,6 +77,9 @@ public final class KafkaRequestIntake implements RequestIntake {
 
     private final String bootstrapServers;
 
+    /** {@code security.protocol} and {@code sasl.mechanism} as given, for error messages. */
+    private final String security;
+
     /** The positions given to {@link #seek}, applied when the partitions are assigned. */
     private Map<String, Long> startPositions = Map.of();
 
@@ -109,6 +113,11 @@ public final class KafkaRequestIntake implements RequestIntake {
             p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         }
         p.putAll(extra);
+        this.security =
+                extra.getOrDefault("security.protocol", "PLAINTEXT")
+                        + (extra.containsKey("sasl.mechanism")
+                                ? ", " + extra.get("sasl.mechanism")
+                                : "");
         this.consumer = new KafkaConsumer<>(p);
         // Closing the consumer loads this class; on a cluster the job's class loader may be gone
         // by the time the enumerator closes, so it is loaded now.
@@ -130,7 +139,29 @@ public final class KafkaRequestIntake implements RequestIntake {
     @Override
     public void seek(Map<String, Long> positions) {
         startPositions = Map.copyOf(positions);
-        assignNewPartitions(positions);
+        try {
+            assignNewPartitions(positions);
+        } catch (AuthenticationException e) {
+            throw authenticationFailed(e);
+        }
+    }
+
+    /**
+     * A refused login or TLS handshake, said once with where and how: the brokers, the protocol and
+     * the mechanism, and the broker's reason (never a value of the client properties). The Kafka
+     * exception is not chained: its stack says nothing more, and every restart logs it.
+     */
+    private IllegalStateException authenticationFailed(AuthenticationException e) {
+        return new IllegalStateException(
+                "Kafka authentication failed at "
+                        + bootstrapServers
+                        + " ("
+                        + security
+                        + ") for the requests topic "
+                        + topic
+                        + ": "
+                        + e.getMessage()
+                        + ". Check the credentials and trust store of the client properties.");
     }
 
     /**
@@ -206,6 +237,8 @@ public final class KafkaRequestIntake implements RequestIntake {
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
                 out.addAll(decodeAll(r));
             }
+        } catch (AuthenticationException e) {
+            throw authenticationFailed(e);
         } catch (WakeupException e) {
             if (!closing.get()) {
                 throw e;

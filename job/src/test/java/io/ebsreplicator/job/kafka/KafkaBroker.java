@@ -1,14 +1,20 @@
 package io.ebsreplicator.job.kafka;
 
+import io.ebsreplicator.local.tls.SelfSignedCertificate;
+
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -18,9 +24,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.security.cert.Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,6 +54,13 @@ import java.util.stream.Stream;
  * admin client can describe the cluster. Both listeners are on loopback, on free ports chosen once:
  * {@link #restart()} after {@link #kill()} brings the same broker back on the same ports with the
  * same data, which is what failover tests need.
+ *
+ * <p>With {@link Builder#saslSsl()} the broker also has a {@code SASL_SSL} listener that takes
+ * SCRAM-SHA-512 logins, as a secured production cluster does: its certificate (self-signed, for
+ * 127.0.0.1) and the keystore and truststore are made in-process, with random passwords, and the
+ * SCRAM user is created through the Admin API on the PLAINTEXT listener (the broker's own
+ * inter-broker and controller traffic stays plaintext), so no secret is on a command line or in
+ * {@code broker.log}.
  *
  * <p>The broker's stdout and stderr go to {@code broker.log} in its directory; every startup
  * failure carries the tail of that file. Not thread-safe: one test thread drives one broker.
@@ -69,8 +87,18 @@ public final class KafkaBroker implements AutoCloseable {
     private final String maxHeap;
     private final int fixedBrokerPort;
     private final int fixedControllerPort;
+    private final boolean saslSsl;
+
+    /** The SASL_SSL listener's secrets; random per broker, see {@link Builder#saslSsl()}. */
+    private final String scramUser = "ebs-replicator";
+
+    private final String scramPassword = randomSecret("scram-");
+    private final String keystorePassword = randomSecret("keystore-");
+    private final String truststorePassword = randomSecret("truststore-");
 
     private int brokerPort;
+    private int saslSslPort;
+    private boolean scramUserCreated;
     private int controllerPort;
     private Path dir;
     private boolean formatted;
@@ -87,6 +115,7 @@ public final class KafkaBroker implements AutoCloseable {
         this.maxHeap = builder.maxHeap;
         this.fixedBrokerPort = builder.brokerPort;
         this.fixedControllerPort = builder.controllerPort;
+        this.saslSsl = builder.saslSsl;
     }
 
     public static Builder builder() {
@@ -120,6 +149,9 @@ public final class KafkaBroker implements AutoCloseable {
                 try {
                     launchAndAwaitReady();
                     everStarted = true;
+                    if (saslSsl) {
+                        awaitSaslSslReady();
+                    }
                     return;
                 } catch (IllegalStateException e) {
                     // A free port can be taken by another process before the broker binds it.
@@ -146,6 +178,66 @@ public final class KafkaBroker implements AutoCloseable {
             throw new IllegalStateException("Kafka broker has not been started");
         }
         return bootstrap();
+    }
+
+    /** {@code 127.0.0.1:port} of the SASL_SSL listener; only with {@link Builder#saslSsl()}. */
+    public String saslSslBootstrapServers() {
+        requireSaslSsl();
+        if (saslSslPort == 0) {
+            throw new IllegalStateException("Kafka broker has not been started");
+        }
+        return "127.0.0.1:" + saslSslPort;
+    }
+
+    /** The SCRAM-SHA-512 user the SASL_SSL listener knows. */
+    public String scramUser() {
+        requireSaslSsl();
+        return scramUser;
+    }
+
+    /** That user's password: random, made for this broker. */
+    public String scramPassword() {
+        requireSaslSsl();
+        return scramPassword;
+    }
+
+    /** The PKCS12 truststore that holds the SASL_SSL listener's certificate. */
+    public Path truststore() {
+        requireSaslSsl();
+        return dir.resolve("truststore.p12");
+    }
+
+    /** The truststore's password: random, made for this broker. */
+    public String truststorePassword() {
+        requireSaslSsl();
+        return truststorePassword;
+    }
+
+    /**
+     * Client properties for the SASL_SSL listener with the secrets inline (for the test's own
+     * clients; the job under test gets them through placeholders), logging in as {@link
+     * #scramUser()} with {@code password}. Add {@code bootstrap.servers} from {@link
+     * #saslSslBootstrapServers()}.
+     */
+    public Map<String, String> saslSslClientProperties(String password) {
+        requireSaslSsl();
+        Map<String, String> props = new LinkedHashMap<>();
+        props.put("security.protocol", "SASL_SSL");
+        props.put("sasl.mechanism", "SCRAM-SHA-512");
+        props.put("sasl.jaas.config", scramJaas(scramUser, password));
+        props.put("ssl.truststore.type", "PKCS12");
+        props.put("ssl.truststore.location", truststore().toString());
+        props.put("ssl.truststore.password", truststorePassword);
+        return props;
+    }
+
+    /** The JAAS line of a SCRAM client login. */
+    public static String scramJaas(String user, String password) {
+        return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+                + user
+                + "\" password=\""
+                + password
+                + "\";";
     }
 
     /** Creates a topic with replication factor 1 and waits until every partition has a leader. */
@@ -277,6 +369,106 @@ public final class KafkaBroker implements AutoCloseable {
         while (controllerPort == 0 || controllerPort == brokerPort) {
             controllerPort = freePort();
         }
+        saslSslPort = 0;
+        while (saslSsl
+                && (saslSslPort == 0
+                        || saslSslPort == brokerPort
+                        || saslSslPort == controllerPort)) {
+            saslSslPort = freePort();
+        }
+    }
+
+    private void requireSaslSsl() {
+        if (!saslSsl) {
+            throw new IllegalStateException(
+                    "This Kafka broker has no SASL_SSL listener: build it with saslSsl()");
+        }
+    }
+
+    /**
+     * The listener's certificate in a keystore, and the truststore that trusts it, both PKCS12 with
+     * their own random passwords. Made once: a restart keeps them.
+     */
+    private void writeStores() throws IOException {
+        Path keystore = dir.resolve("keystore.p12");
+        if (Files.exists(keystore)) {
+            return;
+        }
+        SelfSignedCertificate cert = SelfSignedCertificate.create();
+        try {
+            KeyStore keys = KeyStore.getInstance("PKCS12");
+            keys.load(null, null);
+            keys.setKeyEntry(
+                    "broker",
+                    cert.key(),
+                    keystorePassword.toCharArray(),
+                    new Certificate[] {cert.certificate()});
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            trust.setCertificateEntry("broker", cert.certificate());
+            try (OutputStream out = Files.newOutputStream(dir.resolve("truststore.p12"))) {
+                trust.store(out, truststorePassword.toCharArray());
+            }
+            try (OutputStream out = Files.newOutputStream(keystore)) {
+                keys.store(out, keystorePassword.toCharArray());
+            }
+        } catch (GeneralSecurityException e) {
+            throw new IOException("Could not write the SASL_SSL listener's keystores in " + dir, e);
+        }
+    }
+
+    /**
+     * Creates the SCRAM user (once: the credential is in the metadata log from then on), then waits
+     * until a client logs in on the SASL_SSL listener: the credential reaches the listener through
+     * the metadata log, a moment after the Admin call returns.
+     */
+    private void awaitSaslSslReady() {
+        long deadline = System.nanoTime() + startupTimeout.toNanos();
+        try {
+            if (!scramUserCreated) {
+                try (Admin admin = createAdmin()) {
+                    admin.alterUserScramCredentials(
+                                    List.of(
+                                            new UserScramCredentialUpsertion(
+                                                    scramUser,
+                                                    new ScramCredentialInfo(
+                                                            ScramMechanism.SCRAM_SHA_512, 8192),
+                                                    scramPassword)))
+                            .all()
+                            .get(startupTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                }
+                scramUserCreated = true;
+            }
+            Properties props = adminProperties(PROBE_TIMEOUT);
+            props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, saslSslBootstrapServers());
+            props.putAll(saslSslClientProperties(scramPassword));
+            try (Admin admin = Admin.create(props)) {
+                while (!describesCluster(admin)) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException(
+                                "The SASL_SSL listener "
+                                        + saslSslBootstrapServers()
+                                        + " does not take the SCRAM login within "
+                                        + startupTimeout
+                                        + "; last lines of broker.log:\n"
+                                        + logTail(FAILURE_LOG_LINES));
+                    }
+                    sleep(Duration.ofMillis(100));
+                }
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("Could not create the SCRAM user on " + bootstrap(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while creating the SCRAM user", e);
+        }
+    }
+
+    /** A password no test could guess or find by accident in an unrelated string. */
+    private static String randomSecret(String prefix) {
+        byte[] bytes = new byte[18];
+        new SecureRandom().nextBytes(bytes);
+        return prefix + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
     private void writeConfiguration() throws IOException {
@@ -284,16 +476,33 @@ public final class KafkaBroker implements AutoCloseable {
         props.put("process.roles", "broker,controller");
         props.put("node.id", String.valueOf(NODE_ID));
         props.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
+        String sasl = saslSsl ? ",SASL_SSL://127.0.0.1:" + saslSslPort : "";
         props.put(
                 "listeners",
                 "PLAINTEXT://127.0.0.1:"
                         + brokerPort
+                        + sasl
                         + ",CONTROLLER://127.0.0.1:"
                         + controllerPort);
-        props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + sasl);
         props.put("controller.listener.names", "CONTROLLER");
         props.put("inter.broker.listener.name", "PLAINTEXT");
-        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        props.put(
+                "listener.security.protocol.map",
+                "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" + (saslSsl ? ",SASL_SSL:SASL_SSL" : ""));
+        if (saslSsl) {
+            writeStores();
+            // SCRAM logins only; the credentials live in the metadata log (created through the
+            // Admin API), so the listener's login module needs no users of its own.
+            props.put("sasl.enabled.mechanisms", "SCRAM-SHA-512");
+            props.put(
+                    "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+            props.put("ssl.keystore.type", "PKCS12");
+            props.put("ssl.keystore.location", dir.resolve("keystore.p12").toString());
+            props.put("ssl.keystore.password", keystorePassword);
+            props.put("ssl.key.password", keystorePassword);
+        }
         props.put("log.dirs", dir.resolve("data").toString());
         // One node: every replication factor and ISR minimum is 1.
         props.put("default.replication.factor", "1");
@@ -576,8 +785,18 @@ public final class KafkaBroker implements AutoCloseable {
         private String maxHeap = "512m";
         private int brokerPort;
         private int controllerPort;
+        private boolean saslSsl;
 
         private Builder() {}
+
+        /**
+         * Adds a {@code SASL_SSL} listener with SCRAM-SHA-512 next to the PLAINTEXT one; see {@link
+         * KafkaBroker#saslSslClientProperties(String)}.
+         */
+        public Builder saslSsl() {
+            this.saslSsl = true;
+            return this;
+        }
 
         /** Sets (or overrides) a line of {@code server.properties}. */
         public Builder property(String key, String value) {
