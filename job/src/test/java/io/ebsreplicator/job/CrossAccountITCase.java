@@ -56,6 +56,14 @@ class CrossAccountITCase {
     static final String VAULT_ROLE = "arn:aws:iam::" + VAULT_ACCOUNT + ":role/vault/copier";
     static final String EXTERNAL_ID = "dr-external-id-0123";
 
+    /** A key of the DR account in the target region: copies are re-encrypted with it. */
+    static final String DR_KEY =
+            "arn:aws:kms:"
+                    + TARGET
+                    + ":"
+                    + DR_ACCOUNT
+                    + ":key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
     /** Sessions that end long before the copy does, so the job must refresh them. */
     static final Duration SESSION = Duration.ofSeconds(2);
 
@@ -169,9 +177,9 @@ class CrossAccountITCase {
             String toDr = TestSnapshots.create(EBS.server(), SOURCE, 1, 30);
             String refused = TestSnapshots.create(EBS.server(), SOURCE, 1, 10);
             String own = TestSnapshots.create(EBS.server(), SOURCE, 1, 20);
-            publish(requests, "to-dr", toDr, DR_ROLE);
-            publish(requests, "to-vault", refused, VAULT_ROLE);
-            publish(requests, "own-account", own, null);
+            publish(requests, "to-dr", toDr, DR_ROLE, DR_KEY);
+            publish(requests, "to-vault", refused, VAULT_ROLE, null);
+            publish(requests, "own-account", own, null, null);
 
             Map<String, ReplicationResult> byId = new HashMap<>();
             for (ConsumerRecord<byte[], byte[]> r :
@@ -186,6 +194,9 @@ class CrossAccountITCase {
             ReplicationResult dr = byId.get("to-dr");
             assertThat(dr.getStatus()).as("%s", dr).isEqualTo(ResultStatus.COMPLETED);
             assertCopiedIntoTheDrAccount(toDr, dr.getTargetSnapshotId());
+            assertThat(EBS.service().snapshot(TARGET, dr.getTargetSnapshotId()).kmsKeyArn())
+                    .as("re-encrypted with the DR account's key")
+                    .isEqualTo(DR_KEY);
 
             ReplicationResult vault = byId.get("to-vault");
             assertThat(vault.getStatus()).isEqualTo(ResultStatus.FAILED);
@@ -225,7 +236,8 @@ class CrossAccountITCase {
         }
     }
 
-    private static void publish(String topic, String id, String source, String role) {
+    private static void publish(
+            String topic, String id, String source, String role, String kmsKeyArn) {
         ReplicationRequest r =
                 ReplicationRequest.newBuilder()
                         .setRequestId(id)
@@ -237,6 +249,8 @@ class CrossAccountITCase {
                                         ReplicationTarget.newBuilder()
                                                 .setRegion(TARGET)
                                                 .setRoleArn(role)
+                                                .setEncrypted(kmsKeyArn != null)
+                                                .setKmsKeyArn(kmsKeyArn)
                                                 .build()))
                         .build();
         KAFKA.produce(
