@@ -1,6 +1,8 @@
 package io.ebsreplicator.local;
 
 import io.ebsreplicator.local.auth.AccessKey;
+import io.ebsreplicator.local.auth.Role;
+import io.ebsreplicator.local.auth.SessionStore;
 import io.ebsreplicator.local.fault.FaultProfile;
 import io.ebsreplicator.local.service.EbsClock;
 import io.ebsreplicator.local.service.JournalPolicy;
@@ -9,6 +11,7 @@ import io.ebsreplicator.local.service.Quotas;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -64,6 +67,9 @@ public final class EbsLocalConfig {
     final JournalPolicy journalPolicy;
     final Duration maxClockSkew;
     final List<AccessKey> keys;
+    final List<Role> roles;
+    final Duration stsMaxSession;
+    final int maxSessions;
     final Quotas quotas;
     final FaultProfile faults;
     final EbsClock clock;
@@ -87,6 +93,22 @@ public final class EbsLocalConfig {
         this.journalPolicy = new JournalPolicy(b.salvage, b.compactionRatio, b.compactionMinBytes);
         this.maxClockSkew = b.maxClockSkew;
         this.keys = List.copyOf(b.keys.isEmpty() ? List.of(AccessKey.DEFAULT) : b.keys);
+        this.roles = List.copyOf(b.roles);
+        this.stsMaxSession = b.stsMaxSession;
+        this.maxSessions = b.maxSessions;
+        Set<String> arns = new HashSet<>();
+        for (Role r : roles) {
+            if (!arns.add(r.arn())) {
+                throw new IllegalArgumentException("The role " + r.arn() + " is given twice");
+            }
+        }
+        if (stsMaxSession != null && (stsMaxSession.isNegative() || stsMaxSession.isZero())) {
+            throw new IllegalArgumentException(
+                    "The STS session cap must be positive, not " + stsMaxSession);
+        }
+        if (maxSessions < 1) {
+            throw new IllegalArgumentException("maxSessions must be >= 1, not " + maxSessions);
+        }
         this.quotas = b.quotas;
         this.faults = b.faults;
         this.clock = b.clock;
@@ -128,6 +150,16 @@ public final class EbsLocalConfig {
 
     public List<AccessKey> keys() {
         return keys;
+    }
+
+    /** The roles STS AssumeRole lets callers assume. */
+    public List<Role> roles() {
+        return roles;
+    }
+
+    /** The cap on the lifetime of issued session credentials, or {@code null} for none. */
+    public Duration stsMaxSession() {
+        return stsMaxSession;
     }
 
     public Duration headerTimeout() {
@@ -175,6 +207,9 @@ public final class EbsLocalConfig {
         private long compactionMinBytes = JournalPolicy.DEFAULT_COMPACTION_MIN_BYTES;
         private Duration maxClockSkew = Duration.ofMinutes(15);
         private final List<AccessKey> keys = new ArrayList<>();
+        private final List<Role> roles = new ArrayList<>();
+        private Duration stsMaxSession;
+        private int maxSessions = SessionStore.DEFAULT_CAPACITY;
         private Quotas quotas = Quotas.defaults();
         private FaultProfile faults = FaultProfile.none();
         private EbsClock clock = new EbsClock();
@@ -302,6 +337,38 @@ public final class EbsLocalConfig {
 
         public Builder addKey(AccessKey v) {
             keys.add(v);
+            return this;
+        }
+
+        /**
+         * A role that STS AssumeRole lets every configured key pair assume; its sessions act as the
+         * role's account. Repeatable.
+         */
+        public Builder addRole(Role v) {
+            roles.add(Objects.requireNonNull(v));
+            return this;
+        }
+
+        /**
+         * {@link #addRole(Role)} from {@code ARN:ACCOUNT[:EXTERNAL_ID]} (see {@link Role#parse}).
+         */
+        public Builder addRole(String spec) {
+            return addRole(Role.parse(spec));
+        }
+
+        /**
+         * Caps the lifetime of the session credentials AssumeRole issues (their {@code Expiration}
+         * is then this far ahead, whatever DurationSeconds asked for), so that tests see them
+         * expire in seconds; {@code null} (the default) for no cap.
+         */
+        public Builder stsMaxSession(Duration v) {
+            stsMaxSession = v;
+            return this;
+        }
+
+        /** The most session credentials held at once (default 10,000); see SessionStore. */
+        public Builder maxSessions(int v) {
+            maxSessions = v;
             return this;
         }
 

@@ -1,6 +1,7 @@
 package io.ebsreplicator.local;
 
 import io.ebsreplicator.local.auth.AccessKey;
+import io.ebsreplicator.local.auth.Role;
 import io.ebsreplicator.local.fault.FaultProfile;
 import io.ebsreplicator.local.service.DataDirCheck;
 import io.ebsreplicator.local.service.Quotas;
@@ -29,7 +30,8 @@ public final class EbsLocalMain {
                     "\n",
                     "Usage: java -jar ebs-local.jar [options]",
                     "",
-                    "A faithful EBS direct API endpoint (plus EC2 DescribeSnapshots) for local use.",
+                    "A faithful EBS direct API endpoint for local use, with EC2 DescribeSnapshots and",
+                    "DeleteSnapshot, and STS AssumeRole (all on the same port).",
                     "",
                     "  --port P               port to listen on; 0 picks a free one (default 0)",
                     "  --host H               address to bind (default 127.0.0.1)",
@@ -41,6 +43,13 @@ public final class EbsLocalMain {
                     "                         local pair AKIAEBSLOCAL00000000 / "
                             + AccessKey.DEFAULT.secretAccessKey()
                             + ")",
+                    "  --role ARN:ACCT[:EXTERNAL_ID]",
+                    "                         a role STS AssumeRole lets every key assume (repeatable),",
+                    "                         e.g. arn:aws:iam::222222222222:role/dr:222222222222:ext-1;",
+                    "                         the ARN ends at its sixth colon, the external id may",
+                    "                         hold colons; sessions act as ACCT (the ARN's account)",
+                    "  --sts-max-session DUR  cap the lifetime of issued session credentials",
+                    "                         (default: none, DurationSeconds as asked, 1h if not)",
                     "  --seal-delay DUR       pending time after CompleteSnapshot (default 500ms)",
                     "  --block-token-ttl DUR  block token lifetime (default 7d)",
                     "  --page-token-ttl DUR   NextToken lifetime (default 1h)",
@@ -157,6 +166,8 @@ public final class EbsLocalMain {
                             }
                         }
                         case "--key" -> b.addKey(AccessKey.parse(v));
+                        case "--role" -> b.addRole(Role.parse(v));
+                        case "--sts-max-session" -> b.stsMaxSession(parseDuration(a, v));
                         case "--seal-delay" -> b.sealDelay(parseDuration(a, v));
                         case "--block-token-ttl" -> b.blockTokenTtl(parseDuration(a, v));
                         case "--page-token-ttl" -> b.pageTokenTtl(parseDuration(a, v));

@@ -1,6 +1,7 @@
 package io.ebsreplicator.local;
 
 import io.ebsreplicator.local.auth.AccessKey;
+import io.ebsreplicator.local.auth.SessionStore;
 import io.ebsreplicator.local.auth.SigV4Verifier;
 import io.ebsreplicator.local.fault.FaultInjector;
 import io.ebsreplicator.local.fault.FaultProfile;
@@ -17,6 +18,7 @@ import io.ebsreplicator.local.store.FileBlockStore;
 import io.ebsreplicator.local.store.FileJournal;
 import io.ebsreplicator.local.store.Journal;
 import io.ebsreplicator.local.store.MemoryBlockStore;
+import io.ebsreplicator.local.sts.AssumeRole;
 import io.ebsreplicator.local.tls.SelfSignedCertificate;
 
 import io.netty.bootstrap.ServerBootstrap;
@@ -57,11 +59,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A running ebs-local endpoint: the EBS direct APIs and EC2 DescribeSnapshots over HTTP or HTTPS,
- * for every configured region, backed by a data directory or by memory. Start with {@link
- * #start(EbsLocalConfig)}; close to stop. Network I/O runs on two event-loop threads; request
- * handling (hashing, block reads and writes) on a separate worker group, so a slow disk or a long
- * injected stall never blocks other connections.
+ * A running ebs-local endpoint: the EBS direct APIs, EC2 DescribeSnapshots and DeleteSnapshot, and
+ * STS AssumeRole over HTTP or HTTPS, for every configured region, backed by a data directory or by
+ * memory. Start with {@link #start(EbsLocalConfig)}; close to stop. Network I/O runs on two
+ * event-loop threads; request handling (hashing, block reads and writes) on a separate worker
+ * group, so a slow disk or a long injected stall never blocks other connections.
  */
 public final class EbsLocalServer implements AutoCloseable {
 
@@ -87,6 +89,7 @@ public final class EbsLocalServer implements AutoCloseable {
 
     private final EbsLocalConfig config;
     private final EbsService service;
+    private final SessionStore sessions;
     private final FaultInjector faults;
     private final EbsLocalStats stats = new EbsLocalStats();
     private final EventLoopGroup boss;
@@ -108,6 +111,8 @@ public final class EbsLocalServer implements AutoCloseable {
     private EbsLocalServer(EbsLocalConfig config) throws IOException {
         this.config = config;
         this.faults = new FaultInjector(config.faults);
+        // In memory only: a restart invalidates every session credential, as it should.
+        this.sessions = new SessionStore(config.clock, config.maxSessions);
         byte[] secret;
         if (config.dataDir != null) {
             Path dir = config.dataDir;
@@ -163,10 +168,11 @@ public final class EbsLocalServer implements AutoCloseable {
         }
 
         SigV4Verifier verifier =
-                new SigV4Verifier(config.keys, config.maxClockSkew, config.regions);
+                new SigV4Verifier(config.keys, config.maxClockSkew, config.regions, sessions);
         EbsHttpHandler handler =
                 new EbsHttpHandler(
                         service,
+                        new AssumeRole(config.roles, sessions, config.stsMaxSession),
                         verifier,
                         faults,
                         e -> {
@@ -379,6 +385,11 @@ public final class EbsLocalServer implements AutoCloseable {
     /** The service behind the endpoint, for inspection by tests and tools. */
     public EbsService service() {
         return service;
+    }
+
+    /** The session credentials STS AssumeRole has issued, for inspection by tests. */
+    public SessionStore sessions() {
+        return sessions;
     }
 
     /** The service clock; tests move it forward to expire tokens and snapshots. */

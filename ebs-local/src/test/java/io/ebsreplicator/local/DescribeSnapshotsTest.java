@@ -265,6 +265,20 @@ class DescribeSnapshotsTest {
     }
 
     @Test
+    void ownerIdsSelectWhoseSnapshotsAreShownAndNeverShowAnotherAccounts() {
+        String mine = start("x", "x");
+        assertThat(ids(ec2.describeSnapshots(r -> r.ownerIds("self"))))
+                .as("Owner.1=self")
+                .containsExactly(mine);
+        assertThat(ids(ec2.describeSnapshots(r -> r.ownerIds(OWNER))))
+                .as("Owner.1=own account")
+                .containsExactly(mine);
+        assertThat(ids(ec2.describeSnapshots(r -> r.ownerIds("444455556666"))))
+                .as("Owner.1=another account: none of its snapshots are shared, none of ours match")
+                .isEmpty();
+    }
+
+    @Test
     void nonexistentIdIsNotFound() {
         String real = start("x", "x");
         Ec2Exception e =

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -33,6 +34,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
@@ -245,6 +247,35 @@ class EbsLocalMainTest {
         Finished f = run("--help");
         assertThat(f.exitCode).isZero();
         assertThat(f.stdout).contains("Usage:").contains("--port").contains("--data-dir");
+    }
+
+    @Test
+    void rolesAndTheStsSessionCapAreParsed() {
+        EbsLocalConfig c =
+                EbsLocalMain.parse(
+                        new String[] {
+                            "--role", "arn:aws:iam::222222222222:role/dr-target:222222222222:ext:1",
+                            "--role", "arn:aws:iam::333333333333:role/open:333333333333",
+                            "--sts-max-session", "30s"
+                        },
+                        System.out);
+        assertThat(c.roles()).hasSize(2);
+        assertThat(c.roles().get(0).arn()).isEqualTo("arn:aws:iam::222222222222:role/dr-target");
+        assertThat(c.roles().get(0).externalId()).isEqualTo("ext:1");
+        assertThat(c.roles().get(1).externalId()).isNull();
+        assertThat(c.stsMaxSession()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(EbsLocalMain.parse(new String[0], System.out).stsMaxSession()).isNull();
+        assertThatThrownBy(
+                        () ->
+                                EbsLocalMain.parse(
+                                        new String[] {"--role", "arn:aws:iam::222222222222:role/x"},
+                                        System.out))
+                .hasMessageContaining("ARN:ACCOUNT[:EXTERNAL_ID]");
+        assertThatThrownBy(
+                        () ->
+                                EbsLocalMain.parse(
+                                        new String[] {"--sts-max-session", "0s"}, System.out))
+                .hasMessageContaining("must be positive");
     }
 
     @Test

@@ -47,33 +47,52 @@ public final class SigV4Verifier {
      */
     static final int MAX_CACHED_SIGNING_KEYS = 1024;
 
-    /** The signing names served: EBS direct APIs and EC2 DescribeSnapshots. */
-    private static final Set<String> SERVICES = Set.of("ebs", "ec2");
+    /** The signing names served: EBS direct APIs, EC2 DescribeSnapshots, STS AssumeRole. */
+    private static final Set<String> SERVICES = Set.of("ebs", "ec2", "sts");
+
+    /**
+     * The region the SDKs sign STS requests for when they use the global endpoint; accepted for
+     * {@code sts} whatever regions are served.
+     */
+    private static final String STS_GLOBAL_SIGNING_REGION = "us-east-1";
+
+    /** The answer AWS gives for temporary credentials past their expiration. */
+    public static final String EXPIRED_TOKEN = "ExpiredTokenException";
 
     private final Map<String, AccessKey> keys = new HashMap<>();
     private final Duration maxSkew;
     private final Set<String> regions;
     private final Map<String, byte[]> signingKeys = new ConcurrentHashMap<>();
+    private final SessionStore sessions;
 
     /** A verifier that accepts any region in the credential scope; the service checks it. */
     public SigV4Verifier(Collection<AccessKey> accessKeys, Duration maxSkew) {
-        this(accessKeys, maxSkew, null);
+        this(accessKeys, maxSkew, null, null);
     }
 
     /**
      * A verifier that refuses a credential scope naming a region outside {@code regions} (or any
-     * region, when {@code null}) before it derives a key for it.
+     * region, when {@code null}) before it derives a key for it, and that also accepts the
+     * temporary credentials of {@code sessions} (none when {@code null}) with their session token.
      */
-    public SigV4Verifier(Collection<AccessKey> accessKeys, Duration maxSkew, Set<String> regions) {
+    public SigV4Verifier(
+            Collection<AccessKey> accessKeys,
+            Duration maxSkew,
+            Set<String> regions,
+            SessionStore sessions) {
         for (AccessKey k : accessKeys) {
             keys.put(k.accessKeyId(), k);
         }
         this.maxSkew = maxSkew;
         this.regions = regions == null ? null : Set.copyOf(regions);
+        this.sessions = sessions;
     }
 
-    /** What a verified signature establishes. */
-    public record Verified(AccessKey key, String region, String service) {}
+    /**
+     * What a verified signature establishes: the key (and so the account) the request acts as, and
+     * the session when the key is a temporary one ({@code null} for a long-term key).
+     */
+    public record Verified(AccessKey key, String region, String service, Session session) {}
 
     /** The parts of a request the signature covers. */
     public interface SignedRequest {
@@ -158,7 +177,20 @@ public final class SigV4Verifier {
             throw EbsError.authFailure(
                     "IncompleteSignatureException", "Credential is malformed: " + credential);
         }
+        List<String> tokens = request.headerValues("X-Amz-Security-Token");
         AccessKey key = keys.get(scope[0]);
+        Session session = null;
+        if (key == null && sessions != null) {
+            session = sessions.find(scope[0]);
+            // A temporary key without its own token (none, or another) is not a known credential.
+            if (session != null
+                    && tokens.size() == 1
+                    && SessionStore.tokenMatches(session, tokens.get(0).trim())) {
+                key = session.key();
+            }
+        } else if (key != null && !tokens.isEmpty()) {
+            key = null; // a long-term key has no session token
+        }
         if (key == null) {
             throw EbsError.authFailure(
                     "UnrecognizedClientException",
@@ -199,9 +231,11 @@ public final class SigV4Verifier {
         if (!SERVICES.contains(service)) {
             throw EbsError.authFailure(
                     "InvalidSignatureException",
-                    "Credential should be scoped to correct service: 'ebs' or 'ec2'.");
+                    "Credential should be scoped to correct service: 'ebs', 'ec2' or 'sts'.");
         }
-        if (regions != null && !regions.contains(region)) {
+        if (regions != null
+                && !regions.contains(region)
+                && !(service.equals("sts") && region.equals(STS_GLOBAL_SIGNING_REGION))) {
             throw EbsError.authFailure(
                     "InvalidSignatureException",
                     "Credential should be scoped to a valid region, not '"
@@ -250,6 +284,14 @@ public final class SigV4Verifier {
             }
             signingKeys.put(cacheKey, signingKey);
         }
+        if (session != null && sessions.expired(session)) {
+            // Checked once the signature shows the caller holds the secret, as AWS answers it.
+            throw new EbsError(
+                    403,
+                    EXPIRED_TOKEN,
+                    "The security token included in the request is expired",
+                    null);
+        }
         if (checkPayload
                 && !claimed.isEmpty()
                 && !payloadHash.equals(UNSIGNED_PAYLOAD)
@@ -258,7 +300,30 @@ public final class SigV4Verifier {
                     "InvalidSignatureException",
                     "The provided 'x-amz-content-sha256' header does not match what was computed.");
         }
-        return new Verified(key, region, service);
+        return new Verified(key, region, service, session);
+    }
+
+    /**
+     * The service named by the credential scope of an {@code Authorization} header, or {@code null}
+     * when it names none; nothing is verified. Used to answer a request whose operation is not
+     * known in the format its client expects.
+     */
+    public static String scopedService(String authorization) {
+        if (authorization == null) {
+            return null;
+        }
+        int at = authorization.indexOf("Credential=");
+        if (at < 0) {
+            return null;
+        }
+        int end = authorization.indexOf(',', at);
+        String[] scope =
+                authorization
+                        .substring(
+                                at + "Credential=".length(), end < 0 ? authorization.length() : end)
+                        .trim()
+                        .split("/");
+        return scope.length == 5 ? scope[3] : null;
     }
 
     /** Signing keys held; for tests of the bound. */

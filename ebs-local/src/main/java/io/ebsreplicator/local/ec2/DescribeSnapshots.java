@@ -21,8 +21,9 @@ import java.util.regex.Pattern;
 /**
  * EC2 {@code DescribeSnapshots} over the EC2 Query protocol (form parameters in, XML out), for the
  * snapshots ebs-local holds: by {@code SnapshotId.N}, by {@code Filter.N} (snapshot-id, status,
- * owner-id, description, volume-size, tag:KEY, tag-key), by {@code OwnerId.N}, with {@code
- * MaxResults}/{@code NextToken} paging. Clients use it to wait for a completion to seal.
+ * owner-id, description, volume-size, tag:KEY, tag-key), by {@code Owner.N} ({@code self} or
+ * account ids; another account's private snapshots are never shown), with {@code MaxResults}/{@code
+ * NextToken} paging. Clients use it to wait for a completion to seal.
  */
 public final class DescribeSnapshots {
 
@@ -61,7 +62,8 @@ public final class DescribeSnapshots {
             String k = e.getKey();
             if (k.startsWith("SnapshotId.")) {
                 ids.add(e.getValue());
-            } else if (k.startsWith("OwnerId.")) {
+            } else if (k.startsWith("Owner.")) {
+                // The wire name of the OwnerIds member (the SDKs send Owner.1, Owner.2, ...).
                 owners.add(e.getValue());
             } else if (k.equals("MaxResults")) {
                 try {

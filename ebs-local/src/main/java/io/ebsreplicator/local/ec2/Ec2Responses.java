@@ -1,6 +1,7 @@
 package io.ebsreplicator.local.ec2;
 
 import io.ebsreplicator.local.api.EbsError;
+import io.ebsreplicator.local.auth.SigV4Verifier;
 
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -52,6 +53,11 @@ public final class Ec2Responses {
     /** Renders any error of an EC2 Query request in the EC2 error format. */
     public static FullHttpResponse render(EbsError e) {
         String code = e.type();
+        if (code.equals(SigV4Verifier.EXPIRED_TOKEN)) {
+            // The one authentication failure EC2 names apart (403, as its API reference lists it),
+            // so that clients can tell credentials to renew from credentials that are wrong.
+            return xml(403, errorXml(code, e.getMessage()));
+        }
         if (e.status() == 403) {
             code = "AuthFailure";
         } else if (e.status() >= 500) {
@@ -66,15 +72,17 @@ public final class Ec2Responses {
         if (code.equals("RequestLimitExceeded")) {
             status = 503;
         }
-        String xml =
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>"
-                        + escape(code)
-                        + "</Code><Message>"
-                        + escape(e.getMessage())
-                        + "</Message></Error></Errors><RequestID>"
-                        + requestId()
-                        + "</RequestID></Response>";
-        return xml(status, xml);
+        return xml(status, errorXml(code, e.getMessage()));
+    }
+
+    private static String errorXml(String code, String message) {
+        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>"
+                + escape(code)
+                + "</Code><Message>"
+                + escape(message)
+                + "</Message></Error></Errors><RequestID>"
+                + requestId()
+                + "</RequestID></Response>";
     }
 
     static FullHttpResponse xml(int status, String xml) {

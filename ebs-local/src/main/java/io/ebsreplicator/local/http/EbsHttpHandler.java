@@ -5,7 +5,6 @@ import io.ebsreplicator.local.api.Operation;
 import io.ebsreplicator.local.auth.SigV4Verifier;
 import io.ebsreplicator.local.ec2.DeleteSnapshot;
 import io.ebsreplicator.local.ec2.DescribeSnapshots;
-import io.ebsreplicator.local.ec2.Ec2Responses;
 import io.ebsreplicator.local.fault.FaultInjector;
 import io.ebsreplicator.local.fault.FaultInjector.Disruption;
 import io.ebsreplicator.local.service.Caller;
@@ -19,6 +18,7 @@ import io.ebsreplicator.local.service.Snapshot;
 import io.ebsreplicator.local.service.SnapshotStatus;
 import io.ebsreplicator.local.service.StartSnapshotParams;
 import io.ebsreplicator.local.service.Tag;
+import io.ebsreplicator.local.sts.AssumeRole;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -49,9 +49,10 @@ import java.util.function.Consumer;
 
 /**
  * Serves one request at a time per connection: injects the configured faults, verifies the
- * signature, routes to {@link EbsService}, {@link DescribeSnapshots} or {@link DeleteSnapshot}, and
- * renders the result or the error. Shared by all connections; runs on the server's worker executor
- * group, never on the I/O threads, because it hashes, reads and writes blocks.
+ * signature, routes to {@link EbsService}, {@link DescribeSnapshots}, {@link DeleteSnapshot} or
+ * {@link AssumeRole}, and renders the result or the error in the format of the API called. Shared
+ * by all connections; runs on the server's worker executor group, never on the I/O threads, because
+ * it hashes, reads and writes blocks.
  */
 @ChannelHandler.Sharable
 public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -61,6 +62,7 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
     private final EbsService service;
     private final DescribeSnapshots describeSnapshots;
     private final DeleteSnapshot deleteSnapshot;
+    private final AssumeRole assumeRole;
     private final SigV4Verifier verifier;
     private final FaultInjector faults;
     private final Consumer<Event> events;
@@ -78,6 +80,7 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
 
     public EbsHttpHandler(
             EbsService service,
+            AssumeRole assumeRole,
             SigV4Verifier verifier,
             FaultInjector faults,
             Consumer<Event> events) {
@@ -85,6 +88,7 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
         this.service = service;
         this.describeSnapshots = new DescribeSnapshots(service);
         this.deleteSnapshot = new DeleteSnapshot(service);
+        this.assumeRole = assumeRole;
         this.verifier = verifier;
         this.faults = faults;
         this.events = events;
@@ -103,19 +107,22 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
     private void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         HttpRequestView view = new HttpRequestView(req);
-        boolean ec2 = false;
+        Operation.Api format = Operation.Api.EBS;
         FullHttpResponse response;
         try {
-            List<Map.Entry<String, String>> ec2Params = null;
+            List<Map.Entry<String, String>> queryParams = null;
+            String action = null;
             if (view.rawPath().equals("/") || view.rawPath().isEmpty()) {
-                ec2 = true;
-                ec2Params =
+                format = Route.queryFormat(null, view.header("Authorization"));
+                queryParams =
                         req.method().name().equals("POST")
                                 ? HttpRequestView.parseQuery(
                                         new String(view.body(), StandardCharsets.UTF_8), true)
                                 : view.queryParameters();
+                action = queryAction(queryParams);
+                format = Route.queryFormat(action, view.header("Authorization"));
             }
-            Route route = Route.of(req.method().name(), view.pathSegments(), ec2Action(ec2Params));
+            Route route = Route.of(req.method().name(), view.pathSegments(), action);
             events.accept(new Event.Request(route.operation()));
             Disruption disruption = faults.draw(route.operation());
             if (disruption == Disruption.RESET) {
@@ -146,24 +153,27 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
             Caller caller = new Caller(who.key().accountId(), who.region());
             injectError(disruption);
             response =
-                    ec2
-                            ? ec2(route, caller, ec2Params)
-                            : dispatch(
-                                    route,
-                                    caller,
-                                    view,
-                                    ctx.alloc(),
-                                    Boolean.TRUE.equals(
-                                            ctx.channel().attr(UploadTracker.CONFLICT).get()));
+                    switch (route.operation().api()) {
+                        case EBS ->
+                                dispatch(
+                                        route,
+                                        caller,
+                                        view,
+                                        ctx.alloc(),
+                                        Boolean.TRUE.equals(
+                                                ctx.channel().attr(UploadTracker.CONFLICT).get()));
+                        case EC2 -> ec2(route, caller, queryParams);
+                        case STS -> assumeRole.handle(who, queryParams);
+                    };
         } catch (EbsError e) {
             events.accept(new Event.Error(e.type(), e.reason()));
-            response = ec2 ? Ec2Responses.render(e) : Responses.jsonError(e);
+            response = Responses.error(format, e);
         } catch (RuntimeException e) {
             EbsError err =
                     EbsError.internal(
                             LOG, "An internal error has occurred while serving the request", e);
             events.accept(new Event.Error(err.type(), null));
-            response = ec2 ? Ec2Responses.render(err) : Responses.jsonError(err);
+            response = Responses.error(format, err);
         } finally {
             req.release();
         }
@@ -177,10 +187,8 @@ public final class EbsHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
                 : describeSnapshots.handle(caller, params);
     }
 
-    private static String ec2Action(List<Map.Entry<String, String>> params) {
-        if (params == null) {
-            return null;
-        }
+    /** The {@code Action} of a Query request, or empty when it names none. */
+    private static String queryAction(List<Map.Entry<String, String>> params) {
         for (Map.Entry<String, String> e : params) {
             if (e.getKey().equals("Action")) {
                 return e.getValue();

@@ -1,8 +1,8 @@
 package io.ebsreplicator.local.http;
 
 import io.ebsreplicator.local.api.EbsError;
+import io.ebsreplicator.local.api.Operation;
 import io.ebsreplicator.local.auth.SigV4Verifier;
-import io.ebsreplicator.local.ec2.Ec2Responses;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -148,11 +148,15 @@ public final class RequestGate extends ChannelDuplexHandler {
     private void refuse(ChannelHandlerContext ctx, HttpRequest head, EbsError error) {
         refused = true;
         release();
-        boolean ec2 = head != null && isEc2(head.uri());
-        Refusal.answerAndClose(ctx, ec2 ? Ec2Responses.render(error) : Responses.jsonError(error));
+        Operation.Api format =
+                head != null && isQuery(head.uri())
+                        ? Route.queryFormat(null, head.headers().get("Authorization"))
+                        : Operation.Api.EBS;
+        Refusal.answerAndClose(ctx, Responses.error(format, error));
     }
 
-    private static boolean isEc2(String uri) {
+    /** A request to {@code /}: an EC2 or STS Query request. */
+    private static boolean isQuery(String uri) {
         return uri.isEmpty() || uri.equals("/") || uri.startsWith("/?");
     }
 

@@ -1,6 +1,9 @@
 package io.ebsreplicator.local.http;
 
 import io.ebsreplicator.local.api.EbsError;
+import io.ebsreplicator.local.api.Operation;
+import io.ebsreplicator.local.ec2.Ec2Responses;
+import io.ebsreplicator.local.sts.StsResponses;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,7 +17,10 @@ import io.netty.handler.codec.http.HttpVersion;
 
 import java.util.UUID;
 
-/** Builds responses in the two wire formats served: rest-json (EBS) and EC2 Query XML. */
+/**
+ * Builds responses in rest-json (EBS), and errors in each of the three wire formats served (EBS
+ * rest-json, EC2 Query XML, STS Query XML).
+ */
 final class Responses {
 
     static final ObjectMapper JSON = new ObjectMapper();
@@ -59,5 +65,14 @@ final class Responses {
         FullHttpResponse r = json(e.status(), body);
         r.headers().set("x-amzn-ErrorType", e.type());
         return r;
+    }
+
+    /** An error in the format of {@code api}. */
+    static FullHttpResponse error(Operation.Api api, EbsError e) {
+        return switch (api) {
+            case EBS -> jsonError(e);
+            case EC2 -> Ec2Responses.render(e);
+            case STS -> StsResponses.render(e);
+        };
     }
 }

@@ -2,6 +2,7 @@ package io.ebsreplicator.local.http;
 
 import io.ebsreplicator.local.api.EbsError;
 import io.ebsreplicator.local.api.Operation;
+import io.ebsreplicator.local.auth.SigV4Verifier;
 
 import java.util.List;
 
@@ -10,22 +11,27 @@ record Route(Operation operation, String snapshotId, String blockIndex) {
 
     /** The signing name of the service each operation belongs to. */
     String service() {
-        return operation.ec2() ? "ec2" : "ebs";
+        return operation.api().signingName();
     }
 
-    static Route of(String method, List<String> seg, String ec2Action) {
+    /**
+     * @param queryAction the {@code Action} of a Query request on {@code /} (EC2 or STS), empty
+     *     when it has none, {@code null} for a rest-json request
+     */
+    static Route of(String method, List<String> seg, String queryAction) {
         int n = seg.size();
-        if (n == 0 && ec2Action != null) {
-            for (Operation op : Operation.values()) {
-                if (op.ec2() && op.apiName().equals(ec2Action)) {
-                    return new Route(op, null, null);
-                }
+        if (n == 0 && queryAction != null) {
+            Operation op = queryOperation(queryAction);
+            if (op != null) {
+                return new Route(op, null, null);
             }
             throw new EbsError(
                     400,
                     "InvalidAction",
                     "The action "
-                            + (ec2Action.length() <= 64 ? ec2Action : ec2Action.substring(0, 64))
+                            + (queryAction.length() <= 64
+                                    ? queryAction
+                                    : queryAction.substring(0, 64))
                             + " is not valid for this web service.",
                     null);
         }
@@ -56,5 +62,30 @@ record Route(Operation operation, String snapshotId, String blockIndex) {
                 "UnknownOperationException",
                 "No operation matches " + method + " /" + String.join("/", seg),
                 null);
+    }
+
+    /**
+     * The format to answer a Query request on {@code /} in: its action's, or, when the action is
+     * missing or unknown (or the body not read yet), that of the service its signature is scoped
+     * to; EC2's when neither tells.
+     */
+    static Operation.Api queryFormat(String action, String authorization) {
+        Operation op = action == null ? null : queryOperation(action);
+        if (op != null) {
+            return op.api();
+        }
+        return Operation.Api.STS.signingName().equals(SigV4Verifier.scopedService(authorization))
+                ? Operation.Api.STS
+                : Operation.Api.EC2;
+    }
+
+    /** The EC2 or STS action named {@code action}, or {@code null}. */
+    static Operation queryOperation(String action) {
+        for (Operation op : Operation.values()) {
+            if (op.query() && op.apiName().equals(action)) {
+                return op;
+            }
+        }
+        return null;
     }
 }

@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The service clock: wall-clock time plus an offset that tests move forward to make block tokens,
- * page tokens and snapshot timeouts expire without waiting. Signature time checks do not use it:
- * clients sign with the real time.
+ * page tokens, snapshot timeouts and STS session credentials expire without waiting. Signature time
+ * checks do not use it: clients sign with the real time.
  */
 public final class EbsClock {
 
@@ -25,6 +25,11 @@ public final class EbsClock {
 
     public Instant now() {
         return base.instant().plusMillis(offsetMillis.get());
+    }
+
+    /** The wall-clock time, without the offset: what clients see, for times answered to them. */
+    public Instant wallNow() {
+        return base.instant();
     }
 
     public long nowMillis() {

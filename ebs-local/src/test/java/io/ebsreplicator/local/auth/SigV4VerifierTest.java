@@ -87,7 +87,10 @@ class SigV4VerifierTest {
     void aRegionNotServedIsRefusedBeforeAKeyIsDerived() {
         SigV4Verifier verifier =
                 new SigV4Verifier(
-                        List.of(AccessKey.DEFAULT), Duration.ofMinutes(15), Set.of("us-east-1"));
+                        List.of(AccessKey.DEFAULT),
+                        Duration.ofMinutes(15),
+                        Set.of("us-east-1"),
+                        null);
         EbsError e =
                 catchThrowableOfType(
                         EbsError.class,
