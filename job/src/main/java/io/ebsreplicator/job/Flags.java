@@ -117,4 +117,14 @@ final class Flags {
     Map<String, String> dynamicProperties() {
         return dynamic;
     }
+
+    /** The flags of several sets, as one. */
+    @SafeVarargs
+    static Set<String> union(Set<String>... sets) {
+        Set<String> out = new java.util.HashSet<>();
+        for (Set<String> s : sets) {
+            out.addAll(s);
+        }
+        return Set.copyOf(out);
+    }
 }

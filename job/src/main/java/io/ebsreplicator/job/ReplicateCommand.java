@@ -28,6 +28,7 @@ final class ReplicateCommand {
                     "                 [--tag k=v ...] [--description D] [--parallelism N] [--max-in-flight N]",
                     "                 [--verify] [--request-id ID] [--checkpoint-interval 10s]",
                     "                 [--checkpoint-dir URI] [-D key=value ...]",
+                    Options.ROLE_USAGE,
                     "",
                     "Copies snap-B in full, or incrementally (the blocks changed since snap-A written onto",
                     "snap-A2, the target's copy of snap-A). Credentials come from the AWS default provider",
@@ -37,22 +38,24 @@ final class ReplicateCommand {
                     "unless the cluster's configuration or -D restart-strategy.*=... names another.");
 
     private static final Set<String> WITH_VALUE =
-            Set.of(
-                    "--source-region",
-                    "--source-snapshot",
-                    "--base-snapshot",
-                    "--target-parent",
-                    "--target-region",
-                    "--source-endpoint",
-                    "--target-endpoint",
-                    "--kms-key-arn",
-                    "--tag",
-                    "--description",
-                    "--parallelism",
-                    "--max-in-flight",
-                    "--request-id",
-                    "--checkpoint-interval",
-                    "--checkpoint-dir");
+            Flags.union(
+                    Options.ROLE_FLAGS,
+                    Set.of(
+                            "--source-region",
+                            "--source-snapshot",
+                            "--base-snapshot",
+                            "--target-parent",
+                            "--target-region",
+                            "--source-endpoint",
+                            "--target-endpoint",
+                            "--kms-key-arn",
+                            "--tag",
+                            "--description",
+                            "--parallelism",
+                            "--max-in-flight",
+                            "--request-id",
+                            "--checkpoint-interval",
+                            "--checkpoint-dir"));
     private static final Set<String> SWITCHES = Set.of("--verify");
 
     private ReplicateCommand() {}

@@ -40,6 +40,7 @@ final class RequestCommand {
                     "               --source-region R --source-snapshot snap-B [--base-snapshot snap-A]",
                     "               [--mode AUTO|FULL] --target-region R2 [--target-region R3 ...]",
                     "               [--target-parent R2=snap-A2 ...] [--encrypted --kms-key-arn ARN]",
+                    "               [--target-role-arn R2=arn:aws:iam::ACCOUNT:role/NAME ...]",
                     "               [--tag k=v ...] [--description D] [--priority N] [--lineage L]",
                     "               [--timeout 30s] " + KafkaClientProperties.USAGE_LINE,
                     "",
@@ -65,6 +66,7 @@ final class RequestCommand {
                             "--mode",
                             "--target-region",
                             "--target-parent",
+                            "--target-role-arn",
                             "--kms-key-arn",
                             "--tag",
                             "--description",
@@ -82,6 +84,7 @@ final class RequestCommand {
                     "--mode",
                     "--target-region",
                     "--target-parent",
+                    "--target-role-arn",
                     "--encrypted",
                     "--kms-key-arn",
                     "--tag",
@@ -144,6 +147,7 @@ final class RequestCommand {
 
     static ReplicationRequest fromFlags(Flags flags) {
         Map<String, String> parents = flags.pairs("--target-parent");
+        Map<String, String> roles = flags.pairs("--target-role-arn");
         Map<String, String> tags = flags.pairs("--tag");
         List<ReplicationTarget> targets = new ArrayList<>();
         for (String region : flags.all("--target-region")) {
@@ -155,11 +159,16 @@ final class RequestCommand {
                             .setKmsKeyArn(flags.get("--kms-key-arn"))
                             .setTags(new LinkedHashMap<>(tags))
                             .setDescription(flags.get("--description"))
+                            .setRoleArn(roles.remove(region))
                             .build());
         }
         if (!parents.isEmpty()) {
             throw new Flags.UsageException(
                     "--target-parent names regions that are not targets: " + parents.keySet());
+        }
+        if (!roles.isEmpty()) {
+            throw new Flags.UsageException(
+                    "--target-role-arn names regions that are not targets: " + roles.keySet());
         }
         CopyMode mode;
         try {

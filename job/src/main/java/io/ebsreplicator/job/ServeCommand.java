@@ -35,6 +35,7 @@ final class ServeCommand {
                     "             [--transaction-timeout 15min] [--endpoint REGION=URL ...] [--policy FILE]",
                     "             [-D key=value ...]",
                     "             " + KafkaClientProperties.USAGE_LINE,
+                    Options.ROLE_USAGE,
                     "",
                     "Replicates every request published to the requests topic (default "
                             + ServeSettings.DEFAULT_REQUESTS_TOPIC
@@ -54,18 +55,20 @@ final class ServeCommand {
 
     static final Set<String> WITH_VALUE =
             KafkaClientProperties.withFlags(
-                    Set.of(
-                            "--bootstrap-servers",
-                            "--requests-topic",
-                            "--results-topic",
-                            "--dead-letter-topic",
-                            "--group-id",
-                            "--parallelism",
-                            "--max-in-flight",
-                            "--checkpoint-interval",
-                            "--transaction-timeout",
-                            "--endpoint",
-                            "--policy"));
+                    Flags.union(
+                            Options.ROLE_FLAGS,
+                            Set.of(
+                                    "--bootstrap-servers",
+                                    "--requests-topic",
+                                    "--results-topic",
+                                    "--dead-letter-topic",
+                                    "--group-id",
+                                    "--parallelism",
+                                    "--max-in-flight",
+                                    "--checkpoint-interval",
+                                    "--transaction-timeout",
+                                    "--endpoint",
+                                    "--policy")));
 
     /** Used when neither the flag nor the cluster's configuration sets an interval. */
     static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
@@ -153,6 +156,7 @@ final class ServeCommand {
                     java.nio.file.Path.of(flags.require("--policy")).toAbsolutePath().toString());
         }
         c.getOptional(EbsReplicationOptions.POLICY_FILE).ifPresent(ServeCommand::checkPolicy);
+        Options.roles(flags, c);
         return c;
     }
 

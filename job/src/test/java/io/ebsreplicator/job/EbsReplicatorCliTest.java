@@ -192,6 +192,23 @@ class EbsReplicatorCliTest {
                         "us-west-2");
         assertThat(incremental.status()).isEqualTo(2);
         assertThat(incremental.err()).contains("needs the target parent");
+        Run badRole =
+                cli(
+                        "replicate",
+                        "--source-region",
+                        "us-east-1",
+                        "--source-snapshot",
+                        "snap-0123456789abcdef0",
+                        "--target-region",
+                        "us-west-2",
+                        "--target-role-arn",
+                        "us-west-2:arn:aws:iam::222222222222:role/dr",
+                        "--role-external-id",
+                        "secret-external-id");
+        assertThat(badRole.status()).isEqualTo(2);
+        assertThat(badRole.err())
+                .contains("A target role is REGION=ARN")
+                .doesNotContain("secret-external-id");
         java.nio.file.Path policy = java.nio.file.Files.createTempFile("policy", ".json");
         try {
             java.nio.file.Files.writeString(

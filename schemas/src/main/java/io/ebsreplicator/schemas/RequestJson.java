@@ -45,7 +45,14 @@ public final class RequestJson {
                     "attributes");
 
     private static final Set<String> TARGET_FIELDS =
-            Set.of("region", "parentSnapshotId", "encrypted", "kmsKeyArn", "tags", "description");
+            Set.of(
+                    "region",
+                    "parentSnapshotId",
+                    "encrypted",
+                    "kmsKeyArn",
+                    "tags",
+                    "description",
+                    "roleArn");
 
     private RequestJson() {}
 
@@ -105,7 +112,8 @@ public final class RequestJson {
                             .setRegion(requiredString(t, "region", prefix))
                             .setParentSnapshotId(optionalString(t, "parentSnapshotId", prefix))
                             .setKmsKeyArn(optionalString(t, "kmsKeyArn", prefix))
-                            .setDescription(optionalString(t, "description", prefix));
+                            .setDescription(optionalString(t, "description", prefix))
+                            .setRoleArn(optionalString(t, "roleArn", prefix));
             if (present(t, "encrypted", prefix)) {
                 JsonNode encrypted = t.get("encrypted");
                 if (!encrypted.isBoolean()) {

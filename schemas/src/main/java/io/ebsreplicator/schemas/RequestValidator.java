@@ -31,6 +31,13 @@ public final class RequestValidator {
     private static final Pattern KMS_KEY_ARN =
             Pattern.compile("arn:aws[a-z\\-]*:kms:.*:[0-9]{12}:key/.*");
 
+    /**
+     * An IAM role ARN, with an optional path: what STS AssumeRole takes as its RoleArn (20 to 2,048
+     * characters).
+     */
+    private static final Pattern ROLE_ARN =
+            Pattern.compile("arn:aws[a-z\\-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,2000}");
+
     /** EBS allows at most 50 tags per snapshot. */
     static final int MAX_TAGS = 50;
 
@@ -153,6 +160,7 @@ public final class RequestValidator {
                 }
             }
             checkEncryption(problems, at, target);
+            checkRole(problems, at, target.getRoleArn());
             checkTags(problems, at + ".tags", target.getTags());
             String description = target.getDescription();
             if (description != null) {
@@ -242,6 +250,21 @@ public final class RequestValidator {
                             + kmsKeyArn
                             + "' is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)");
         }
+    }
+
+    private static void checkRole(List<String> problems, String at, String roleArn) {
+        if (roleArn != null && !isRoleArn(roleArn)) {
+            problems.add(
+                    at
+                            + ".roleArn '"
+                            + roleArn
+                            + "' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+        }
+    }
+
+    /** Whether {@code arn} names an IAM role, as STS AssumeRole takes it. */
+    public static boolean isRoleArn(String arn) {
+        return arn != null && arn.length() <= 2048 && ROLE_ARN.matcher(arn).matches();
     }
 
     private static void checkTags(List<String> problems, String field, Map<String, String> tags) {

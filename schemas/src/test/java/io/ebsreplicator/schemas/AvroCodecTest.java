@@ -231,6 +231,25 @@ class AvroCodecTest {
         assertThat(e).hasMessageContaining(AvroCodec.hex(AvroCodec.forResults().fingerprint()));
     }
 
+    /**
+     * A request written by a version-1 producer (the golden bytes of before the target role): it
+     * still decodes, into the current schema, with every target's role left to its default.
+     */
+    @Test
+    void decodesARequestOfVersion1WithoutTargetRoles() throws Exception {
+        byte[] v1;
+        try (var in = AvroCodecTest.class.getResourceAsStream("/older/ReplicationRequest-v1.bin")) {
+            v1 = in.readAllBytes();
+        }
+        ReplicationRequest expected = Examples.request();
+        expected.getTargets().forEach(t -> t.setRoleArn(null));
+
+        assertThat(AvroCodec.forRequests().decode(v1)).isEqualTo(expected);
+        assertThat(v1)
+                .as("written with version 1, not with the current schema")
+                .isNotEqualTo(AvroCodec.forRequests().encode(expected));
+    }
+
     @Test
     void refusesAMessageLackingARequiredField() throws Exception {
         Schema lacking = readSchema("/older/ReplicationRequest-without-sourceSnapshotId.avsc");

@@ -21,6 +21,8 @@ final class Examples {
     static final String KMS_KEY =
             "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
+    static final String ROLE = "arn:aws:iam::222222222222:role/ebs-replicator-dr-target";
+
     private Examples() {}
 
     /** An incremental request to two regions, one of them encrypted, with every field set. */
@@ -44,6 +46,7 @@ final class Examples {
                                                 .setRegion("eu-west-1")
                                                 .setEncrypted(true)
                                                 .setKmsKeyArn(KMS_KEY)
+                                                .setRoleArn(ROLE)
                                                 .build())))
                 .setDeadline(Instant.parse("2025-01-31T18:00:00Z"))
                 .setPriority(5)

@@ -80,7 +80,7 @@ class RequestJsonTest {
                                 + "\"sourceSnapshotId\":\"snap-0123456789abcdef0\",\"baseSnapshotId\":null,"
                                 + "\"mode\":\"AUTO\",\"targets\":[{\"region\":\"us-west-2\","
                                 + "\"parentSnapshotId\":null,\"encrypted\":false,\"kmsKeyArn\":null,"
-                                + "\"tags\":{},\"description\":null}],\"deadline\":null,\"priority\":0,"
+                                + "\"tags\":{},\"description\":null,\"roleArn\":null}],\"deadline\":null,\"priority\":0,"
                                 + "\"requestedAt\":null,\"attributes\":{}}");
     }
 

@@ -312,6 +312,35 @@ class RequestValidatorTest {
                                                         + " contradicts mode FULL"));
     }
 
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                Examples.ROLE,
+                "arn:aws:iam::222222222222:role/dr/vault/copier",
+                "arn:aws-us-gov:iam::222222222222:role/copier+dr@eu=1,2.x"
+            })
+    void acceptsATargetRole(String role) {
+        assertThat(RequestValidator.validate(withTarget(t -> t.setRoleArn(role)))).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "ebs-replicator-dr-target",
+                "arn:aws:iam::2222:role/short-account",
+                "arn:aws:iam::222222222222:user/alice",
+                "arn:aws:sts::222222222222:assumed-role/dr/session",
+                "arn:aws:iam::222222222222:role/",
+                "arn:aws:iam::222222222222:role/has space"
+            })
+    void refusesATargetRoleThatIsNotARoleArn(String role) {
+        assertThat(RequestValidator.validate(withTarget(t -> t.setRoleArn(role))))
+                .containsExactly(
+                        "targets[0].roleArn '"
+                                + role
+                                + "' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+    }
+
     @Test
     void refusesAKmsKeyWithoutEncryption() {
         ReplicationRequest request = withTarget(t -> t.setKmsKeyArn(Examples.KMS_KEY));

@@ -38,7 +38,8 @@ public final class RequestMapping {
                             t.getParentSnapshotId(),
                             t.getKmsKeyArn(),
                             t.getTags() == null ? null : new LinkedHashMap<>(t.getTags()),
-                            t.getDescription()));
+                            t.getDescription(),
+                            t.getRoleArn()));
         }
         String base = r.getMode() == CopyMode.FULL ? null : r.getBaseSnapshotId();
         String lineage = lineage(r);

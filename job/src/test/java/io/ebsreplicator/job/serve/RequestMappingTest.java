@@ -83,4 +83,30 @@ class RequestMappingTest {
                 null,
                 Map.of("ticket", "T-1"));
     }
+
+    @Test
+    void aTargetRoleIsCarriedIntoTheConnectorRequest() {
+        String role = "arn:aws:iam::222222222222:role/ebs-replicator-dr";
+        io.ebsreplicator.schemas.ReplicationRequest avro =
+                io.ebsreplicator.schemas.ReplicationRequest.newBuilder()
+                        .setRequestId("r-role")
+                        .setSourceRegion("us-east-1")
+                        .setSourceSnapshotId("snap-0123456789abcdef0")
+                        .setTargets(
+                                java.util.List.of(
+                                        io.ebsreplicator.schemas.ReplicationTarget.newBuilder()
+                                                .setRegion("us-west-2")
+                                                .setRoleArn(role)
+                                                .build(),
+                                        io.ebsreplicator.schemas.ReplicationTarget.newBuilder()
+                                                .setRegion("eu-west-1")
+                                                .build()))
+                        .build();
+
+        var request = RequestMapping.toConnector(avro);
+
+        assertThat(request.targets())
+                .extracting(io.ebsreplicator.connector.ebs.model.ReplicationTarget::roleArn)
+                .containsExactly(role, null);
+    }
 }

@@ -101,4 +101,9 @@ public class CompletionInfo {
         }
         return changed;
     }
+
+    /** The role that writes the target, or {@code null}: the job's own credentials. */
+    public String targetRole() {
+        return copyDetails == null ? null : copyDetails.roleArn(targetRegion);
+    }
 }

@@ -86,7 +86,7 @@ final class ReadBack {
      * within one pass, and is never kept in state.
      */
     private void listFrom(CompletionInfo i, String pageToken, CompletionContext ctx) {
-        EbsProxy target = clients.proxy(i.targetRegion);
+        EbsProxy target = clients.proxy(i.targetRegion, i.targetRole());
         owner.send(
                 ctx,
                 EbsOperation.LIST_SNAPSHOT_BLOCKS,
@@ -143,7 +143,7 @@ final class ReadBack {
         owner.send(
                 ctx,
                 EbsOperation.GET_SNAPSHOT_BLOCK,
-                compare(clients.proxy(i.targetRegion), i.targetSnapshotId, blocks),
+                compare(clients.proxy(i.targetRegion, i.targetRole()), i.targetSnapshotId, blocks),
                 (j, differing, error) -> {
                     if (error != null) {
                         stopped(j, error, EbsOperation.GET_SNAPSHOT_BLOCK, ctx);

@@ -31,18 +31,23 @@ final class RegionClients implements AutoCloseable {
         this.metrics = metrics;
     }
 
-    /** The proxy of {@code region}. */
-    EbsProxy proxy(String region) {
-        return proxies.computeIfAbsent(region, r -> factory.create(r, metrics.proxyListener(r)));
+    /** The proxy of {@code region} as {@code roleArn} ({@code null}: the job's own). */
+    EbsProxy proxy(String region, String roleArn) {
+        return proxies.computeIfAbsent(
+                EbsProxyFactory.key(region, roleArn),
+                k -> factory.create(region, roleArn, metrics.proxyListener(region)));
     }
 
     /**
-     * {@code snapshotId} in {@code region} as DescribeSnapshots sees it ({@code null} when it does
-     * not exist), batched with the region's other questions.
+     * {@code snapshotId} in {@code region} as DescribeSnapshots sees it as {@code roleArn} ({@code
+     * null} when it does not exist), batched with the region's other questions.
      */
-    CompletableFuture<SnapshotDescription> describe(String region, String snapshotId) {
+    CompletableFuture<SnapshotDescription> describe(
+            String region, String roleArn, String snapshotId) {
         return describers
-                .computeIfAbsent(region, r -> new DescribeBatcher(proxy(r)))
+                .computeIfAbsent(
+                        EbsProxyFactory.key(region, roleArn),
+                        k -> new DescribeBatcher(proxy(region, roleArn)))
                 .describe(snapshotId);
     }
 

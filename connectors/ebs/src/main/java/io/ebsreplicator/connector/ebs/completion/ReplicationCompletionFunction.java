@@ -344,7 +344,7 @@ public class ReplicationCompletionFunction extends AbstractRichFunction
         i.changedBlocks = linear.count();
         i.checksum = linear.value();
         state.update(i);
-        EbsProxy target = clients.proxy(i.targetRegion);
+        EbsProxy target = clients.proxy(i.targetRegion, i.targetRole());
         target.markNew(i.targetSnapshotId, Instant.ofEpochMilli(now));
         send(
                 ctx,
@@ -593,7 +593,7 @@ public class ReplicationCompletionFunction extends AbstractRichFunction
 
     /** The current target as DescribeSnapshots sees it, asked with the region's other targets. */
     private CompletableFuture<SnapshotDescription> describe(CompletionInfo i) {
-        return clients.describe(i.targetRegion, i.targetSnapshotId);
+        return clients.describe(i.targetRegion, i.targetRole(), i.targetSnapshotId);
     }
 
     /** The failure of a call, as the proxy classified it. */

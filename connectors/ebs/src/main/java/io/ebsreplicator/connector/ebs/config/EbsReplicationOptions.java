@@ -44,6 +44,68 @@ public final class EbsReplicationOptions {
                     .withDescription(
                             "Static secret access key, with ebs.credentials.access-key-id.");
 
+    public static final ConfigOption<String> SOURCE_ROLE_ARN =
+            ConfigOptions.key("ebs.credentials.source-role-arn")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "An IAM role the job assumes (with its own credentials) to read the"
+                                    + " source region; unset: the job's own credentials.");
+
+    public static final ConfigOption<List<String>> TARGET_ROLE_ARNS =
+            ConfigOptions.key("ebs.credentials.target-role-arns")
+                    .stringType()
+                    .asList()
+                    .defaultValues()
+                    .withDescription(
+                            "IAM roles the job assumes to write each target region, as"
+                                    + " REGION=ARN entries separated by ';', e.g."
+                                    + " 'us-west-2=arn:aws:iam::222222222222:role/dr-copier'."
+                                    + " The target snapshots then belong to that role's account."
+                                    + " Regions not listed use the job's own credentials.");
+
+    public static final ConfigOption<String> ROLE_EXTERNAL_ID =
+            ConfigOptions.key("ebs.credentials.role-external-id")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "The external id the assumed roles' trust policies require, if any.");
+
+    public static final ConfigOption<String> ROLE_SESSION_NAME =
+            ConfigOptions.key("ebs.credentials.role-session-name")
+                    .stringType()
+                    .defaultValue("ebs-replicator")
+                    .withDescription(
+                            "The session name of the assumed roles, as CloudTrail records it.");
+
+    public static final ConfigOption<Duration> ROLE_REFRESH_AHEAD =
+            ConfigOptions.key("ebs.credentials.role-refresh-ahead")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(5))
+                    .withDescription(
+                            "How long before they expire assumed-role credentials are refreshed"
+                                    + " in the background.");
+
+    public static final ConfigOption<List<String>> ALLOWED_ROLE_ARNS =
+            ConfigOptions.key("ebs.credentials.allowed-role-arns")
+                    .stringType()
+                    .asList()
+                    .defaultValues()
+                    .withDescription(
+                            "Roles a request may name for a target (targets[].roleArn), besides"
+                                    + " the configured target role of that region: exact ARNs,"
+                                    + " prefixes ending in '*', or '*' for any role the job's"
+                                    + " credentials may assume. A request naming another role"
+                                    + " fails with ROLE_NOT_ALLOWED.");
+
+    public static final ConfigOption<String> STS_ENDPOINT =
+            ConfigOptions.key("ebs.sts.endpoint")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Endpoint override of STS (AssumeRole), e.g. ebs-local's URL;"
+                                    + " unset: the STS endpoint of the region.");
+
     public static final ConfigOption<String> CA_BUNDLE =
             ConfigOptions.key("ebs.tls.ca-bundle")
                     .stringType()
@@ -325,6 +387,13 @@ public final class EbsReplicationOptions {
                 ENDPOINTS,
                 ACCESS_KEY_ID,
                 SECRET_ACCESS_KEY,
+                SOURCE_ROLE_ARN,
+                TARGET_ROLE_ARNS,
+                ROLE_EXTERNAL_ID,
+                ROLE_SESSION_NAME,
+                ROLE_REFRESH_AHEAD,
+                ALLOWED_ROLE_ARNS,
+                STS_ENDPOINT,
                 CA_BUNDLE,
                 ATTEMPT_TIMEOUT,
                 TOTAL_TIMEOUT,

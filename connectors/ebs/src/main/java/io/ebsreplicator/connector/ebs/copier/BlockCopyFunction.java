@@ -139,17 +139,23 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
         metrics.gauge(EbsMetricConstants.BLOCKS_IN_FLIGHT, inFlight::get);
     }
 
-    private EbsProxy proxy(String region) {
+    private EbsProxy proxy(String region, String roleArn) {
         return proxies.computeIfAbsent(
-                region, r -> proxyFactory.create(r, new EbsProxyMetrics(metrics, r)));
+                EbsProxyFactory.key(region, roleArn),
+                k -> proxyFactory.create(region, roleArn, new EbsProxyMetrics(metrics, region)));
+    }
+
+    /** The proxy that reads the source in {@code region}. */
+    private EbsProxy sourceProxy(String region) {
+        return proxy(region, proxyFactory.sourceRoleArn());
     }
 
     /**
      * The proxy of a target region, told once that {@code snapshot} is new: for a while after
      * StartSnapshot (made by the enumerator, elsewhere) EBS may answer that it does not exist yet.
      */
-    private EbsProxy targetProxy(String region, String snapshot) {
-        EbsProxy p = proxy(region);
+    private EbsProxy targetProxy(String region, String roleArn, String snapshot) {
+        EbsProxy p = proxy(region, roleArn);
         if (seenTargets.add(snapshot)) {
             p.markNew(snapshot, java.time.Instant.now());
         }
@@ -230,7 +236,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
 
     /** Reads a block and checks it against the checksum EBS sent, reading again on a mismatch. */
     private CompletableFuture<Verified> read(BlockTask task, String token, int attempt) {
-        EbsProxy source = proxy(task.sourceRegion());
+        EbsProxy source = sourceProxy(task.sourceRegion());
         return source.getBlock(task.sourceSnapshotId(), task.blockIndex(), token)
                 .handle(
                         (block, error) -> {
@@ -291,7 +297,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
             return cached;
         }
         BlockListing page =
-                proxy(task.sourceRegion())
+                sourceProxy(task.sourceRegion())
                         .listSnapshotBlocks(
                                 task.sourceSnapshotId(), task.blockIndex(), null, RELIST_PAGE);
         if (freshTokens.size() > MAX_CACHED_TOKENS) {
@@ -327,8 +333,9 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
         List<CompletableFuture<BlockCopied>> writes = new ArrayList<>(regions.size());
         for (String region : regions) {
             String snapshot = targets.get(region);
+            String role = task.targetSnapshots().roleArn(region);
             writes.add(
-                    targetProxy(region, snapshot)
+                    targetProxy(region, role, snapshot)
                             .putBlock(snapshot, task.blockIndex(), data, checksum)
                             .handle(
                                     (v, error) -> {
@@ -339,7 +346,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                                                     BlockCopied.block(
                                                             task, region, snapshot, digest));
                                         }
-                                        return refused(task, region, snapshot, digest, error);
+                                        return refused(task, region, role, snapshot, digest, error);
                                     })
                             .thenCompose(f -> f));
         }
@@ -356,7 +363,12 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
      * failing must not hold back the others.
      */
     private CompletableFuture<BlockCopied> refused(
-            BlockTask task, String region, String snapshot, byte[] digest, Throwable error) {
+            BlockTask task,
+            String region,
+            String role,
+            String snapshot,
+            byte[] digest,
+            Throwable error) {
         Throwable cause = unwrap(error);
         BlockCopied failed = BlockCopied.failed(task, region, snapshot, Failure.of(cause));
         if (!(cause instanceof EbsProxyException e) || e.kind() != EbsProxyException.Kind.FATAL) {
@@ -370,7 +382,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
                 () -> {
                     SnapshotDescription d;
                     try {
-                        d = proxy(region).describeSnapshot(snapshot);
+                        d = proxy(region, role).describeSnapshot(snapshot);
                     } catch (RuntimeException describeFailed) {
                         return failed;
                     }

@@ -40,11 +40,12 @@ import java.util.concurrent.TimeoutException;
  *       EbsProxyException} is returned as it is (already classified).
  *   <li>RETRYABLE: HTTP 5xx and {@code InternalServerException}; {@code RequestThrottledException}
  *       (any reason), {@code ThrottlingException} and the other SDK throttling codes; {@code
- *       ConcurrentLimitExceededException}; {@code ValidationException} "Failed to read block data",
- *       {@code CONFLICTING_BLOCK_UPDATE}, {@code WRITE_REQUEST_TIMEOUT}; {@code
- *       ResourceNotFoundException(SNAPSHOT_NOT_FOUND)} on a snapshot still within its grace after
- *       StartSnapshot; client-side I/O failures (resets, closed connections), attempt and call
- *       timeouts; an interrupted or abandoned call.
+ *       ConcurrentLimitExceededException}; {@code ExpiredTokenException} / {@code ExpiredToken}
+ *       (assumed-role credentials that expired in flight; the provider has refreshed them); {@code
+ *       ValidationException} "Failed to read block data", {@code CONFLICTING_BLOCK_UPDATE}, {@code
+ *       WRITE_REQUEST_TIMEOUT}; {@code ResourceNotFoundException(SNAPSHOT_NOT_FOUND)} on a snapshot
+ *       still within its grace after StartSnapshot; client-side I/O failures (resets, closed
+ *       connections), attempt and call timeouts; an interrupted or abandoned call.
  *   <li>INVALID_TOKEN: {@code ValidationException} {@code INVALID_BLOCK_TOKEN} / {@code
  *       INVALID_PAGE_TOKEN}: list again from the block index.
  *   <li>FATAL: an endpoint certificate that is not trusted (a certificate error anywhere in the
@@ -62,6 +63,15 @@ import java.util.concurrent.TimeoutException;
  * retries it itself.
  */
 public final class EbsErrorClassifier {
+
+    /**
+     * Codes for temporary (assumed-role) credentials that expired: a request signed just before the
+     * session ended arrived just after. The credentials provider refreshes ahead of expiry, so the
+     * next attempt is signed with the new session; if the refresh itself fails, resolving the
+     * credentials fails (fatally) instead.
+     */
+    private static final Set<String> EXPIRED_CREDENTIALS_CODES =
+            Set.of("ExpiredTokenException", "ExpiredToken");
 
     /**
      * EC2's code for a snapshot that does not exist (any more): DescribeSnapshots of a missing id,
@@ -253,6 +263,9 @@ public final class EbsErrorClassifier {
             return Kind.RETRYABLE;
         }
         if (isThrottling(s)) {
+            return Kind.RETRYABLE;
+        }
+        if (EXPIRED_CREDENTIALS_CODES.contains(code)) {
             return Kind.RETRYABLE;
         }
         if (s instanceof ValidationException v) {

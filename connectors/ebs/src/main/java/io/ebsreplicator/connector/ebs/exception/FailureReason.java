@@ -42,6 +42,13 @@ public enum FailureReason {
     ACCESS_DENIED,
 
     /**
+     * A target names an IAM role the job may not assume for it: neither the role configured for
+     * that region nor one on the allow-list ({@code ebs.credentials.allowed-role-arns}). Decided by
+     * the job before it calls STS or EBS.
+     */
+    ROLE_NOT_ALLOWED,
+
+    /**
      * An EBS quota that waiting does not lift refused the call, such as the pending snapshots per
      * account at StartSnapshot: {@code ServiceQuotaExceededException}.
      */

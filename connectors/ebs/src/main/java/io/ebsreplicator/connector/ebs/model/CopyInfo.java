@@ -19,13 +19,24 @@ import java.util.Map;
  * @param parents the parent of the target in each region (the copy of the base)
  * @param fallbackReason why a copy from the latest replicated snapshot became a full copy
  * @param attributes the request's attributes, echoed into its results
+ * @param roles the IAM role that writes the target in each region written as a role
  */
 public record CopyInfo(
         Boolean incremental,
         String baseSnapshotId,
         Map<String, String> parents,
         String fallbackReason,
-        Map<String, String> attributes) {
+        Map<String, String> attributes,
+        Map<String, String> roles) {
+
+    public CopyInfo(
+            Boolean incremental,
+            String baseSnapshotId,
+            Map<String, String> parents,
+            String fallbackReason,
+            Map<String, String> attributes) {
+        this(incremental, baseSnapshotId, parents, fallbackReason, attributes, Map.of());
+    }
 
     public CopyInfo {
         parents =
@@ -36,6 +47,21 @@ public record CopyInfo(
                 attributes == null
                         ? Map.of()
                         : Collections.unmodifiableMap(new LinkedHashMap<>(attributes));
+        roles =
+                roles == null || roles.isEmpty()
+                        ? Map.of()
+                        : Collections.unmodifiableMap(new LinkedHashMap<>(roles));
+    }
+
+    /** This copy info with the roles that write the targets. */
+    public CopyInfo withRoles(Map<String, String> roleByRegion) {
+        return new CopyInfo(
+                incremental, baseSnapshotId, parents, fallbackReason, attributes, roleByRegion);
+    }
+
+    /** The role that writes the target in {@code region}, or {@code null}: the job's own. */
+    public String roleArn(String region) {
+        return roles.get(region);
     }
 
     /** What an explicit request asks for. */
@@ -55,7 +81,7 @@ public record CopyInfo(
     }
 
     public CopyInfo withFallback(String reason) {
-        return new CopyInfo(incremental, baseSnapshotId, parents, reason, attributes);
+        return new CopyInfo(incremental, baseSnapshotId, parents, reason, attributes, roles);
     }
 
     /**

@@ -13,14 +13,26 @@ import java.util.Objects;
  * @param kmsKeyArn encrypt the target with this key (full copies; a child inherits its parent's)
  * @param tags tags for the target snapshot
  * @param description description for the target snapshot, or {@code null}
+ * @param roleArn the IAM role the request names to write the target, or {@code null} for the role
+ *     configured for the region (or the job's own credentials)
  */
 public record ReplicationTarget(
         String region,
         String parentSnapshotId,
         String kmsKeyArn,
         Map<String, String> tags,
-        String description)
+        String description,
+        String roleArn)
         implements Serializable {
+
+    public ReplicationTarget(
+            String region,
+            String parentSnapshotId,
+            String kmsKeyArn,
+            Map<String, String> tags,
+            String description) {
+        this(region, parentSnapshotId, kmsKeyArn, tags, description, null);
+    }
 
     public ReplicationTarget {
         Objects.requireNonNull(region, "region");
@@ -34,7 +46,12 @@ public record ReplicationTarget(
 
     /** The same target written onto {@code parent}, the copy of the base in its region. */
     public ReplicationTarget withParent(String parent) {
-        return new ReplicationTarget(region, parent, kmsKeyArn, tags, description);
+        return new ReplicationTarget(region, parent, kmsKeyArn, tags, description, roleArn);
+    }
+
+    /** The same target written as {@code role}. */
+    public ReplicationTarget withRole(String role) {
+        return new ReplicationTarget(region, parentSnapshotId, kmsKeyArn, tags, description, role);
     }
 
     public static ReplicationTarget of(String region) {

@@ -12,14 +12,36 @@ import java.util.Map;
  * in stream records (a record of one map: Flink serializes it as a POJO without Kryo).
  *
  * @param snapshotByRegion target region to target snapshot id ({@code null}: not started)
+ * @param roleByRegion the IAM role that writes the target, for the regions written as a role (not
+ *     with the job's own credentials); empty for most requests
  */
-public record TargetSnapshots(Map<String, String> snapshotByRegion) {
+public record TargetSnapshots(
+        Map<String, String> snapshotByRegion, Map<String, String> roleByRegion) {
 
     public TargetSnapshots {
         snapshotByRegion =
                 snapshotByRegion == null
                         ? Map.of()
                         : Collections.unmodifiableMap(new LinkedHashMap<>(snapshotByRegion));
+        roleByRegion =
+                roleByRegion == null || roleByRegion.isEmpty()
+                        ? Map.of()
+                        : Collections.unmodifiableMap(new LinkedHashMap<>(roleByRegion));
+    }
+
+    public TargetSnapshots(Map<String, String> snapshotByRegion) {
+        this(snapshotByRegion, Map.of());
+    }
+
+    /** The started targets, region to snapshot id, in order, with the roles that write them. */
+    public static TargetSnapshots of(
+            Map<String, String> snapshotByRegion, Map<String, String> roleByRegion) {
+        return new TargetSnapshots(snapshotByRegion, roleByRegion);
+    }
+
+    /** The role that writes the target in {@code region}, or {@code null}: the job's own. */
+    public String roleArn(String region) {
+        return roleByRegion.get(region);
     }
 
     /** The started targets, region to snapshot id, in order. */

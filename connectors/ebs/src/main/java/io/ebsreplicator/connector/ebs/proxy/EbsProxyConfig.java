@@ -54,6 +54,7 @@ public final class EbsProxyConfig implements Serializable {
     private final int share;
     private final int maxConcurrency;
     private final String caBundle;
+    private final AssumedRoles roles;
 
     private EbsProxyConfig(Builder b) {
         this.endpoints = new TreeMap<>(b.endpoints);
@@ -74,6 +75,7 @@ public final class EbsProxyConfig implements Serializable {
         this.share = b.share;
         this.maxConcurrency = b.maxConcurrency;
         this.caBundle = b.caBundle;
+        this.roles = Objects.requireNonNull(b.roles, "roles");
         if ((accessKeyId == null) != (secretAccessKey == null)) {
             throw new IllegalArgumentException(
                     "Static credentials need both the access key id and the secret access key");
@@ -115,6 +117,16 @@ public final class EbsProxyConfig implements Serializable {
                 .putRate(conf.get(EbsReplicationOptions.PUT_RATE))
                 .listRate(conf.get(EbsReplicationOptions.LIST_RATE))
                 .controlRate(conf.get(EbsReplicationOptions.CONTROL_RATE))
+                .roles(
+                        AssumedRoles.builder()
+                                .sourceRoleArn(conf.get(EbsReplicationOptions.SOURCE_ROLE_ARN))
+                                .targetRoleArns(conf.get(EbsReplicationOptions.TARGET_ROLE_ARNS))
+                                .externalId(conf.get(EbsReplicationOptions.ROLE_EXTERNAL_ID))
+                                .sessionName(conf.get(EbsReplicationOptions.ROLE_SESSION_NAME))
+                                .stsEndpoint(conf.get(EbsReplicationOptions.STS_ENDPOINT))
+                                .refreshAhead(conf.get(EbsReplicationOptions.ROLE_REFRESH_AHEAD))
+                                .allow(conf.get(EbsReplicationOptions.ALLOWED_ROLE_ARNS))
+                                .build())
                 .build();
     }
 
@@ -141,7 +153,13 @@ public final class EbsProxyConfig implements Serializable {
                 .describeRate(describeRate)
                 .share(share)
                 .maxConcurrency(maxConcurrency)
-                .caBundle(caBundle);
+                .caBundle(caBundle)
+                .roles(roles);
+    }
+
+    /** The roles assumed per region, and those a request may name. */
+    public AssumedRoles roles() {
+        return roles;
     }
 
     /** The endpoint override of {@code region}, or {@code null} for the AWS endpoint. */
@@ -265,6 +283,7 @@ public final class EbsProxyConfig implements Serializable {
                 + describeRate
                 + ", share="
                 + share
+                + (roles.any() ? ", roles=" + roles : "")
                 + "}";
     }
 
@@ -306,8 +325,15 @@ public final class EbsProxyConfig implements Serializable {
         private int share = 1;
         private int maxConcurrency = DEFAULT_MAX_CONCURRENCY;
         private String caBundle;
+        private AssumedRoles roles = AssumedRoles.NONE;
 
         private Builder() {}
+
+        /** The roles to assume per region; default none (the job's own credentials). */
+        public Builder roles(AssumedRoles v) {
+            roles = v == null ? AssumedRoles.NONE : v;
+            return this;
+        }
 
         public Builder endpoints(Map<String, String> v) {
             endpoints = v == null ? Map.of() : Map.copyOf(v);

@@ -21,4 +21,36 @@ public interface EbsProxyFactory extends Serializable {
     default EbsProxy create(String region, EbsProxyListener listener) {
         return create(region);
     }
+
+    /**
+     * A proxy that calls {@code region} as the IAM role {@code roleArn} ({@code null}: the job's
+     * own credentials). The default ignores the role, for factories whose proxies make no remote
+     * calls.
+     */
+    default EbsProxy create(String region, String roleArn, EbsProxyListener listener) {
+        return create(region, listener);
+    }
+
+    /** The role that reads source snapshots, or {@code null} for the job's own credentials. */
+    default String sourceRoleArn() {
+        return null;
+    }
+
+    /**
+     * The role that writes target snapshots in {@code region}, or {@code null} for the job's own
+     * credentials.
+     */
+    default String targetRoleArn(String region) {
+        return null;
+    }
+
+    /** Whether a request may name {@code roleArn} for its target in {@code region}. */
+    default boolean allowsRole(String region, String roleArn) {
+        return roleArn == null || roleArn.equals(targetRoleArn(region));
+    }
+
+    /** The cache key of the proxy of {@code region} as {@code roleArn}. */
+    static String key(String region, String roleArn) {
+        return roleArn == null ? region : region + " as " + roleArn;
+    }
 }

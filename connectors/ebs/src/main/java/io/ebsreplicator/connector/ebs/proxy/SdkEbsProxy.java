@@ -6,10 +6,7 @@ import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import org.apache.flink.annotation.VisibleForTesting;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.http.TlsTrustManagersProvider;
@@ -156,6 +153,15 @@ public final class SdkEbsProxy implements EbsProxy {
     }
 
     public SdkEbsProxy(String region, EbsProxyConfig config, EbsProxyListener listener) {
+        this(region, null, config, listener);
+    }
+
+    /**
+     * A proxy that calls {@code region} as {@code roleArn}, assumed through STS with the job's
+     * credentials ({@code null}: the job's credentials themselves).
+     */
+    public SdkEbsProxy(
+            String region, String roleArn, EbsProxyConfig config, EbsProxyListener listener) {
         this.region = region;
         this.config = config;
         this.listener = listener == null ? EbsProxyListener.NO_OP : listener;
@@ -163,12 +169,7 @@ public final class SdkEbsProxy implements EbsProxy {
         for (RequestBudget.Group g : RequestBudget.Group.values()) {
             budgets.put(g, RequestBudget.forQuota(config.ratePerUser(g)));
         }
-        this.credentials =
-                config.hasStaticCredentials()
-                        ? StaticCredentialsProvider.create(
-                                AwsBasicCredentials.create(
-                                        config.accessKeyId(), config.secretAccessKey()))
-                        : DefaultCredentialsProvider.builder().build();
+        this.credentials = EbsCredentials.provider(config, region, roleArn);
         Region sdkRegion = Region.of(region);
         URI endpoint = config.endpoint(region);
         Duration attempt = config.attemptTimeout();

@@ -37,6 +37,26 @@ public final class SdkEbsProxyFactory implements EbsProxyFactory {
     }
 
     @Override
+    public SdkEbsProxy create(String region, String roleArn, EbsProxyListener listener) {
+        return new SdkEbsProxy(region, roleArn, config, listener);
+    }
+
+    @Override
+    public String sourceRoleArn() {
+        return config.roles().sourceRoleArn();
+    }
+
+    @Override
+    public String targetRoleArn(String region) {
+        return config.roles().targetRoleArn(region);
+    }
+
+    @Override
+    public boolean allowsRole(String region, String roleArn) {
+        return config.roles().allows(region, roleArn);
+    }
+
+    @Override
     public String toString() {
         return "SdkEbsProxyFactory{" + config + "}";
     }

@@ -108,6 +108,27 @@ class EbsErrorClassifierTest {
         assertThat(EbsErrorClassifier.isThrottling(e)).isTrue();
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"ExpiredTokenException", "ExpiredToken"})
+    void expiredSessionCredentialsAreRetryableNotThrottling(String code) {
+        EbsException e =
+                (EbsException)
+                        EbsException.builder()
+                                .statusCode(403)
+                                .awsErrorDetails(
+                                        AwsErrorDetails.builder()
+                                                .errorCode(code)
+                                                .errorMessage(
+                                                        "The security token included in the"
+                                                                + " request is expired")
+                                                .build())
+                                .build();
+        assertKind(e, Kind.RETRYABLE, code, null);
+        assertThat(EbsErrorClassifier.isThrottling(e))
+                .as("a fresh session, not a slower rate, cures it")
+                .isFalse();
+    }
+
     @Test
     void ec2RequestLimitExceededIsRetryableThrottling() {
         Ec2Exception e =

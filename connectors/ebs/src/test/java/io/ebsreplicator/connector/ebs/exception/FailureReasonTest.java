@@ -54,6 +54,12 @@ class FailureReasonTest {
                             FailureReason.SNAPSHOT_NOT_FOUND,
                             List.of(FATAL_REQUESTS, SERVE_BAD_MESSAGES)),
                     entry(FailureReason.ACCESS_DENIED, List.of(FATAL_REQUESTS)),
+                    entry(
+                            FailureReason.ROLE_NOT_ALLOWED,
+                            List.of(
+                                    ENUMERATOR
+                                            + "EbsLineageSourceEnumeratorTest"
+                                            + "#aTargetRoleNotOnTheAllowListFailsItsRequestWhileOthersArePlanned")),
                     entry(FailureReason.QUOTA_EXCEEDED, List.of(EBS_REFUSALS)),
                     entry(FailureReason.REQUEST_ID_REUSED, List.of(EBS_REFUSALS)),
                     entry(FailureReason.REJECTED_BY_EBS, List.of(EBS_REFUSALS)),

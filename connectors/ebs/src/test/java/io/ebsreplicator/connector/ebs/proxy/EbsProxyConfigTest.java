@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -74,6 +75,65 @@ class EbsProxyConfigTest {
         assertThat(c.share()).isEqualTo(1);
         assertThat(c.ratePerUser(RequestBudget.Group.PUT)).isEqualTo(1000.0);
         assertThat(c.totalTimeout()).isEqualTo(EbsReplicationOptions.TOTAL_TIMEOUT.defaultValue());
+    }
+
+    @Test
+    void readsTheRolesAndWhichRolesARequestMayName() throws Exception {
+        String dr = "arn:aws:iam::222222222222:role/dr-copier";
+        String vault = "arn:aws:iam::333333333333:role/vault/copier";
+        Configuration conf = new Configuration();
+        conf.set(
+                EbsReplicationOptions.SOURCE_ROLE_ARN,
+                "arn:aws:iam::111111111111:role/prod-reader");
+        conf.set(EbsReplicationOptions.TARGET_ROLE_ARNS, List.of("us-west-2=" + dr));
+        conf.set(EbsReplicationOptions.ROLE_EXTERNAL_ID, "ext-0123456789");
+        conf.set(EbsReplicationOptions.STS_ENDPOINT, "http://127.0.0.1:4566");
+        conf.set(
+                EbsReplicationOptions.ALLOWED_ROLE_ARNS,
+                List.of("arn:aws:iam::333333333333:role/vault/*"));
+
+        AssumedRoles roles = EbsProxyConfig.fromConfiguration(conf).roles();
+
+        assertThat(roles.sourceRoleArn()).isEqualTo("arn:aws:iam::111111111111:role/prod-reader");
+        assertThat(roles.targetRoleArn("us-west-2")).isEqualTo(dr);
+        assertThat(roles.targetRoleArn("eu-west-1")).isNull();
+        assertThat(roles.allows("us-west-2", null)).isTrue();
+        assertThat(roles.allows("us-west-2", dr)).as("the region's own role").isTrue();
+        assertThat(roles.allows("eu-west-1", dr))
+                .as("another region's role is not on the allow-list")
+                .isFalse();
+        assertThat(roles.allows("eu-west-1", vault)).as("matches the prefix").isTrue();
+        assertThat(roles.allows("eu-west-1", "arn:aws:iam::333333333333:role/admin")).isFalse();
+        assertThat(roles.toString()).contains(dr).doesNotContain("ext-0123456789");
+        SdkEbsProxyFactory factory = new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(conf));
+        SdkEbsProxyFactory copy = InstantiationUtil.clone(factory, getClass().getClassLoader());
+        assertThat(copy.targetRoleArn("us-west-2")).isEqualTo(dr);
+        assertThat(copy.allowsRole("eu-west-1", vault)).isTrue();
+        assertThat(copy.config().roles().externalId()).isEqualTo("ext-0123456789");
+    }
+
+    @Test
+    void rejectsRolesThatCannotWork() {
+        assertThatThrownBy(
+                        () ->
+                                AssumedRoles.builder()
+                                        .targetRoleArns(List.of("us-west-2:arn:aws:iam::1:role/x")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("REGION=ARN");
+        assertThatThrownBy(
+                        () ->
+                                AssumedRoles.builder()
+                                        .targetRoleArn("us-west-2", "arn:aws:iam::2222:role/short")
+                                        .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not an IAM role ARN");
+        assertThatThrownBy(() -> AssumedRoles.builder().sessionName("a b").build())
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> AssumedRoles.builder().externalId("x").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageNotContaining("'x'");
+        assertThatThrownBy(() -> AssumedRoles.builder().allow("admin").build())
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -102,6 +103,8 @@ public final class FakeEbsProxy implements EbsProxy {
     /** Forgets the fakes registered under {@code name}. */
     public static void unregister(String name) {
         REGISTRY.remove(name);
+        ALLOWED_ROLES.remove(name);
+        CREATED_AS.remove(name);
     }
 
     /**
@@ -135,7 +138,38 @@ public final class FakeEbsProxy implements EbsProxy {
         public EbsProxy create(String region) {
             return proxy(region);
         }
+
+        /** Requests may name {@code roleArn} for any target (the allow-list). */
+        public Factory allowRole(String roleArn) {
+            ALLOWED_ROLES.computeIfAbsent(name, k -> ConcurrentHashMap.newKeySet()).add(roleArn);
+            return this;
+        }
+
+        @Override
+        public boolean allowsRole(String region, String roleArn) {
+            return roleArn == null || ALLOWED_ROLES.getOrDefault(name, Set.of()).contains(roleArn);
+        }
+
+        /** Records as which role the proxy of a region was asked for; the fake is the region's. */
+        @Override
+        public EbsProxy create(String region, String roleArn, EbsProxyListener listener) {
+            CREATED_AS
+                    .computeIfAbsent(name, k -> new java.util.concurrent.CopyOnWriteArrayList<>())
+                    .add(EbsProxyFactory.key(region, roleArn));
+            return proxy(region);
+        }
+
+        /** The proxies asked for, as {@link EbsProxyFactory#key} of region and role, in order. */
+        public List<String> createdAs() {
+            return List.copyOf(CREATED_AS.getOrDefault(name, List.of()));
+        }
     }
+
+    /** Per factory name: the roles requests may name. */
+    private static final Map<String, Set<String>> ALLOWED_ROLES = new ConcurrentHashMap<>();
+
+    /** Per factory name: the proxies asked for. */
+    private static final Map<String, List<String>> CREATED_AS = new ConcurrentHashMap<>();
 
     // ------------------------------------------------------------------ scripting
 

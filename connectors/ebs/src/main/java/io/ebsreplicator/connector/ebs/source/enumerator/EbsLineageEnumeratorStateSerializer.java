@@ -39,7 +39,8 @@ import static io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer
  * source start time, writes the accepted request ids as fingerprints ({@link
  * AcceptedRequestIds#writeTo}) and the lineage copies compactly (snapshot ids packed as hex
  * digits): a fleet's week of request ids and its lineages fit in tens of MiB, not hundreds. Older
- * versions' accepted ids are read into fingerprints. Unknown versions and trailing bytes are
+ * versions' accepted ids are read into fingerprints. Version 8 writes the splits in the split
+ * version 6 layout and adds each target's optional role. Unknown versions and trailing bytes are
  * rejected.
  */
 public final class EbsLineageEnumeratorStateSerializer
@@ -65,7 +66,10 @@ public final class EbsLineageEnumeratorStateSerializer
     /** Deadlines, priorities, source start times; compact accepted ids and lineage copies. */
     public static final int VERSION_7 = 7;
 
-    public static final int CURRENT_VERSION = VERSION_7;
+    /** Target roles, in requests and in splits. */
+    public static final int VERSION_8 = 8;
+
+    public static final int CURRENT_VERSION = VERSION_8;
 
     @Override
     public int getVersion() {
@@ -254,6 +258,9 @@ public final class EbsLineageEnumeratorStateSerializer
 
     /** The split layout a state version holds. */
     private static int splitVersion(int version) {
+        if (version >= VERSION_8) {
+            return LineageSplitSerializer.VERSION_6;
+        }
         return version >= VERSION_6
                 ? LineageSplitSerializer.VERSION_5
                 : Math.min(version, LineageSplitSerializer.VERSION_4);
@@ -296,6 +303,7 @@ public final class EbsLineageEnumeratorStateSerializer
                 out.writeUTF(e.getValue());
             }
             writeOptional(out, t.description());
+            writeOptional(out, t.roleArn());
         }
         writeOptional(out, r.lineage());
         out.writeBoolean(r.fromLatest());
@@ -324,7 +332,9 @@ public final class EbsLineageEnumeratorStateSerializer
             for (int j = 0; j < tagCount; j++) {
                 tags.put(in.readUTF(), in.readUTF());
             }
-            targets.add(new ReplicationTarget(targetRegion, parent, kms, tags, readOptional(in)));
+            String description = readOptional(in);
+            String role = version >= VERSION_8 ? readOptional(in) : null;
+            targets.add(new ReplicationTarget(targetRegion, parent, kms, tags, description, role));
         }
         if (version < VERSION_4) {
             return new ReplicationRequest(

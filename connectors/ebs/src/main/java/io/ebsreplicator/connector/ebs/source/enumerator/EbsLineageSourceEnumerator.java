@@ -46,11 +46,13 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -221,7 +223,7 @@ public final class EbsLineageSourceEnumerator
                 policy == null
                         ? null
                         : new RetentionPruner(
-                                this::proxy,
+                                this::targetProxy,
                                 context::runInCoordinatorThread,
                                 settings.retentionDryRun(),
                                 this::deleted);
@@ -261,10 +263,12 @@ public final class EbsLineageSourceEnumerator
                 new RequestPlanner(
                         new RequestResolver(
                                 this::proxy,
+                                proxyFactory,
                                 settings.splitsPerRequest(context.currentParallelism()),
                                 settings.minSplitBlocks(),
                                 settings.timeoutMinutes()),
-                        this::describer);
+                        this::describer,
+                        proxyFactory);
         registerMetrics();
         if (intake != null) {
             context.callAsync(
@@ -304,7 +308,7 @@ public final class EbsLineageSourceEnumerator
     private void planFromPolicy(PendingRequest p) {
         CompletableFuture<PolicyPlanning.Outcome> planned;
         try {
-            planned = policy.plan(p, describer(p.request().sourceRegion()));
+            planned = policy.plan(p, sourceDescriber(p.request().sourceRegion()));
         } catch (RuntimeException ex) {
             planned = CompletableFuture.failedFuture(ex);
         }
@@ -605,7 +609,7 @@ public final class EbsLineageSourceEnumerator
             List<String> ids = due.getValue();
             CompletableFuture<Map<String, SnapshotDescription>> call;
             try {
-                call = proxy(region).describeSnapshotsAsync(ids);
+                call = describeTargets(region, ids);
             } catch (RuntimeException ex) {
                 call = CompletableFuture.failedFuture(ex);
             }
@@ -958,12 +962,72 @@ public final class EbsLineageSourceEnumerator
     // ------------------------------------------------------------------ helpers
 
     /** Proxies are built on first use, on whichever thread needs one, and closed with this. */
-    private synchronized EbsProxy proxy(String region) {
-        return proxies.computeIfAbsent(region, r -> proxyFactory.create(r, proxyMetrics(r)));
+    /** The proxy of {@code region} as {@code roleArn} ({@code null}: the job's own). */
+    private synchronized EbsProxy proxy(String region, String roleArn) {
+        return proxies.computeIfAbsent(
+                EbsProxyFactory.key(region, roleArn),
+                k -> proxyFactory.create(region, roleArn, proxyMetrics(region)));
     }
 
-    private synchronized DescribeBatcher describer(String region) {
-        return describers.computeIfAbsent(region, r -> new DescribeBatcher(proxy(r)));
+    /** The proxy that reads sources in {@code region}. */
+    private EbsProxy sourceProxy(String region) {
+        return proxy(region, proxyFactory.sourceRoleArn());
+    }
+
+    /** The proxy that writes (and prunes) targets in {@code region} as configured for it. */
+    private EbsProxy targetProxy(String region) {
+        return proxy(region, proxyFactory.targetRoleArn(region));
+    }
+
+    private synchronized DescribeBatcher describer(String region, String roleArn) {
+        return describers.computeIfAbsent(
+                EbsProxyFactory.key(region, roleArn),
+                k -> new DescribeBatcher(proxy(region, roleArn)));
+    }
+
+    /** The batcher that describes sources in {@code region}. */
+    private DescribeBatcher sourceDescriber(String region) {
+        return describer(region, proxyFactory.sourceRoleArn());
+    }
+
+    /**
+     * Describes watched targets of {@code region}: one call per role that writes some of them (one
+     * call for all, unless requests name roles), answers merged.
+     */
+    private CompletableFuture<Map<String, SnapshotDescription>> describeTargets(
+            String region, List<String> ids) {
+        Set<String> asked = new HashSet<>(ids);
+        Map<String, List<String>> byRole = new LinkedHashMap<>();
+        for (Watch w : watcher.watches()) {
+            if (w.region().equals(region) && asked.remove(w.target())) {
+                String role =
+                        RequestResolver.targetRole(w.request().request(), region, proxyFactory);
+                byRole.computeIfAbsent(role == null ? "" : role, k -> new ArrayList<>())
+                        .add(w.target());
+            }
+        }
+        if (!asked.isEmpty()) {
+            byRole.computeIfAbsent(
+                            Objects.requireNonNullElse(proxyFactory.targetRoleArn(region), ""),
+                            k -> new ArrayList<>())
+                    .addAll(asked);
+        }
+        List<CompletableFuture<Map<String, SnapshotDescription>>> calls = new ArrayList<>();
+        byRole.forEach(
+                (role, some) ->
+                        calls.add(
+                                proxy(region, role.isEmpty() ? null : role)
+                                        .describeSnapshotsAsync(some)));
+        if (calls.size() == 1) {
+            return calls.get(0);
+        }
+        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
+                .thenApply(
+                        v -> {
+                            Map<String, SnapshotDescription> all = new HashMap<>();
+                            calls.forEach(c -> all.putAll(c.join()));
+                            return all;
+                        });
     }
 
     /** Metrics of the enumerator's calls (StartSnapshot, DescribeSnapshots) in one region. */

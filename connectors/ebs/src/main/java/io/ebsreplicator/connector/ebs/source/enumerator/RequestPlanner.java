@@ -8,6 +8,7 @@ import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.proxy.DescribeBatcher;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.LineageBook.Base;
@@ -25,7 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import java.util.function.Supplier;
 
 /**
@@ -47,13 +48,20 @@ final class RequestPlanner {
     record Planned(List<LineageSplit> splits, long sourceStartMillis) {}
 
     private final RequestResolver resolver;
-    private final Function<String, DescribeBatcher> describers;
+    private final BiFunction<String, String, DescribeBatcher> describers;
+    private final EbsProxyFactory roles;
 
     /**
      * @param resolver starts targets and cuts ranges
-     * @param describers the DescribeSnapshots batcher of a region
+     * @param describers the DescribeSnapshots batcher of a region as a role ({@code null}: the
+     *     job's own credentials)
+     * @param roles which roles read the sources and write the targets
      */
-    RequestPlanner(RequestResolver resolver, Function<String, DescribeBatcher> describers) {
+    RequestPlanner(
+            RequestResolver resolver,
+            BiFunction<String, String, DescribeBatcher> describers,
+            EbsProxyFactory roles) {
+        this.roles = roles;
         this.resolver = resolver;
         this.describers = describers;
     }
@@ -72,7 +80,7 @@ final class RequestPlanner {
                     .thenApply(splits -> new Planned(withInfo(splits, CopyInfo.of(r)), 0));
         }
         return describers
-                .apply(r.sourceRegion())
+                .apply(r.sourceRegion(), roles.sourceRoleArn())
                 .describe(r.sourceSnapshotId())
                 .thenCompose(
                         source -> {
@@ -98,7 +106,7 @@ final class RequestPlanner {
             long startMillis,
             Supplier<CompletableFuture<Void>> startGate) {
         ReplicationRequest r = p.request();
-        return checkParents(base)
+        return checkParents(base, r)
                 .thenCompose(
                         problem -> {
                             if (problem != null) {
@@ -156,12 +164,12 @@ final class RequestPlanner {
      * Why the base's copies cannot be parents (one is gone or not completed), or {@code null} when
      * all are completed. A transient failure to ask fails the whole plan, which is tried again.
      */
-    private CompletableFuture<String> checkParents(Base base) {
+    private CompletableFuture<String> checkParents(Base base, ReplicationRequest r) {
         List<CompletableFuture<String>> problems = new ArrayList<>();
         for (Map.Entry<String, String> e : base.parents().entrySet()) {
             problems.add(
                     describers
-                            .apply(e.getKey())
+                            .apply(e.getKey(), RequestResolver.targetRole(r, e.getKey(), roles))
                             .describe(e.getValue())
                             .handle(
                                     (d, error) -> {
@@ -207,7 +215,8 @@ final class RequestPlanner {
         List<LineageSplit> out = new ArrayList<>(splits.size());
         for (LineageSplit s : splits) {
             if (s instanceof BlockRangeSplit range) {
-                out.add(range.withCopyInfo(info));
+                // The roles were decided when the targets were started.
+                out.add(range.withCopyInfo(info.withRoles(range.targets().roleByRegion())));
             } else if (s instanceof FailedRequestSplit failed) {
                 out.add(failed.withCopyInfo(info));
             } else {

@@ -3,6 +3,7 @@ package io.ebsreplicator.connector.ebs.source.enumerator;
 import io.ebsreplicator.connector.ebs.exception.EbsErrorClassifier;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureException;
 import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.exception.InvalidRequestException;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
@@ -10,6 +11,7 @@ import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.proxy.StartedSnapshot;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
@@ -29,7 +31,7 @@ import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -48,23 +50,28 @@ public final class RequestResolver {
     private static final Pattern SNAPSHOT_ID = Pattern.compile("^snap-[0-9a-f]{1,59}$");
     private static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-[0-9]+$");
 
-    private final Function<String, EbsProxy> proxies;
+    private final BiFunction<String, String, EbsProxy> proxies;
+    private final EbsProxyFactory roles;
     private final int splitsPerRequest;
     private final int minSplitBlocks;
     private final int timeoutMinutes;
 
     /**
-     * @param proxies the proxy of a region (created and cached by the enumerator)
+     * @param proxies the proxy of a region as a role ({@code null}: the job's own credentials),
+     *     created and cached by the enumerator
+     * @param roles which roles read the source and write each target, and which a request may name
      * @param splitsPerRequest the most splits one request is cut into
      * @param minSplitBlocks the smallest block range worth a split
      * @param timeoutMinutes StartSnapshot Timeout of the targets
      */
     public RequestResolver(
-            Function<String, EbsProxy> proxies,
+            BiFunction<String, String, EbsProxy> proxies,
+            EbsProxyFactory roles,
             int splitsPerRequest,
             int minSplitBlocks,
             int timeoutMinutes) {
         this.proxies = proxies;
+        this.roles = roles;
         this.splitsPerRequest = Math.max(1, splitsPerRequest);
         this.minSplitBlocks = Math.max(1, minSplitBlocks);
         this.timeoutMinutes = timeoutMinutes;
@@ -108,6 +115,19 @@ public final class RequestResolver {
         }
     }
 
+    /**
+     * The role that writes {@code r}'s target in {@code region}: the one the request names, else
+     * the one configured for the region; {@code null} for the job's own credentials.
+     */
+    static String targetRole(ReplicationRequest r, String region, EbsProxyFactory roles) {
+        for (ReplicationTarget t : r.targets()) {
+            if (t.region().equals(region) && t.roleArn() != null) {
+                return t.roleArn();
+            }
+        }
+        return roles.targetRoleArn(region);
+    }
+
     private static void requireSnapshotId(String id, String what) {
         if (id == null || !SNAPSHOT_ID.matcher(id).matches()) {
             throw new InvalidRequestException(what + " '" + id + "' is not a snapshot id");
@@ -146,7 +166,27 @@ public final class RequestResolver {
         } catch (InvalidRequestException e) {
             return CompletableFuture.failedFuture(e);
         }
-        EbsProxy source = proxies.apply(r.sourceRegion());
+        Map<String, String> targetRoles = new LinkedHashMap<>();
+        for (ReplicationTarget t : r.targets()) {
+            if (!roles.allowsRole(t.region(), t.roleArn())) {
+                return CompletableFuture.failedFuture(
+                        new FailureException(
+                                Failure.of(
+                                        FailureReason.ROLE_NOT_ALLOWED,
+                                        "The job may not assume role "
+                                                + t.roleArn()
+                                                + " for target region "
+                                                + t.region()
+                                                + ": it is neither the role configured for the"
+                                                + " region nor on the allow-list"
+                                                + " (ebs.credentials.allowed-role-arns)")));
+            }
+            String role = targetRole(r, t.region(), roles);
+            if (role != null) {
+                targetRoles.put(t.region(), role);
+            }
+        }
+        EbsProxy source = proxies.apply(r.sourceRegion(), roles.sourceRoleArn());
         // One small page proves the source (and the lineage from the base) readable and tells the
         // volume size; the readers list for real from their own ranges.
         CompletableFuture<BlockListing> probe =
@@ -163,7 +203,7 @@ public final class RequestResolver {
                             for (ReplicationTarget t : r.targets()) {
                                 starts.put(
                                         t.region(),
-                                        proxies.apply(t.region())
+                                        proxies.apply(t.region(), targetRoles.get(t.region()))
                                                 .startSnapshotAsync(
                                                         spec(r, t, volumeGib, generation)));
                             }
@@ -175,6 +215,7 @@ public final class RequestResolver {
                                                             r,
                                                             volumeGib,
                                                             starts,
+                                                            targetRoles,
                                                             acceptedMillis,
                                                             generation));
                         });
@@ -185,6 +226,7 @@ public final class RequestResolver {
             ReplicationRequest r,
             long volumeGib,
             Map<String, CompletableFuture<StartedSnapshot>> starts,
+            Map<String, String> targetRoles,
             long acceptedMillis,
             int generation) {
         Map<String, String> started = new LinkedHashMap<>();
@@ -208,7 +250,12 @@ public final class RequestResolver {
         List<LineageSplit> splits = new ArrayList<>();
         if (!started.isEmpty()) {
             splits.addAll(
-                    cut(r, volumeGib, TargetSnapshots.of(started), acceptedMillis, generation));
+                    cut(
+                            r,
+                            volumeGib,
+                            TargetSnapshots.of(started, targetRoles),
+                            acceptedMillis,
+                            generation));
         }
         if (!failedRegions.isEmpty()) {
             splits.add(

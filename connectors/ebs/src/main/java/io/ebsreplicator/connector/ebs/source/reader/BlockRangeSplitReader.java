@@ -148,9 +148,15 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Li
     }
 
     private BlockListing list(BlockRangeSplit s, Cursor c) {
+        String role = proxyFactory.sourceRoleArn();
         EbsProxy proxy =
                 proxies.computeIfAbsent(
-                        s.sourceRegion(), r -> proxyFactory.create(r, metrics.proxyListener(r)));
+                        EbsProxyFactory.key(s.sourceRegion(), role),
+                        k ->
+                                proxyFactory.create(
+                                        s.sourceRegion(),
+                                        role,
+                                        metrics.proxyListener(s.sourceRegion())));
         return s.baseSnapshotId() == null
                 ? proxy.listSnapshotBlocks(s.sourceSnapshotId(), c.nextIndex, c.nextToken, pageSize)
                 : proxy.listChangedBlocks(

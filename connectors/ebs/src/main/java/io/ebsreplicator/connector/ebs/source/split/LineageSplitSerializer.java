@@ -40,6 +40,9 @@ import java.util.Map;
  * base, parents (count, then region and snapshot), optional fallback reason and attributes (count,
  * then key and value).
  *
+ * <p>Version 6 adds, in a block range after its targets and in copy info after its attributes, the
+ * IAM role that writes each target written as a role (count, then region and role ARN).
+ *
  * <p>Unknown versions and kinds, and trailing bytes, are rejected.
  */
 public final class LineageSplitSerializer implements SimpleVersionedSerializer<LineageSplit> {
@@ -58,7 +61,10 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
     /** One layout per kind of split; targets and copy info as values. */
     public static final int VERSION_5 = 5;
 
-    public static final int CURRENT_VERSION = VERSION_5;
+    /** Adds the roles that write the targets. */
+    public static final int VERSION_6 = 6;
+
+    public static final int CURRENT_VERSION = VERSION_6;
 
     public static final LineageSplitSerializer INSTANCE = new LineageSplitSerializer();
 
@@ -113,6 +119,7 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
             out.writeUTF(s.sourceSnapshotId());
             writeOptional(out, s.baseSnapshotId());
             writeTargets(s.targets(), out);
+            writeStrings(s.targets().roleByRegion(), out);
             out.writeInt(s.rangeStart());
             out.writeInt(s.rangeEnd());
             out.writeInt(s.nextIndex());
@@ -158,12 +165,12 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
                         .split(in.readInt(), in.readInt())
                         .source(in.readUTF(), in.readUTF())
                         .base(readOptional(in))
-                        .targets(readTargets(in))
+                        .targets(readTargets(in, version))
                         .range(in.readInt(), in.readInt())
                         .progress(in.readInt(), in.readLong())
                         .requestStartMillis(in.readLong())
                         .generation(in.readInt())
-                        .copyInfo(readCopyInfo(in))
+                        .copyInfo(readCopyInfo(in, version))
                         .build();
             case FAILED:
                 String requestId = in.readUTF();
@@ -182,7 +189,7 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
                         Failure.of(readReason(in), in.readUTF()),
                         in.readLong(),
                         in.readInt(),
-                        readCopyInfo(in));
+                        readCopyInfo(in, version));
             case DEAD_LETTER:
                 return new DeadLetterSplit(in.readUTF(), readDeadLetter(in));
             default:
@@ -299,13 +306,13 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
         }
     }
 
-    private static TargetSnapshots readTargets(DataInputView in) throws IOException {
+    private static TargetSnapshots readTargets(DataInputView in, int version) throws IOException {
         int n = count(in);
         Map<String, String> targets = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) {
             targets.put(in.readUTF(), readOptional(in));
         }
-        return TargetSnapshots.of(targets);
+        return TargetSnapshots.of(targets, version >= VERSION_6 ? readStrings(in) : Map.of());
     }
 
     private static void writeCopyInfo(CopyInfo c, DataOutputView out) throws IOException {
@@ -318,9 +325,10 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
         writeStrings(c.parents(), out);
         writeOptional(out, c.fallbackReason());
         writeStrings(c.attributes(), out);
+        writeStrings(c.roles(), out);
     }
 
-    private static CopyInfo readCopyInfo(DataInputView in) throws IOException {
+    private static CopyInfo readCopyInfo(DataInputView in, int version) throws IOException {
         if (!in.readBoolean()) {
             return null;
         }
@@ -333,7 +341,8 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
                 readOptional(in),
                 readStrings(in),
                 readOptional(in),
-                readStrings(in));
+                readStrings(in),
+                version >= VERSION_6 ? readStrings(in) : Map.of());
     }
 
     private static void writeStrings(Map<String, String> values, DataOutputView out)

@@ -173,9 +173,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(8, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(9, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 8");
+                .hasMessageContaining("version 9");
     }
 
     @Test
@@ -574,6 +574,55 @@ class EbsLineageEnumeratorStateSerializerTest {
                 .isEqualTo(fixtureStateV7());
     }
 
+    /** Written once with the version 8 serializer; never regenerate. */
+    static final String FIXTURE_V8 = "/serializer-fixtures/enumerator-state-v8.bin";
+
+    static final String DR_ROLE = "arn:aws:iam::222222222222:role/dr/ebs-replicator";
+
+    /**
+     * The state stored in {@link #FIXTURE_V8}: the version 7 state plus a request whose target in
+     * one region is written as a role the request names.
+     */
+    static EbsLineageEnumeratorState fixtureStateV8() {
+        EbsLineageEnumeratorState v7 = fixtureStateV7();
+        ReplicationRequest crossAccount =
+                new ReplicationRequest(
+                        "req-cross-account",
+                        "us-east-1",
+                        "snap-00000000000000013",
+                        null,
+                        List.of(
+                                ReplicationTarget.of("eu-west-1").withRole(DR_ROLE),
+                                ReplicationTarget.of("us-west-2")),
+                        null,
+                        false,
+                        Map.of(),
+                        ReplicationRequest.NO_DEADLINE,
+                        0);
+        List<PendingRequest> pending = new ArrayList<>(v7.pendingRequests());
+        pending.add(new PendingRequest(crossAccount, 1_700_000_005_000L, 0));
+        return new EbsLineageEnumeratorState(
+                pending,
+                v7.unassignedSplits(),
+                v7.watchedTargets(),
+                v7.intakePositions(),
+                v7.acceptedIds(),
+                v7.lineageCopies());
+    }
+
+    @Test
+    void committedVersion8FixtureKeepsTheTargetRoles() throws IOException {
+        EbsLineageEnumeratorState state =
+                serializer.deserialize(
+                        EbsLineageEnumeratorStateSerializer.VERSION_8, committed(FIXTURE_V8));
+
+        assertThat(state).isEqualTo(fixtureStateV8());
+        List<ReplicationTarget> targets =
+                state.pendingRequests().get(state.pendingRequests().size() - 1).request().targets();
+        assertThat(targets).extracting(ReplicationTarget::roleArn).containsExactly(DR_ROLE, null);
+        assertThat(roundTrip(fixtureStateV8())).isEqualTo(fixtureStateV8());
+    }
+
     @Test
     void acceptedIdsOfOlderVersionsAreRememberedAsFingerprints() throws IOException {
         EbsLineageEnumeratorState v3 =
@@ -683,9 +732,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
         Path file =
-                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V7);
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V8);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureStateV7()));
+        Files.write(file, serializer.serialize(fixtureStateV8()));
     }
 
     /** The bytes of a committed fixture. */

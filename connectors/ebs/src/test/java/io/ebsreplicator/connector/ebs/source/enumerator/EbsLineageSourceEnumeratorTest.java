@@ -3,6 +3,7 @@ package io.ebsreplicator.connector.ebs.source.enumerator;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
+import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.LineageCopy;
@@ -304,6 +305,48 @@ class EbsLineageSourceEnumeratorTest {
         assertThat(failed.failure().reason()).isEqualTo(FailureReason.INVALID_REQUEST);
         assertThat(failed.failure().message()).contains("not-a-snapshot");
         assertThat(source.calls()).as("nothing is asked of EBS").isEmpty();
+    }
+
+    @Test
+    void aTargetRoleNotOnTheAllowListFailsItsRequestWhileOthersArePlanned() throws Exception {
+        String allowed = "arn:aws:iam::222222222222:role/dr-copier";
+        String other = "arn:aws:iam::333333333333:role/admin";
+        h.factory.allowRole(allowed);
+        String snapA = h.sourceSnapshot(1);
+        String snapB = h.sourceSnapshot(1);
+        Coordinator c =
+                start(
+                        1,
+                        settings().splitsPerRequest(1),
+                        request("refused", snapA).as(other).build(),
+                        request("allowed", snapB).as(allowed).build());
+
+        List<LineageSplit> splits = c.unassigned();
+        FailedRequestSplit failed =
+                splits.stream()
+                        .filter(FailedRequestSplit.class::isInstance)
+                        .map(FailedRequestSplit.class::cast)
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(failed.requestId()).isEqualTo("refused");
+        assertThat(failed.failure().reason()).isEqualTo(FailureReason.ROLE_NOT_ALLOWED);
+        assertThat(failed.failure().message()).contains(other).contains(TARGET);
+        BlockRangeSplit range =
+                splits.stream()
+                        .filter(BlockRangeSplit.class::isInstance)
+                        .map(BlockRangeSplit.class::cast)
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(splits).hasSize(2);
+        assertThat(range.requestId()).isEqualTo("allowed");
+        assertThat(range.targets().roleArn(TARGET))
+                .as("the readers and the copier write the target as the role")
+                .isEqualTo(allowed);
+        assertThat(h.factory.createdAs())
+                .as("the target was started as the role, the source read with the job's own")
+                .contains(EbsProxyFactory.key(TARGET, allowed), SOURCE)
+                .doesNotContain(EbsProxyFactory.key(TARGET, other));
+        assertThat(target.calls("StartSnapshot")).as("only the allowed one started").hasSize(1);
     }
 
     @Test

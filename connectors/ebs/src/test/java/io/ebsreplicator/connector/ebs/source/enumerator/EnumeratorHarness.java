@@ -304,6 +304,12 @@ final class EnumeratorHarness implements AutoCloseable {
             return this;
         }
 
+        /** The target in {@link #TARGET} written as {@code roleArn}. */
+        RequestBuilder as(String roleArn) {
+            this.targets = List.of(ReplicationTarget.of(TARGET).withRole(roleArn));
+            return this;
+        }
+
         /** Of {@code lineage}, copied from the latest replicated snapshot of it. */
         RequestBuilder fromLatest(String lineage) {
             this.lineage = lineage;

@@ -366,9 +366,9 @@ class LineageSplitSerializerTest {
     void rejectsUnknownVersionsAndKinds() throws IOException {
         byte[] bytes = serializer.serialize(fullSplit());
 
-        assertThatThrownBy(() -> serializer.deserialize(6, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(7, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 6");
+                .hasMessageContaining("version 7");
         assertThatThrownBy(() -> serializer.deserialize(0, bytes)).isInstanceOf(IOException.class);
         byte[] unknownKind = bytes.clone();
         unknownKind[0] = 7;
@@ -412,9 +412,9 @@ class LineageSplitSerializerTest {
     }
 
     @Test
-    void currentVersionIsFive() {
-        assertThat(serializer.getVersion()).isEqualTo(LineageSplitSerializer.VERSION_5);
-        assertThat(LineageSplitSerializer.INSTANCE.getVersion()).isEqualTo(5);
+    void currentVersionIsSix() {
+        assertThat(serializer.getVersion()).isEqualTo(LineageSplitSerializer.VERSION_6);
+        assertThat(LineageSplitSerializer.INSTANCE.getVersion()).isEqualTo(6);
     }
 
     /** Written once with the version 5 serializer, one file per kind; never regenerate. */
@@ -463,6 +463,36 @@ class LineageSplitSerializerTest {
                 .isEqualTo(fixtureSplitV3());
     }
 
+    /** Written once with the version 6 serializer; never regenerate. */
+    static final String FIXTURE_V6_RANGE = "/serializer-fixtures/lineage-split-v6-range.bin";
+
+    static final String DR_ROLE = "arn:aws:iam::222222222222:role/dr/ebs-replicator";
+
+    /** The range stored in {@link #FIXTURE_V6_RANGE}: a target written as a role. */
+    static BlockRangeSplit fixtureRangeV6() {
+        BlockRangeSplit v5 = fixtureRangeV5();
+        Map<String, String> roles = Map.of("us-west-2", DR_ROLE);
+        return v5.toBuilder()
+                .targets(TargetSnapshots.of(v5.targets().snapshotByRegion(), roles))
+                .copyInfo(v5.copyInfo().withRoles(roles))
+                .build();
+    }
+
+    @Test
+    void committedVersion6FixtureKeepsTheTargetRoles() throws IOException {
+        BlockRangeSplit split =
+                (BlockRangeSplit)
+                        serializer.deserialize(
+                                LineageSplitSerializer.VERSION_6, readFixture(FIXTURE_V6_RANGE));
+
+        assertThat(split).isEqualTo(fixtureRangeV6());
+        assertThat(split.targets().roleArn("us-west-2")).isEqualTo(DR_ROLE);
+        assertThat(split.copyInfo().roleArn("us-west-2")).isEqualTo(DR_ROLE);
+        assertThat(fixtureRangeV5().targets().roleArn("us-west-2"))
+                .as("a version 5 split has no roles: the job's own credentials")
+                .isNull();
+    }
+
     /**
      * Writes the fixtures of the newest version. Run once, on purpose, when a version is introduced
      * (with new file names): {@code -Debs.writeFixtures=true}. Older fixture files stay as they
@@ -471,9 +501,7 @@ class LineageSplitSerializerTest {
     @Test
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
-        writeFixtureFile(FIXTURE_V5_RANGE, serializer.serialize(fixtureRangeV5()));
-        writeFixtureFile(FIXTURE_V5_FAILED, serializer.serialize(fixtureFailedV5()));
-        writeFixtureFile(FIXTURE_V5_DEAD_LETTER, serializer.serialize(fixtureSplitV3()));
+        writeFixtureFile(FIXTURE_V6_RANGE, serializer.serialize(fixtureRangeV6()));
     }
 
     @Test
