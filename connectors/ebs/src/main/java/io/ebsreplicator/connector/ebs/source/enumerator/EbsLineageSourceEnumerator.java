@@ -316,7 +316,7 @@ public final class EbsLineageSourceEnumerator
                                                 error == null
                                                         ? o
                                                         : new PolicyPlanning.Outcome.Unplannable(
-                                                                p, String.valueOf(error)))));
+                                                                p, Failure.of(error)))));
     }
 
     /** Requests planned by the policy, unmatched and unplannable so far (the metrics' counts). */
@@ -353,7 +353,11 @@ public final class EbsLineageSourceEnumerator
                     r.lineage());
         } else if (o instanceof PolicyPlanning.Outcome.Unplannable u) {
             unplannable.inc();
-            LOG.warn("Request {} cannot be planned from the policy: {}", r.requestId(), u.why());
+            LOG.warn(
+                    "Request {} cannot be planned from the policy: {}", r.requestId(), u.failure());
+            // No rule chose target regions: its one result is keyed by the source region.
+            unassigned.add(failed(o.request(), List.of(r.sourceRegion()), u.failure()));
+            assignWaiting();
         } else if (o instanceof PolicyPlanning.Outcome.Retry retry) {
             LOG.warn(
                     "Request {} could not be planned from the policy yet, trying again: {}",

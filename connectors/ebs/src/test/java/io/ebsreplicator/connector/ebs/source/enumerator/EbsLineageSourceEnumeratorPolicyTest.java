@@ -1,5 +1,6 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.policy.PolicyRule;
@@ -7,6 +8,7 @@ import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.Coordinator;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -157,7 +159,8 @@ class EbsLineageSourceEnumeratorPolicyTest {
     }
 
     @Test
-    void anUnmatchedOrMissingSourceIsCountedAndSkippedAndTheJobEnds() throws Exception {
+    void anUnmatchedSourceIsSkippedAndAMissingOneFailsWithItsReasonAndTheJobEnds()
+            throws Exception {
         String plain = h.sourceSnapshot(1);
         source.describeAs(plain, "vol-0000000000000000f", Map.of("tier", "bronze"), null);
 
@@ -166,12 +169,88 @@ class EbsLineageSourceEnumeratorPolicyTest {
                         event("e-plain", plain, "vol-0000000000000000f"),
                         event("e-gone", "snap-0000000000000dead", "vol-0000000000000000f"));
 
-        assertThat(c.unassigned()).isEmpty();
+        assertThat(c.unassigned())
+                .as("the unmatched one leaves nothing; the missing one one failure")
+                .singleElement()
+                .isInstanceOfSatisfying(
+                        FailedRequestSplit.class,
+                        f -> {
+                            assertThat(f.requestId()).isEqualTo("e-gone");
+                            assertThat(f.targetRegions())
+                                    .as("no rule chose targets: keyed by the source region")
+                                    .containsExactly(SOURCE);
+                            assertThat(f.failure().reason())
+                                    .isEqualTo(FailureReason.SNAPSHOT_NOT_FOUND);
+                        });
         assertThat(c.checkpoint().pendingRequests()).isEmpty();
         assertThat(c.call(EbsLineageSourceEnumerator::policyCounts)).containsExactly(0, 1, 1);
         c.readers(1);
         c.requestSplit(0);
+        c.requestSplit(0);
         assertThat(c.context.hasNoMoreSplits(0)).as("nothing left to do").isTrue();
+    }
+
+    @Test
+    void aSourceThatIsRefusedFailsAtOnceWithTheReasonEbsGave() throws Exception {
+        String denied = h.sourceSnapshot(1);
+        source.failNext(
+                "DescribeSnapshots",
+                () -> FakeEbsProxy.fatal("AccessDeniedException", "UNAUTHORIZED_ACCOUNT"));
+
+        Coordinator c = start(event("e-denied", denied, "vol-00000000000000001"));
+
+        assertThat(c.unassigned())
+                .singleElement()
+                .isInstanceOfSatisfying(
+                        FailedRequestSplit.class,
+                        f -> {
+                            assertThat(f.failure().reason()).isEqualTo(FailureReason.ACCESS_DENIED);
+                            assertThat(f.failure().message()).contains(denied, SOURCE);
+                        });
+        assertThat(source.calls("DescribeSnapshots")).as("not retried").hasSize(1);
+    }
+
+    @Test
+    void aTransientDescribeFailureIsRetriedAndPlannedWhenTheRegionAnswers() throws Exception {
+        String gold = h.sourceSnapshot(1);
+        source.describeAs(gold, null, Map.of("tier", "gold"), null);
+        for (int i = 0; i < PolicyPlanning.MAX_PLAN_ATTEMPTS - 1; i++) {
+            source.failNext("DescribeSnapshots", FakeEbsProxy::throttled);
+        }
+
+        Coordinator c = start(event("e-1", gold, "vol-00000000000000001"));
+        for (int i = 0; i < PolicyPlanning.MAX_PLAN_ATTEMPTS; i++) {
+            c.tick();
+            c.context.settle();
+        }
+
+        assertThat(c.unassigned()).isNotEmpty().allMatch(s -> s instanceof BlockRangeSplit);
+        assertThat(c.call(EbsLineageSourceEnumerator::policyCounts)).containsExactly(1, 0, 0);
+    }
+
+    @Test
+    void aSourceRegionThatKeepsFailingFailsTheRequestAfterBoundedAttempts() throws Exception {
+        String gold = h.sourceSnapshot(1);
+        source.describeAs(gold, null, Map.of("tier", "gold"), null);
+        source.failAlways("DescribeSnapshots", FakeEbsProxy::throttled);
+
+        Coordinator c = start(event("e-1", gold, "vol-00000000000000001"));
+        for (int i = 0; i < PolicyPlanning.MAX_PLAN_ATTEMPTS + 3; i++) {
+            c.tick();
+            c.context.settle();
+        }
+
+        assertThat(source.calls("DescribeSnapshots"))
+                .as("bounded")
+                .hasSize(PolicyPlanning.MAX_PLAN_ATTEMPTS);
+        assertThat(c.unassigned())
+                .singleElement()
+                .isInstanceOfSatisfying(
+                        FailedRequestSplit.class,
+                        f ->
+                                assertThat(f.failure().reason())
+                                        .isEqualTo(FailureReason.EBS_UNAVAILABLE));
+        assertThat(c.checkpoint().pendingRequests()).isEmpty();
     }
 
     @Test
