@@ -800,6 +800,12 @@ public final class EbsLineageSourceEnumerator
         return new long[] {rpo.worstAgeMillis(now), rpo.overObjective(now)};
     }
 
+    /** Copies deleted (or found gone) and deletions failed: the metrics' counts. */
+    @VisibleForTesting
+    long[] deletionCounts() {
+        return new long[] {copiesDeleted.getCount(), copiesDeleteFailed.getCount()};
+    }
+
     /** The last deletions retention made (or, in a dry run, would have made). */
     @VisibleForTesting
     List<RetentionPruner.Deletion> deletions() {

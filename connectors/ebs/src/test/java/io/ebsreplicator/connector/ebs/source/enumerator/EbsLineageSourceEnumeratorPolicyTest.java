@@ -399,6 +399,93 @@ class EbsLineageSourceEnumeratorPolicyTest {
                 .containsEntry(PolicyRule.RULE_TAG, "keep2");
     }
 
+    /** Completes the copy of request {@code id} in {@link TARGET}; returns the copy. */
+    private String completeCopy(Coordinator c, FakeEbsProxy target, String id) throws Exception {
+        c.context.settle();
+        BlockRangeSplit split = EnumeratorHarness.splitOf(c.unassigned(), id);
+        String copy = split.targets().snapshotId(TARGET);
+        c.finished(0, split.splitId());
+        target.setStatus(copy, "completed", null);
+        h.advance(java.time.Duration.ofSeconds(1));
+        c.tick();
+        c.context.settle();
+        return copy;
+    }
+
+    /**
+     * The JobManager fails while a deletion is out (a TaskManager's loss fails the whole job over
+     * too, and the enumerator is restored from the last checkpoint): the restored enumerator's pass
+     * lists the copies whose deletions are still on their way and deletes them again. EBS answers
+     * those second calls "not found": done, not a failure. Every copy the retention lets go is
+     * deleted once, and the newest stays.
+     */
+    @Test
+    void afterARestoreDuringDeletionsNoCopyIsDeletedTwiceOrWronglyAndGoneCountsAsDone()
+            throws Exception {
+        Files.writeString(
+                policyFile,
+                """
+                {"version": 1, "rules": [{"name": "keep1", "select": {"lineages": ["vol-1"]},
+                  "targets": [{"region": "eu-west-1", "retention": {"keepLast": 1}}]}]}
+                """);
+        String s1 = h.sourceSnapshot(1);
+        String s2 = h.nextSourceSnapshot(s1);
+        String s3 = h.nextSourceSnapshot(s2);
+        String s4 = h.nextSourceSnapshot(s3);
+        EnumeratorHarness.Settings settings = settings().splitsPerRequest(1).policy(policyFile);
+        FakeEbsProxy target = h.region(TARGET);
+        target.hold("DeleteSnapshot");
+        Coordinator first =
+                h.bounded(
+                                1,
+                                EnumeratorHarness.state(
+                                        h.now(),
+                                        event("e-1", s1, "vol-1"),
+                                        event("e-2", s2, "vol-1"),
+                                        event("e-3", s3, "vol-1")),
+                                settings)
+                        .readers(1)
+                        .start();
+        String c1 = completeCopy(first, target, "e-1");
+        String c2 = completeCopy(first, target, "e-2");
+        String c3 = completeCopy(first, target, "e-3"); // deletes c1 and c2: the calls are out
+        assertThat(target.heldCalls()).as("the deletions of c1 and c2 are out").isEqualTo(2);
+        EbsLineageEnumeratorState checkpoint = first.checkpoint();
+        first.close();
+
+        // Restored, with the lineage's next event taken after the restore.
+        List<EbsLineageEnumeratorState.PendingRequest> pending =
+                new java.util.ArrayList<>(checkpoint.pendingRequests());
+        pending.add(
+                new EbsLineageEnumeratorState.PendingRequest(
+                        event("e-4", s4, "vol-1"), h.now(), 0));
+        EbsLineageEnumeratorState restoredState =
+                new EbsLineageEnumeratorState(
+                        pending,
+                        checkpoint.unassignedSplits(),
+                        checkpoint.watchedTargets(),
+                        checkpoint.intakePositions(),
+                        checkpoint.acceptedIds(),
+                        checkpoint.lineageCopies());
+        Coordinator restored = h.bounded(1, restoredState, settings).readers(1).start();
+        String c4 = completeCopy(restored, target, "e-4");
+        target.release(); // the first's deletions arrive, then the restored pass's
+
+        assertThat(target.deleted()).as("each once").containsExactly(c1, c2, c3);
+        assertThat(target.status(c4)).as("the newest stays").isEqualTo("completed");
+        assertThat(restored.call(EbsLineageSourceEnumerator::deletions))
+                .extracting(RetentionPruner.Deletion::snapshotId, RetentionPruner.Deletion::outcome)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple(
+                                c1, RetentionPruner.Deleted.ALREADY_GONE),
+                        org.assertj.core.groups.Tuple.tuple(
+                                c2, RetentionPruner.Deleted.ALREADY_GONE),
+                        org.assertj.core.groups.Tuple.tuple(c3, RetentionPruner.Deleted.DELETED));
+        assertThat(restored.call(EbsLineageSourceEnumerator::deletionCounts))
+                .as("deleted or already gone: none failed")
+                .containsExactly(3, 0);
+    }
+
     @Test
     void aDryRunDeletesNothingAndSaysWhatItWouldDelete() throws Exception {
         FakeEbsProxy target = h.region(TARGET);
