@@ -4,6 +4,7 @@ import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.LineageCopy;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.RecoveryPoint;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer;
@@ -38,9 +39,9 @@ import static io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer
  * one per kind. Version 7 adds each request's deadline and priority and each watched target's
  * source start time, writes the accepted request ids as fingerprints ({@link
  * AcceptedRequestIds#writeTo}) and the lineage copies compactly (snapshot ids packed as hex
- * digits): a fleet's week of request ids and its lineages fit in tens of MiB, not hundreds. Older
- * versions' accepted ids are read into fingerprints. Unknown versions and trailing bytes are
- * rejected.
+ * digits): a fleet's week of request ids and its lineages fit in tens of MiB, not hundreds. Version
+ * 8 appends the recovery points (count, then key, completion time and rule). Older versions'
+ * accepted ids are read into fingerprints. Unknown versions and trailing bytes are rejected.
  */
 public final class EbsLineageEnumeratorStateSerializer
         implements SimpleVersionedSerializer<EbsLineageEnumeratorState> {
@@ -65,7 +66,10 @@ public final class EbsLineageEnumeratorStateSerializer
     /** Deadlines, priorities, source start times; compact accepted ids and lineage copies. */
     public static final int VERSION_7 = 7;
 
-    public static final int CURRENT_VERSION = VERSION_7;
+    /** Recovery points of the lineages copied under a DR policy. */
+    public static final int VERSION_8 = 8;
+
+    public static final int CURRENT_VERSION = VERSION_8;
 
     @Override
     public int getVersion() {
@@ -112,6 +116,12 @@ public final class EbsLineageEnumeratorStateSerializer
                 writeSnapshotId(c.targetSnapshotId(), out);
                 out.writeLong(c.sourceStartMillis());
             }
+        }
+        out.writeInt(state.recoveryPoints().size());
+        for (Map.Entry<String, RecoveryPoint> e : state.recoveryPoints().entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeLong(e.getValue().completedMillis());
+            out.writeUTF(e.getValue().rule());
         }
         return out.getCopyOfBuffer();
     }
@@ -189,6 +199,17 @@ public final class EbsLineageEnumeratorStateSerializer
                 lineages.put(key, list);
             }
         }
+        Map<String, RecoveryPoint> points = new LinkedHashMap<>();
+        if (version >= VERSION_8) {
+            int n3 = in.readInt();
+            if (n3 < 0) {
+                throw new IOException("A negative count of recovery points: " + n3);
+            }
+            for (int i = 0; i < n3; i++) {
+                String key = in.readUTF();
+                points.put(key, new RecoveryPoint(in.readLong(), in.readUTF()));
+            }
+        }
         if (in.available() > 0) {
             throw new IOException(
                     "Trailing "
@@ -198,7 +219,7 @@ public final class EbsLineageEnumeratorStateSerializer
                             + ")");
         }
         return new EbsLineageEnumeratorState(
-                pending, splits, watched, positions, accepted, lineages);
+                pending, splits, watched, positions, accepted, lineages, points);
     }
 
     /**

@@ -183,6 +183,10 @@ public final class EbsLineageSourceEnumerator
     private static final int DELETIONS_REMEMBERED = 1000;
 
     private final RpoTracker rpo = new RpoTracker();
+
+    /** The recovery points of the checkpoint, taken into {@link #rpo} once the policy is read. */
+    private final Map<String, EbsLineageEnumeratorState.RecoveryPoint> restoredPoints;
+
     private final Counter copiesDeleted = new SimpleCounter();
     private final Counter copiesDeleteFailed = new SimpleCounter();
     private final Counter plannedByPolicy = new SimpleCounter();
@@ -216,6 +220,7 @@ public final class EbsLineageSourceEnumerator
                         settings.maxPending());
         this.windows = new StartWindows(watcher, MAX_PLANS_IN_FLIGHT, MAX_STARTS_IN_FLIGHT);
         this.unassigned = new ArrayDeque<>(state.unassignedSplits());
+        this.restoredPoints = state.recoveryPoints();
         this.policy = settings.policy() == null ? null : new PolicyPlanning(settings.policy());
         this.pruner =
                 policy == null
@@ -277,6 +282,12 @@ public final class EbsLineageSourceEnumerator
         if (policy != null) {
             // An invalid or unreadable policy fails the start: better than copying nothing.
             policy.load();
+            rpo.restore(
+                    restoredPoints,
+                    rule -> {
+                        var known = policy.current().rule(rule);
+                        return known == null ? null : known.rpo();
+                    });
             long every = settings.policyReloadInterval().toMillis();
             context.callAsync(policy::reload, this::onPolicyChecked, every, every);
             toPlan.forEach(this::planFromPolicy);
@@ -734,6 +745,7 @@ public final class EbsLineageSourceEnumerator
                     r.sourceRegion(),
                     r.lineage(),
                     region,
+                    policyRule.name(),
                     policyRule.rpo(),
                     clock.absoluteTimeMillis());
         }
@@ -949,7 +961,8 @@ public final class EbsLineageSourceEnumerator
                 watched,
                 intake == null ? Map.of() : intake.positions(),
                 intake == null ? new AcceptedRequestIds() : intake.accepted(),
-                book.snapshot());
+                book.snapshot(),
+                rpo.snapshot());
     }
 
     @Override

@@ -173,9 +173,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(8, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(9, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 8");
+                .hasMessageContaining("version 9");
     }
 
     @Test
@@ -574,6 +574,60 @@ class EbsLineageEnumeratorStateSerializerTest {
                 .isEqualTo(fixtureStateV7());
     }
 
+    /** Written once with the version 8 serializer; never regenerate. */
+    static final String FIXTURE_V8 = "/serializer-fixtures/enumerator-state-v8.bin";
+
+    /** The state stored in {@link #FIXTURE_V8}: the version 7 state plus two recovery points. */
+    static EbsLineageEnumeratorState fixtureStateV8() {
+        EbsLineageEnumeratorState v7 = fixtureStateV7();
+        Map<String, EbsLineageEnumeratorState.RecoveryPoint> points = new LinkedHashMap<>();
+        points.put(
+                LineageBook.key("us-east-1", "vol-0123456789abcdef2", "eu-west-1"),
+                new EbsLineageEnumeratorState.RecoveryPoint(1_700_000_005_000L, "gold"));
+        points.put(
+                LineageBook.key("us-east-1", "vol-odd", "eu-west-1"),
+                new EbsLineageEnumeratorState.RecoveryPoint(1_700_000_006_000L, "db"));
+        return new EbsLineageEnumeratorState(
+                v7.pendingRequests(),
+                v7.unassignedSplits(),
+                v7.watchedTargets(),
+                v7.intakePositions(),
+                v7.acceptedIds(),
+                v7.lineageCopies(),
+                points);
+    }
+
+    @Test
+    void roundTripsRecoveryPointsInTheirOrder() throws IOException {
+        EbsLineageEnumeratorState state = fixtureStateV8();
+
+        EbsLineageEnumeratorState back = roundTrip(state);
+
+        assertThat(back).isEqualTo(state);
+        assertThat(back.recoveryPoints().values())
+                .extracting(EbsLineageEnumeratorState.RecoveryPoint::rule)
+                .containsExactly("gold", "db");
+    }
+
+    @Test
+    void committedVersion8FixtureStillDeserializes() throws IOException {
+        byte[] committed = committed(FIXTURE_V8);
+
+        assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_8, committed))
+                .isEqualTo(fixtureStateV8());
+    }
+
+    @Test
+    void statesOfOlderVersionsHaveNoRecoveryPoints() throws IOException {
+        assertThat(
+                        serializer
+                                .deserialize(
+                                        EbsLineageEnumeratorStateSerializer.VERSION_7,
+                                        committed(FIXTURE_V7))
+                                .recoveryPoints())
+                .isEmpty();
+    }
+
     @Test
     void acceptedIdsOfOlderVersionsAreRememberedAsFingerprints() throws IOException {
         EbsLineageEnumeratorState v3 =
@@ -683,9 +737,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
         Path file =
-                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V7);
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V8);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureStateV7()));
+        Files.write(file, serializer.serialize(fixtureStateV8()));
     }
 
     /** The bytes of a committed fixture. */

@@ -487,6 +487,31 @@ class EbsLineageSourceEnumeratorPolicyTest {
     }
 
     @Test
+    void theRpoGaugesAreRebuiltFromTheCheckpointOnRestore() throws Exception {
+        FakeEbsProxy target = h.region(TARGET);
+        Coordinator c = startLineageOfFour(false);
+        copyLineageOfFour(c, target);
+        h.advance(java.time.Duration.ofMinutes(30));
+        long[] before = c.call(EbsLineageSourceEnumerator::rpoGauges);
+        EbsLineageEnumeratorState checkpoint = c.checkpoint();
+        c.close();
+
+        Coordinator restored =
+                h.bounded(1, checkpoint, settings().splitsPerRequest(1).policy(policyFile))
+                        .readers(1)
+                        .start();
+
+        assertThat(before[0]).isGreaterThanOrEqualTo(java.time.Duration.ofMinutes(30).toMillis());
+        assertThat(restored.call(EbsLineageSourceEnumerator::rpoGauges))
+                .as("the newest copy's age, as before the restore (not zero)")
+                .containsExactly(before);
+        h.advance(java.time.Duration.ofMinutes(31));
+        assertThat(restored.call(EbsLineageSourceEnumerator::rpoGauges)[1])
+                .as("over the 1 h objective of the rule, as the restored policy says")
+                .isEqualTo(1);
+    }
+
+    @Test
     void aDryRunDeletesNothingAndSaysWhatItWouldDelete() throws Exception {
         FakeEbsProxy target = h.region(TARGET);
         Coordinator c = startLineageOfFour(true);
