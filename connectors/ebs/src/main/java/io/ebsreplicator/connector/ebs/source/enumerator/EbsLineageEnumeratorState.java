@@ -16,7 +16,8 @@ import java.util.Objects;
  * completed copies of each lineage, in a long-running job the intake's position after the last
  * message taken (stream to next offset) with the request ids accepted recently, so a replayed or
  * duplicated id is replicated once, and under a DR policy each lineage's recovery point per target
- * region (so the RPO gauges are right after a restore). Serialized by {@link
+ * region (so the RPO gauges are right after a restore) and the retention passes under way (run
+ * again after a restore, so a pass cut short by a failure is finished). Serialized by {@link
  * EbsLineageEnumeratorStateSerializer}.
  *
  * <p>{@code acceptedIds} is the enumerator's own memory, not a copy: the state is serialized on the
@@ -30,9 +31,10 @@ public record EbsLineageEnumeratorState(
         Map<String, Long> intakePositions,
         AcceptedRequestIds acceptedIds,
         Map<String, List<LineageCopy>> lineageCopies,
-        Map<String, RecoveryPoint> recoveryPoints) {
+        Map<String, RecoveryPoint> recoveryPoints,
+        List<RetentionPass> retentionPasses) {
 
-    /** A state without recovery points (no DR policy, or none copied yet). */
+    /** A state without recovery points and retention passes (no DR policy, or no copy yet). */
     public EbsLineageEnumeratorState(
             List<PendingRequest> pendingRequests,
             List<LineageSplit> unassignedSplits,
@@ -47,10 +49,12 @@ public record EbsLineageEnumeratorState(
                 intakePositions,
                 acceptedIds,
                 lineageCopies,
-                Map.of());
+                Map.of(),
+                List.of());
     }
 
     public EbsLineageEnumeratorState {
+        retentionPasses = List.copyOf(retentionPasses);
         recoveryPoints = Collections.unmodifiableMap(new LinkedHashMap<>(recoveryPoints));
         Map<String, List<LineageCopy>> copies = new LinkedHashMap<>();
         lineageCopies.forEach((k, v) -> copies.put(k, List.copyOf(v)));
@@ -93,6 +97,20 @@ public record EbsLineageEnumeratorState(
      */
     public record RecoveryPoint(long completedMillis, String rule) {
         public RecoveryPoint {
+            Objects.requireNonNull(rule, "rule");
+        }
+    }
+
+    /**
+     * A retention pass of a lineage in a target region, under the rule that made its newest copy.
+     * Checkpointed while it runs; after a restore it runs again (a deletion repeated answers
+     * "already gone", so running it twice deletes nothing twice).
+     */
+    public record RetentionPass(String sourceRegion, String lineage, String region, String rule) {
+        public RetentionPass {
+            Objects.requireNonNull(sourceRegion, "sourceRegion");
+            Objects.requireNonNull(lineage, "lineage");
+            Objects.requireNonNull(region, "region");
             Objects.requireNonNull(rule, "rule");
         }
     }

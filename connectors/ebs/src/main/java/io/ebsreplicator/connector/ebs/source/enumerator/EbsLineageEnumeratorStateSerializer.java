@@ -5,6 +5,7 @@ import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.LineageCopy;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.RecoveryPoint;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.RetentionPass;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer;
@@ -40,8 +41,9 @@ import static io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer
  * source start time, writes the accepted request ids as fingerprints ({@link
  * AcceptedRequestIds#writeTo}) and the lineage copies compactly (snapshot ids packed as hex
  * digits): a fleet's week of request ids and its lineages fit in tens of MiB, not hundreds. Version
- * 8 appends the recovery points (count, then key, completion time and rule). Older versions'
- * accepted ids are read into fingerprints. Unknown versions and trailing bytes are rejected.
+ * 8 appends the recovery points (count, then key, completion time and rule) and the retention
+ * passes under way (count, then source region, lineage, region and rule). Older versions' accepted
+ * ids are read into fingerprints. Unknown versions and trailing bytes are rejected.
  */
 public final class EbsLineageEnumeratorStateSerializer
         implements SimpleVersionedSerializer<EbsLineageEnumeratorState> {
@@ -66,7 +68,7 @@ public final class EbsLineageEnumeratorStateSerializer
     /** Deadlines, priorities, source start times; compact accepted ids and lineage copies. */
     public static final int VERSION_7 = 7;
 
-    /** Recovery points of the lineages copied under a DR policy. */
+    /** Recovery points and retention passes of the lineages copied under a DR policy. */
     public static final int VERSION_8 = 8;
 
     public static final int CURRENT_VERSION = VERSION_8;
@@ -122,6 +124,13 @@ public final class EbsLineageEnumeratorStateSerializer
             out.writeUTF(e.getKey());
             out.writeLong(e.getValue().completedMillis());
             out.writeUTF(e.getValue().rule());
+        }
+        out.writeInt(state.retentionPasses().size());
+        for (RetentionPass pass : state.retentionPasses()) {
+            out.writeUTF(pass.sourceRegion());
+            out.writeUTF(pass.lineage());
+            out.writeUTF(pass.region());
+            out.writeUTF(pass.rule());
         }
         return out.getCopyOfBuffer();
     }
@@ -210,6 +219,17 @@ public final class EbsLineageEnumeratorStateSerializer
                 points.put(key, new RecoveryPoint(in.readLong(), in.readUTF()));
             }
         }
+        List<RetentionPass> passes = new ArrayList<>();
+        if (version >= VERSION_8) {
+            int n4 = in.readInt();
+            if (n4 < 0) {
+                throw new IOException("A negative count of retention passes: " + n4);
+            }
+            for (int i = 0; i < n4; i++) {
+                passes.add(
+                        new RetentionPass(in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF()));
+            }
+        }
         if (in.available() > 0) {
             throw new IOException(
                     "Trailing "
@@ -219,7 +239,7 @@ public final class EbsLineageEnumeratorStateSerializer
                             + ")");
         }
         return new EbsLineageEnumeratorState(
-                pending, splits, watched, positions, accepted, lineages, points);
+                pending, splits, watched, positions, accepted, lineages, points, passes);
     }
 
     /**

@@ -187,6 +187,9 @@ public final class EbsLineageSourceEnumerator
     /** The recovery points of the checkpoint, taken into {@link #rpo} once the policy is read. */
     private final Map<String, EbsLineageEnumeratorState.RecoveryPoint> restoredPoints;
 
+    /** The retention passes under way at the checkpoint, run again once the policy is read. */
+    private final List<EbsLineageEnumeratorState.RetentionPass> restoredPasses;
+
     private final Counter copiesDeleted = new SimpleCounter();
     private final Counter copiesDeleteFailed = new SimpleCounter();
     private final Counter plannedByPolicy = new SimpleCounter();
@@ -221,6 +224,7 @@ public final class EbsLineageSourceEnumerator
         this.windows = new StartWindows(watcher, MAX_PLANS_IN_FLIGHT, MAX_STARTS_IN_FLIGHT);
         this.unassigned = new ArrayDeque<>(state.unassignedSplits());
         this.restoredPoints = state.recoveryPoints();
+        this.restoredPasses = state.retentionPasses();
         this.policy = settings.policy() == null ? null : new PolicyPlanning(settings.policy());
         this.pruner =
                 policy == null
@@ -288,6 +292,20 @@ public final class EbsLineageSourceEnumerator
                         var known = policy.current().rule(rule);
                         return known == null ? null : known.rpo();
                     });
+            // Passes cut short by the failure run again (deleting a copy again is harmless).
+            for (EbsLineageEnumeratorState.RetentionPass pass : restoredPasses) {
+                var retention =
+                        RetentionPruner.retention(policy.current(), pass.rule(), pass.region());
+                if (retention != null) {
+                    pruner.prune(
+                            pass,
+                            retention,
+                            target ->
+                                    protectedCopies(
+                                            pass.sourceRegion() + "\n" + pass.lineage(), target),
+                            Instant.ofEpochMilli(clock.absoluteTimeMillis()));
+                }
+            }
             long every = settings.policyReloadInterval().toMillis();
             context.callAsync(policy::reload, this::onPolicyChecked, every, every);
             toPlan.forEach(this::planFromPolicy);
@@ -755,10 +773,10 @@ public final class EbsLineageSourceEnumerator
             return;
         }
         pruner.prune(
-                region,
-                r.lineage(),
+                new EbsLineageEnumeratorState.RetentionPass(
+                        r.sourceRegion(), r.lineage(), region, rule),
                 retention,
-                target -> protectedCopies(r, target),
+                target -> protectedCopies(chain(r), target),
                 Instant.ofEpochMilli(clock.absoluteTimeMillis()));
     }
 
@@ -767,7 +785,7 @@ public final class EbsLineageSourceEnumerator
      * copy in flight there, and, while a request of the same lineage is being planned, every copy
      * of the lineage that the plan may have chosen as its parent.
      */
-    private Set<String> protectedCopies(ReplicationRequest r, String region) {
+    private Set<String> protectedCopies(String lineage, String region) {
         Set<String> keep = new java.util.HashSet<>();
         for (Watch w : watcher.watches()) {
             for (ReplicationTarget t : w.request().request().targets()) {
@@ -776,7 +794,6 @@ public final class EbsLineageSourceEnumerator
                 }
             }
         }
-        String lineage = chain(r);
         for (Entry e : resolving.values()) {
             if (lineage.equals(e.chain())) {
                 LineagePlan plan = book.plan(e.request().request());
@@ -962,7 +979,8 @@ public final class EbsLineageSourceEnumerator
                 intake == null ? Map.of() : intake.positions(),
                 intake == null ? new AcceptedRequestIds() : intake.accepted(),
                 book.snapshot(),
-                rpo.snapshot());
+                rpo.snapshot(),
+                pruner == null ? List.of() : pruner.running());
     }
 
     @Override

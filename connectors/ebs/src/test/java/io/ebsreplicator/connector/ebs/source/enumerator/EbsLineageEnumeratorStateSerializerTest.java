@@ -577,7 +577,10 @@ class EbsLineageEnumeratorStateSerializerTest {
     /** Written once with the version 8 serializer; never regenerate. */
     static final String FIXTURE_V8 = "/serializer-fixtures/enumerator-state-v8.bin";
 
-    /** The state stored in {@link #FIXTURE_V8}: the version 7 state plus two recovery points. */
+    /**
+     * The state stored in {@link #FIXTURE_V8}: the version 7 state plus two recovery points and a
+     * retention pass under way.
+     */
     static EbsLineageEnumeratorState fixtureStateV8() {
         EbsLineageEnumeratorState v7 = fixtureStateV7();
         Map<String, EbsLineageEnumeratorState.RecoveryPoint> points = new LinkedHashMap<>();
@@ -594,7 +597,10 @@ class EbsLineageEnumeratorStateSerializerTest {
                 v7.intakePositions(),
                 v7.acceptedIds(),
                 v7.lineageCopies(),
-                points);
+                points,
+                List.of(
+                        new EbsLineageEnumeratorState.RetentionPass(
+                                "us-east-1", "vol-0123456789abcdef2", "eu-west-1", "gold")));
     }
 
     @Test

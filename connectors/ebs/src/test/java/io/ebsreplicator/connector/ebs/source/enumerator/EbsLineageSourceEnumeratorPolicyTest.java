@@ -466,7 +466,9 @@ class EbsLineageSourceEnumeratorPolicyTest {
                         checkpoint.watchedTargets(),
                         checkpoint.intakePositions(),
                         checkpoint.acceptedIds(),
-                        checkpoint.lineageCopies());
+                        checkpoint.lineageCopies(),
+                        checkpoint.recoveryPoints(),
+                        List.of()); // the pass cut short is left to the next copy here
         Coordinator restored = h.bounded(1, restoredState, settings).readers(1).start();
         String c4 = completeCopy(restored, target, "e-4");
         target.release(); // the first's deletions arrive, then the restored pass's
@@ -484,6 +486,54 @@ class EbsLineageSourceEnumeratorPolicyTest {
         assertThat(restored.call(EbsLineageSourceEnumerator::deletionCounts))
                 .as("deleted or already gone: none failed")
                 .containsExactly(3, 0);
+    }
+
+    @Test
+    void aRetentionPassCutShortByAFailureRunsAgainAfterTheRestore() throws Exception {
+        Files.writeString(
+                policyFile,
+                """
+                {"version": 1, "rules": [{"name": "keep1", "select": {"lineages": ["vol-1"]},
+                  "targets": [{"region": "eu-west-1", "retention": {"keepLast": 1}}]}]}
+                """);
+        String s1 = h.sourceSnapshot(1);
+        String s2 = h.nextSourceSnapshot(s1);
+        EnumeratorHarness.Settings settings = settings().splitsPerRequest(1).policy(policyFile);
+        FakeEbsProxy target = h.region(TARGET);
+        target.hold("DeleteSnapshot");
+        Coordinator first =
+                h.bounded(
+                                1,
+                                EnumeratorHarness.state(
+                                        h.now(),
+                                        event("e-1", s1, "vol-1"),
+                                        event("e-2", s2, "vol-1")),
+                                settings)
+                        .readers(1)
+                        .start();
+        String c1 = completeCopy(first, target, "e-1");
+        String c2 = completeCopy(first, target, "e-2"); // deletes c1: the call is out
+        EbsLineageEnumeratorState checkpoint = first.checkpoint();
+        first.close();
+
+        assertThat(checkpoint.retentionPasses())
+                .containsExactly(
+                        new EbsLineageEnumeratorState.RetentionPass(
+                                SOURCE, "vol-1", TARGET, "keep1"));
+        Coordinator restored = h.bounded(1, checkpoint, settings).readers(1).start();
+        restored.context.settle();
+        target.release();
+        restored.context.settle();
+
+        assertThat(target.deleted()).containsExactly(c1);
+        assertThat(target.status(c2)).isEqualTo("completed");
+        assertThat(restored.call(EbsLineageSourceEnumerator::deletions))
+                .as("the pass ran again after the restore, without a new copy")
+                .extracting(RetentionPruner.Deletion::snapshotId, RetentionPruner.Deletion::outcome)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                c1, RetentionPruner.Deleted.ALREADY_GONE));
+        assertThat(restored.checkpoint().retentionPasses()).as("and ended").isEmpty();
     }
 
     @Test
