@@ -44,9 +44,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * regions keeping 3 copies and a volume rule to one. Every matching snapshot is copied
  * (incrementally after each volume's first), unmatched events get no copy, each region keeps
  * exactly the newest 3 copies of each tagged volume, and the newest copy is byte-identical to its
- * source. An event of a snapshot that does not exist ends in one {@code SNAPSHOT_NOT_FOUND}
- * failure. {@code status} shows every lineage meeting its objective, then, after one volume's
- * events stop while the others go on, that volume alone over its objective.
+ * source. The job is killed as soon as retention deleted a first copy and restored from its last
+ * checkpoint: still one result per copy, and each region keeps exactly what the retention says (no
+ * copy that should stay was deleted). An event of a snapshot that does not exist ends in one {@code
+ * SNAPSHOT_NOT_FOUND} failure. {@code status} shows every lineage meeting its objective, then,
+ * after one volume's events stop while the others go on, that volume alone over its objective.
  */
 class DrServiceITCase {
 
@@ -89,7 +91,9 @@ class DrServiceITCase {
                 """);
         String requests = KAFKA.newTopic("requests", 2);
         String results = KAFKA.newTopic("results");
-        JobClient job = serve(policy, requests, results);
+        String deadLetters = KAFKA.newTopic("dead-letters");
+        Path checkpoints = dir.resolve("checkpoints");
+        JobClient job = serve(policy, requests, results, deadLetters, checkpoints, null);
         try {
             Map<String, List<String>> gold = new LinkedHashMap<>();
             List<String> db = new ArrayList<>();
@@ -154,6 +158,19 @@ class DrServiceITCase {
                                     SnapshotEventsSamples.bytes("copy-snapshot-failed"),
                                     StandardCharsets.UTF_8)
                             .getBytes(StandardCharsets.UTF_8));
+
+            // Killed (no savepoint) as soon as retention deleted a copy, while the passes of the
+            // other lineages are under way, and restored from its last checkpoint.
+            awaitFirstDeletion(checkpoints);
+            job.cancel().get();
+            job =
+                    serve(
+                            policy,
+                            requests,
+                            results,
+                            deadLetters,
+                            checkpoints,
+                            newestCheckpoint(checkpoints).toString());
 
             int expected = GOLD_VOLUMES * SNAPSHOTS_PER_VOLUME * 2 + db.size() + 1;
             List<ReplicationResult> all = awaitResults(results, expected);
@@ -312,7 +329,66 @@ class DrServiceITCase {
                 code, out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8));
     }
 
-    private static JobClient serve(Path policy, String requests, String results) throws Exception {
+    /**
+     * Waits until retention deleted a copy of a gold lineage in {@link #WEST} and the job has
+     * completed a checkpoint.
+     */
+    private static void awaitFirstDeletion(Path checkpoints) throws Exception {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+        while (true) {
+            for (Snapshot s : EBS.service().snapshots(WEST)) {
+                if (s.tags().stream().anyMatch(t -> t.key().equals(PolicyRule.LINEAGE_TAG))) {
+                    seen.add(s.id());
+                }
+            }
+            if (seen.stream().anyMatch(id -> EBS.service().deleted(WEST, id))
+                    && newestCheckpoint(checkpoints) != null) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("a first deletion").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    /** The newest completed checkpoint (with its metadata), or {@code null}. */
+    private static Path newestCheckpoint(Path root) throws Exception {
+        if (!Files.exists(root)) {
+            return null;
+        }
+        try (java.util.stream.Stream<Path> files = Files.walk(root)) {
+            return files.filter(p -> p.getFileName().toString().equals("_metadata"))
+                    .map(Path::getParent)
+                    .max(java.util.Comparator.comparingLong(DrServiceITCase::modified))
+                    .orElse(null);
+        }
+    }
+
+    private static long modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p.resolve("_metadata")).toMillis();
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+    }
+
+    private static JobClient serve(
+            Path policy,
+            String requests,
+            String results,
+            String deadLetters,
+            Path checkpoints,
+            String restoreFrom)
+            throws Exception {
+        Configuration conf = new Configuration();
+        conf.setString("execution.checkpointing.dir", checkpoints.toUri().toString());
+        conf.setString(
+                "execution.checkpointing.externalized-checkpoint-retention",
+                "RETAIN_ON_CANCELLATION");
+        conf.setString("execution.checkpointing.num-retained", "3");
+        if (restoreFrom != null) {
+            conf.setString("execution.state-recovery.path", restoreFrom);
+        }
         Configuration options = new Configuration();
         String url = EBS.endpoint().toString();
         options.set(EbsReplicationOptions.ENDPOINTS, Map.of(SOURCE, url, WEST, url, EU, url));
@@ -321,7 +397,7 @@ class DrServiceITCase {
         options.set(EbsReplicationOptions.COMPLETION_POLL_INTERVAL, Duration.ofMillis(100));
         options.set(EbsReplicationOptions.TARGET_WATCH_INTERVAL, Duration.ofMillis(300));
         options.set(EbsReplicationOptions.POLICY_FILE, policy.toString());
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, conf);
         env.enableCheckpointing(500);
         ServePipeline.build(
                 env,
@@ -329,7 +405,7 @@ class DrServiceITCase {
                         KAFKA.bootstrapServers(),
                         requests,
                         results,
-                        KAFKA.newTopic("dead-letters"),
+                        deadLetters,
                         null,
                         Duration.ofMinutes(5),
                         java.util.Map.of()),

@@ -126,8 +126,8 @@ final class RetentionPruner {
                                                 ended(key);
                                                 LOG.warn(
                                                         "Retention of lineage {} in {}: the copies"
-                                                                + " could not be listed; the next"
-                                                                + " completed copy tries again: {}",
+                                                                + " could not be listed; the lineage's"
+                                                                + " next pass tries again: {}",
                                                         lineage,
                                                         region,
                                                         error.toString());
@@ -202,7 +202,7 @@ final class RetentionPruner {
                                 : Deleted.ALREADY_GONE;
         if (error != null) {
             LOG.warn(
-                    "Retention of lineage {} in {}: deleting {} failed; the next completed copy"
+                    "Retention of lineage {} in {}: deleting {} failed; the lineage's next pass"
                             + " tries again: {}",
                     lineage,
                     region,
