@@ -194,8 +194,7 @@ class EbsLineageSourceEnumeratorPolicyTest {
     void aSourceThatIsRefusedFailsAtOnceWithTheReasonEbsGave() throws Exception {
         String denied = h.sourceSnapshot(1);
         source.failNext(
-                "DescribeSnapshots",
-                () -> FakeEbsProxy.fatal("AccessDeniedException", "UNAUTHORIZED_ACCOUNT"));
+                "DescribeSnapshots", () -> FakeEbsProxy.fatal("UnauthorizedOperation", null));
 
         Coordinator c = start(event("e-denied", denied, "vol-00000000000000001"));
 
