@@ -286,26 +286,7 @@ public final class EbsLineageSourceEnumerator
         if (policy != null) {
             // An invalid or unreadable policy fails the start: better than copying nothing.
             policy.load();
-            rpo.restore(
-                    restoredPoints,
-                    rule -> {
-                        var known = policy.current().rule(rule);
-                        return known == null ? null : known.rpo();
-                    });
-            // Passes cut short by the failure run again (deleting a copy again is harmless).
-            for (EbsLineageEnumeratorState.RetentionPass pass : restoredPasses) {
-                var retention =
-                        RetentionPruner.retention(policy.current(), pass.rule(), pass.region());
-                if (retention != null) {
-                    pruner.prune(
-                            pass,
-                            retention,
-                            target ->
-                                    protectedCopies(
-                                            pass.sourceRegion() + "\n" + pass.lineage(), target),
-                            Instant.ofEpochMilli(clock.absoluteTimeMillis()));
-                }
-            }
+            resumeFromCheckpoint();
             long every = settings.policyReloadInterval().toMillis();
             context.callAsync(policy::reload, this::onPolicyChecked, every, every);
             toPlan.forEach(this::planFromPolicy);
@@ -315,6 +296,32 @@ public final class EbsLineageSourceEnumerator
     }
 
     // ------------------------------------------------------------------ policy
+
+    /**
+     * Under a DR policy, once it is read: the RPO gauges carry on from the checkpoint's recovery
+     * points, and the retention passes cut short by the failure run again (deleting a copy again is
+     * harmless: EBS answers that it is gone).
+     */
+    private void resumeFromCheckpoint() {
+        rpo.restore(
+                restoredPoints,
+                rule -> {
+                    var known = policy.current().rule(rule);
+                    return known == null ? null : known.rpo();
+                });
+        for (EbsLineageEnumeratorState.RetentionPass pass : restoredPasses) {
+            var retention = RetentionPruner.retention(policy.current(), pass.rule(), pass.region());
+            if (retention != null) {
+                pruner.prune(
+                        pass,
+                        retention,
+                        target ->
+                                protectedCopies(
+                                        pass.sourceRegion() + "\n" + pass.lineage(), target),
+                        Instant.ofEpochMilli(clock.absoluteTimeMillis()));
+            }
+        }
+    }
 
     /** What a periodic read of the policy file found, on the coordinator thread. */
     private void onPolicyChecked(
