@@ -29,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,7 +44,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * regions keeping 3 copies and a volume rule to one. Every matching snapshot is copied
  * (incrementally after each volume's first), unmatched events get no copy, each region keeps
  * exactly the newest 3 copies of each tagged volume, and the newest copy is byte-identical to its
- * source.
+ * source. The job is killed as soon as retention deleted a first copy and restored from its last
+ * checkpoint: still one result per copy, and each region keeps exactly what the retention says (no
+ * copy that should stay was deleted). An event of a snapshot that does not exist ends in one {@code
+ * SNAPSHOT_NOT_FOUND} failure. {@code status} shows every lineage meeting its objective, then,
+ * after one volume's events stop while the others go on, that volume alone over its objective.
  */
 class DrServiceITCase {
 
@@ -55,6 +60,9 @@ class DrServiceITCase {
     static final int GOLD_VOLUMES = 8;
 
     static final int SNAPSHOTS_PER_VOLUME = 6;
+
+    /** A snapshot that does not exist in the source region. */
+    static final String MISSING = "snap-00000000000dead01";
 
     @RegisterExtension static final KafkaBrokerExtension KAFKA = new KafkaBrokerExtension();
 
@@ -83,7 +91,9 @@ class DrServiceITCase {
                 """);
         String requests = KAFKA.newTopic("requests", 2);
         String results = KAFKA.newTopic("results");
-        JobClient job = serve(policy, requests, results);
+        String deadLetters = KAFKA.newTopic("dead-letters");
+        Path checkpoints = dir.resolve("checkpoints");
+        JobClient job = serve(policy, requests, results, deadLetters, checkpoints, null);
         try {
             Map<String, List<String>> gold = new LinkedHashMap<>();
             List<String> db = new ArrayList<>();
@@ -138,6 +148,8 @@ class DrServiceITCase {
             for (String snap : unmatched) {
                 publish(requests, "vol-000000000000000e0", snap);
             }
+            // An event of a snapshot that does not exist fails with its reason.
+            publish(requests, "vol-00000000000000001", MISSING);
             // A failed event is skipped.
             KAFKA.produce(
                     requests,
@@ -147,9 +159,35 @@ class DrServiceITCase {
                                     StandardCharsets.UTF_8)
                             .getBytes(StandardCharsets.UTF_8));
 
-            int expected = GOLD_VOLUMES * SNAPSHOTS_PER_VOLUME * 2 + db.size();
-            List<ReplicationResult> got = awaitResults(results, expected);
+            // Killed (no savepoint) as soon as retention deleted a copy, while the passes of the
+            // other lineages are under way, and restored from its last checkpoint.
+            awaitFirstDeletion(checkpoints);
+            job.cancel().get();
+            job =
+                    serve(
+                            policy,
+                            requests,
+                            results,
+                            deadLetters,
+                            checkpoints,
+                            newestCheckpoint(checkpoints).toString());
 
+            int expected = GOLD_VOLUMES * SNAPSHOTS_PER_VOLUME * 2 + db.size() + 1;
+            List<ReplicationResult> all = awaitResults(results, expected);
+
+            assertThat(all)
+                    .filteredOn(r -> r.getSourceSnapshotId().equals(MISSING))
+                    .as("no rule can be chosen: one failure, keyed by the source region")
+                    .singleElement()
+                    .satisfies(
+                            r -> {
+                                assertThat(r.getStatus()).isEqualTo(ResultStatus.FAILED);
+                                assertThat(r.getTargetRegion()).isEqualTo(SOURCE);
+                                assertThat(r.getError().getReason())
+                                        .isEqualTo("SNAPSHOT_NOT_FOUND");
+                            });
+            List<ReplicationResult> got =
+                    all.stream().filter(r -> !r.getSourceSnapshotId().equals(MISSING)).toList();
             assertThat(got).allMatch(r -> r.getStatus() == ResultStatus.COMPLETED, "all completed");
             for (Map.Entry<String, List<String>> e : gold.entrySet()) {
                 for (int s = 0; s < SNAPSHOTS_PER_VOLUME; s++) {
@@ -218,12 +256,139 @@ class DrServiceITCase {
             assertThat(copiesOf(WEST, "vol-0000000000000000d"))
                     .as("young copies stay under the age rule")
                     .hasSize(SNAPSHOTS_PER_VOLUME);
+
+            // status, judged when the last copy completed: every lineage meets its objective.
+            Instant last =
+                    got.stream()
+                            .map(ReplicationResult::getCompletedAt)
+                            .max(Instant::compareTo)
+                            .get();
+            Status meeting = status(policy, results, last);
+            assertThat(meeting.code()).as(meeting.text()).isZero();
+            assertThat(meeting.lines("MEETS")).hasSize(GOLD_VOLUMES * 2);
+            assertThat(meeting.lines("OVER")).isEmpty();
+
+            // The first volume's events stop; the others take one more snapshot each.
+            String stopped = gold.keySet().iterator().next();
+            Instant stoppedNewest =
+                    got.stream()
+                            .filter(r -> gold.get(stopped).contains(r.getSourceSnapshotId()))
+                            .map(ReplicationResult::getCompletedAt)
+                            .max(Instant::compareTo)
+                            .get();
+            try (EbsProxy source = TestSnapshots.proxy(EBS.server(), SOURCE)) {
+                for (Map.Entry<String, List<String>> e : gold.entrySet()) {
+                    if (!e.getKey().equals(stopped)) {
+                        String next =
+                                TestSnapshots.write(
+                                        source,
+                                        e.getValue().get(SNAPSHOTS_PER_VOLUME - 1),
+                                        1,
+                                        new int[] {7, 17},
+                                        e.getKey().hashCode(),
+                                        Map.of("tier", "gold"));
+                        publish(requests, e.getKey(), next);
+                    }
+                }
+            }
+            awaitResults(results, expected + (GOLD_VOLUMES - 1) * 2);
+            // Judged just past the stopped lineage's objective (the rule's 1 h): it alone is over.
+            Status over =
+                    status(policy, results, stoppedNewest.plus(Duration.ofHours(1)).plusMillis(1));
+            assertThat(over.code()).as(over.text()).isEqualTo(1);
+            assertThat(over.lines("OVER"))
+                    .hasSize(2)
+                    .allSatisfy(line -> assertThat(line).contains(stopped));
+            assertThat(over.lines("MEETS")).hasSize((GOLD_VOLUMES - 1) * 2);
         } finally {
             job.cancel().get();
         }
     }
 
-    private static JobClient serve(Path policy, String requests, String results) throws Exception {
+    /** What {@code status} printed, and its exit code. */
+    record Status(int code, String text) {
+        List<String> lines(String verdict) {
+            return text.lines().filter(l -> l.endsWith(" " + verdict)).toList();
+        }
+    }
+
+    private static Status status(Path policy, String results, Instant at) throws Exception {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int code =
+                StatusCommand.run(
+                        new String[] {
+                            "--bootstrap-servers", KAFKA.bootstrapServers(),
+                            "--policy", policy.toString(),
+                            "--topic", results,
+                            "--at", at.toString()
+                        },
+                        new java.io.PrintStream(out, true, StandardCharsets.UTF_8),
+                        new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Status(
+                code, out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Waits until retention deleted a copy of a gold lineage in {@link #WEST} and the job has
+     * completed a checkpoint.
+     */
+    private static void awaitFirstDeletion(Path checkpoints) throws Exception {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+        while (true) {
+            for (Snapshot s : EBS.service().snapshots(WEST)) {
+                if (s.tags().stream().anyMatch(t -> t.key().equals(PolicyRule.LINEAGE_TAG))) {
+                    seen.add(s.id());
+                }
+            }
+            if (seen.stream().anyMatch(id -> EBS.service().deleted(WEST, id))
+                    && newestCheckpoint(checkpoints) != null) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("a first deletion").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    /** The newest completed checkpoint (with its metadata), or {@code null}. */
+    private static Path newestCheckpoint(Path root) throws Exception {
+        if (!Files.exists(root)) {
+            return null;
+        }
+        try (java.util.stream.Stream<Path> files = Files.walk(root)) {
+            return files.filter(p -> p.getFileName().toString().equals("_metadata"))
+                    .map(Path::getParent)
+                    .max(java.util.Comparator.comparingLong(DrServiceITCase::modified))
+                    .orElse(null);
+        }
+    }
+
+    private static long modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p.resolve("_metadata")).toMillis();
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+    }
+
+    private static JobClient serve(
+            Path policy,
+            String requests,
+            String results,
+            String deadLetters,
+            Path checkpoints,
+            String restoreFrom)
+            throws Exception {
+        Configuration conf = new Configuration();
+        conf.setString("execution.checkpointing.dir", checkpoints.toUri().toString());
+        conf.setString(
+                "execution.checkpointing.externalized-checkpoint-retention",
+                "RETAIN_ON_CANCELLATION");
+        conf.setString("execution.checkpointing.num-retained", "3");
+        if (restoreFrom != null) {
+            conf.setString("execution.state-recovery.path", restoreFrom);
+        }
         Configuration options = new Configuration();
         String url = EBS.endpoint().toString();
         options.set(EbsReplicationOptions.ENDPOINTS, Map.of(SOURCE, url, WEST, url, EU, url));
@@ -232,7 +397,7 @@ class DrServiceITCase {
         options.set(EbsReplicationOptions.COMPLETION_POLL_INTERVAL, Duration.ofMillis(100));
         options.set(EbsReplicationOptions.TARGET_WATCH_INTERVAL, Duration.ofMillis(300));
         options.set(EbsReplicationOptions.POLICY_FILE, policy.toString());
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, conf);
         env.enableCheckpointing(500);
         ServePipeline.build(
                 env,
@@ -240,7 +405,7 @@ class DrServiceITCase {
                         KAFKA.bootstrapServers(),
                         requests,
                         results,
-                        KAFKA.newTopic("dead-letters"),
+                        deadLetters,
                         null,
                         Duration.ofMinutes(5),
                         java.util.Map.of()),

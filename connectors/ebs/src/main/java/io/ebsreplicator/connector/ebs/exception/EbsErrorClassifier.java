@@ -79,6 +79,12 @@ public final class EbsErrorClassifier {
      */
     public static final String SNAPSHOT_GONE = "InvalidSnapshot.NotFound";
 
+    /** EC2's code for a call the account's policy does not allow (e.g. DescribeSnapshots). */
+    static final String EC2_UNAUTHORIZED = "UnauthorizedOperation";
+
+    /** EC2's code for credentials it does not accept. */
+    static final String EC2_AUTH_FAILURE = "AuthFailure";
+
     /** The message EBS gives when it lost the body of a PutSnapshotBlock on the way; transient. */
     static final String FAILED_TO_READ_BLOCK_DATA = "Failed to read block data";
 
@@ -175,7 +181,8 @@ public final class EbsErrorClassifier {
                             ? FailureReason.UNRELATED_BASE
                             : FailureReason.REJECTED_BY_EBS;
             case "ResourceNotFoundException", SNAPSHOT_GONE -> FailureReason.SNAPSHOT_NOT_FOUND;
-            case "AccessDeniedException" -> FailureReason.ACCESS_DENIED;
+            case "AccessDeniedException", EC2_UNAUTHORIZED, EC2_AUTH_FAILURE ->
+                    FailureReason.ACCESS_DENIED;
             case "ServiceQuotaExceededException" -> FailureReason.QUOTA_EXCEEDED;
             case "ConflictException" -> FailureReason.REQUEST_ID_REUSED;
             default -> FailureReason.TARGET_FAILED;
@@ -348,6 +355,9 @@ public final class EbsErrorClassifier {
                         SNAPSHOT_GONE,
                         // EC2 DeleteSnapshot of a snapshot still pending.
                         "IncorrectState",
+                        // EC2 calls the account may not make, or credentials EC2 refuses.
+                        EC2_UNAUTHORIZED,
+                        EC2_AUTH_FAILURE,
                         // Client side: the simple names errorCode() gives them.
                         ApiCallAttemptTimeoutException.class.getSimpleName(),
                         ApiCallTimeoutException.class.getSimpleName(),

@@ -31,6 +31,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.SocketException;
 import java.nio.channels.ClosedChannelException;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
@@ -448,6 +449,21 @@ class EbsErrorClassifierTest {
                                                 .build())
                                 .build();
         assertFatal(e, "InvalidSnapshot.NotFound", null, FailureReason.SNAPSHOT_NOT_FOUND);
+    }
+
+    @Test
+    void ec2RefusalsAreFatalAccessDenied() {
+        for (String code : List.of("UnauthorizedOperation", "AuthFailure")) {
+            Ec2Exception e =
+                    (Ec2Exception)
+                            Ec2Exception.builder()
+                                    .statusCode(code.equals("AuthFailure") ? 401 : 403)
+                                    .awsErrorDetails(
+                                            AwsErrorDetails.builder().errorCode(code).build())
+                                    .build();
+            assertFatal(e, code, null, FailureReason.ACCESS_DENIED);
+            assertThat(EbsErrorClassifier.isKnownErrorCode(code)).isTrue();
+        }
     }
 
     @Test

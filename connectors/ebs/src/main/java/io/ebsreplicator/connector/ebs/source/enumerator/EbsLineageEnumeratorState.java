@@ -13,9 +13,12 @@ import java.util.Objects;
  * What the enumerator checkpoints: requests not yet resolved into splits (including those being
  * resolved, which are resolved again after a restore: their StartSnapshot calls are idempotent),
  * splits not yet assigned to a reader, the target snapshots it watches until EBS lets them go, the
- * completed copies of each lineage, and in a long-running job the intake's position after the last
+ * completed copies of each lineage, in a long-running job the intake's position after the last
  * message taken (stream to next offset) with the request ids accepted recently, so a replayed or
- * duplicated id is replicated once. Serialized by {@link EbsLineageEnumeratorStateSerializer}.
+ * duplicated id is replicated once, and under a DR policy each lineage's recovery point per target
+ * region (so the RPO gauges are right after a restore) and the retention passes under way (run
+ * again after a restore, so a pass cut short by a failure is finished). Serialized by {@link
+ * EbsLineageEnumeratorStateSerializer}.
  *
  * <p>{@code acceptedIds} is the enumerator's own memory, not a copy: the state is serialized on the
  * coordinator thread right after it is taken, before anything changes it, and copying a million ids
@@ -27,9 +30,32 @@ public record EbsLineageEnumeratorState(
         List<WatchedTarget> watchedTargets,
         Map<String, Long> intakePositions,
         AcceptedRequestIds acceptedIds,
-        Map<String, List<LineageCopy>> lineageCopies) {
+        Map<String, List<LineageCopy>> lineageCopies,
+        Map<String, RecoveryPoint> recoveryPoints,
+        List<RetentionPass> retentionPasses) {
+
+    /** A state without recovery points and retention passes (no DR policy, or no copy yet). */
+    public EbsLineageEnumeratorState(
+            List<PendingRequest> pendingRequests,
+            List<LineageSplit> unassignedSplits,
+            List<WatchedTarget> watchedTargets,
+            Map<String, Long> intakePositions,
+            AcceptedRequestIds acceptedIds,
+            Map<String, List<LineageCopy>> lineageCopies) {
+        this(
+                pendingRequests,
+                unassignedSplits,
+                watchedTargets,
+                intakePositions,
+                acceptedIds,
+                lineageCopies,
+                Map.of(),
+                List.of());
+    }
 
     public EbsLineageEnumeratorState {
+        retentionPasses = List.copyOf(retentionPasses);
+        recoveryPoints = Collections.unmodifiableMap(new LinkedHashMap<>(recoveryPoints));
         Map<String, List<LineageCopy>> copies = new LinkedHashMap<>();
         lineageCopies.forEach((k, v) -> copies.put(k, List.copyOf(v)));
         lineageCopies = Collections.unmodifiableMap(copies);
@@ -63,6 +89,31 @@ public record EbsLineageEnumeratorState(
      */
     public record LineageCopy(
             String sourceSnapshotId, String targetSnapshotId, long sourceStartMillis) {}
+
+    /**
+     * The newest copy of a lineage in a target region made under a DR policy, keyed like the
+     * lineage copies ({@link LineageBook#key}): when it completed, and the rule that made it (whose
+     * {@code rpo} is its objective, looked up in the policy in use after a restore).
+     */
+    public record RecoveryPoint(long completedMillis, String rule) {
+        public RecoveryPoint {
+            Objects.requireNonNull(rule, "rule");
+        }
+    }
+
+    /**
+     * A retention pass of a lineage in a target region, under the rule that made its newest copy.
+     * Checkpointed while it runs; after a restore it runs again (a deletion repeated answers
+     * "already gone", so running it twice deletes nothing twice).
+     */
+    public record RetentionPass(String sourceRegion, String lineage, String region, String rule) {
+        public RetentionPass {
+            Objects.requireNonNull(sourceRegion, "sourceRegion");
+            Objects.requireNonNull(lineage, "lineage");
+            Objects.requireNonNull(region, "region");
+            Objects.requireNonNull(rule, "rule");
+        }
+    }
 
     /**
      * A request with the time it was accepted (durations and lag are measured from it) and the

@@ -4,6 +4,8 @@ import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.LineageCopy;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.RecoveryPoint;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.RetentionPass;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer;
@@ -38,10 +40,11 @@ import static io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer
  * one per kind. Version 7 adds each request's deadline and priority and each watched target's
  * source start time, writes the accepted request ids as fingerprints ({@link
  * AcceptedRequestIds#writeTo}) and the lineage copies compactly (snapshot ids packed as hex
- * digits): a fleet's week of request ids and its lineages fit in tens of MiB, not hundreds. Older
- * versions' accepted ids are read into fingerprints. Version 8 writes the splits in the split
- * version 6 layout and adds each target's optional role. Unknown versions and trailing bytes are
- * rejected.
+ * digits): a fleet's week of request ids and its lineages fit in tens of MiB, not hundreds. Version
+ * 8 appends the recovery points (count, then key, completion time and rule) and the retention
+ * passes under way (count, then source region, lineage, region and rule). Version 9 writes the
+ * splits in the split version 6 layout and adds each target's optional role. Older versions'
+ * accepted ids are read into fingerprints. Unknown versions and trailing bytes are rejected.
  */
 public final class EbsLineageEnumeratorStateSerializer
         implements SimpleVersionedSerializer<EbsLineageEnumeratorState> {
@@ -66,10 +69,13 @@ public final class EbsLineageEnumeratorStateSerializer
     /** Deadlines, priorities, source start times; compact accepted ids and lineage copies. */
     public static final int VERSION_7 = 7;
 
-    /** Target roles, in requests and in splits. */
+    /** Recovery points and retention passes of the lineages copied under a DR policy. */
     public static final int VERSION_8 = 8;
 
-    public static final int CURRENT_VERSION = VERSION_8;
+    /** Target roles, in requests and in splits. */
+    public static final int VERSION_9 = 9;
+
+    public static final int CURRENT_VERSION = VERSION_9;
 
     @Override
     public int getVersion() {
@@ -116,6 +122,19 @@ public final class EbsLineageEnumeratorStateSerializer
                 writeSnapshotId(c.targetSnapshotId(), out);
                 out.writeLong(c.sourceStartMillis());
             }
+        }
+        out.writeInt(state.recoveryPoints().size());
+        for (Map.Entry<String, RecoveryPoint> e : state.recoveryPoints().entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeLong(e.getValue().completedMillis());
+            out.writeUTF(e.getValue().rule());
+        }
+        out.writeInt(state.retentionPasses().size());
+        for (RetentionPass pass : state.retentionPasses()) {
+            out.writeUTF(pass.sourceRegion());
+            out.writeUTF(pass.lineage());
+            out.writeUTF(pass.region());
+            out.writeUTF(pass.rule());
         }
         return out.getCopyOfBuffer();
     }
@@ -193,6 +212,28 @@ public final class EbsLineageEnumeratorStateSerializer
                 lineages.put(key, list);
             }
         }
+        Map<String, RecoveryPoint> points = new LinkedHashMap<>();
+        if (version >= VERSION_8) {
+            int n3 = in.readInt();
+            if (n3 < 0) {
+                throw new IOException("A negative count of recovery points: " + n3);
+            }
+            for (int i = 0; i < n3; i++) {
+                String key = in.readUTF();
+                points.put(key, new RecoveryPoint(in.readLong(), in.readUTF()));
+            }
+        }
+        List<RetentionPass> passes = new ArrayList<>();
+        if (version >= VERSION_8) {
+            int n4 = in.readInt();
+            if (n4 < 0) {
+                throw new IOException("A negative count of retention passes: " + n4);
+            }
+            for (int i = 0; i < n4; i++) {
+                passes.add(
+                        new RetentionPass(in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF()));
+            }
+        }
         if (in.available() > 0) {
             throw new IOException(
                     "Trailing "
@@ -202,7 +243,7 @@ public final class EbsLineageEnumeratorStateSerializer
                             + ")");
         }
         return new EbsLineageEnumeratorState(
-                pending, splits, watched, positions, accepted, lineages);
+                pending, splits, watched, positions, accepted, lineages, points, passes);
     }
 
     /**
@@ -258,7 +299,7 @@ public final class EbsLineageEnumeratorStateSerializer
 
     /** The split layout a state version holds. */
     private static int splitVersion(int version) {
-        if (version >= VERSION_8) {
+        if (version >= VERSION_9) {
             return LineageSplitSerializer.VERSION_6;
         }
         return version >= VERSION_6
@@ -333,7 +374,7 @@ public final class EbsLineageEnumeratorStateSerializer
                 tags.put(in.readUTF(), in.readUTF());
             }
             String description = readOptional(in);
-            String role = version >= VERSION_8 ? readOptional(in) : null;
+            String role = version >= VERSION_9 ? readOptional(in) : null;
             targets.add(new ReplicationTarget(targetRegion, parent, kms, tags, description, role));
         }
         if (version < VERSION_4) {

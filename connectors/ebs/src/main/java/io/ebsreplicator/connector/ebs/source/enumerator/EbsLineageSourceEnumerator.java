@@ -185,6 +185,13 @@ public final class EbsLineageSourceEnumerator
     private static final int DELETIONS_REMEMBERED = 1000;
 
     private final RpoTracker rpo = new RpoTracker();
+
+    /** The recovery points of the checkpoint, taken into {@link #rpo} once the policy is read. */
+    private final Map<String, EbsLineageEnumeratorState.RecoveryPoint> restoredPoints;
+
+    /** The retention passes under way at the checkpoint, run again once the policy is read. */
+    private final List<EbsLineageEnumeratorState.RetentionPass> restoredPasses;
+
     private final Counter copiesDeleted = new SimpleCounter();
     private final Counter copiesDeleteFailed = new SimpleCounter();
     private final Counter plannedByPolicy = new SimpleCounter();
@@ -218,6 +225,8 @@ public final class EbsLineageSourceEnumerator
                         settings.maxPending());
         this.windows = new StartWindows(watcher, MAX_PLANS_IN_FLIGHT, MAX_STARTS_IN_FLIGHT);
         this.unassigned = new ArrayDeque<>(state.unassignedSplits());
+        this.restoredPoints = state.recoveryPoints();
+        this.restoredPasses = state.retentionPasses();
         this.policy = settings.policy() == null ? null : new PolicyPlanning(settings.policy());
         this.pruner =
                 policy == null
@@ -281,6 +290,7 @@ public final class EbsLineageSourceEnumerator
         if (policy != null) {
             // An invalid or unreadable policy fails the start: better than copying nothing.
             policy.load();
+            resumeFromCheckpoint();
             long every = settings.policyReloadInterval().toMillis();
             context.callAsync(policy::reload, this::onPolicyChecked, every, every);
             toPlan.forEach(this::planFromPolicy);
@@ -290,6 +300,32 @@ public final class EbsLineageSourceEnumerator
     }
 
     // ------------------------------------------------------------------ policy
+
+    /**
+     * Under a DR policy, once it is read: the RPO gauges carry on from the checkpoint's recovery
+     * points, and the retention passes cut short by the failure run again (deleting a copy again is
+     * harmless: EBS answers that it is gone).
+     */
+    private void resumeFromCheckpoint() {
+        rpo.restore(
+                restoredPoints,
+                rule -> {
+                    var known = policy.current().rule(rule);
+                    return known == null ? null : known.rpo();
+                });
+        for (EbsLineageEnumeratorState.RetentionPass pass : restoredPasses) {
+            var retention = RetentionPruner.retention(policy.current(), pass.rule(), pass.region());
+            if (retention != null) {
+                pruner.prune(
+                        pass,
+                        retention,
+                        target ->
+                                protectedCopies(
+                                        pass.sourceRegion() + "\n" + pass.lineage(), target),
+                        Instant.ofEpochMilli(clock.absoluteTimeMillis()));
+            }
+        }
+    }
 
     /** What a periodic read of the policy file found, on the coordinator thread. */
     private void onPolicyChecked(
@@ -320,7 +356,7 @@ public final class EbsLineageSourceEnumerator
                                                 error == null
                                                         ? o
                                                         : new PolicyPlanning.Outcome.Unplannable(
-                                                                p, String.valueOf(error)))));
+                                                                p, Failure.of(error)))));
     }
 
     /** Requests planned by the policy, unmatched and unplannable so far (the metrics' counts). */
@@ -357,7 +393,11 @@ public final class EbsLineageSourceEnumerator
                     r.lineage());
         } else if (o instanceof PolicyPlanning.Outcome.Unplannable u) {
             unplannable.inc();
-            LOG.warn("Request {} cannot be planned from the policy: {}", r.requestId(), u.why());
+            LOG.warn(
+                    "Request {} cannot be planned from the policy: {}", r.requestId(), u.failure());
+            // No rule chose target regions: its one result is keyed by the source region.
+            unassigned.add(failed(o.request(), List.of(r.sourceRegion()), u.failure()));
+            assignWaiting();
         } else if (o instanceof PolicyPlanning.Outcome.Retry retry) {
             LOG.warn(
                     "Request {} could not be planned from the policy yet, trying again: {}",
@@ -734,6 +774,7 @@ public final class EbsLineageSourceEnumerator
                     r.sourceRegion(),
                     r.lineage(),
                     region,
+                    policyRule.name(),
                     policyRule.rpo(),
                     clock.absoluteTimeMillis());
         }
@@ -743,10 +784,10 @@ public final class EbsLineageSourceEnumerator
             return;
         }
         pruner.prune(
-                region,
-                r.lineage(),
+                new EbsLineageEnumeratorState.RetentionPass(
+                        r.sourceRegion(), r.lineage(), region, rule),
                 retention,
-                target -> protectedCopies(r, target),
+                target -> protectedCopies(chain(r), target),
                 Instant.ofEpochMilli(clock.absoluteTimeMillis()));
     }
 
@@ -755,7 +796,7 @@ public final class EbsLineageSourceEnumerator
      * copy in flight there, and, while a request of the same lineage is being planned, every copy
      * of the lineage that the plan may have chosen as its parent.
      */
-    private Set<String> protectedCopies(ReplicationRequest r, String region) {
+    private Set<String> protectedCopies(String lineage, String region) {
         Set<String> keep = new java.util.HashSet<>();
         for (Watch w : watcher.watches()) {
             for (ReplicationTarget t : w.request().request().targets()) {
@@ -764,7 +805,6 @@ public final class EbsLineageSourceEnumerator
                 }
             }
         }
-        String lineage = chain(r);
         for (Entry e : resolving.values()) {
             if (lineage.equals(e.chain())) {
                 LineagePlan plan = book.plan(e.request().request());
@@ -798,6 +838,12 @@ public final class EbsLineageSourceEnumerator
     long[] rpoGauges() {
         long now = clock.absoluteTimeMillis();
         return new long[] {rpo.worstAgeMillis(now), rpo.overObjective(now)};
+    }
+
+    /** Copies deleted (or found gone) and deletions failed: the metrics' counts. */
+    @VisibleForTesting
+    long[] deletionCounts() {
+        return new long[] {copiesDeleted.getCount(), copiesDeleteFailed.getCount()};
     }
 
     /** The last deletions retention made (or, in a dry run, would have made). */
@@ -943,7 +989,9 @@ public final class EbsLineageSourceEnumerator
                 watched,
                 intake == null ? Map.of() : intake.positions(),
                 intake == null ? new AcceptedRequestIds() : intake.accepted(),
-                book.snapshot());
+                book.snapshot(),
+                rpo.snapshot(),
+                pruner == null ? List.of() : pruner.running());
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.ebsreplicator.connector.ebs.source.enumerator;
 
 import io.ebsreplicator.connector.ebs.exception.EbsErrorClassifier;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
+import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.policy.PolicyFile;
 import io.ebsreplicator.connector.ebs.policy.PolicyRule;
@@ -15,6 +17,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,12 +49,23 @@ final class PolicyPlanning {
         /** No rule selects the source: the request is skipped. */
         record Unmatched(PendingRequest request, SourceFacts source) implements Outcome {}
 
-        /** The source cannot be described (gone, or refused): the request is dropped. */
-        record Unplannable(PendingRequest request, String why) implements Outcome {}
+        /**
+         * The source cannot be described (gone, refused, or its region kept failing past {@link
+         * #MAX_PLAN_ATTEMPTS}): the request fails, with the reason of {@code failure}.
+         */
+        record Unplannable(PendingRequest request, Failure failure) implements Outcome {}
 
         /** EBS did not answer (throttled, unavailable): planned again on a later tick. */
         record Retry(PendingRequest request, Throwable cause) implements Outcome {}
     }
+
+    /**
+     * How many times a request's source is described before a transient failure fails it. Each
+     * attempt is one DescribeSnapshots that the proxy already retried within {@code
+     * ebs.control.total-timeout} (1 min by default), so a source region that fails for about five
+     * minutes fails its requests ({@code EBS_UNAVAILABLE}) instead of holding them for ever.
+     */
+    static final int MAX_PLAN_ATTEMPTS = 5;
 
     /**
      * The bound on a request's attributes (as the intake checks it): the rule is not added past it.
@@ -66,6 +80,12 @@ final class PolicyPlanning {
 
     /** Requests whose planning met a transient failure, planned again on the next tick. */
     private final List<PendingRequest> retries = new ArrayList<>();
+
+    /**
+     * Attempts made so far of the requests being planned, by request id (not checkpointed: a
+     * restore counts again from the first).
+     */
+    private final Map<String, Integer> attempts = new HashMap<>();
 
     PolicyPlanning(PolicyFile file) {
         this.file = file;
@@ -131,6 +151,7 @@ final class PolicyPlanning {
      */
     CompletableFuture<Outcome> plan(PendingRequest p, DescribeBatcher source) {
         planning.put(p.request().requestId(), p);
+        int attempt = attempts.merge(p.request().requestId(), 1, Integer::sum);
         ReplicationRequest r = p.request();
         return source.describe(r.sourceSnapshotId())
                 .handle(
@@ -139,16 +160,36 @@ final class PolicyPlanning {
                                 return d == null
                                         ? new Outcome.Unplannable(
                                                 p,
-                                                "the source "
-                                                        + r.sourceSnapshotId()
-                                                        + " does not exist in "
-                                                        + r.sourceRegion())
+                                                Failure.of(
+                                                        FailureReason.SNAPSHOT_NOT_FOUND,
+                                                        "The source "
+                                                                + r.sourceSnapshotId()
+                                                                + " does not exist in "
+                                                                + r.sourceRegion()
+                                                                + ": no policy rule can be"
+                                                                + " chosen for it"))
                                         : match(p, facts(r, d));
                             }
                             Throwable cause = EbsErrorClassifier.unwrap(error);
-                            if (cause instanceof EbsProxyException x
-                                    && x.kind() == EbsProxyException.Kind.FATAL) {
-                                return new Outcome.Unplannable(p, cause.getMessage());
+                            boolean fatal =
+                                    !(cause instanceof EbsProxyException x)
+                                            || x.kind() == EbsProxyException.Kind.FATAL;
+                            if (fatal || attempt >= MAX_PLAN_ATTEMPTS) {
+                                Failure f = Failure.of(cause);
+                                return new Outcome.Unplannable(
+                                        p,
+                                        Failure.of(
+                                                f.reason(),
+                                                "The source "
+                                                        + r.sourceSnapshotId()
+                                                        + " in "
+                                                        + r.sourceRegion()
+                                                        + " could not be described"
+                                                        + (fatal
+                                                                ? ""
+                                                                : " in " + attempt + " attempts")
+                                                        + ": "
+                                                        + f.message()));
                             }
                             return new Outcome.Retry(p, cause);
                         });
@@ -188,6 +229,7 @@ final class PolicyPlanning {
             retries.add(retry.request());
         } else {
             planning.remove(o.request().request().requestId());
+            attempts.remove(o.request().request().requestId());
         }
     }
 

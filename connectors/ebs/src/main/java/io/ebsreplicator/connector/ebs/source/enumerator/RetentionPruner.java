@@ -7,14 +7,17 @@ import io.ebsreplicator.connector.ebs.policy.Retention;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDeletion;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
+import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.RetentionPass;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -24,10 +27,12 @@ import java.util.function.Function;
  * Applies a policy's retention after a newer copy of a lineage completes in a region: finds the
  * lineage's copies there by their lineage tag (DescribeSnapshots), lets {@link Retention} decide
  * which go, and deletes them (or only logs them in a dry run). Never the newest copy, never a copy
- * that a copy in flight is written onto (the enumerator passes those in), never a pending one.
- * Holds no state that matters across a restore: each pass starts from what EC2 reports, and a
- * deletion repeated after a failover answers "already gone", so passes are idempotent; a pass cut
- * short by a failure is finished by the lineage's next completed copy.
+ * that a copy in flight is written onto (the enumerator passes those in), never a pending one. Each
+ * pass starts from what EC2 reports, and a deletion repeated after a failover answers "already
+ * gone", so passes are idempotent: the passes under way are checkpointed ({@link #running}) and run
+ * again after a restore, which finishes a pass cut short by a failure. A pass asked for while one
+ * of the same lineage and region runs is run once more after it (the copy that asked may be newer
+ * than what the running pass listed).
  *
  * <p>Runs on the JobManager, a part of the enumerator: decisions on the coordinator thread (handed
  * back through {@code onCoordinator}), the EC2 calls on the proxies' threads. At most one pass per
@@ -58,7 +63,12 @@ final class RetentionPruner {
     private final Consumer<Runnable> onCoordinator;
     private final boolean dryRun;
     private final Consumer<Deletion> report;
-    private final Set<String> running = new HashSet<>();
+
+    /** The passes under way, by region and lineage. */
+    private final Map<String, RetentionPass> running = new LinkedHashMap<>();
+
+    /** A pass to run once more when the one under way for the same key ends. */
+    private final Map<String, Runnable> again = new HashMap<>();
 
     /**
      * @param proxies the proxy of a region
@@ -84,20 +94,28 @@ final class RetentionPruner {
         return t == null ? null : t.retention();
     }
 
+    /** The passes under way, for a checkpoint. */
+    List<RetentionPass> running() {
+        return List.copyOf(running.values());
+    }
+
     /**
-     * Starts a pass for {@code lineage} in {@code region} (on the coordinator thread); {@code
+     * Starts a pass for {@code pass}'s lineage in its region (on the coordinator thread); {@code
      * protect} says, when the copies are known, which must stay (parents of copies in flight).
      */
     void prune(
-            String region,
-            String lineage,
+            RetentionPass pass,
             Retention retention,
             Function<String, Set<String>> protect,
             Instant now) {
+        String region = pass.region();
+        String lineage = pass.lineage();
         String key = region + "\n" + lineage;
-        if (!running.add(key)) {
-            return; // the pass running sees this copy too, or the next completion does
+        if (running.containsKey(key)) {
+            again.put(key, () -> prune(pass, retention, protect, now));
+            return;
         }
+        running.put(key, pass);
         proxies.apply(region)
                 .describeSnapshotsByTagAsync(PolicyRule.LINEAGE_TAG, lineage, MAX_COPIES_READ)
                 .whenComplete(
@@ -105,11 +123,11 @@ final class RetentionPruner {
                                 onCoordinator.accept(
                                         () -> {
                                             if (error != null) {
-                                                running.remove(key);
+                                                ended(key);
                                                 LOG.warn(
                                                         "Retention of lineage {} in {}: the copies"
-                                                                + " could not be listed; the next"
-                                                                + " completed copy tries again: {}",
+                                                                + " could not be listed; the lineage's"
+                                                                + " next pass tries again: {}",
                                                         lineage,
                                                         region,
                                                         error.toString());
@@ -124,12 +142,21 @@ final class RetentionPruner {
                                         }));
     }
 
+    /** A pass ended: the one asked for meanwhile, if any, runs now. */
+    private void ended(String key) {
+        running.remove(key);
+        Runnable next = again.remove(key);
+        if (next != null) {
+            next.run();
+        }
+    }
+
     private void delete(
             String key, String region, String lineage, List<SnapshotDescription> doomed) {
         List<SnapshotDescription> now =
                 doomed.subList(0, Math.min(doomed.size(), MAX_DELETIONS_PER_PASS));
         if (now.isEmpty()) {
-            running.remove(key);
+            ended(key);
             return;
         }
         if (dryRun) {
@@ -142,7 +169,7 @@ final class RetentionPruner {
                         d.startTime());
                 report.accept(new Deletion(region, lineage, d.snapshotId(), Deleted.DRY_RUN));
             }
-            running.remove(key);
+            ended(key);
             return;
         }
         List<CompletableFuture<Void>> calls = new ArrayList<>();
@@ -158,7 +185,7 @@ final class RetentionPruner {
                                     }));
         }
         CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
-                .whenComplete((v, e) -> onCoordinator.accept(() -> running.remove(key)));
+                .whenComplete((v, e) -> onCoordinator.accept(() -> ended(key)));
     }
 
     private void deleted(
@@ -175,7 +202,7 @@ final class RetentionPruner {
                                 : Deleted.ALREADY_GONE;
         if (error != null) {
             LOG.warn(
-                    "Retention of lineage {} in {}: deleting {} failed; the next completed copy"
+                    "Retention of lineage {} in {}: deleting {} failed; the lineage's next pass"
                             + " tries again: {}",
                     lineage,
                     region,

@@ -173,9 +173,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(9, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(10, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 9");
+                .hasMessageContaining("version 10");
     }
 
     @Test
@@ -577,14 +577,74 @@ class EbsLineageEnumeratorStateSerializerTest {
     /** Written once with the version 8 serializer; never regenerate. */
     static final String FIXTURE_V8 = "/serializer-fixtures/enumerator-state-v8.bin";
 
-    static final String DR_ROLE = "arn:aws:iam::222222222222:role/dr/ebs-replicator";
-
     /**
-     * The state stored in {@link #FIXTURE_V8}: the version 7 state plus a request whose target in
-     * one region is written as a role the request names.
+     * The state stored in {@link #FIXTURE_V8}: the version 7 state plus two recovery points and a
+     * retention pass under way.
      */
     static EbsLineageEnumeratorState fixtureStateV8() {
         EbsLineageEnumeratorState v7 = fixtureStateV7();
+        Map<String, EbsLineageEnumeratorState.RecoveryPoint> points = new LinkedHashMap<>();
+        points.put(
+                LineageBook.key("us-east-1", "vol-0123456789abcdef2", "eu-west-1"),
+                new EbsLineageEnumeratorState.RecoveryPoint(1_700_000_005_000L, "gold"));
+        points.put(
+                LineageBook.key("us-east-1", "vol-odd", "eu-west-1"),
+                new EbsLineageEnumeratorState.RecoveryPoint(1_700_000_006_000L, "db"));
+        return new EbsLineageEnumeratorState(
+                v7.pendingRequests(),
+                v7.unassignedSplits(),
+                v7.watchedTargets(),
+                v7.intakePositions(),
+                v7.acceptedIds(),
+                v7.lineageCopies(),
+                points,
+                List.of(
+                        new EbsLineageEnumeratorState.RetentionPass(
+                                "us-east-1", "vol-0123456789abcdef2", "eu-west-1", "gold")));
+    }
+
+    @Test
+    void roundTripsRecoveryPointsInTheirOrder() throws IOException {
+        EbsLineageEnumeratorState state = fixtureStateV8();
+
+        EbsLineageEnumeratorState back = roundTrip(state);
+
+        assertThat(back).isEqualTo(state);
+        assertThat(back.recoveryPoints().values())
+                .extracting(EbsLineageEnumeratorState.RecoveryPoint::rule)
+                .containsExactly("gold", "db");
+    }
+
+    @Test
+    void committedVersion8FixtureStillDeserializes() throws IOException {
+        byte[] committed = committed(FIXTURE_V8);
+
+        assertThat(serializer.deserialize(EbsLineageEnumeratorStateSerializer.VERSION_8, committed))
+                .isEqualTo(fixtureStateV8());
+    }
+
+    @Test
+    void statesOfOlderVersionsHaveNoRecoveryPoints() throws IOException {
+        assertThat(
+                        serializer
+                                .deserialize(
+                                        EbsLineageEnumeratorStateSerializer.VERSION_7,
+                                        committed(FIXTURE_V7))
+                                .recoveryPoints())
+                .isEmpty();
+    }
+
+    /** Written once with the version 9 serializer; never regenerate. */
+    static final String FIXTURE_V9 = "/serializer-fixtures/enumerator-state-v9.bin";
+
+    static final String DR_ROLE = "arn:aws:iam::222222222222:role/dr/ebs-replicator";
+
+    /**
+     * The state stored in {@link #FIXTURE_V9}: the version 8 state plus a request whose target in
+     * one region is written as a role the request names.
+     */
+    static EbsLineageEnumeratorState fixtureStateV9() {
+        EbsLineageEnumeratorState v8 = fixtureStateV8();
         ReplicationRequest crossAccount =
                 new ReplicationRequest(
                         "req-cross-account",
@@ -599,28 +659,30 @@ class EbsLineageEnumeratorStateSerializerTest {
                         Map.of(),
                         ReplicationRequest.NO_DEADLINE,
                         0);
-        List<PendingRequest> pending = new ArrayList<>(v7.pendingRequests());
+        List<PendingRequest> pending = new ArrayList<>(v8.pendingRequests());
         pending.add(new PendingRequest(crossAccount, 1_700_000_005_000L, 0));
         return new EbsLineageEnumeratorState(
                 pending,
-                v7.unassignedSplits(),
-                v7.watchedTargets(),
-                v7.intakePositions(),
-                v7.acceptedIds(),
-                v7.lineageCopies());
+                v8.unassignedSplits(),
+                v8.watchedTargets(),
+                v8.intakePositions(),
+                v8.acceptedIds(),
+                v8.lineageCopies(),
+                v8.recoveryPoints(),
+                v8.retentionPasses());
     }
 
     @Test
-    void committedVersion8FixtureKeepsTheTargetRoles() throws IOException {
+    void committedVersion9FixtureKeepsTheTargetRoles() throws IOException {
         EbsLineageEnumeratorState state =
                 serializer.deserialize(
-                        EbsLineageEnumeratorStateSerializer.VERSION_8, committed(FIXTURE_V8));
+                        EbsLineageEnumeratorStateSerializer.VERSION_9, committed(FIXTURE_V9));
 
-        assertThat(state).isEqualTo(fixtureStateV8());
+        assertThat(state).isEqualTo(fixtureStateV9());
         List<ReplicationTarget> targets =
                 state.pendingRequests().get(state.pendingRequests().size() - 1).request().targets();
         assertThat(targets).extracting(ReplicationTarget::roleArn).containsExactly(DR_ROLE, null);
-        assertThat(roundTrip(fixtureStateV8())).isEqualTo(fixtureStateV8());
+        assertThat(roundTrip(fixtureStateV9())).isEqualTo(fixtureStateV9());
     }
 
     @Test
@@ -732,9 +794,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
         Path file =
-                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V8);
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V9);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureStateV8()));
+        Files.write(file, serializer.serialize(fixtureStateV9()));
     }
 
     /** The bytes of a committed fixture. */

@@ -1,5 +1,6 @@
 package io.ebsreplicator.connector.ebs.source.enumerator;
 
+import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.policy.PolicyRule;
@@ -7,6 +8,7 @@ import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.Coordinator;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -157,7 +159,8 @@ class EbsLineageSourceEnumeratorPolicyTest {
     }
 
     @Test
-    void anUnmatchedOrMissingSourceIsCountedAndSkippedAndTheJobEnds() throws Exception {
+    void anUnmatchedSourceIsSkippedAndAMissingOneFailsWithItsReasonAndTheJobEnds()
+            throws Exception {
         String plain = h.sourceSnapshot(1);
         source.describeAs(plain, "vol-0000000000000000f", Map.of("tier", "bronze"), null);
 
@@ -166,12 +169,87 @@ class EbsLineageSourceEnumeratorPolicyTest {
                         event("e-plain", plain, "vol-0000000000000000f"),
                         event("e-gone", "snap-0000000000000dead", "vol-0000000000000000f"));
 
-        assertThat(c.unassigned()).isEmpty();
+        assertThat(c.unassigned())
+                .as("the unmatched one leaves nothing; the missing one one failure")
+                .singleElement()
+                .isInstanceOfSatisfying(
+                        FailedRequestSplit.class,
+                        f -> {
+                            assertThat(f.requestId()).isEqualTo("e-gone");
+                            assertThat(f.targetRegions())
+                                    .as("no rule chose targets: keyed by the source region")
+                                    .containsExactly(SOURCE);
+                            assertThat(f.failure().reason())
+                                    .isEqualTo(FailureReason.SNAPSHOT_NOT_FOUND);
+                        });
         assertThat(c.checkpoint().pendingRequests()).isEmpty();
         assertThat(c.call(EbsLineageSourceEnumerator::policyCounts)).containsExactly(0, 1, 1);
         c.readers(1);
         c.requestSplit(0);
+        c.requestSplit(0);
         assertThat(c.context.hasNoMoreSplits(0)).as("nothing left to do").isTrue();
+    }
+
+    @Test
+    void aSourceThatIsRefusedFailsAtOnceWithTheReasonEbsGave() throws Exception {
+        String denied = h.sourceSnapshot(1);
+        source.failNext(
+                "DescribeSnapshots", () -> FakeEbsProxy.fatal("UnauthorizedOperation", null));
+
+        Coordinator c = start(event("e-denied", denied, "vol-00000000000000001"));
+
+        assertThat(c.unassigned())
+                .singleElement()
+                .isInstanceOfSatisfying(
+                        FailedRequestSplit.class,
+                        f -> {
+                            assertThat(f.failure().reason()).isEqualTo(FailureReason.ACCESS_DENIED);
+                            assertThat(f.failure().message()).contains(denied, SOURCE);
+                        });
+        assertThat(source.calls("DescribeSnapshots")).as("not retried").hasSize(1);
+    }
+
+    @Test
+    void aTransientDescribeFailureIsRetriedAndPlannedWhenTheRegionAnswers() throws Exception {
+        String gold = h.sourceSnapshot(1);
+        source.describeAs(gold, null, Map.of("tier", "gold"), null);
+        for (int i = 0; i < PolicyPlanning.MAX_PLAN_ATTEMPTS - 1; i++) {
+            source.failNext("DescribeSnapshots", FakeEbsProxy::throttled);
+        }
+
+        Coordinator c = start(event("e-1", gold, "vol-00000000000000001"));
+        for (int i = 0; i < PolicyPlanning.MAX_PLAN_ATTEMPTS; i++) {
+            c.tick();
+            c.context.settle();
+        }
+
+        assertThat(c.unassigned()).isNotEmpty().allMatch(s -> s instanceof BlockRangeSplit);
+        assertThat(c.call(EbsLineageSourceEnumerator::policyCounts)).containsExactly(1, 0, 0);
+    }
+
+    @Test
+    void aSourceRegionThatKeepsFailingFailsTheRequestAfterBoundedAttempts() throws Exception {
+        String gold = h.sourceSnapshot(1);
+        source.describeAs(gold, null, Map.of("tier", "gold"), null);
+        source.failAlways("DescribeSnapshots", FakeEbsProxy::throttled);
+
+        Coordinator c = start(event("e-1", gold, "vol-00000000000000001"));
+        for (int i = 0; i < PolicyPlanning.MAX_PLAN_ATTEMPTS + 3; i++) {
+            c.tick();
+            c.context.settle();
+        }
+
+        assertThat(source.calls("DescribeSnapshots"))
+                .as("bounded")
+                .hasSize(PolicyPlanning.MAX_PLAN_ATTEMPTS);
+        assertThat(c.unassigned())
+                .singleElement()
+                .isInstanceOfSatisfying(
+                        FailedRequestSplit.class,
+                        f ->
+                                assertThat(f.failure().reason())
+                                        .isEqualTo(FailureReason.EBS_UNAVAILABLE));
+        assertThat(c.checkpoint().pendingRequests()).isEmpty();
     }
 
     @Test
@@ -318,6 +396,168 @@ class EbsLineageSourceEnumeratorPolicyTest {
         assertThat(late[1]).as("its events stopped: over objective").isEqualTo(1);
         assertThat(EnumeratorHarness.startSpec(target, 3).tags())
                 .containsEntry(PolicyRule.RULE_TAG, "keep2");
+    }
+
+    /** Completes the copy of request {@code id} in {@link TARGET}; returns the copy. */
+    private String completeCopy(Coordinator c, FakeEbsProxy target, String id) throws Exception {
+        c.context.settle();
+        BlockRangeSplit split = EnumeratorHarness.splitOf(c.unassigned(), id);
+        String copy = split.targets().snapshotId(TARGET);
+        c.finished(0, split.splitId());
+        target.setStatus(copy, "completed", null);
+        h.advance(java.time.Duration.ofSeconds(1));
+        c.tick();
+        c.context.settle();
+        return copy;
+    }
+
+    /**
+     * The JobManager fails while a deletion is out (a TaskManager's loss fails the whole job over
+     * too, and the enumerator is restored from the last checkpoint): the restored enumerator's pass
+     * lists the copies whose deletions are still on their way and deletes them again. EBS answers
+     * those second calls "not found": done, not a failure. Every copy the retention lets go is
+     * deleted once, and the newest stays.
+     */
+    @Test
+    void afterARestoreDuringDeletionsNoCopyIsDeletedTwiceOrWronglyAndGoneCountsAsDone()
+            throws Exception {
+        Files.writeString(
+                policyFile,
+                """
+                {"version": 1, "rules": [{"name": "keep1", "select": {"lineages": ["vol-1"]},
+                  "targets": [{"region": "eu-west-1", "retention": {"keepLast": 1}}]}]}
+                """);
+        String s1 = h.sourceSnapshot(1);
+        String s2 = h.nextSourceSnapshot(s1);
+        String s3 = h.nextSourceSnapshot(s2);
+        String s4 = h.nextSourceSnapshot(s3);
+        EnumeratorHarness.Settings settings = settings().splitsPerRequest(1).policy(policyFile);
+        FakeEbsProxy target = h.region(TARGET);
+        target.hold("DeleteSnapshot");
+        Coordinator first =
+                h.bounded(
+                                1,
+                                EnumeratorHarness.state(
+                                        h.now(),
+                                        event("e-1", s1, "vol-1"),
+                                        event("e-2", s2, "vol-1"),
+                                        event("e-3", s3, "vol-1")),
+                                settings)
+                        .readers(1)
+                        .start();
+        String c1 = completeCopy(first, target, "e-1");
+        String c2 = completeCopy(first, target, "e-2");
+        String c3 = completeCopy(first, target, "e-3"); // deletes c1 and c2: the calls are out
+        assertThat(target.heldCalls()).as("the deletions of c1 and c2 are out").isEqualTo(2);
+        EbsLineageEnumeratorState checkpoint = first.checkpoint();
+        first.close();
+
+        // Restored, with the lineage's next event taken after the restore.
+        List<EbsLineageEnumeratorState.PendingRequest> pending =
+                new java.util.ArrayList<>(checkpoint.pendingRequests());
+        pending.add(
+                new EbsLineageEnumeratorState.PendingRequest(
+                        event("e-4", s4, "vol-1"), h.now(), 0));
+        EbsLineageEnumeratorState restoredState =
+                new EbsLineageEnumeratorState(
+                        pending,
+                        checkpoint.unassignedSplits(),
+                        checkpoint.watchedTargets(),
+                        checkpoint.intakePositions(),
+                        checkpoint.acceptedIds(),
+                        checkpoint.lineageCopies(),
+                        checkpoint.recoveryPoints(),
+                        List.of()); // the pass cut short is left to the next copy here
+        Coordinator restored = h.bounded(1, restoredState, settings).readers(1).start();
+        String c4 = completeCopy(restored, target, "e-4");
+        target.release(); // the first's deletions arrive, then the restored pass's
+
+        assertThat(target.deleted()).as("each once").containsExactly(c1, c2, c3);
+        assertThat(target.status(c4)).as("the newest stays").isEqualTo("completed");
+        assertThat(restored.call(EbsLineageSourceEnumerator::deletions))
+                .extracting(RetentionPruner.Deletion::snapshotId, RetentionPruner.Deletion::outcome)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple(
+                                c1, RetentionPruner.Deleted.ALREADY_GONE),
+                        org.assertj.core.groups.Tuple.tuple(
+                                c2, RetentionPruner.Deleted.ALREADY_GONE),
+                        org.assertj.core.groups.Tuple.tuple(c3, RetentionPruner.Deleted.DELETED));
+        assertThat(restored.call(EbsLineageSourceEnumerator::deletionCounts))
+                .as("deleted or already gone: none failed")
+                .containsExactly(3, 0);
+    }
+
+    @Test
+    void aRetentionPassCutShortByAFailureRunsAgainAfterTheRestore() throws Exception {
+        Files.writeString(
+                policyFile,
+                """
+                {"version": 1, "rules": [{"name": "keep1", "select": {"lineages": ["vol-1"]},
+                  "targets": [{"region": "eu-west-1", "retention": {"keepLast": 1}}]}]}
+                """);
+        String s1 = h.sourceSnapshot(1);
+        String s2 = h.nextSourceSnapshot(s1);
+        EnumeratorHarness.Settings settings = settings().splitsPerRequest(1).policy(policyFile);
+        FakeEbsProxy target = h.region(TARGET);
+        target.hold("DeleteSnapshot");
+        Coordinator first =
+                h.bounded(
+                                1,
+                                EnumeratorHarness.state(
+                                        h.now(),
+                                        event("e-1", s1, "vol-1"),
+                                        event("e-2", s2, "vol-1")),
+                                settings)
+                        .readers(1)
+                        .start();
+        String c1 = completeCopy(first, target, "e-1");
+        String c2 = completeCopy(first, target, "e-2"); // deletes c1: the call is out
+        EbsLineageEnumeratorState checkpoint = first.checkpoint();
+        first.close();
+
+        assertThat(checkpoint.retentionPasses())
+                .containsExactly(
+                        new EbsLineageEnumeratorState.RetentionPass(
+                                SOURCE, "vol-1", TARGET, "keep1"));
+        Coordinator restored = h.bounded(1, checkpoint, settings).readers(1).start();
+        restored.context.settle();
+        target.release();
+        restored.context.settle();
+
+        assertThat(target.deleted()).containsExactly(c1);
+        assertThat(target.status(c2)).isEqualTo("completed");
+        assertThat(restored.call(EbsLineageSourceEnumerator::deletions))
+                .as("the pass ran again after the restore, without a new copy")
+                .extracting(RetentionPruner.Deletion::snapshotId, RetentionPruner.Deletion::outcome)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                c1, RetentionPruner.Deleted.ALREADY_GONE));
+        assertThat(restored.checkpoint().retentionPasses()).as("and ended").isEmpty();
+    }
+
+    @Test
+    void theRpoGaugesAreRebuiltFromTheCheckpointOnRestore() throws Exception {
+        FakeEbsProxy target = h.region(TARGET);
+        Coordinator c = startLineageOfFour(false);
+        copyLineageOfFour(c, target);
+        h.advance(java.time.Duration.ofMinutes(30));
+        long[] before = c.call(EbsLineageSourceEnumerator::rpoGauges);
+        EbsLineageEnumeratorState checkpoint = c.checkpoint();
+        c.close();
+
+        Coordinator restored =
+                h.bounded(1, checkpoint, settings().splitsPerRequest(1).policy(policyFile))
+                        .readers(1)
+                        .start();
+
+        assertThat(before[0]).isGreaterThanOrEqualTo(java.time.Duration.ofMinutes(30).toMillis());
+        assertThat(restored.call(EbsLineageSourceEnumerator::rpoGauges))
+                .as("the newest copy's age, as before the restore (not zero)")
+                .containsExactly(before);
+        h.advance(java.time.Duration.ofMinutes(31));
+        assertThat(restored.call(EbsLineageSourceEnumerator::rpoGauges)[1])
+                .as("over the 1 h objective of the rule, as the restored policy says")
+                .isEqualTo(1);
     }
 
     @Test
