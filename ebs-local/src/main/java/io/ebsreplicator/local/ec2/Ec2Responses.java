@@ -85,7 +85,8 @@ public final class Ec2Responses {
                 + "</RequestID></Response>";
     }
 
-    static FullHttpResponse xml(int status, String xml) {
+    /** An XML response of the Query APIs (EC2, STS) with this status and body. */
+    public static FullHttpResponse xml(int status, String xml) {
         byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
         FullHttpResponse r =
                 new DefaultFullHttpResponse(
@@ -97,7 +98,8 @@ public final class Ec2Responses {
         return r;
     }
 
-    static String escape(String s) {
+    /** {@code s} as XML text ({@code ""} for null). */
+    public static String escape(String s) {
         if (s == null) {
             return "";
         }

@@ -1,15 +1,10 @@
 package io.ebsreplicator.local.sts;
 
 import io.ebsreplicator.local.api.EbsError;
+import io.ebsreplicator.local.ec2.Ec2Responses;
 
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
 
-import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
 /**
@@ -85,24 +80,10 @@ public final class StsResponses {
     }
 
     private static FullHttpResponse xml(int status, String xml) {
-        byte[] bytes = xml.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse r =
-                new DefaultFullHttpResponse(
-                        HttpVersion.HTTP_1_1,
-                        HttpResponseStatus.valueOf(status),
-                        Unpooled.wrappedBuffer(bytes));
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/xml");
-        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-        return r;
+        return Ec2Responses.xml(status, xml);
     }
 
     static String escape(String s) {
-        if (s == null) {
-            return "";
-        }
-        return s.replace("&", "&amp;")
-                .replace("<", "&lt;")
-                .replace(">", "&gt;")
-                .replace("\"", "&quot;");
+        return Ec2Responses.escape(s);
     }
 }
