@@ -72,7 +72,7 @@ public final class EbsLocalMain {
                     "                         0 no damage, 1 damage found (listed), 2 cannot check",
                     "  --help                 this text",
                     "",
-                    "Durations: 250ms, 30s, 10m, 2h, 7d. Sizes: 4096, 64k, 64m, 1g.");
+                    "Durations (as Flink writes them): 250ms, 30s, 2min, 2 min, 2h, 7d. Sizes: 4096, 64k, 64m, 1g.");
 
     private EbsLocalMain() {}
 
@@ -264,21 +264,10 @@ public final class EbsLocalMain {
     }
 
     static Duration parseDuration(String option, String v) {
-        var m = java.util.regex.Pattern.compile("^(\\d+)(ms|s|m|h|d)$").matcher(v.trim());
-        if (!m.matches()) {
-            throw new IllegalArgumentException(
-                    option
-                            + " needs a duration such as 250ms, 30s, 10m, 2h or 7d, not '"
-                            + v
-                            + "'");
+        try {
+            return Durations.parse(v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage());
         }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-        };
     }
 }

@@ -322,4 +322,22 @@ class EbsLocalMainTest {
             assertThat(EbsClients.start(ebs, 1, null).snapshotId()).startsWith("snap-");
         }
     }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"2min", "2 min", "120s", "2m"})
+    void durationOptionsTakeFlinksForms(String text) {
+        assertThat(EbsLocalMain.parse(new String[] {"--seal-delay", text}, System.out).sealDelay)
+                .isEqualTo(Duration.ofMinutes(2));
+    }
+
+    @Test
+    void aDurationOptionThatIsNotOneSaysWhich() {
+        assertThatThrownBy(
+                        () ->
+                                EbsLocalMain.parse(
+                                        new String[] {"--seal-delay", "2 fortnights"}, System.out))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--seal-delay")
+                .hasMessageContaining("fortnights");
+    }
 }

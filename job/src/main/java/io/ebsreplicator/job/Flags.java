@@ -1,5 +1,8 @@
 package io.ebsreplicator.job;
 
+import org.apache.flink.util.TimeUtils;
+
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -126,5 +129,22 @@ final class Flags {
             out.addAll(s);
         }
         return Set.copyOf(out);
+    }
+
+    /**
+     * The duration flag {@code name} in Flink's notation ({@code 30s}, {@code 2min}, {@code 2 min},
+     * {@code 500ms}; ebs-local takes the same), or {@code defaultValue} when absent.
+     */
+    Duration duration(String name, Duration defaultValue) {
+        String v = get(name);
+        if (v == null) {
+            return defaultValue;
+        }
+        try {
+            return TimeUtils.parseDuration(v);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(
+                    name + " needs a duration such as 500ms, 30s or 2min, not '" + v + "'");
+        }
     }
 }

@@ -1,6 +1,5 @@
 package io.ebsreplicator.job;
 
-import org.apache.flink.util.TimeUtils;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -70,19 +69,6 @@ final class KafkaTopics {
         }
         p.putAll(client);
         return p;
-    }
-
-    /** A duration flag in Flink's notation ({@code 30s}, {@code 2 min}, {@code 500ms}). */
-    static Duration duration(Flags flags, String name, Duration defaultValue) {
-        String v = flags.get(name);
-        if (v == null) {
-            return defaultValue;
-        }
-        try {
-            return TimeUtils.parseDuration(v);
-        } catch (IllegalArgumentException e) {
-            throw new Flags.UsageException(name + " needs a duration such as 30s, not '" + v + "'");
-        }
     }
 
     /** A JSON string literal. */

@@ -69,7 +69,7 @@ final class ReplicateCommand {
         Replication.JobSettings settings =
                 new Replication.JobSettings(
                         flags.intValue("--parallelism", 0),
-                        parseDuration(flags.get("--checkpoint-interval"), Duration.ofSeconds(10)),
+                        flags.duration("--checkpoint-interval", Duration.ofSeconds(10)),
                         flags.get("--checkpoint-dir"),
                         RestartPolicy.fromDynamicProperties(flags.dynamicProperties()));
         List<ReplicationResult> results = Replication.run(List.of(request), options, settings, err);
@@ -130,23 +130,5 @@ final class ReplicateCommand {
                 Map.of(),
                 ReplicationRequest.NO_DEADLINE,
                 0);
-    }
-
-    static Duration parseDuration(String v, Duration defaultValue) {
-        if (v == null) {
-            return defaultValue;
-        }
-        var m = java.util.regex.Pattern.compile("^(\\d+)(ms|s|m|h)$").matcher(v.trim());
-        if (!m.matches()) {
-            throw new Flags.UsageException(
-                    "A duration is written like 500ms, 10s, 5m or 1h, not '" + v + "'");
-        }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofHours(n);
-        };
     }
 }

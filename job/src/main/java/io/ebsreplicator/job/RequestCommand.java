@@ -98,7 +98,7 @@ final class RequestCommand {
         Flags flags = Flags.parse(args, WITH_VALUE, Set.of("--encrypted"));
         String bootstrap = flags.require("--bootstrap-servers");
         String topic = flags.has("--topic") ? flags.require("--topic") : KafkaTopics.REQUESTS;
-        Duration timeout = KafkaTopics.duration(flags, "--timeout", Duration.ofSeconds(30));
+        Duration timeout = flags.duration("--timeout", Duration.ofSeconds(30));
         ReplicationRequest request;
         if (flags.has("--file")) {
             for (String f : REQUEST_FLAGS) {

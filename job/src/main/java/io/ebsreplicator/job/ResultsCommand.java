@@ -56,7 +56,7 @@ final class ResultsCommand {
         String topic = flags.has("--topic") ? flags.require("--topic") : KafkaTopics.RESULTS;
         Set<String> requestIds = new HashSet<>(flags.all("--request-id"));
         int count = flags.intValue("--count", -1);
-        Duration idle = KafkaTopics.duration(flags, "--timeout", null);
+        Duration idle = flags.duration("--timeout", null);
         String groupId = flags.get("--group-id");
         AvroCodec<ReplicationResult> codec = AvroCodec.forResults();
         int printed = 0;

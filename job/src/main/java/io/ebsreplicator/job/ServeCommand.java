@@ -86,7 +86,7 @@ final class ServeCommand {
             err.println("ebs-replicator serve: " + e.getMessage());
             return 1;
         }
-        Duration interval = KafkaTopics.duration(flags, "--checkpoint-interval", null);
+        Duration interval = flags.duration("--checkpoint-interval", null);
         int parallelism = flags.intValue("--parallelism", 0);
 
         // Checkpoint storage comes from the cluster's configuration; the restart strategy too
@@ -136,8 +136,7 @@ final class ServeCommand {
                 orDefault(flags, "--results-topic", ServeSettings.DEFAULT_RESULTS_TOPIC),
                 orDefault(flags, "--dead-letter-topic", ServeSettings.DEFAULT_DEAD_LETTERS_TOPIC),
                 flags.get("--group-id"),
-                KafkaTopics.duration(
-                        flags, "--transaction-timeout", ServeSettings.DEFAULT_TRANSACTION_TIMEOUT),
+                flags.duration("--transaction-timeout", ServeSettings.DEFAULT_TRANSACTION_TIMEOUT),
                 KafkaClientProperties.fromFlags(flags));
     }
 

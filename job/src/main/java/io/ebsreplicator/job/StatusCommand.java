@@ -60,7 +60,7 @@ final class StatusCommand {
         } catch (PolicyException | UncheckedIOException e) {
             throw new Flags.UsageException(e.getMessage());
         }
-        Duration timeout = KafkaTopics.duration(flags, "--timeout", Duration.ofSeconds(60));
+        Duration timeout = flags.duration("--timeout", Duration.ofSeconds(60));
         Instant at;
         try {
             at = flags.has("--at") ? Instant.parse(flags.require("--at")) : Instant.now();

@@ -106,7 +106,7 @@ final class TopicsCommand {
                                                 1,
                                                 MAX_REPLICATION_FACTOR))
                         : Optional.empty();
-        Duration timeout = KafkaTopics.duration(flags, "--timeout", DEFAULT_TIMEOUT);
+        Duration timeout = flags.duration("--timeout", DEFAULT_TIMEOUT);
         List<TopicSpec> specs = specs(flags);
 
         Properties p = new Properties();
