@@ -367,16 +367,14 @@ final class ChaosSoak {
         PrometheusSamples scraped = new PrometheusSamples();
         String stoppedBy = null;
         int rounds = 0;
+        Snapshot target = null;
+        Set<String> before =
+                ebs.service().snapshots(DR).stream().map(Snapshot::id).collect(Collectors.toSet());
         try {
             String source = metricsSource;
-            Set<String> before =
-                    ebs.service().snapshots(DR).stream()
-                            .map(Snapshot::id)
-                            .collect(Collectors.toSet());
             String id = "metrics-gen-0";
             send("metrics", AvroCodec.forRequests().encode(request(id, source, "metrics")));
             published.put(id, new Published("metrics", 0, source, id));
-            Snapshot target = null;
             long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
             while (true) {
                 for (String reason : ConnectorMetrics.THROTTLE_REASONS) {
@@ -398,11 +396,7 @@ final class ChaosSoak {
                     break;
                 }
                 if (target == null) {
-                    target =
-                            ebs.service().snapshots(DR).stream()
-                                    .filter(s -> !before.contains(s.id()))
-                                    .findFirst()
-                                    .orElse(null);
+                    target = newTarget(before);
                 }
                 if (target != null && target.putRequestsAccepted() >= METRICS_BLOCKS) {
                     stoppedBy = "the copy ended first";
@@ -416,6 +410,29 @@ final class ChaosSoak {
         } finally {
             ebs.setFaults(faults());
         }
+        // blocksCopied and bytesWritten are two counters, counted one after the other: compare
+        // them once this copy is done and two scrapes in a row agree.
+        PrometheusSamples settled = null;
+        long until = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (stoppedBy == null
+                && (target == null || target.putRequestsAccepted() < METRICS_BLOCKS)
+                && System.nanoTime() < until) {
+            if (target == null) {
+                target = newTarget(before);
+            }
+            Thread.sleep(200);
+        }
+        double lastCopied = -1;
+        while (stoppedBy == null && settled == null && System.nanoTime() < until) {
+            PrometheusSamples now = ConnectorMetrics.scrapeAll(flink);
+            double c = now.sum(ConnectorMetrics.COPIED);
+            if (c > 0 && c == lastCopied) {
+                settled = now;
+            } else {
+                lastCopied = c;
+                Thread.sleep(500);
+            }
+        }
         Set<String> names = scraped.names();
         Set<String> ebsNames = ConnectorMetrics.ebsNames(scraped);
         log(
@@ -426,8 +443,8 @@ final class ChaosSoak {
                 ebsNames);
         List<String> missing = new ArrayList<>(ConnectorMetrics.CONNECTOR_METRICS);
         missing.removeAll(names);
-        double copied = scraped.sum(ConnectorMetrics.COPIED);
-        double bytes = scraped.sum(ConnectorMetrics.BYTES);
+        double copied = settled == null ? -1 : settled.sum(ConnectorMetrics.COPIED);
+        double bytes = settled == null ? -1 : settled.sum(ConnectorMetrics.BYTES);
         var accountThrottles = scraped.of(ConnectorMetrics.throttled("ACCOUNT_THROTTLED"));
         // The reporter writes label values with '_' for characters Prometheus names do not
         // allow: us-west-2 is region="us_west_2".
@@ -441,10 +458,12 @@ final class ChaosSoak {
                         "the connector's metrics are exported for Prometheus during a copy",
                         stoppedBy == null
                                 && missing.isEmpty()
+                                && settled != null
                                 && bytes >= copied * 512 * 1024
                                 && labelled,
                         String.format(
-                                "%s; blocks copied %.0f, bytes written %.0f; not exported %s;"
+                                "%s; once the copy was done blocks copied %.0f, bytes written %.0f;"
+                                        + " not exported %s;"
                                         + " throttles labelled region=%s: %s; ebs metrics %s",
                                 stoppedBy == null ? "every throttle reason counted" : stoppedBy,
                                 copied,
@@ -808,6 +827,14 @@ final class ChaosSoak {
         }
         events.add(new Event(what, (at - t0) / 1e9, recovered, detail));
         log("%s recovered in %.1f s (first checkpoint completed after it)", what, recovered);
+    }
+
+    /** A snapshot in the target region that is not one of {@code before}; null when none. */
+    private Snapshot newTarget(Set<String> before) {
+        return ebs.service().snapshots(DR).stream()
+                .filter(s -> !before.contains(s.id()))
+                .findFirst()
+                .orElse(null);
     }
 
     /** The leading JobManager, once one leads that is not {@code killed}. */
