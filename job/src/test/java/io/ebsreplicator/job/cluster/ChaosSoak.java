@@ -5,6 +5,7 @@ import io.ebsreplicator.job.kafka.CommittedRecords;
 import io.ebsreplicator.job.kafka.KafkaBroker;
 import io.ebsreplicator.local.EbsLocalConfig;
 import io.ebsreplicator.local.EbsLocalServer;
+import io.ebsreplicator.local.api.Operation;
 import io.ebsreplicator.local.fault.FaultProfile;
 import io.ebsreplicator.local.service.Snapshot;
 import io.ebsreplicator.local.service.SnapshotStatus;
@@ -65,11 +66,18 @@ import java.util.stream.Collectors;
  *       leading JobManager (it comes back as a standby), a restart of the broker and of ebs-local.
  * </ul>
  *
+ * <p>Before the chaos, while a first request is copied with throttling injected, it scrapes every
+ * process's Prometheus endpoint: the TaskManagers must export the connector's metrics, and every
+ * query of the Grafana dashboard in {@code deploy/grafana} must name a metric that was scraped.
+ * Each JobManager failover is timed: a standby must lead, the same job (nobody resubmits anything)
+ * must write again, and the time from the kill to its first block is measured.
+ *
  * <p>At the end it checks that every request got exactly one result, every malformed message one
- * dead letter, every completed target equals its source, lineage copies are incremental, no target
- * is left pending or in error but those of failed results, and the blocks written twice stay within
- * a bound per disruption; it writes the timeline, the throughput over time (also as a PNG chart)
- * and the checks to its output directory.
+ * dead letter, every completed target equals its source and was completed once, every target
+ * snapshot belongs to one result, lineage copies are incremental, no target is left pending or in
+ * error but those of failed results, the blocks written twice stay within a bound per disruption,
+ * and every failover resumed the one job within {@link #FIRST_BLOCK_AFTER_FAILOVER}; it writes the
+ * timeline, the throughput over time (also as a PNG chart) and the checks to its output directory.
  */
 final class ChaosSoak {
 
@@ -93,6 +101,21 @@ final class ChaosSoak {
 
     /** Blocks each later snapshot of a lineage changes. */
     static final int CHANGED_BLOCKS = 3;
+
+    /**
+     * The request copied while the metrics are scraped: long enough at {@link #PUTS_PER_SECOND},
+     * slowed further by the throttling injected meanwhile, for a few rounds of scrapes.
+     */
+    static final int METRICS_BLOCKS = 240;
+
+    /** Throttled PutSnapshotBlock attempts while the metrics are scraped. */
+    static final double METRICS_THROTTLE_RATE = 0.3;
+
+    /** A pause in the writes at least this long is a failover, not the budget's pacing. */
+    static final Duration FAILOVER_STALL = Duration.ofSeconds(1);
+
+    /** The longest a JobManager failover may take from the kill to the next block written. */
+    static final Duration FIRST_BLOCK_AFTER_FAILOVER = Duration.ofSeconds(90);
 
     /** What the soak does; {@link #shortRun} for CI, {@link #minutes} for a real soak. */
     record Config(
@@ -179,6 +202,19 @@ final class ChaosSoak {
     /** One named end-of-run check. */
     record Check(String name, boolean passed, String detail) {}
 
+    /**
+     * One JobManager failover: the leader killed, the standby that took over (null when none did)
+     * and when, seconds after the kill; when the writes stopped and the first block after the
+     * pause, seconds after the kill (-1 when no block came).
+     */
+    record Failover(
+            String killed,
+            String leader,
+            double ledAfter,
+            double writesStoppedAfter,
+            double firstBlockAfter,
+            double pauseSeconds) {}
+
     /** What the soak found. */
     record Report(
             List<Check> checks,
@@ -199,6 +235,15 @@ final class ChaosSoak {
     private long t0;
 
     private final List<Event> events = new CopyOnWriteArrayList<>();
+
+    /** Set when the chaos loop has done (and waited out) its last disruption. */
+    private volatile boolean chaosDone;
+
+    /** The source of the request copied while the metrics are scraped, written at start-up. */
+    private String metricsSource;
+
+    private final List<Failover> failovers = new CopyOnWriteArrayList<>();
+    private final List<Check> metricChecks = new ArrayList<>();
     private final List<double[]> putSamples = new CopyOnWriteArrayList<>();
     private final Map<String, Long> putsBeforeEbsRestart = new ConcurrentHashMap<>();
 
@@ -237,11 +282,13 @@ final class ChaosSoak {
                 Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "soak-put-sampler"));
         try {
             startEverything();
+            metricsDuringACopy();
             t0 = System.nanoTime();
             sampler.scheduleAtFixedRate(this::samplePuts, 0, 500, TimeUnit.MILLISECONDS);
             CompletableFuture<Void> chaos =
                     CompletableFuture.runAsync(
                             this::chaosLoop, r -> new Thread(r, "soak-chaos").start());
+            chaos.whenComplete((ok, e) -> chaosDone = true);
             produce();
             log(
                     "produced %d requests (%d duplicates, %d malformed); draining",
@@ -285,6 +332,18 @@ final class ChaosSoak {
         kafka.createTopic(RESULTS, 1);
         kafka.createTopic(DEAD_LETTERS, 1);
         producer = new KafkaProducer<>(producerProps());
+        // While the cluster starts: the source of the request copied while the metrics are
+        // scraped, written with the faults off.
+        ebs.setFaults(FaultProfile.none());
+        try {
+            int[] indexes = new int[METRICS_BLOCKS];
+            for (int i = 0; i < indexes.length; i++) {
+                indexes[i] = i * 8;
+            }
+            metricsSource = TestSnapshots.write(ebs, SOURCE, null, 1, indexes, config.seed());
+        } finally {
+            ebs.setFaults(faults());
+        }
         log("%s", flinkStarted.get(5, TimeUnit.MINUTES).trim());
         var client = flink.submit(List.of("-p", "" + PARALLELISM, "-d"), serve());
         job = client.awaitJobId(Duration.ofMinutes(2));
@@ -293,6 +352,147 @@ final class ChaosSoak {
         }
         awaitCheckpointAfter(0, Duration.ofMinutes(2));
         log("serve job %s running; soak starts", job);
+    }
+
+    /**
+     * Flink's Prometheus reporter on every process of the cluster, before the chaos: one request is
+     * published and, while it is copied with PutSnapshotBlock throttled (ebs-local throttles for
+     * one reason at a time: each in turn between scrapes), every process is scraped until the copy
+     * has visibly started and a throttle of each reason was counted. The TaskManagers must export
+     * the connector's metrics, and every query of the Grafana dashboard must name a metric that was
+     * scraped. The request's result is checked with all the others at the end.
+     */
+    private void metricsDuringACopy() throws Exception {
+        long started = System.nanoTime();
+        PrometheusSamples scraped = new PrometheusSamples();
+        String stoppedBy = null;
+        int rounds = 0;
+        Snapshot target = null;
+        Set<String> before =
+                ebs.service().snapshots(DR).stream().map(Snapshot::id).collect(Collectors.toSet());
+        try {
+            String source = metricsSource;
+            String id = "metrics-gen-0";
+            send("metrics", AvroCodec.forRequests().encode(request(id, source, "metrics")));
+            published.put(id, new Published("metrics", 0, source, id));
+            long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+            while (true) {
+                for (String reason : ConnectorMetrics.THROTTLE_REASONS) {
+                    ebs.setFaults(
+                            FaultProfile.builder()
+                                    .seed(config.seed() + rounds)
+                                    .throttleRate(METRICS_THROTTLE_RATE)
+                                    .throttleReason(reason)
+                                    .operations(Operation.PUT_SNAPSHOT_BLOCK)
+                                    .build());
+                    Thread.sleep(200);
+                }
+                rounds++;
+                scraped = ConnectorMetrics.scrapeAll(flink);
+                PrometheusSamples now = scraped;
+                if (now.sum(ConnectorMetrics.COPIED) > 0
+                        && ConnectorMetrics.THROTTLE_REASONS.stream()
+                                .allMatch(r -> now.sum(ConnectorMetrics.throttled(r)) > 0)) {
+                    break;
+                }
+                if (target == null) {
+                    target = newTarget(before);
+                }
+                if (target != null && target.putRequestsAccepted() >= METRICS_BLOCKS) {
+                    stoppedBy = "the copy ended first";
+                    break;
+                }
+                if (System.nanoTime() > deadline) {
+                    stoppedBy = "no copy with every throttle reason in 3 minutes";
+                    break;
+                }
+            }
+        } finally {
+            ebs.setFaults(faults());
+        }
+        // blocksCopied and bytesWritten are two counters, counted one after the other: compare
+        // them once this copy is done and two scrapes in a row agree.
+        PrometheusSamples settled = null;
+        long until = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (stoppedBy == null
+                && (target == null || target.putRequestsAccepted() < METRICS_BLOCKS)
+                && System.nanoTime() < until) {
+            if (target == null) {
+                target = newTarget(before);
+            }
+            Thread.sleep(200);
+        }
+        double lastCopied = -1;
+        while (stoppedBy == null && settled == null && System.nanoTime() < until) {
+            PrometheusSamples now = ConnectorMetrics.scrapeAll(flink);
+            double c = now.sum(ConnectorMetrics.COPIED);
+            if (c > 0 && c == lastCopied) {
+                settled = now;
+            } else {
+                lastCopied = c;
+                Thread.sleep(500);
+            }
+        }
+        Set<String> names = scraped.names();
+        Set<String> ebsNames = ConnectorMetrics.ebsNames(scraped);
+        log(
+                "scraped %d processes in %d rounds, %.1f s: %s",
+                flink.prometheusPorts().size(),
+                rounds,
+                (System.nanoTime() - started) / 1e9,
+                ebsNames);
+        List<String> missing = new ArrayList<>(ConnectorMetrics.CONNECTOR_METRICS);
+        missing.removeAll(names);
+        double copied = settled == null ? -1 : settled.sum(ConnectorMetrics.COPIED);
+        double bytes = settled == null ? -1 : settled.sum(ConnectorMetrics.BYTES);
+        var accountThrottles = scraped.of(ConnectorMetrics.throttled("ACCOUNT_THROTTLED"));
+        // The reporter writes label values with '_' for characters Prometheus names do not
+        // allow: us-west-2 is region="us_west_2".
+        String region = DR.replace('-', '_');
+        boolean labelled =
+                !accountThrottles.isEmpty()
+                        && accountThrottles.stream()
+                                .allMatch(x -> region.equals(x.labels().get("region")));
+        metricChecks.add(
+                new Check(
+                        "the connector's metrics are exported for Prometheus during a copy",
+                        stoppedBy == null
+                                && missing.isEmpty()
+                                && settled != null
+                                && bytes >= copied * 512 * 1024
+                                && labelled,
+                        String.format(
+                                "%s; once the copy was done blocks copied %.0f, bytes written %.0f;"
+                                        + " not exported %s;"
+                                        + " throttles labelled region=%s: %s; ebs metrics %s",
+                                stoppedBy == null ? "every throttle reason counted" : stoppedBy,
+                                copied,
+                                bytes,
+                                missing,
+                                region,
+                                labelled,
+                                ebsNames)));
+        ConnectorMetrics.Dashboard dashboard = ConnectorMetrics.dashboard(config.repo());
+        log("dashboard queries name %s", dashboard.metrics());
+        List<String> notExported = new ArrayList<>(dashboard.metrics());
+        notExported.removeAll(names);
+        List<String> noPanel = new ArrayList<>(ConnectorMetrics.CONNECTOR_METRICS);
+        noPanel.removeAll(dashboard.metrics());
+        metricChecks.add(
+                new Check(
+                        "every query of the Grafana dashboard names an exported metric, and each"
+                                + " connector metric has a panel",
+                        dashboard.queriesWithoutMetric().isEmpty()
+                                && !dashboard.metrics().isEmpty()
+                                && notExported.isEmpty()
+                                && noPanel.isEmpty(),
+                        String.format(
+                                "%d metrics queried; queries naming none %s; not exported %s;"
+                                        + " without a panel %s",
+                                dashboard.metrics().size(),
+                                dashboard.queriesWithoutMetric(),
+                                notExported,
+                                noPanel)));
     }
 
     /**
@@ -372,8 +572,9 @@ final class ChaosSoak {
 
     /**
      * Publishes a new snapshot of the next lineage every {@code produceEvery} until {@code
-     * produceFor} has passed: the first of a lineage full, the next ones children with a few
-     * changed blocks; some requests twice, some messages not Avro at all.
+     * produceFor} has passed and the chaos loop is done (a slow machine delays its disruptions):
+     * the first of a lineage full, the next ones children with a few changed blocks; some requests
+     * twice, some messages not Avro at all.
      */
     private void produce() throws Exception {
         Map<String, String> tips = new LinkedHashMap<>();
@@ -385,7 +586,10 @@ final class ChaosSoak {
         Map<String, Integer> generations = new HashMap<>();
         long end = t0 + config.produceFor().toNanos();
         int next = 0;
-        while (System.nanoTime() < end) {
+        // On until every disruption is done and recovered, if that takes longer: a disruption
+        // must come, and the job must recover from it, while requests come in.
+        long cap = end + config.drainTimeout().toNanos();
+        while (System.nanoTime() < end || (!chaosDone && System.nanoTime() < cap)) {
             long started = System.nanoTime();
             String lineage = lineageOrder.get(next++ % lineageOrder.size());
             int generation = generations.merge(lineage, 1, Integer::sum) - 1;
@@ -517,6 +721,11 @@ final class ChaosSoak {
         long at = System.nanoTime();
         long atMillis = System.currentTimeMillis();
         String detail;
+        // A JobManager failover: who was killed, who leads next and when, and the writes around.
+        String killed = null;
+        String next = null;
+        double ledAfter = -1;
+        PutTimeline timeline = null;
         switch (what) {
             case "kill-taskmanager" -> {
                 List<String> running = new ArrayList<>();
@@ -544,10 +753,17 @@ final class ChaosSoak {
                 }
             }
             case "kill-jobmanager" -> {
-                String leader =
-                        flink.leader().orElseThrow(() -> new IllegalStateException("no leader"));
-                flink.kill(leader);
-                detail = "leader " + leader;
+                killed = flink.leader().orElseThrow(() -> new IllegalStateException("no leader"));
+                timeline = new PutTimeline(this::targetPuts);
+                at = System.nanoTime();
+                atMillis = System.currentTimeMillis();
+                flink.kill(killed);
+                next = awaitLeaderOtherThan(killed, Duration.ofMinutes(3));
+                ledAfter = (System.nanoTime() - at) / 1e9;
+                detail =
+                        String.format(
+                                "leader %s; %s leads %.1f s after the kill",
+                                killed, next, ledAfter);
             }
             case "restart-kafka" -> {
                 kafka.restart();
@@ -564,8 +780,43 @@ final class ChaosSoak {
             default -> throw new IllegalArgumentException(what);
         }
         log("%s at %.0f s: %s", what, (at - t0) / 1e9, detail);
-        awaitCheckpointAfter(atMillis, Duration.ofMinutes(3));
-        double recovered = (System.nanoTime() - at) / 1e9;
+        double recovered;
+        long recoveredAt;
+        try {
+            awaitCheckpointAfter(atMillis, Duration.ofMinutes(3));
+            recoveredAt = System.nanoTime();
+            recovered = (recoveredAt - at) / 1e9;
+            // The recovered job may write its first block after its first checkpoint: wait for
+            // it, as long as a failover may take.
+            while (timeline != null
+                    && !timeline.wroteAfter(recoveredAt)
+                    && System.nanoTime() - at < FIRST_BLOCK_AFTER_FAILOVER.toNanos()) {
+                Thread.sleep(100);
+            }
+        } finally {
+            if (timeline != null) {
+                timeline.stop();
+            }
+        }
+        if (timeline != null) {
+            // The pause that the failover made: it begins before the job recovered.
+            PutTimeline.Stall stall = timeline.longestStallBetween(at, recoveredAt);
+            boolean wrote = timeline.wroteAfter(at) && stall.to() > at;
+            Failover f =
+                    new Failover(
+                            killed,
+                            next,
+                            ledAfter,
+                            (stall.from() - at) / 1e9,
+                            wrote ? (stall.to() - at) / 1e9 : -1,
+                            stall.nanos() / 1e9);
+            failovers.add(f);
+            detail +=
+                    String.format(
+                            "; writes stopped %.1f s after the kill, first block of the recovered"
+                                    + " job %.1f s after it",
+                            f.writesStoppedAfter(), f.firstBlockAfter());
+        }
         if (what.equals("kill-jobmanager")) {
             // The killed leader comes back as the standby for the next failover.
             detail +=
@@ -576,6 +827,37 @@ final class ChaosSoak {
         }
         events.add(new Event(what, (at - t0) / 1e9, recovered, detail));
         log("%s recovered in %.1f s (first checkpoint completed after it)", what, recovered);
+    }
+
+    /** A snapshot in the target region that is not one of {@code before}; null when none. */
+    private Snapshot newTarget(Set<String> before) {
+        return ebs.service().snapshots(DR).stream()
+                .filter(s -> !before.contains(s.id()))
+                .findFirst()
+                .orElse(null);
+    }
+
+    /** The leading JobManager, once one leads that is not {@code killed}. */
+    private String awaitLeaderOtherThan(String killed, Duration timeout)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            var leader = flink.leader();
+            if (leader.isPresent() && !leader.get().equals(killed)) {
+                return leader.get();
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("No JobManager but " + killed + " leads after " + timeout);
+    }
+
+    /** PutSnapshotBlock calls accepted in the target region, over every snapshot. */
+    private long targetPuts() {
+        long total = 0;
+        for (Snapshot s : ebs.service().snapshots(DR)) {
+            total += s.putRequestsAccepted();
+        }
+        return total;
     }
 
     /** Waits until the job completed a checkpoint triggered after {@code millis} (epoch). */
@@ -773,6 +1055,87 @@ final class ChaosSoak {
                         notRecovered.isEmpty() && "RUNNING".equals(state),
                         String.format(
                                 "job %s %s; not recovered: %s", job, state, cap(notRecovered))));
+
+        List<String> jobIds = new ArrayList<>();
+        JsonNode jobs = flink.rest("/jobs");
+        if (jobs != null) {
+            jobs.path("jobs").forEach(j -> jobIds.add(j.path("id").asText()));
+        }
+        boolean jobManagerKillPlanned = config.firstJobManagerKill() != null;
+        List<String> slowFailovers =
+                failovers.stream()
+                        .filter(
+                                f ->
+                                        f.leader() == null
+                                                || f.leader().equals(f.killed())
+                                                || f.pauseSeconds()
+                                                        < FAILOVER_STALL.toMillis() / 1e3
+                                                || f.firstBlockAfter() < 0
+                                                || f.firstBlockAfter()
+                                                        >= FIRST_BLOCK_AFTER_FAILOVER.toSeconds())
+                        .map(Failover::toString)
+                        .toList();
+        checks.add(
+                new Check(
+                        "every JobManager failover: a standby led and the same job, not resubmitted,"
+                                + " wrote again within "
+                                + FIRST_BLOCK_AFTER_FAILOVER.toSeconds()
+                                + " s of the kill",
+                        (!jobManagerKillPlanned || !failovers.isEmpty())
+                                && slowFailovers.isEmpty()
+                                && List.of(job).equals(jobIds),
+                        String.format(
+                                "%d failovers, kill to first block %s s; not as expected: %s;"
+                                        + " jobs on the cluster %s",
+                                failovers.size(),
+                                failovers.stream()
+                                        .map(f -> String.format("%.1f", f.firstBlockAfter()))
+                                        .toList(),
+                                cap(slowFailovers),
+                                jobIds)));
+
+        // CompleteSnapshot is counted in memory by ebs-local: a restart forgets the count.
+        boolean ebsRestarted = events.stream().anyMatch(e -> e.what().equals("restart-ebs-local"));
+        Map<String, Integer> namedBy = new HashMap<>();
+        for (List<ReplicationResult> rs : byId.values()) {
+            for (ReplicationResult r : rs) {
+                if (r.getTargetSnapshotId() != null) {
+                    namedBy.merge(r.getTargetSnapshotId().toString(), 1, Integer::sum);
+                }
+            }
+        }
+        List<String> completedTwice = new ArrayList<>();
+        List<String> unnamed = new ArrayList<>();
+        for (Snapshot s : ebs.service().snapshots(DR)) {
+            int completions = s.completionsAccepted();
+            if (completions > 1
+                    || (!ebsRestarted
+                            && s.status() == SnapshotStatus.COMPLETED
+                            && completions != 1)) {
+                completedTwice.add(s.id() + " x" + completions);
+            }
+            if (!namedBy.containsKey(s.id())) {
+                unnamed.add(s.id() + " " + s.status());
+            }
+        }
+        List<String> sharedTargets =
+                namedBy.entrySet().stream()
+                        .filter(e -> e.getValue() > 1)
+                        .map(e -> e.getKey() + " x" + e.getValue())
+                        .toList();
+        checks.add(
+                new Check(
+                        "one target snapshot per result, CompleteSnapshot accepted once for each",
+                        completedTwice.isEmpty() && unnamed.isEmpty() && sharedTargets.isEmpty(),
+                        String.format(
+                                "%d target snapshots; CompleteSnapshot accepted other than once %s"
+                                        + "%s; named by no result %s; named by more than one %s",
+                                ebs.service().snapshots(DR).size(),
+                                cap(completedTwice),
+                                ebsRestarted ? " (at most once: ebs-local restarted)" : "",
+                                cap(unnamed),
+                                cap(sharedTargets))));
+        checks.addAll(metricChecks);
 
         Map<String, Long> counts = new LinkedHashMap<>();
         counts.put("requests", (long) published.size());

@@ -31,6 +31,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
@@ -48,6 +49,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * with a savepoint, kill a TaskManager and replace it only a minute later. Every scenario ends with
  * the same guarantees: one COMPLETED result, exactly one target snapshot, completed, its blocks
  * equal to the source's, CompleteSnapshot accepted once.
+ *
+ * <p>The same cluster first runs {@code serve} ({@link ServeScenario}, with a Kafka broker started
+ * beside it) and cancels it; last, it is stopped and no process of it may be left. One cluster
+ * serves every scenario: on 2 cores its start-up is much of a scenario's time.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ReplicationClusterE2E {
@@ -74,6 +79,7 @@ class ReplicationClusterE2E {
 
     static EbsLocalServer ebs;
     static LocalFlinkCluster flink;
+    static CompletableFuture<String> flinkStarted;
     static String source;
     static Map<Integer, String> sourceDigests;
 
@@ -97,30 +103,61 @@ class ReplicationClusterE2E {
                                 .dataDir(work.resolve("ebs-local"))
                                 .sealDelay(Duration.ofMillis(200))
                                 .build());
-        flink = new LocalFlinkCluster(repo, work.resolve("flink"), jobJar, 2);
         long t0 = System.nanoTime();
-        log("%s", flink.start().trim());
-        log("cluster up in %.1f s", (System.nanoTime() - t0) / 1e9);
+        // The cluster, the broker and the source snapshots come up side by side: each is mostly
+        // JVM start-up and waiting, and together they take much of this test's time.
+        flink = new LocalFlinkCluster(repo, work.resolve("flink"), jobJar, 2);
+        flinkStarted =
+                CompletableFuture.supplyAsync(
+                        flink::start, r -> new Thread(r, "flink-cluster-start").start());
+        ServeScenario.start(ebs);
         source = sourceSnapshot(BLOCKS);
         sourceDigests = digests(SOURCE, source);
+        log("%s", flinkStarted.get(3, TimeUnit.MINUTES).trim());
+        log("cluster up in %.1f s", (System.nanoTime() - t0) / 1e9);
     }
 
     @AfterAll
     static void stopEverything() {
         try {
             if (flink != null) {
+                // A start still running would race the stop: let it end first, however it ends.
+                flinkStarted.handle((out, e) -> out).join();
                 flink.close();
             }
         } finally {
-            if (ebs != null) {
-                ebs.close();
+            try {
+                ServeScenario.stop();
+            } finally {
+                if (ebs != null) {
+                    ebs.close();
+                }
             }
         }
     }
 
-    /** (a) and (e): a plain replication, with the connector's metrics read over REST meanwhile. */
+    /**
+     * {@code serve} first, while both TaskManagers are the ones the cluster started with: see
+     * {@link ServeScenario}.
+     */
     @Test
     @Order(1)
+    @Timeout(180)
+    void servesRequestsLineagesAndDeadLettersFromTheClusterJobJar() throws Exception {
+        ServeScenario.servesRequestsLineagesAndDeadLetters(flink);
+    }
+
+    /** The serve job cancelled with the command line, which frees the slots for what follows. */
+    @Test
+    @Order(2)
+    @Timeout(120)
+    void cancelsTheServeJobThroughTheCommandLine() throws Exception {
+        ServeScenario.cancelsThroughTheCommandLine();
+    }
+
+    /** (a) and (e): a plain replication, with the connector's metrics read over REST meanwhile. */
+    @Test
+    @Order(3)
     @Timeout(180)
     void replicatesAndReportsMetrics() throws Exception {
         String request = "e2e-plain";
@@ -163,7 +200,7 @@ class ReplicationClusterE2E {
 
     /** (b): SIGKILL of a TaskManager doing the copying at about half way, then a replacement. */
     @Test
-    @Order(2)
+    @Order(4)
     @Timeout(240)
     void recoversFromAKilledTaskManager() throws Exception {
         String request = "e2e-tm-kill";
@@ -197,7 +234,7 @@ class ReplicationClusterE2E {
      * (c): SIGKILL of the JobManager; restart it and resubmit from the last retained checkpoint.
      */
     @Test
-    @Order(3)
+    @Order(5)
     @Timeout(240)
     void resumesFromARetainedCheckpointAfterTheJobManagerDied() throws Exception {
         String request = "e2e-jm-kill";
@@ -246,7 +283,7 @@ class ReplicationClusterE2E {
      * and the savepoint is taken while the second page is still unlisted.
      */
     @Test
-    @Order(4)
+    @Order(6)
     @Timeout(240)
     void resumesFromASavepointAtAnotherParallelism() throws Exception {
         String request = "e2e-savepoint";
@@ -300,7 +337,7 @@ class ReplicationClusterE2E {
      * the replacement has registered.
      */
     @Test
-    @Order(5)
+    @Order(7)
     @Timeout(360)
     // Two and a half minutes, most of it the minute without a TaskManager: kept out of the
     // default build, whose time budget it would strain; -Debs.e2e.long=true runs it.
@@ -344,6 +381,14 @@ class ReplicationClusterE2E {
                 (System.nanoTime() - replacedAt) / 1e9,
                 (System.nanoTime() - t0) / 1e9,
                 recopied);
+    }
+
+    /** Last: the cluster and the broker stop, and none of their processes is left. */
+    @Test
+    @Order(10)
+    @Timeout(180)
+    void stopsAndLeavesNoProcess() throws Exception {
+        ServeScenario.stopsAndLeavesNoProcess(flink);
     }
 
     private static List<String> replicate(String requestId) {

@@ -11,10 +11,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The chaos soak ({@link ChaosSoak}) in {@code mvn verify}: the short run by default (about three
- * minutes: one TaskManager kill, one JobManager failover, faults on), or {@code
- * -Debs.soak.minutes=M} for a real soak ({@code benchmarks/soak.sh}). Runs after {@code package}
- * (the failsafe plugin). Fails when any end-of-run check fails; the report and chart stay in {@code
- * target/soak-cluster-e2e}, and are copied to {@code ebs.soak.out} when it is set.
+ * minutes: the Prometheus metrics and the Grafana dashboard checked during a first copy, one
+ * TaskManager kill, one JobManager failover timed from the kill to the first block the standby's
+ * recovered job writes, faults on), or {@code -Debs.soak.minutes=M} for a real soak ({@code
+ * benchmarks/soak.sh}). Runs after {@code package} (the failsafe plugin). Fails when any end-of-run
+ * check fails; the report and chart stay in {@code target/soak-cluster-e2e}, and are copied to
+ * {@code ebs.soak.out} when it is set.
  */
 class SoakClusterE2E {
 

@@ -3,7 +3,6 @@ package io.ebsreplicator.job.cluster;
 import io.ebsreplicator.job.TestSnapshots;
 import io.ebsreplicator.job.kafka.CommittedRecords;
 import io.ebsreplicator.job.kafka.KafkaBroker;
-import io.ebsreplicator.local.EbsLocalConfig;
 import io.ebsreplicator.local.EbsLocalServer;
 import io.ebsreplicator.local.service.Snapshot;
 import io.ebsreplicator.local.service.SnapshotStatus;
@@ -22,47 +21,37 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.Timeout;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@code serve} end to end on real processes: a KRaft broker in its own JVM, the standalone Flink
- * cluster of {@code deploy/local/flink-cluster.sh} (one JobManager, two TaskManagers), the cluster
- * job jar submitted detached with {@code deploy/local/submit.sh -d ... serve}, and ebs-local in
- * this JVM so that the test reads what EBS stored. Runs after {@code package} (the failsafe
- * plugin).
+ * {@code serve} end to end on real processes, a scenario of {@link ReplicationClusterE2E} on its
+ * cluster: a KRaft broker in its own JVM, the standalone Flink cluster of {@code
+ * deploy/local/flink-cluster.sh} (one JobManager, two TaskManagers), the cluster job jar submitted
+ * detached with {@code deploy/local/submit.sh -d ... serve}, and ebs-local in the test JVM so that
+ * the test reads what EBS stored. Runs in the test JVM.
  *
  * <p>What only a real cluster shows: the job jar, loaded child-first on the TaskManagers, brings
  * the Kafka connector, the Kafka client and Avro itself, and they work next to the cluster's own
  * Flink. One full request, a lineage of two snapshots and a message that is not Avro go in; one
  * committed result per request and one dead letter come out; the job is then cancelled with the
- * command line and nothing of the cluster is left running. Failover is {@link
- * ReplicationClusterE2E}'s business.
+ * command line, and once the cluster is stopped nothing of it is left running. Failover is the
+ * business of the replication scenarios.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ServeClusterE2E {
+final class ServeScenario {
+
+    private ServeScenario() {}
 
     static final String SOURCE = "us-east-1";
     static final String DR = "us-west-2";
@@ -76,48 +65,25 @@ class ServeClusterE2E {
     static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(2);
     static final Duration RUN_TIMEOUT = Duration.ofMinutes(2);
 
-    static EbsLocalServer ebs;
-    static LocalFlinkCluster flink;
-    static CompletableFuture<String> flinkStarted;
-    static KafkaBroker kafka;
-    static KafkaProducer<byte[], byte[]> producer;
-    static String full;
-    static String root;
-    static String child;
-    static String requests;
-    static String results;
-    static String deadLetters;
-    static String job;
+    private static EbsLocalServer ebs;
+    private static LocalFlinkCluster flink;
+    private static KafkaBroker kafka;
+    private static KafkaProducer<byte[], byte[]> producer;
+    private static String full;
+    private static String root;
+    private static String child;
+    private static String requests;
+    private static String results;
+    private static String deadLetters;
+    private static String job;
 
-    @BeforeAll
-    static void startEverything() throws Exception {
-        Path repo = Path.of(System.getProperty("ebs.e2e.repoRoot", "..")).toAbsolutePath();
-        // Beside ReplicationClusterE2E's directory, which that test deletes when it starts.
-        Path work =
-                Path.of(System.getProperty("ebs.e2e.workDir", "target/cluster-e2e"))
-                        .toAbsolutePath()
-                        .resolveSibling("serve-cluster-e2e");
-        Path jobJar =
-                Path.of(System.getProperty("ebs.e2e.jobJar", "target/ebs-replicator-job.jar"))
-                        .toAbsolutePath();
-        assertThat(jobJar).as("the packaged cluster job jar").exists();
-        deleteRecursively(work);
-        Files.createDirectories(work);
-        ebs =
-                EbsLocalServer.start(
-                        EbsLocalConfig.builder()
-                                .port(0)
-                                .regions(SOURCE, DR)
-                                .dataDir(work.resolve("ebs-local"))
-                                .sealDelay(Duration.ofMillis(200))
-                                .build());
+    /**
+     * Starts the broker and writes the source snapshots into {@code ebsLocal}; the cluster is the
+     * caller's, started meanwhile.
+     */
+    static void start(EbsLocalServer ebsLocal) throws Exception {
+        ebs = ebsLocal;
         long t0 = System.nanoTime();
-        // The cluster, the broker and the source snapshots come up side by side: each is mostly
-        // JVM start-up and waiting, and together they take most of this test's time.
-        flink = new LocalFlinkCluster(repo, work.resolve("flink"), jobJar, 2);
-        flinkStarted =
-                CompletableFuture.supplyAsync(
-                        flink::start, r -> new Thread(r, "flink-cluster-start").start());
         kafka = KafkaBroker.builder().build();
         kafka.start();
         log("Kafka broker up in %.1f s", (System.nanoTime() - t0) / 1e9);
@@ -133,38 +99,28 @@ class ServeClusterE2E {
         root = snapshot(null, LINEAGE_BLOCKS, 2);
         child = snapshot(root, CHANGED, 3);
         log("source snapshots ready in %.1f s", (System.nanoTime() - t0) / 1e9);
-        log("%s", flinkStarted.get(3, TimeUnit.MINUTES).trim());
-        log("cluster up in %.1f s", (System.nanoTime() - t0) / 1e9);
     }
 
-    @AfterAll
-    static void stopEverything() {
+    /** Stops the producer and the broker, if they are still up. */
+    static void stop() {
         try {
-            if (flink != null) {
-                // A start still running would race the stop: let it end first, however it ends.
-                flinkStarted.handle((out, e) -> out).join();
-                flink.close();
+            if (producer != null) {
+                producer.close(Duration.ZERO);
             }
         } finally {
-            try {
-                if (producer != null) {
-                    producer.close(Duration.ZERO);
-                }
-                if (kafka != null) {
-                    kafka.close();
-                }
-            } finally {
-                if (ebs != null) {
-                    ebs.close();
-                }
+            if (kafka != null) {
+                kafka.close();
             }
         }
     }
 
-    @Test
-    @Order(1)
-    @Timeout(180)
-    void servesRequestsLineagesAndDeadLettersFromTheClusterJobJar() throws Exception {
+    /**
+     * One full request, a lineage of two snapshots and a message that is not Avro into {@code
+     * serve} on a cluster of two free TaskManagers ({@code taskmanager-1} and {@code -2}): one
+     * committed result per request, one dead letter. The job keeps running.
+     */
+    static void servesRequestsLineagesAndDeadLetters(LocalFlinkCluster cluster) throws Exception {
+        flink = cluster;
         Set<String> before = snapshotIds(DR);
 
         long t0 = System.nanoTime();
@@ -230,11 +186,9 @@ class ServeClusterE2E {
         assertThat(flink.jobState(job)).isEqualTo("RUNNING");
     }
 
-    @Test
-    @Order(2)
-    @Timeout(120)
-    void cancelsThroughTheCommandLineAndLeavesNoProcess() throws Exception {
-        assertThat(job).as("the job of the first test").isNotNull();
+    /** Cancels the job of {@link #servesRequestsLineagesAndDeadLetters} with the command line. */
+    static void cancelsThroughTheCommandLine() throws Exception {
+        assertThat(job).as("the serve job").isNotNull();
         log("%s", flink.cancel(job).trim());
         long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
         String state;
@@ -242,18 +196,25 @@ class ServeClusterE2E {
             assertThat(System.nanoTime()).as("job state %s", state).isLessThan(deadline);
             Thread.sleep(200);
         }
-        List<ProcessHandle> cluster = flink.processes();
-        log("cancelled; cluster processes: %s", cluster.stream().map(ProcessHandle::pid).toList());
-        assertThat(cluster).as("JobManager and TaskManagers").hasSizeGreaterThanOrEqualTo(3);
+    }
 
-        flink.close();
+    /**
+     * Stops the cluster (the script's stop) and the broker: none of their processes, and no child
+     * of the test JVM, is left.
+     */
+    static void stopsAndLeavesNoProcess(LocalFlinkCluster cluster) throws Exception {
+        List<ProcessHandle> processes = cluster.processes();
+        log("cluster processes: %s", processes.stream().map(ProcessHandle::pid).toList());
+        assertThat(processes).as("JobManager and TaskManagers").hasSizeGreaterThanOrEqualTo(3);
+
+        cluster.close();
         producer.close(Duration.ZERO);
         kafka.stop();
 
-        for (ProcessHandle p : cluster) {
+        for (ProcessHandle p : processes) {
             assertThat(p.isAlive()).as("pid %d after the cluster stopped", p.pid()).isFalse();
         }
-        assertThat(flink.processes()).as("processes naming the cluster's directory").isEmpty();
+        assertThat(cluster.processes()).as("processes naming the cluster's directory").isEmpty();
         assertThat(kafka.isRunning()).as("the Kafka broker").isFalse();
         assertThat(ProcessHandle.current().descendants().filter(ProcessHandle::isAlive))
                 .as("children of the test JVM")
@@ -421,16 +382,6 @@ class ServeClusterE2E {
         byte[] out = new byte[b.remaining()];
         b.duplicate().get(out);
         return out;
-    }
-
-    private static void deleteRecursively(Path p) throws Exception {
-        if (Files.exists(p)) {
-            try (var s = Files.walk(p)) {
-                for (Path f : s.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(f);
-                }
-            }
-        }
     }
 
     private static void log(String format, Object... args) {
