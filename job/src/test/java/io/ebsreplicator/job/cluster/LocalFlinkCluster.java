@@ -215,6 +215,37 @@ final class LocalFlinkCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * SIGTERM to one process of the cluster, waiting until it has exited: a TaskManager stopped
+     * this way deregisters from the ResourceManager at once, unlike one killed.
+     */
+    void stop(String name) {
+        long pid = pid(name).orElseThrow(() -> new IllegalStateException(name + " has no pid"));
+        ProcessHandle.of(pid)
+                .ifPresent(
+                        p -> {
+                            p.destroy();
+                            try {
+                                p.onExit().get(60, TimeUnit.SECONDS);
+                            } catch (Exception e) {
+                                throw new IllegalStateException(
+                                        name + " (pid " + pid + ") did not stop", e);
+                            }
+                        });
+    }
+
+    /** The resource ids of the TaskManagers registered with the ResourceManager. */
+    Set<String> registeredTaskManagers() {
+        Set<String> out = new TreeSet<>();
+        JsonNode tms = rest("/taskmanagers");
+        if (tms != null) {
+            for (JsonNode tm : tms.path("taskmanagers")) {
+                out.add(tm.path("id").asText());
+            }
+        }
+        return out;
+    }
+
     Optional<Long> pid(String name) {
         Path f = dir.resolve("pids").resolve(name + ".pid");
         try {

@@ -344,6 +344,18 @@ class ReplicationClusterE2E {
     @EnabledIfSystemProperty(named = "ebs.e2e.long", matches = "true")
     void waitsOutATaskManagerThatIsReplacedOnlyAMinuteLater() throws Exception {
         String request = "e2e-late-tm";
+        // The earlier scenarios leave a spare TaskManager (a replacement, and the restart of the
+        // JobManager starts the killed one again): stop the spares, so that losing one TaskManager
+        // leaves the job a slot short.
+        Set<String> registered = flink.registeredTaskManagers();
+        for (String spare : new ArrayList<>(registered).subList(PARALLELISM, registered.size())) {
+            flink.stop(spare);
+            log("(e) stopped the spare %s", spare);
+        }
+        awaitAtLeast(
+                "only " + PARALLELISM + " TaskManagers registered",
+                () -> flink.registeredTaskManagers().size() == PARALLELISM ? 1L : 0L,
+                1);
         Set<String> before = targetIds();
         long t0 = System.nanoTime();
         var client = flink.submit(List.of("-p", "" + PARALLELISM), replicate(request));
