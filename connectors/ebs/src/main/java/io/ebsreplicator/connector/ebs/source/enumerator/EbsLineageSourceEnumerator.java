@@ -598,7 +598,14 @@ public final class EbsLineageSourceEnumerator
         queue.started(e);
         quotaSince.remove(e.id());
         LOG.warn("Request {} failed: {}", e.id(), failure);
-        unassigned.add(failed(e.request(), regions(e.request()), failure));
+        List<String> regions = regions(e.request());
+        // A request without targets (one a policy was to plan) still gets its one result: keyed
+        // by the source region, as an unplannable one is.
+        unassigned.add(
+                failed(
+                        e.request(),
+                        regions.isEmpty() ? List.of(e.request().request().sourceRegion()) : regions,
+                        failure));
     }
 
     /**

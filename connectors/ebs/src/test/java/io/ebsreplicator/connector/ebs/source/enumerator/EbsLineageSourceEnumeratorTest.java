@@ -350,6 +350,21 @@ class EbsLineageSourceEnumeratorTest {
     }
 
     @Test
+    void aRequestWithoutTargetsThatFailsStillGetsOneResultInItsSourceRegion() throws Exception {
+        Coordinator c =
+                start(1, settings(), request("no-targets", h.sourceSnapshot(1)).to().build());
+
+        List<LineageSplit> splits = c.unassigned();
+        assertThat(splits).hasSize(1);
+        FailedRequestSplit failed = (FailedRequestSplit) splits.get(0);
+        assertThat(failed.failure().reason()).isEqualTo(FailureReason.INVALID_REQUEST);
+        assertThat(failed.failure().message()).contains("at least one target region");
+        assertThat(failed.targetRegions())
+                .as("one result, keyed by the source region")
+                .containsExactly(SOURCE);
+    }
+
+    @Test
     void aRetryableFailureWaitsItsBackoffAndDoesNotHoldTheNextRequest() throws Exception {
         String snapA = h.sourceSnapshot(1);
         String snapB = h.sourceSnapshot(1);
