@@ -1,6 +1,11 @@
 package io.ebsreplicator.job;
 
+import io.ebsreplicator.schemas.AvroCodec;
+import io.ebsreplicator.schemas.ReplicationResult;
+import io.ebsreplicator.schemas.SchemaDecodeException;
+
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.PartitionInfo;
@@ -8,6 +13,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
+import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -98,4 +104,33 @@ final class KafkaTopics {
         }
         return partitions;
     }
+
+    /**
+     * The result a record of the results topic holds, or {@code null} after one line on {@code err}
+     * (prefixed with {@code tool}) saying where the record is and why it is not a result.
+     */
+    static ReplicationResult decodeResult(
+            ConsumerRecord<byte[], byte[]> r, String tool, PrintStream err) {
+        try {
+            return RESULT_CODEC.decode(r.value());
+        } catch (SchemaDecodeException e) {
+            err.println(
+                    "ebs-replicator "
+                            + tool
+                            + ": "
+                            + r.topic()
+                            + "/"
+                            + r.partition()
+                            + "@"
+                            + r.offset()
+                            + " is not a result ("
+                            + e.reasonCode()
+                            + "): "
+                            + e.getMessage());
+            return null;
+        }
+    }
+
+    /** Decodes results; one codec per JVM is enough (it is thread-safe). */
+    private static final AvroCodec<ReplicationResult> RESULT_CODEC = AvroCodec.forResults();
 }

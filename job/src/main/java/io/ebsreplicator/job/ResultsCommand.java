@@ -1,10 +1,8 @@
 package io.ebsreplicator.job;
 
-import io.ebsreplicator.schemas.AvroCodec;
 import io.ebsreplicator.schemas.ReplicationResult;
 import io.ebsreplicator.schemas.ResultJson;
 import io.ebsreplicator.schemas.ResultStatus;
-import io.ebsreplicator.schemas.SchemaDecodeException;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -58,7 +56,6 @@ final class ResultsCommand {
         int count = flags.intValue("--count", -1);
         Duration idle = flags.duration("--timeout", null);
         String groupId = flags.get("--group-id");
-        AvroCodec<ReplicationResult> codec = AvroCodec.forResults();
         int printed = 0;
         boolean failed = false;
         try (KafkaConsumer<byte[], byte[]> consumer =
@@ -81,21 +78,8 @@ final class ResultsCommand {
             while (count < 0 || printed < count) {
                 var records = consumer.poll(Duration.ofMillis(200));
                 for (ConsumerRecord<byte[], byte[]> r : records) {
-                    ReplicationResult result;
-                    try {
-                        result = codec.decode(r.value());
-                    } catch (SchemaDecodeException e) {
-                        err.println(
-                                "ebs-replicator results: "
-                                        + r.topic()
-                                        + "/"
-                                        + r.partition()
-                                        + "@"
-                                        + r.offset()
-                                        + " is not a result ("
-                                        + e.reasonCode()
-                                        + "): "
-                                        + e.getMessage());
+                    ReplicationResult result = KafkaTopics.decodeResult(r, "results", err);
+                    if (result == null) {
                         continue;
                     }
                     if (!requestIds.isEmpty() && !requestIds.contains(result.getRequestId())) {

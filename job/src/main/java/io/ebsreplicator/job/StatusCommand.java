@@ -3,9 +3,7 @@ package io.ebsreplicator.job;
 import io.ebsreplicator.connector.ebs.policy.PolicyException;
 import io.ebsreplicator.connector.ebs.policy.PolicyFile;
 import io.ebsreplicator.connector.ebs.policy.ReplicationPolicy;
-import io.ebsreplicator.schemas.AvroCodec;
 import io.ebsreplicator.schemas.ReplicationResult;
-import io.ebsreplicator.schemas.SchemaDecodeException;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -70,7 +68,6 @@ final class StatusCommand {
                             + flags.get("--at")
                             + "' is not an instant such as 2026-12-06T18:00:00Z");
         }
-        AvroCodec<ReplicationResult> codec = AvroCodec.forResults();
         RpoStatus status = new RpoStatus();
         try (KafkaConsumer<byte[], byte[]> consumer =
                 new KafkaConsumer<>(
@@ -94,19 +91,9 @@ final class StatusCommand {
                     return 1;
                 }
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    try {
-                        status.add(codec.decode(r.value()));
-                    } catch (SchemaDecodeException e) {
-                        err.println(
-                                "ebs-replicator status: "
-                                        + r.topic()
-                                        + "/"
-                                        + r.partition()
-                                        + "@"
-                                        + r.offset()
-                                        + " is not a result ("
-                                        + e.reasonCode()
-                                        + ")");
+                    ReplicationResult result = KafkaTopics.decodeResult(r, "status", err);
+                    if (result != null) {
+                        status.add(result);
                     }
                 }
             }
