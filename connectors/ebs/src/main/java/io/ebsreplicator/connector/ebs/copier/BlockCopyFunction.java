@@ -70,7 +70,12 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     private final int readAttempts;
     private final PipelineHook hook;
 
-    private transient Map<String, EbsProxy> proxies;
+    /**
+     * Region to role to proxy ({@code ""} for the job's own credentials): looked up twice per
+     * block, so by two keys that exist already rather than one built per lookup.
+     */
+    private transient Map<String, Map<String, EbsProxy>> proxies;
+
     private transient ExecutorService relister;
 
     /**
@@ -140,9 +145,12 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     }
 
     private EbsProxy proxy(String region, String roleArn) {
-        return proxies.computeIfAbsent(
-                EbsProxyFactory.key(region, roleArn),
-                k -> proxyFactory.create(region, roleArn, new EbsProxyMetrics(metrics, region)));
+        return proxies.computeIfAbsent(region, r -> new ConcurrentHashMap<>())
+                .computeIfAbsent(
+                        roleArn == null ? "" : roleArn,
+                        k ->
+                                proxyFactory.create(
+                                        region, roleArn, new EbsProxyMetrics(metrics, region)));
     }
 
     /** The proxy that reads the source in {@code region}. */
@@ -463,7 +471,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
             relister.shutdownNow();
         }
         if (proxies != null) {
-            proxies.values().forEach(EbsProxy::close);
+            proxies.values().forEach(byRole -> byRole.values().forEach(EbsProxy::close));
             proxies.clear();
         }
     }

@@ -166,29 +166,6 @@ public final class AssumedRoles implements Serializable {
         return sourceRoleArn != null || !targetRoleArns.isEmpty() || !allowed.isEmpty();
     }
 
-    Builder toBuilder() {
-        Builder b =
-                new Builder()
-                        .sourceRoleArn(sourceRoleArn)
-                        .externalId(externalId)
-                        .sessionName(sessionName)
-                        .stsEndpoint(stsEndpoint)
-                        .refreshAhead(refreshAhead);
-        targetRoleArns.forEach(b::targetRoleArn);
-        allowed.forEach(b::allow);
-        return b;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof AssumedRoles a && toString().equals(a.toString());
-    }
-
-    @Override
-    public int hashCode() {
-        return toString().hashCode();
-    }
-
     @Override
     public String toString() {
         // Role ARNs are not secret; the external id may be treated as one.
