@@ -185,9 +185,9 @@ class EbsReplicatorCliTest {
                         "--source-region",
                         "us-east-1",
                         "--source-snapshot",
-                        "snap-1",
+                        "snap-01234567",
                         "--base-snapshot",
-                        "snap-2",
+                        "snap-89abcdef",
                         "--target-region",
                         "us-west-2");
         assertThat(incremental.status()).isEqualTo(2);

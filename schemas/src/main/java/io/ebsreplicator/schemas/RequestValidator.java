@@ -13,30 +13,18 @@ import java.util.regex.Pattern;
  * Checks a decoded {@link ReplicationRequest} for the problems that no copy could succeed with, so
  * that a bad request is answered at once (a dead letter or failure result with reason
  * INVALID_REQUEST) instead of failing half-way through. Returns every problem, not just the first.
- * Stateless; called by the job where requests enter (on the TaskManagers that read the requests
- * topic, and by the CLI) and by operator tools.
+ * Stateless; called where requests enter: by the source enumerator on the JobManager, which reads
+ * the requests topic in {@code serve}, by the {@code request} command before it publishes, and by
+ * operator tools. Names are checked by the shared rules of {@link ResourceIds}.
  *
  * <p>It checks syntax and contradictions only: whether the snapshots exist and are related is for
  * the job to find out.
  */
 public final class RequestValidator {
 
-    /** EC2 region names: a two-letter area, one or more words, a number (us-gov-west-1). */
-    private static final Pattern REGION = Pattern.compile("[a-z]{2}(-[a-z]+)+-[0-9]+");
-
-    /** EBS snapshot ids: 8 hex digits (before 2016) or 17 (since), always lowercase. */
-    private static final Pattern SNAPSHOT_ID = Pattern.compile("snap-([0-9a-f]{8}|[0-9a-f]{17})");
-
     /** The KmsKeyArn pattern of the EBS direct API's StartSnapshot. */
     private static final Pattern KMS_KEY_ARN =
             Pattern.compile("arn:aws[a-z\\-]*:kms:.*:[0-9]{12}:key/.*");
-
-    /**
-     * An IAM role ARN, with an optional path: what STS AssumeRole takes as its RoleArn (20 to 2,048
-     * characters).
-     */
-    private static final Pattern ROLE_ARN =
-            Pattern.compile("arn:aws[a-z\\-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,2000}");
 
     /** EBS allows at most 50 tags per snapshot. */
     static final int MAX_TAGS = 50;
@@ -204,20 +192,10 @@ public final class RequestValidator {
         return null;
     }
 
-    /** Whether a string looks like an AWS region name such as us-east-1. */
-    public static boolean isRegionName(String region) {
-        return region != null && REGION.matcher(region).matches();
-    }
-
-    /** Whether a string is an EBS snapshot id: snap- and 8 or 17 lowercase hex digits. */
-    public static boolean isSnapshotId(String snapshotId) {
-        return snapshotId != null && SNAPSHOT_ID.matcher(snapshotId).matches();
-    }
-
     private static void checkRegion(List<String> problems, String field, String region) {
         if (region == null || region.isBlank()) {
             problems.add(field + " is blank; give a region such as us-east-1");
-        } else if (!isRegionName(region)) {
+        } else if (!ResourceIds.isRegionName(region)) {
             problems.add(field + " '" + region + "' is not a region name such as us-east-1");
         }
     }
@@ -225,7 +203,7 @@ public final class RequestValidator {
     private static void checkSnapshotId(List<String> problems, String field, String snapshotId) {
         if (snapshotId == null || snapshotId.isBlank()) {
             problems.add(field + " is blank; give a snapshot id such as snap-0123456789abcdef0");
-        } else if (!isSnapshotId(snapshotId)) {
+        } else if (!ResourceIds.isSnapshotId(snapshotId)) {
             problems.add(
                     field
                             + " '"
@@ -253,18 +231,13 @@ public final class RequestValidator {
     }
 
     private static void checkRole(List<String> problems, String at, String roleArn) {
-        if (roleArn != null && !isRoleArn(roleArn)) {
+        if (roleArn != null && !ResourceIds.isRoleArn(roleArn)) {
             problems.add(
                     at
                             + ".roleArn '"
                             + roleArn
                             + "' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
         }
-    }
-
-    /** Whether {@code arn} names an IAM role, as STS AssumeRole takes it. */
-    public static boolean isRoleArn(String arn) {
-        return arn != null && arn.length() <= 2048 && ROLE_ARN.matcher(arn).matches();
     }
 
     private static void checkTags(List<String> problems, String field, Map<String, String> tags) {

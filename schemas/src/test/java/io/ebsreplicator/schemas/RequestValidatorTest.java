@@ -98,7 +98,7 @@ class RequestValidatorTest {
                 "us-isob-east-1"
             })
     void acceptsRegionNames(String region) {
-        assertThat(RequestValidator.isRegionName(region)).isTrue();
+        assertThat(ResourceIds.isRegionName(region)).isTrue();
         ReplicationRequest request = Examples.minimalRequest();
         request.setSourceRegion(region);
         assertThat(RequestValidator.validate(request)).isEmpty();
@@ -138,7 +138,7 @@ class RequestValidatorTest {
     @ParameterizedTest
     @ValueSource(strings = {"snap-01234567", "snap-0123456789abcdef0", "snap-fffffffffffffffff"})
     void acceptsSnapshotIds(String snapshotId) {
-        assertThat(RequestValidator.isSnapshotId(snapshotId)).isTrue();
+        assertThat(ResourceIds.isSnapshotId(snapshotId)).isTrue();
     }
 
     @ParameterizedTest
@@ -157,7 +157,7 @@ class RequestValidatorTest {
         ReplicationRequest request = Examples.minimalRequest();
         request.setSourceSnapshotId(snapshotId);
 
-        assertThat(RequestValidator.isSnapshotId(snapshotId)).isFalse();
+        assertThat(ResourceIds.isSnapshotId(snapshotId)).isFalse();
         assertThat(RequestValidator.validate(request))
                 .containsExactly(
                         "sourceSnapshotId '"

@@ -1,7 +1,7 @@
 package io.ebsreplicator.job.serve;
 
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
-import io.ebsreplicator.schemas.RequestValidator;
+import io.ebsreplicator.schemas.ResourceIds;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
+import java.util.function.Predicate;
 
 /**
  * Amazon EventBridge EBS snapshot events on the requests topic, as an EventBridge-to-Kafka pipe
@@ -41,9 +41,6 @@ public final class SnapshotEvents {
 
     /** Attribute of the requests made here: the EventBridge event name. */
     static final String EVENT_ATTRIBUTE = "event";
-
-    private static final Pattern SNAPSHOT_ID = Pattern.compile("snap-[0-9a-f]{8,17}");
-    private static final Pattern VOLUME_ID = Pattern.compile("vol-[0-9a-f]{8,17}");
 
     private static final ObjectMapper JSON =
             new ObjectMapper(
@@ -135,7 +132,7 @@ public final class SnapshotEvents {
                                     : ": " + shorten(text(detail, "cause"))));
         }
         String region = text(e, "region");
-        if (!RequestValidator.isRegionName(region)) {
+        if (!ResourceIds.isRegionName(region)) {
             return new Parsed.Malformed("region '" + shorten(region) + "' is not a region");
         }
         List<ReplicationRequest> out = new ArrayList<>();
@@ -156,15 +153,20 @@ public final class SnapshotEvents {
                 if (!"completed".equals(text(s, "status"))) {
                     continue; // a failed member is reported by its own status
                 }
-                String id = resourceId(text(s, "snapshot_id"), SNAPSHOT_ID);
+                String id = resourceId(text(s, "snapshot_id"), ResourceIds::isSnapshotId);
                 if (id == null) {
                     return new Parsed.Malformed(
                             "detail.snapshots[" + i + "].snapshot_id is not a snapshot ARN");
                 }
-                out.add(request(region, id, resourceId(text(s, "source"), VOLUME_ID), event));
+                out.add(
+                        request(
+                                region,
+                                id,
+                                resourceId(text(s, "source"), ResourceIds::isVolumeId),
+                                event));
             }
         } else {
-            String id = resourceId(text(detail, "snapshot_id"), SNAPSHOT_ID);
+            String id = resourceId(text(detail, "snapshot_id"), ResourceIds::isSnapshotId);
             if (id == null) {
                 return new Parsed.Malformed(
                         "detail.snapshot_id '"
@@ -175,7 +177,7 @@ public final class SnapshotEvents {
             // whose volume the event does not say (a copy has none of its own).
             String volume =
                     "createSnapshot".equals(event)
-                            ? resourceId(text(detail, "source"), VOLUME_ID)
+                            ? resourceId(text(detail, "source"), ResourceIds::isVolumeId)
                             : null;
             out.add(request(region, id, volume, event));
         }
@@ -213,12 +215,12 @@ public final class SnapshotEvents {
      * {@code null}. AWS's own samples put the region in the account's place, so only the part after
      * the last '/' is read.
      */
-    static String resourceId(String arn, Pattern id) {
+    static String resourceId(String arn, Predicate<String> id) {
         if (arn == null || !arn.startsWith("arn:") || arn.length() > 256) {
             return null;
         }
         String last = arn.substring(arn.lastIndexOf('/') + 1);
-        return id.matcher(last).matches() ? last : null;
+        return id.test(last) ? last : null;
     }
 
     private static String text(JsonNode n, String field) {

@@ -61,13 +61,23 @@ class SnapshotEventsTest {
 
     @Test
     void aMultiVolumeEventIsOneRequestPerSnapshotEachOfItsOwnVolume() throws Exception {
-        List<ReplicationRequest> r = requests("create-snapshots-succeeded");
+        List<ReplicationRequest> r = requests("create-snapshots-succeeded-real-ids");
 
         assertThat(r)
                 .extracting(ReplicationRequest::sourceSnapshotId, ReplicationRequest::lineage)
                 .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple("snap-01234567", "vol-01234567"),
-                        org.assertj.core.groups.Tuple.tuple("snap-012345678", "vol-012345678"));
+                        org.assertj.core.groups.Tuple.tuple("snap-89abcdef", "vol-89abcdef"),
+                        org.assertj.core.groups.Tuple.tuple(
+                                "snap-0123456789abcdef0", "vol-0123456789abcdef0"));
+    }
+
+    @Test
+    void theDocumentedMultiVolumeSampleNamesASnapshotIdNoSnapshotCanHave() throws Exception {
+        // Its second member is snap-012345678: 9 hex digits, where EBS ids have 8 or 17.
+        assertThat(SnapshotEvents.parse(sample("create-snapshots-succeeded")))
+                .isInstanceOfSatisfying(
+                        SnapshotEvents.Parsed.Malformed.class,
+                        m -> assertThat(m.why()).contains("detail.snapshots[1].snapshot_id"));
     }
 
     @Test
@@ -135,7 +145,7 @@ class SnapshotEventsTest {
         try (KafkaRequestIntake withPolicy = intake(RequestValidator.Targets.FROM_POLICY);
                 KafkaRequestIntake without = intake(RequestValidator.Targets.REQUIRED)) {
             List<IntakeRecord> multi =
-                    withPolicy.decodeAll(record(7, sample("create-snapshots-succeeded")));
+                    withPolicy.decodeAll(record(7, sample("create-snapshots-succeeded-real-ids")));
             assertThat(multi).hasSize(2).allMatch(r -> r.request() != null && r.offset() == 7);
 
             List<IntakeRecord> failed =

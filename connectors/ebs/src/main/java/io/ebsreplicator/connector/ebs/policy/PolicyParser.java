@@ -1,5 +1,7 @@
 package io.ebsreplicator.connector.ebs.policy;
 
+import io.ebsreplicator.schemas.ResourceIds;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
@@ -52,8 +54,6 @@ public final class PolicyParser {
     /** The most copies a retention may keep by count: a bound, far above any real need. */
     static final int MAX_KEEP_LAST = 10_000;
 
-    private static final Pattern REGION = Pattern.compile("[a-z]{2}(-[a-z]+)+-[0-9]+");
-    private static final Pattern VOLUME_ID = Pattern.compile("vol-[0-9a-f]{8,17}");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
 
     /** {@code arn:<partition>:kms:<region>:<account>:key/<id>}; the region must be the target's. */
@@ -197,7 +197,7 @@ public final class PolicyParser {
         }
         List<String> volumes = strings(n.get("volumeIds"), at + ".volumeIds", MAX_VALUES);
         for (int i = 0; i < volumes.size(); i++) {
-            if (!VOLUME_ID.matcher(volumes.get(i)).matches()) {
+            if (!ResourceIds.isVolumeId(volumes.get(i))) {
                 problem(
                         at + ".volumeIds[" + i + "]",
                         "'"
@@ -420,7 +420,7 @@ public final class PolicyParser {
     }
 
     private void region(String region, String at) {
-        if (!REGION.matcher(region).matches()) {
+        if (!ResourceIds.isRegionName(region)) {
             problem(at, "'" + shorten(region) + "' is not a region name such as us-east-1");
         }
     }

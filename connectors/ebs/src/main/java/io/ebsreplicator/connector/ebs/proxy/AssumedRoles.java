@@ -1,5 +1,7 @@
 package io.ebsreplicator.connector.ebs.proxy;
 
+import io.ebsreplicator.schemas.ResourceIds;
+
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,10 +33,6 @@ public final class AssumedRoles implements Serializable {
      * copy.
      */
     public static final Duration DEFAULT_REFRESH_AHEAD = Duration.ofMinutes(5);
-
-    /** An IAM role ARN with an optional path, as STS AssumeRole takes it. */
-    private static final Pattern ROLE_ARN =
-            Pattern.compile("arn:aws[a-z\\-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,2000}");
 
     /** STS RoleSessionName: 2 to 64 characters of these. */
     private static final Pattern SESSION_NAME = Pattern.compile("[\\w+=,.@-]{2,64}");
@@ -92,13 +90,8 @@ public final class AssumedRoles implements Serializable {
         return new Builder();
     }
 
-    /** Whether {@code arn} is an IAM role ARN. */
-    public static boolean isRoleArn(String arn) {
-        return arn != null && arn.length() <= 2048 && ROLE_ARN.matcher(arn).matches();
-    }
-
     private static String requireRoleArn(String arn) {
-        if (!isRoleArn(arn)) {
+        if (!ResourceIds.isRoleArn(arn)) {
             throw new IllegalArgumentException(
                     "'" + arn + "' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
         }

@@ -829,7 +829,7 @@ public final class FakeEbsProxy implements EbsProxy {
 
     private FakeSnapshot newSnapshot(
             long volumeSizeGib, FakeSnapshot parent, StartSnapshotSpec spec, String clientToken) {
-        String id = "snap-" + Long.toHexString(IDS.incrementAndGet()) + "0000000";
+        String id = String.format("snap-1%016x", IDS.incrementAndGet());
         FakeSnapshot s = new FakeSnapshot(id, parent, volumeSizeGib, spec);
         snapshots.put(id, s);
         if (clientToken != null) {

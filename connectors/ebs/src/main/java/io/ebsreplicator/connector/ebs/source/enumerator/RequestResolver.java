@@ -17,6 +17,7 @@ import io.ebsreplicator.connector.ebs.proxy.StartedSnapshot;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
+import io.ebsreplicator.schemas.ResourceIds;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -33,7 +34,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.BiFunction;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 
 /**
  * Turns a request into splits: validates it, checks that the source (and, for an incremental copy,
@@ -46,9 +46,6 @@ public final class RequestResolver {
 
     /** Blocks per GiB of volume. */
     static final int BLOCKS_PER_GIB = 2048;
-
-    private static final Pattern SNAPSHOT_ID = Pattern.compile("^snap-[0-9a-f]{1,59}$");
-    private static final Pattern REGION = Pattern.compile("^[a-z]{2}(-[a-z]+)+-[0-9]+$");
 
     private final BiFunction<String, String, EbsProxy> proxies;
     private final EbsProxyFactory roles;
@@ -129,13 +126,17 @@ public final class RequestResolver {
     }
 
     private static void requireSnapshotId(String id, String what) {
-        if (id == null || !SNAPSHOT_ID.matcher(id).matches()) {
-            throw new InvalidRequestException(what + " '" + id + "' is not a snapshot id");
+        if (!ResourceIds.isSnapshotId(id)) {
+            throw new InvalidRequestException(
+                    what
+                            + " '"
+                            + id
+                            + "' is not a snapshot id (snap- and 8 or 17 lowercase hex digits)");
         }
     }
 
     private static void requireRegion(String region, String what) {
-        if (region == null || !REGION.matcher(region).matches()) {
+        if (!ResourceIds.isRegionName(region)) {
             throw new InvalidRequestException(what + " '" + region + "' is not a region");
         }
     }

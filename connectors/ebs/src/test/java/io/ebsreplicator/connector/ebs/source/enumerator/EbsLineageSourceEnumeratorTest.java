@@ -267,7 +267,7 @@ class EbsLineageSourceEnumeratorTest {
     @Test
     void aRequestWhoseSourceIsMissingBecomesAFailureSplit() throws Exception {
         ReplicationRequest missing =
-                request("missing", "snap-0deadbeef").to(TARGET, OTHER_TARGET).build();
+                request("missing", "snap-deadbeef").to(TARGET, OTHER_TARGET).build();
         Coordinator c =
                 h.bounded(
                                 1,
@@ -282,7 +282,7 @@ class EbsLineageSourceEnumeratorTest {
         assertThat(failed.failure().reason()).isEqualTo(FailureReason.SNAPSHOT_NOT_FOUND);
         assertThat(failed.failure().message())
                 .contains("ResourceNotFoundException")
-                .contains("snap-0deadbeef");
+                .contains("snap-deadbeef");
         assertThat(failed.requestId()).isEqualTo("missing");
         assertThat(failed.requestStartMillis()).as("when it was accepted").isEqualTo(1234L);
         assertThat(failed.targetRegions()).containsExactly(TARGET, OTHER_TARGET);

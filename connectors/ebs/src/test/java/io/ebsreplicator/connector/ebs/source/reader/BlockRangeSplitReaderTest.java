@@ -292,7 +292,7 @@ class BlockRangeSplitReaderTest {
     @Test
     void aMissingSourceSnapshotIsFatal() {
         BlockRangeSplit split =
-                split(0, 2048, 0).toBuilder().split(0, 1).source(REGION, "snap-0deadbeef").build();
+                split(0, 2048, 0).toBuilder().split(0, 1).source(REGION, "snap-deadbeef").build();
         reader.handleSplitsChanges(new SplitsAddition<>(List.of(split)));
 
         Fetch f = fetch();
