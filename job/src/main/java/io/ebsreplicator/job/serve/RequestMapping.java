@@ -92,9 +92,11 @@ public final class RequestMapping {
         return l == null || l.isBlank() ? null : l;
     }
 
-    /** The Avro result for one of the connector's results. */
-    public static io.ebsreplicator.schemas.ReplicationResult toAvro(
-            ReplicationResult r, Instant completedAt) {
+    /**
+     * The Avro result for one of the connector's results; its {@code completedAt} is when the
+     * result was decided (the target seen completed, or the copy failed), not when it is written.
+     */
+    public static io.ebsreplicator.schemas.ReplicationResult toAvro(ReplicationResult r) {
         boolean ok = r.succeeded();
         return io.ebsreplicator.schemas.ReplicationResult.newBuilder()
                 .setRequestId(r.requestId())
@@ -123,7 +125,7 @@ public final class RequestMapping {
                                         .setReason(r.error().reason().name())
                                         .setMessage(r.error().message())
                                         .build())
-                .setCompletedAt(completedAt)
+                .setCompletedAt(Instant.ofEpochMilli(r.completedAtMillis()))
                 .setAttributes(new LinkedHashMap<>(r.attributes()))
                 .build();
     }

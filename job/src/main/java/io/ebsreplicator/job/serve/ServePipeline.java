@@ -17,7 +17,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.Properties;
 
@@ -113,7 +112,7 @@ public final class ServePipeline {
             return new ProducerRecord<>(
                     topic,
                     result.requestId().getBytes(StandardCharsets.UTF_8),
-                    codec.encode(RequestMapping.toAvro(result, Instant.now())));
+                    codec.encode(RequestMapping.toAvro(result)));
         }
     }
 

@@ -27,7 +27,7 @@ class RequestMappingTest {
                 "ResourceNotFoundException(UNRELATED_SNAPSHOTS): InvalidRequest went to error";
 
         io.ebsreplicator.schemas.ReplicationResult avro =
-                RequestMapping.toAvro(failed(Failure.of(reason, message)), AT);
+                RequestMapping.toAvro(failed(Failure.of(reason, message)));
 
         assertThat(avro.getStatus()).isEqualTo(ResultStatus.FAILED);
         assertThat(avro.getError().getReason()).isEqualTo(reason.name());
@@ -55,9 +55,10 @@ class RequestMappingTest {
                         null,
                         null,
                         null,
-                        Map.of());
+                        Map.of(),
+                        AT.toEpochMilli());
 
-        io.ebsreplicator.schemas.ReplicationResult avro = RequestMapping.toAvro(completed, AT);
+        io.ebsreplicator.schemas.ReplicationResult avro = RequestMapping.toAvro(completed);
 
         assertThat(avro.getStatus()).isEqualTo(ResultStatus.COMPLETED);
         assertThat(avro.getError()).isNull();
@@ -81,7 +82,8 @@ class RequestMappingTest {
                 null,
                 null,
                 null,
-                Map.of("ticket", "T-1"));
+                Map.of("ticket", "T-1"),
+                AT.toEpochMilli());
     }
 
     @Test

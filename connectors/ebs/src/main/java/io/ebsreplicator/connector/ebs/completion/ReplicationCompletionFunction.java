@@ -670,38 +670,27 @@ public class ReplicationCompletionFunction extends AbstractRichFunction
     // ------------------------------------------------------------------ results
 
     private void succeed(CompletionInfo i, long now, CompletionContext ctx) throws Exception {
-        ctx.emit(
-                result(
-                        i,
-                        ReplicationResult.COMPLETED,
-                        i.changedBlocks,
-                        i.checksum,
-                        Math.max(0, now - i.requestStartMillis),
-                        null));
+        ctx.emit(result(i, ReplicationResult.COMPLETED, i.changedBlocks, i.checksum, now, null));
         metrics.done(trackingKey(i), true);
         finish(i, ctx);
     }
 
     private void fail(CompletionInfo i, Failure failure, CompletionContext ctx) throws Exception {
-        ctx.emit(
-                result(
-                        i,
-                        ReplicationResult.FAILED,
-                        0,
-                        null,
-                        Math.max(0, System.currentTimeMillis() - i.requestStartMillis),
-                        failure));
+        ctx.emit(result(i, ReplicationResult.FAILED, 0, null, ctx.now(), failure));
         metrics.done(trackingKey(i), false);
         finish(i, ctx);
     }
 
-    /** The result of the target of {@code i}, with how it was copied (from its split ends). */
+    /**
+     * The result of the target of {@code i}, with how it was copied (from its split ends), decided
+     * at {@code decidedMillis}: when the target was seen completed, or the copy failed.
+     */
     private static ReplicationResult result(
             CompletionInfo i,
             String status,
             int blocks,
             String checksum,
-            long durationMs,
+            long decidedMillis,
             Failure error) {
         CopyInfo c = i.copyDetails;
         return new ReplicationResult(
@@ -714,7 +703,7 @@ public class ReplicationCompletionFunction extends AbstractRichFunction
                 blocks,
                 (long) blocks * BLOCK_SIZE,
                 checksum,
-                durationMs,
+                Math.max(0, decidedMillis - i.requestStartMillis),
                 error,
                 c == null || c.incremental() == null
                         ? null
@@ -722,7 +711,8 @@ public class ReplicationCompletionFunction extends AbstractRichFunction
                 c == null ? null : c.baseSnapshotId(),
                 c == null ? null : c.parents().get(i.targetRegion),
                 c == null ? null : c.fallbackReason(),
-                c == null ? null : c.attributes());
+                c == null ? null : c.attributes(),
+                decidedMillis);
     }
 
     /** Counts the target of {@code i} as in progress on this subtask (metrics only). */

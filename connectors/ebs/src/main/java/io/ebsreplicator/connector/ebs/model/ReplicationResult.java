@@ -30,7 +30,8 @@ public record ReplicationResult(
         String baseSnapshotId,
         String targetParentSnapshotId,
         String fallbackReason,
-        Map<String, String> attributes) {
+        Map<String, String> attributes,
+        long completedAtMillis) {
 
     public ReplicationResult {
         if (FAILED.equals(status) && error == null) {

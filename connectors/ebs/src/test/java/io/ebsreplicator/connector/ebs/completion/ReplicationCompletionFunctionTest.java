@@ -119,6 +119,9 @@ class ReplicationCompletionFunctionTest {
         assertThat(r.checksum()).isEqualTo(expectedLinearChecksum());
         assertThat(r.error()).isNull();
         assertThat(r.durationMs()).isEqualTo(100 + 3 * POLL - 50);
+        assertThat(r.completedAtMillis())
+                .as("when the target was seen completed, not when the result is written")
+                .isEqualTo(100 + 3 * POLL);
         assertThat(target.calls("CompleteSnapshot")).hasSize(1);
         assertThat(target.calls("DescribeSnapshots")).hasSize(3);
         assertThat(target.status(targetSnapshot)).isEqualTo("completed");

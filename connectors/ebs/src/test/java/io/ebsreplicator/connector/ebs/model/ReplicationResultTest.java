@@ -29,7 +29,8 @@ class ReplicationResultTest {
                         null,
                         null,
                         null,
-                        null);
+                        null,
+                        0L);
 
         assertThat(r.toJson())
                 .isEqualTo(
@@ -60,7 +61,8 @@ class ReplicationResultTest {
                         null,
                         null,
                         null,
-                        null);
+                        null,
+                        0L);
 
         assertThat(r.toJson())
                 .isEqualTo(
@@ -78,7 +80,7 @@ class ReplicationResultTest {
         ReplicationResult r =
                 new ReplicationResult(
                         null, null, null, null, null, null, 0, 0, null, 0, null, null, null, null,
-                        null, null);
+                        null, null, 0L);
 
         assertThat(r.toJson())
                 .isEqualTo(
@@ -109,7 +111,8 @@ class ReplicationResultTest {
                         null,
                         null,
                         null,
-                        null);
+                        null,
+                        0L);
 
         String json = r.toJson();
 
@@ -141,7 +144,8 @@ class ReplicationResultTest {
                         null,
                         null,
                         null,
-                        null);
+                        null,
+                        0L);
 
         assertThat(r.toJson())
                 .contains("\"requestId\":\"req-\u00e9\u4e2d\"")
@@ -168,7 +172,8 @@ class ReplicationResultTest {
                         null,
                         null,
                         null,
-                        null);
+                        null,
+                        0L);
 
         assertThat(r.toJson())
                 .contains("\"blocksWritten\":" + Long.MAX_VALUE + ",")
@@ -181,7 +186,7 @@ class ReplicationResultTest {
                         () ->
                                 new ReplicationResult(
                                         "r", "a", "b", "c", null, "FAILED", 0, 0, null, 0, null,
-                                        null, null, null, null, null))
+                                        null, null, null, null, null, 0L))
                 .isInstanceOf(IllegalArgumentException.class);
         org.assertj.core.api.Assertions.assertThatThrownBy(
                         () ->
@@ -201,7 +206,8 @@ class ReplicationResultTest {
                                         null,
                                         null,
                                         null,
-                                        null))
+                                        null,
+                                        0L))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 }

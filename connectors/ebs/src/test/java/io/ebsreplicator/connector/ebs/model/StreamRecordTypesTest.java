@@ -305,7 +305,8 @@ class StreamRecordTypesTest {
                         "snap-00",
                         "snap-03",
                         null,
-                        ATTRIBUTES),
+                        ATTRIBUTES,
+                        0L),
                 new ReplicationResult(
                         "req-2",
                         "us-east-1",
@@ -322,7 +323,8 @@ class StreamRecordTypesTest {
                         null,
                         null,
                         null,
-                        Map.of()));
+                        Map.of(),
+                        0L));
     }
 
     static List<CompletionInfo> completionInfos() {
