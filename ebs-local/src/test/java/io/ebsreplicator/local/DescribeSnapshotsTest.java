@@ -7,6 +7,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.ebs.EbsClient;
 import software.amazon.awssdk.services.ebs.model.ChecksumAlgorithm;
@@ -92,6 +94,15 @@ class DescribeSnapshotsTest {
         ebs.completeSnapshot(r -> r.snapshotId(id).changedBlocksCount(0));
     }
 
+    /** The ids DescribeSnapshots answers with these filters (ANDed). */
+    private List<String> where(Filter... filters) {
+        return ids(ec2.describeSnapshots(r -> r.filters(filters)));
+    }
+
+    private static Filter filter(String name, String... values) {
+        return Filter.builder().name(name).values(values).build();
+    }
+
     @Test
     void byIdPendingThenCompletedAfterTheSealDelay() {
         Instant before = ebsLocal.clock().now().minusSeconds(1);
@@ -148,70 +159,13 @@ class DescribeSnapshotsTest {
         String db1 = start("db-1", "c");
         ebs.startSnapshot(r -> r.volumeSize(1L).timeout(60)); // no tags at all
 
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("tag:Name")
-                                                                .values("web-*")
-                                                                .build()))))
-                .containsExactlyInAnyOrder(web1, web2);
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("tag:Name")
-                                                                .values("??-1")
-                                                                .build()))))
-                .containsExactly(db1);
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("tag:Name")
-                                                                .values("web-2", "db-1")
-                                                                .build()))))
-                .containsExactlyInAnyOrder(web2, db1);
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("tag:Name")
-                                                                .values("web")
-                                                                .build()))))
-                .isEmpty();
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("tag-key")
-                                                                .values("te*")
-                                                                .build()))))
-                .containsExactlyInAnyOrder(web1, web2, db1);
+        assertThat(where(filter("tag:Name", "web-*"))).containsExactlyInAnyOrder(web1, web2);
+        assertThat(where(filter("tag:Name", "??-1"))).containsExactly(db1);
+        assertThat(where(filter("tag:Name", "web-2", "db-1"))).containsExactlyInAnyOrder(web2, db1);
+        assertThat(where(filter("tag:Name", "web"))).isEmpty();
+        assertThat(where(filter("tag-key", "te*"))).containsExactlyInAnyOrder(web1, web2, db1);
         // Two filters are ANDed.
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("tag:Name")
-                                                                .values("*-1")
-                                                                .build(),
-                                                        Filter.builder()
-                                                                .name("description")
-                                                                .values("c")
-                                                                .build()))))
+        assertThat(where(filter("tag:Name", "*-1"), filter("description", "c")))
                 .containsExactly(db1);
     }
 
@@ -222,46 +176,11 @@ class DescribeSnapshotsTest {
         ebsLocal.clock().advance(SEAL.plusSeconds(1));
         String pending = start("pending", "y");
 
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("status")
-                                                                .values("pending")
-                                                                .build()))))
-                .containsExactly(pending);
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("status")
-                                                                .values("completed")
-                                                                .build()))))
-                .containsExactly(done);
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("status")
-                                                                .values("completed", "pending")
-                                                                .build()))))
+        assertThat(where(filter("status", "pending"))).containsExactly(pending);
+        assertThat(where(filter("status", "completed"))).containsExactly(done);
+        assertThat(where(filter("status", "completed", "pending")))
                 .containsExactlyInAnyOrder(done, pending);
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("status")
-                                                                .values("error")
-                                                                .build()))))
-                .isEmpty();
+        assertThat(where(filter("status", "error"))).isEmpty();
     }
 
     @Test
@@ -303,15 +222,12 @@ class DescribeSnapshotsTest {
         }
     }
 
-    @Test
-    void malformedIdIsRejected() {
-        for (String bad : new String[] {"vol-0123456789abcdef0", "snap-XYZ", "snap-"}) {
-            Ec2Exception e = ec2Error(() -> ec2.describeSnapshots(r -> r.snapshotIds(bad)));
-            assertThat(e.awsErrorDetails().errorCode())
-                    .as(bad)
-                    .isEqualTo("InvalidSnapshotID.Malformed");
-            assertThat(e.statusCode()).isEqualTo(400);
-        }
+    @ParameterizedTest
+    @ValueSource(strings = {"vol-0123456789abcdef0", "snap-XYZ", "snap-"})
+    void malformedIdIsRejected(String bad) {
+        Ec2Exception e = ec2Error(() -> ec2.describeSnapshots(r -> r.snapshotIds(bad)));
+        assertThat(e.awsErrorDetails().errorCode()).isEqualTo("InvalidSnapshotID.Malformed");
+        assertThat(e.statusCode()).isEqualTo(400);
     }
 
     @Test
@@ -370,16 +286,7 @@ class DescribeSnapshotsTest {
         Snapshot s = describe(id);
         assertThat(s.state()).isEqualTo(SnapshotState.ERROR);
         assertThat(s.stateMessage()).isNotBlank();
-        assertThat(
-                        ids(
-                                ec2.describeSnapshots(
-                                        r ->
-                                                r.filters(
-                                                        Filter.builder()
-                                                                .name("status")
-                                                                .values("error")
-                                                                .build()))))
-                .containsExactly(id);
+        assertThat(where(filter("status", "error"))).containsExactly(id);
 
         byte[] data = EbsClients.block(5);
         try {

@@ -3,8 +3,12 @@ package io.ebsreplicator.local;
 import io.ebsreplicator.local.junit.EbsLocalExtension;
 import io.ebsreplicator.local.service.Quotas;
 
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.ebs.EbsClient;
 import software.amazon.awssdk.services.ebs.model.AccessDeniedExceptionReason;
@@ -21,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 import static io.ebsreplicator.local.ErrorReasonsTest.accessDenied;
 import static io.ebsreplicator.local.ErrorReasonsTest.completed;
@@ -69,108 +74,124 @@ class ValidationTest {
 
     // ================================================================ StartSnapshot
 
-    @Test
-    void volumeSizeOutside1To65536() {
+    /** A StartSnapshot that breaks one constraint, and the reason it must be refused with. */
+    private static Arguments refused(
+            String what,
+            ValidationExceptionReason reason,
+            Consumer<StartSnapshotRequest.Builder> q) {
+        return Arguments.of(Named.of(what, q), reason);
+    }
+
+    static Stream<Arguments> startsOutsideTheConstraints() {
+        var size = ValidationExceptionReason.INVALID_VOLUME_SIZE;
+        var tag = ValidationExceptionReason.INVALID_TAG;
+        var key = ValidationExceptionReason.INVALID_CUSTOMER_KEY;
+        return Stream.of(
+                refused("volume size 0", size, q -> q.volumeSize(0L)),
+                refused("volume size 65537", size, q -> q.volumeSize(65537L)),
+                refused("volume size -1", size, q -> q.volumeSize(-1L)),
+                refused("timeout 9", IPV, q -> q.volumeSize(1L).timeout(9)),
+                refused("timeout 4321", IPV, q -> q.volumeSize(1L).timeout(4321)),
+                refused("empty description", IPV, q -> q.volumeSize(1L).description("")),
+                refused(
+                        "description of 256",
+                        IPV,
+                        q -> q.volumeSize(1L).description("d".repeat(256))),
+                refused("51 tags", tag, q -> q.volumeSize(1L).tags(tags(51))),
+                refused(
+                        "tag key of 128",
+                        tag,
+                        q -> q.volumeSize(1L).tags(tag("k".repeat(128), "v"))),
+                refused("empty tag key", tag, q -> q.volumeSize(1L).tags(tag("", "v"))),
+                refused("tag key aws:", tag, q -> q.volumeSize(1L).tags(tag("aws:name", "v"))),
+                refused(
+                        "tag value of 256",
+                        tag,
+                        q -> q.volumeSize(1L).tags(tag("k", "v".repeat(256)))),
+                refused(
+                        "a tag key twice",
+                        tag,
+                        q -> q.volumeSize(1L).tags(tag("dup", "a"), tag("dup", "b"))),
+                refused("client token with a space", IPV, q -> q.volumeSize(1L).clientToken("a b")),
+                refused("client token with a tab", IPV, q -> q.volumeSize(1L).clientToken("a\tb")),
+                refused(
+                        "client token of 256",
+                        IPV,
+                        q -> q.volumeSize(1L).clientToken("t".repeat(256))),
+                refused(
+                        "KMS key that is no ARN",
+                        key,
+                        q -> q.volumeSize(1L).encrypted(true).kmsKeyArn("not-an-arn")),
+                refused(
+                        "KMS key ARN of another service",
+                        key,
+                        q ->
+                                q.volumeSize(1L)
+                                        .encrypted(true)
+                                        .kmsKeyArn(
+                                                "arn:aws:s3:us-east-1:111122223333:key/" + KEY_ID)),
+                refused(
+                        "KMS key of another region",
+                        key,
+                        q ->
+                                q.volumeSize(1L)
+                                        .encrypted(true)
+                                        .kmsKeyArn(
+                                                "arn:aws:kms:eu-west-1:111122223333:key/"
+                                                        + KEY_ID)),
+                refused("KMS key without Encrypted", IPV, q -> q.volumeSize(1L).kmsKeyArn(OWN_KEY)),
+                refused(
+                        "KMS key with Encrypted false",
+                        IPV,
+                        q -> q.volumeSize(1L).encrypted(false).kmsKeyArn(OWN_KEY)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("startsOutsideTheConstraints")
+    void refusesAStartOutsideItsConstraints(
+            Consumer<StartSnapshotRequest.Builder> q, ValidationExceptionReason reason) {
         try (var ebs = ebs()) {
-            var r = ValidationExceptionReason.INVALID_VOLUME_SIZE;
-            validation(r, () -> start(ebs, q -> q.volumeSize(0L)));
-            validation(r, () -> start(ebs, q -> q.volumeSize(65537L)));
-            validation(r, () -> start(ebs, q -> q.volumeSize(-1L)));
-            assertThat(start(ebs, q -> q.volumeSize(1L))).startsWith("snap-");
-            assertThat(start(ebs, q -> q.volumeSize(65536L))).startsWith("snap-");
+            validation(reason, () -> start(ebs, q));
+        }
+    }
+
+    /** The good side of each limit above, so that a check too strict fails too. */
+    static Stream<Named<Consumer<StartSnapshotRequest.Builder>>> startsOnTheGoodSideOfEachLimit() {
+        return Stream.of(
+                Named.of("volume size 1", q -> q.volumeSize(1L)),
+                Named.of("volume size 65536", q -> q.volumeSize(65536L)),
+                Named.of("timeout 10", q -> q.volumeSize(1L).timeout(10)),
+                Named.of("timeout 4320", q -> q.volumeSize(1L).timeout(4320)),
+                Named.of("description of 255", q -> q.volumeSize(1L).description("d".repeat(255))),
+                Named.of("50 tags", q -> q.volumeSize(1L).tags(tags(50))),
+                Named.of(
+                        "tag key of 127, value of 255, keys differing in case",
+                        q ->
+                                q.volumeSize(1L)
+                                        .tags(
+                                                tag("k".repeat(127), "v".repeat(255)),
+                                                tag("Dup", "a"),
+                                                tag("dup", "b"))),
+                Named.of("client token of 255", q -> q.volumeSize(1L).clientToken("t".repeat(255))),
+                Named.of(
+                        "own KMS key with Encrypted",
+                        q -> q.volumeSize(1L).encrypted(true).kmsKeyArn(OWN_KEY)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("startsOnTheGoodSideOfEachLimit")
+    void acceptsAStartOnTheGoodSideOfEachLimit(Consumer<StartSnapshotRequest.Builder> q) {
+        try (var ebs = ebs()) {
+            var started = ebs.startSnapshot(q);
+            assertThat(started.snapshotId()).startsWith("snap-");
+            StartSnapshotRequest asked = StartSnapshotRequest.builder().applyMutation(q).build();
+            assertThat(started.kmsKeyArn()).isEqualTo(asked.kmsKeyArn());
         }
     }
 
     @Test
-    void timeoutOutside10To4320() {
+    void aKmsKeyOfAnotherAccountIsRefusedAsADependencyTheCallerMayNotUse() {
         try (var ebs = ebs()) {
-            validation(IPV, () -> start(ebs, q -> q.volumeSize(1L).timeout(9)));
-            validation(IPV, () -> start(ebs, q -> q.volumeSize(1L).timeout(4321)));
-            assertThat(start(ebs, q -> q.volumeSize(1L).timeout(10))).startsWith("snap-");
-            assertThat(start(ebs, q -> q.volumeSize(1L).timeout(4320))).startsWith("snap-");
-        }
-    }
-
-    @Test
-    void descriptionEmptyOrLongerThan255() {
-        try (var ebs = ebs()) {
-            validation(IPV, () -> start(ebs, q -> q.volumeSize(1L).description("")));
-            validation(IPV, () -> start(ebs, q -> q.volumeSize(1L).description("d".repeat(256))));
-            assertThat(start(ebs, q -> q.volumeSize(1L).description("d".repeat(255))))
-                    .startsWith("snap-");
-        }
-    }
-
-    @Test
-    void invalidTags() {
-        try (var ebs = ebs()) {
-            var r = ValidationExceptionReason.INVALID_TAG;
-            validation(r, () -> start(ebs, q -> q.volumeSize(1L).tags(tags(51))));
-            validation(r, () -> start(ebs, q -> q.volumeSize(1L).tags(tag("k".repeat(128), "v"))));
-            validation(r, () -> start(ebs, q -> q.volumeSize(1L).tags(tag("", "v"))));
-            validation(r, () -> start(ebs, q -> q.volumeSize(1L).tags(tag("aws:name", "v"))));
-            validation(r, () -> start(ebs, q -> q.volumeSize(1L).tags(tag("k", "v".repeat(256)))));
-            validation(
-                    r,
-                    () -> start(ebs, q -> q.volumeSize(1L).tags(tag("dup", "a"), tag("dup", "b"))));
-            // The good side of each limit.
-            assertThat(start(ebs, q -> q.volumeSize(1L).tags(tags(50)))).startsWith("snap-");
-            assertThat(
-                            start(
-                                    ebs,
-                                    q ->
-                                            q.volumeSize(1L)
-                                                    .tags(
-                                                            tag("k".repeat(127), "v".repeat(255)),
-                                                            tag("Dup", "a"),
-                                                            tag("dup", "b"))))
-                    .startsWith("snap-");
-        }
-    }
-
-    @Test
-    void clientTokenWithWhitespaceOrTooLong() {
-        try (var ebs = ebs()) {
-            validation(IPV, () -> start(ebs, q -> q.volumeSize(1L).clientToken("a b")));
-            validation(IPV, () -> start(ebs, q -> q.volumeSize(1L).clientToken("a\tb")));
-            validation(IPV, () -> start(ebs, q -> q.volumeSize(1L).clientToken("t".repeat(256))));
-            assertThat(start(ebs, q -> q.volumeSize(1L).clientToken("t".repeat(255))))
-                    .startsWith("snap-");
-        }
-    }
-
-    @Test
-    void kmsKeyArnConstraints() {
-        try (var ebs = ebs()) {
-            var ick = ValidationExceptionReason.INVALID_CUSTOMER_KEY;
-            validation(
-                    ick,
-                    () ->
-                            start(
-                                    ebs,
-                                    q -> q.volumeSize(1L).encrypted(true).kmsKeyArn("not-an-arn")));
-            validation(
-                    ick,
-                    () ->
-                            start(
-                                    ebs,
-                                    q ->
-                                            q.volumeSize(1L)
-                                                    .encrypted(true)
-                                                    .kmsKeyArn(
-                                                            "arn:aws:s3:us-east-1:111122223333:key/"
-                                                                    + KEY_ID)));
-            validation(
-                    ick,
-                    () ->
-                            start(
-                                    ebs,
-                                    q ->
-                                            q.volumeSize(1L)
-                                                    .encrypted(true)
-                                                    .kmsKeyArn(
-                                                            "arn:aws:kms:eu-west-1:111122223333:key/"
-                                                                    + KEY_ID)));
             accessDenied(
                     AccessDeniedExceptionReason.DEPENDENCY_ACCESS_DENIED,
                     () ->
@@ -182,13 +203,6 @@ class ValidationTest {
                                                     .kmsKeyArn(
                                                             "arn:aws:kms:us-east-1:444455556666:key/"
                                                                     + KEY_ID)));
-            // A valid key of the caller without Encrypted, or with Encrypted false.
-            validation(IPV, () -> start(ebs, q -> q.volumeSize(1L).kmsKeyArn(OWN_KEY)));
-            validation(
-                    IPV,
-                    () -> start(ebs, q -> q.volumeSize(1L).encrypted(false).kmsKeyArn(OWN_KEY)));
-            var ok = ebs.startSnapshot(q -> q.volumeSize(1L).encrypted(true).kmsKeyArn(OWN_KEY));
-            assertThat(ok.kmsKeyArn()).isEqualTo(OWN_KEY);
         }
     }
 
