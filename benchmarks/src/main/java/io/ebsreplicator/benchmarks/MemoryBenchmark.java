@@ -8,10 +8,10 @@ import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.model.ReplicationTarget;
 import io.ebsreplicator.connector.ebs.pipeline.EbsReplicationPipeline;
 import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
+import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
 import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
-import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 
@@ -455,8 +455,8 @@ public final class MemoryBenchmark {
             if (!dst.describeSnapshot(target).completed()) {
                 throw new IllegalStateException(target + " is not completed");
             }
-            Map<Integer, String> a = list(src, source.id);
-            Map<Integer, String> b = list(dst, target);
+            Map<Integer, String> a = BlockListing.allBlocks(src, source.id);
+            Map<Integer, String> b = BlockListing.allBlocks(dst, target);
             if (!a.keySet().equals(b.keySet())) {
                 throw new IllegalStateException(
                         target + " has other block indexes than " + source.id);
@@ -486,21 +486,6 @@ public final class MemoryBenchmark {
             }
             CompletableFuture.allOf(checks.toArray(new CompletableFuture<?>[0])).join();
         }
-    }
-
-    private static Map<Integer, String> list(EbsProxy proxy, String id) {
-        Map<Integer, String> out = new TreeMap<>();
-        int start = 0;
-        String next = null;
-        do {
-            var page = proxy.listSnapshotBlocks(id, start, next, 10000);
-            for (ListedBlock b : page.blocks()) {
-                out.put(b.blockIndex(), b.blockToken());
-                start = b.blockIndex() + 1;
-            }
-            next = page.nextToken();
-        } while (next != null);
-        return out;
     }
 
     // ------------------------------------------------------------------ measurement

@@ -3,13 +3,11 @@ package io.ebsreplicator.job;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
-import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
@@ -69,8 +67,8 @@ final class SnapshotComparison {
 
     static Report compare(EbsProxy source, String sourceId, EbsProxy target, String targetId)
             throws Exception {
-        Map<Integer, String> s = list(source, sourceId);
-        Map<Integer, String> t = list(target, targetId);
+        Map<Integer, String> s = BlockListing.allBlocks(source, sourceId);
+        Map<Integer, String> t = BlockListing.allBlocks(target, targetId);
         List<Integer> onlyInSource = new ArrayList<>();
         List<Integer> onlyInTarget = new ArrayList<>();
         for (Integer k : s.keySet()) {
@@ -109,21 +107,6 @@ final class SnapshotComparison {
         different.sort(Integer::compare);
         return new Report(
                 sourceId, targetId, s.size(), t.size(), onlyInSource, onlyInTarget, different);
-    }
-
-    private static Map<Integer, String> list(EbsProxy proxy, String snapshotId) {
-        Map<Integer, String> out = new TreeMap<>();
-        int start = 0;
-        String next = null;
-        do {
-            BlockListing page = proxy.listSnapshotBlocks(snapshotId, start, next, 10000);
-            for (ListedBlock b : page.blocks()) {
-                out.put(b.blockIndex(), b.blockToken());
-                start = b.blockIndex() + 1;
-            }
-            next = page.nextToken();
-        } while (next != null);
-        return out;
     }
 
     private static CompletableFuture<byte[]> digest(
