@@ -119,7 +119,7 @@ class FailoverITCase {
 
         System.out.printf("[%s] probe: %s%n", requestId, probe);
         assertThat(probe.failures.get()).as("the injected failure was thrown").isEqualTo(1);
-        // One hook instance per source task attempt that emitted: at most two attempts, so the
+        // One hook instance per source task attempt that called it: at most two attempts, so the
         // only restart is the injected one (ebs-local faults are absorbed by retries).
         assertThat(probe.sourceAttempts.size())
                 .as("source task attempts")

@@ -30,10 +30,13 @@ final class HookProbe {
 
     /**
      * Per source task attempt (one hook instance each): {emitted, emitted when the source took its
-     * state for the last checkpoint it learned completed, 1 if the instance started after the
-     * injected failure}.
+     * state for the last checkpoint it learned completed, its subtask, its {@link #attemptSequence}
+     * number}.
      */
     final Map<String, long[]> sourceAttempts = new ConcurrentHashMap<>();
+
+    /** Numbers the source task attempts in the order they first called the hook. */
+    final AtomicLong attemptSequence = new AtomicLong();
 
     /** A test action run once, on the copier's task thread, after this many copier records. */
     volatile long actionAfterCopierRecords = -1;
@@ -43,16 +46,23 @@ final class HookProbe {
     final AtomicBoolean actionDone = new AtomicBoolean();
 
     /**
-     * Records the source emitted, in the attempt that failed, after its barrier of the last
-     * checkpoint each source subtask learned completed. The job restores from the latest completed
-     * checkpoint, which is that one or a later one, so this bounds from above what the source can
-     * replay after the restore. (Counting from when the notification arrived instead would miss
-     * what was emitted between the barrier and a notification that came late, as under load.)
+     * Records the source emitted, in the attempts that a restart superseded (every attempt of a
+     * subtask but its last), after its barrier of the last checkpoint it learned completed. The job
+     * restores from the latest completed checkpoint, which is that one or a later one, so this
+     * bounds from above what the source can replay after the restores. (Counting from when the
+     * notification arrived instead would miss what was emitted between the barrier and a
+     * notification that came late, as under load; telling failed attempts by whether they first
+     * emitted before the injected failure would miss a subtask that first emitted just after it,
+     * before the restart cancelled it.)
      */
     long failedAttemptTail() {
+        Map<Long, Long> last = new java.util.HashMap<>();
+        for (long[] a : sourceAttempts.values()) {
+            last.merge(a[2], a[3], Math::max);
+        }
         long sum = 0;
         for (long[] a : sourceAttempts.values()) {
-            if (a[2] == 0) {
+            if (a[3] != last.get(a[2])) {
                 sum += a[0] - a[1];
             }
         }

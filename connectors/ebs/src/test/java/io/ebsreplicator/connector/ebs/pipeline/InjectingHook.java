@@ -31,7 +31,10 @@ final class InjectingHook implements PipelineHook {
     /** Records emitted at the barrier of the last checkpoint this attempt learned completed. */
     private transient long atLastCompletedBarrier;
 
-    private transient boolean startedAfterFailure;
+    private transient int subtask;
+
+    /** When this attempt first called the hook, in the order of all attempts. */
+    private transient long sequence;
 
     private InjectingHook(SharedReference<HookProbe> probe, String failIn, long sourcePaceMillis) {
         this.probe = probe;
@@ -66,10 +69,7 @@ final class InjectingHook implements PipelineHook {
         }
         switch (operator) {
             case SOURCE -> {
-                if (attempt == null) {
-                    attempt = UUID.randomUUID().toString();
-                    startedAfterFailure = p.failed.get();
-                }
+                begin(p, subtask);
                 emitted++;
                 p.sourceRecords.incrementAndGet();
                 publish(p);
@@ -97,7 +97,10 @@ final class InjectingHook implements PipelineHook {
     @Override
     public void onSnapshot(String operator, int subtask, long checkpointId) {
         if (SOURCE.equals(operator)) {
+            HookProbe p = probe.get();
+            begin(p, subtask);
             snapshots().put(checkpointId, emitted);
+            publish(p);
         }
     }
 
@@ -114,9 +117,22 @@ final class InjectingHook implements PipelineHook {
         }
     }
 
+    /**
+     * Registers this source task attempt at its first call (a record or a checkpoint), so that an
+     * attempt that emits nothing after a restore still tells that its subtask's earlier attempt was
+     * superseded.
+     */
+    private void begin(HookProbe p, int subtask) {
+        if (attempt == null) {
+            attempt = UUID.randomUUID().toString();
+            this.subtask = subtask;
+            sequence = p.attemptSequence.incrementAndGet();
+        }
+    }
+
     private void publish(HookProbe p) {
         p.sourceAttempts.put(
-                attempt, new long[] {emitted, atLastCompletedBarrier, startedAfterFailure ? 1 : 0});
+                attempt, new long[] {emitted, atLastCompletedBarrier, subtask, sequence});
     }
 
     private java.util.Map<Long, Long> snapshots() {
