@@ -21,14 +21,12 @@ import java.util.Map;
 import java.util.Properties;
 
 /**
- * The default topic names and the Kafka client settings of the operator tools ({@code request},
- * {@code results}). Runs in the client.
+ * The Kafka client settings and record helpers of the operator tools ({@code request}, {@code
+ * results}, {@code status}); the default topic names are {@link
+ * io.ebsreplicator.job.serve.ServeSettings}'s, shared with {@code serve} and {@code topics}. Runs
+ * in the client.
  */
 final class KafkaTopics {
-
-    static final String REQUESTS = "ebs-replication-requests";
-    static final String RESULTS = "ebs-replication-results";
-    static final String DEAD_LETTERS = "ebs-replication-dead-letters";
 
     private KafkaTopics() {}
 
@@ -75,25 +73,6 @@ final class KafkaTopics {
         }
         p.putAll(client);
         return p;
-    }
-
-    /** A JSON string literal. */
-    static String quote(String s) {
-        StringBuilder sb = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        return sb.append('"').toString();
     }
 
     /** Every partition of {@code topic}; empty when the topic does not exist. */

@@ -1,7 +1,9 @@
 package io.ebsreplicator.job;
 
+import io.ebsreplicator.job.serve.ServeSettings;
 import io.ebsreplicator.schemas.AvroCodec;
 import io.ebsreplicator.schemas.CopyMode;
+import io.ebsreplicator.schemas.JsonStrings;
 import io.ebsreplicator.schemas.ReplicationRequest;
 import io.ebsreplicator.schemas.ReplicationTarget;
 import io.ebsreplicator.schemas.RequestJson;
@@ -45,7 +47,7 @@ final class RequestCommand {
                     "               [--timeout 30s] " + KafkaClientProperties.USAGE_LINE,
                     "",
                     "Publishes one request (default topic "
-                            + KafkaTopics.REQUESTS
+                            + ServeSettings.DEFAULT_REQUESTS_TOPIC
                             + ") and prints where it went as",
                     "JSON. The request id defaults to a random UUID. --lineage names the volume's lineage",
                     "(e.g. its volume id): the job then copies incrementally from the latest snapshot of it",
@@ -97,7 +99,10 @@ final class RequestCommand {
     static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         Flags flags = Flags.parse(args, WITH_VALUE, Set.of("--encrypted"));
         String bootstrap = flags.require("--bootstrap-servers");
-        String topic = flags.has("--topic") ? flags.require("--topic") : KafkaTopics.REQUESTS;
+        String topic =
+                flags.has("--topic")
+                        ? flags.require("--topic")
+                        : ServeSettings.DEFAULT_REQUESTS_TOPIC;
         Duration timeout = flags.duration("--timeout", Duration.ofSeconds(30));
         ReplicationRequest request;
         if (flags.has("--file")) {
@@ -137,8 +142,8 @@ final class RequestCommand {
                     String.format(
                             Locale.ROOT,
                             "{\"requestId\":%s,\"topic\":%s,\"partition\":%d,\"offset\":%d}",
-                            KafkaTopics.quote(request.getRequestId()),
-                            KafkaTopics.quote(md.topic()),
+                            JsonStrings.quote(request.getRequestId()),
+                            JsonStrings.quote(md.topic()),
                             md.partition(),
                             md.offset()));
         }

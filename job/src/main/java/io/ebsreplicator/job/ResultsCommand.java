@@ -1,5 +1,6 @@
 package io.ebsreplicator.job;
 
+import io.ebsreplicator.job.serve.ServeSettings;
 import io.ebsreplicator.schemas.ReplicationResult;
 import io.ebsreplicator.schemas.ResultJson;
 import io.ebsreplicator.schemas.ResultStatus;
@@ -30,7 +31,7 @@ final class ResultsCommand {
                     "               " + KafkaClientProperties.USAGE_LINE,
                     "",
                     "Prints each result (default topic "
-                            + KafkaTopics.RESULTS
+                            + ServeSettings.DEFAULT_RESULTS_TOPIC
                             + ") as one JSON line. Without",
                     "--from-beginning only results written from now on are shown. Stops after --count",
                     "results, or when none arrived for --timeout. Exit 1 if a result printed is FAILED or",
@@ -51,7 +52,10 @@ final class ResultsCommand {
     static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         Flags flags = Flags.parse(args, WITH_VALUE, Set.of("--from-beginning"));
         String bootstrap = flags.require("--bootstrap-servers");
-        String topic = flags.has("--topic") ? flags.require("--topic") : KafkaTopics.RESULTS;
+        String topic =
+                flags.has("--topic")
+                        ? flags.require("--topic")
+                        : ServeSettings.DEFAULT_RESULTS_TOPIC;
         Set<String> requestIds = new HashSet<>(flags.all("--request-id"));
         int count = flags.intValue("--count", -1);
         Duration idle = flags.duration("--timeout", null);

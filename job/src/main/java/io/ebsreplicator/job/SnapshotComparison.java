@@ -3,6 +3,7 @@ package io.ebsreplicator.job;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
+import io.ebsreplicator.schemas.JsonStrings;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,11 +40,11 @@ final class SnapshotComparison {
         }
 
         String toJson() {
-            return "{\"sourceSnapshotId\":\""
-                    + sourceSnapshotId
-                    + "\",\"targetSnapshotId\":\""
-                    + targetSnapshotId
-                    + "\",\"identical\":"
+            return "{\"sourceSnapshotId\":"
+                    + JsonStrings.quote(sourceSnapshotId)
+                    + ",\"targetSnapshotId\":"
+                    + JsonStrings.quote(targetSnapshotId)
+                    + ",\"identical\":"
                     + identical()
                     + ",\"sourceBlocks\":"
                     + sourceBlocks

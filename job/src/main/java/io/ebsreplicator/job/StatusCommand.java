@@ -3,6 +3,7 @@ package io.ebsreplicator.job;
 import io.ebsreplicator.connector.ebs.policy.PolicyException;
 import io.ebsreplicator.connector.ebs.policy.PolicyFile;
 import io.ebsreplicator.connector.ebs.policy.ReplicationPolicy;
+import io.ebsreplicator.job.serve.ServeSettings;
 import io.ebsreplicator.schemas.ReplicationResult;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -34,7 +35,7 @@ final class StatusCommand {
                     "              " + KafkaClientProperties.USAGE_LINE,
                     "",
                     "Reads the results topic (default "
-                            + KafkaTopics.RESULTS
+                            + ServeSettings.DEFAULT_RESULTS_TOPIC
                             + ") and prints, per lineage and",
                     "target region, the newest completed copy, its age (since it completed) and whether it",
                     "meets the RPO of the policy rule that made it. Exit 1 if a lineage is over its",
@@ -51,7 +52,10 @@ final class StatusCommand {
     static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         Flags flags = Flags.parse(args, WITH_VALUE, Set.of());
         String bootstrap = flags.require("--bootstrap-servers");
-        String topic = flags.has("--topic") ? flags.require("--topic") : KafkaTopics.RESULTS;
+        String topic =
+                flags.has("--topic")
+                        ? flags.require("--topic")
+                        : ServeSettings.DEFAULT_RESULTS_TOPIC;
         ReplicationPolicy policy;
         try {
             policy = new PolicyFile(flags.require("--policy")).load().policy();

@@ -1,10 +1,10 @@
 package io.ebsreplicator.connector.ebs.model;
 
 import io.ebsreplicator.connector.ebs.exception.Failure;
+import io.ebsreplicator.schemas.JsonStrings;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -88,26 +88,6 @@ public record ReplicationResult(
 
     private static StringBuilder field(StringBuilder sb, String name, String value) {
         sb.append('"').append(name).append("\":");
-        if (value == null) {
-            return sb.append("null");
-        }
-        sb.append('"');
-        for (char c : value.toCharArray()) {
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        return sb.append('"');
+        return JsonStrings.append(sb, value);
     }
 }
