@@ -480,7 +480,6 @@ public final class EndToEndBenchmark {
                                             null,
                                             60))
                             .snapshotId();
-            dst.markNew(target, java.time.Instant.now());
             Map<Integer, byte[]> digests = new TreeMap<>();
             Semaphore permits = new Semaphore(concurrency);
             List<CompletableFuture<Void>> copies = new ArrayList<>();
