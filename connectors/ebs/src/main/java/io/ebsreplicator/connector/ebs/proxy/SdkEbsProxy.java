@@ -33,6 +33,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
 
 /**
  * The {@link EbsProxy} of one region over the AWS SDK for Java v2: maps each operation to its EBS
@@ -285,11 +286,7 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
         List<String> ids = List.copyOf(new LinkedHashSet<>(snapshotIds));
         List<CompletableFuture<Map<String, SnapshotDescription>>> parts = new ArrayList<>();
         for (int i = 0; i < ids.size(); i += DESCRIBE_IDS_PER_CALL) {
-            parts.add(
-                    describePages(
-                            ids.subList(i, Math.min(ids.size(), i + DESCRIBE_IDS_PER_CALL)),
-                            null,
-                            new HashMap<>()));
+            parts.add(describeIds(ids.subList(i, Math.min(ids.size(), i + DESCRIBE_IDS_PER_CALL))));
         }
         return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
                 .thenApply(
@@ -301,70 +298,72 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
     }
 
     /**
-     * The snapshots among {@code ids} (at most {@link #DESCRIBE_IDS_PER_CALL}), page after page. A
-     * {@code snapshot-id} filter rather than {@code SnapshotIds}: EC2 fails the whole call when one
-     * of the {@code SnapshotIds} does not exist, a filter just leaves it out.
+     * The snapshots among {@code ids} (at most {@link #DESCRIBE_IDS_PER_CALL}). A {@code
+     * snapshot-id} filter rather than {@code SnapshotIds}: EC2 fails the whole call when one of the
+     * {@code SnapshotIds} does not exist, a filter just leaves it out.
      */
-    private CompletableFuture<Map<String, SnapshotDescription>> describePages(
-            List<String> ids, String nextToken, Map<String, SnapshotDescription> found) {
+    private CompletableFuture<Map<String, SnapshotDescription>> describeIds(List<String> ids) {
         DescribeSnapshotsRequest request =
                 DescribeSnapshotsRequest.builder()
                         .filters(Filter.builder().name("snapshot-id").values(ids).build())
                         .maxResults(DESCRIBE_PAGE_SIZE)
-                        .nextToken(nextToken)
                         .build();
-        return caller.call(
-                        EbsOperation.DESCRIBE_SNAPSHOTS,
+        Map<String, SnapshotDescription> found = new HashMap<>();
+        return describePages(
+                        request,
                         ids.size() == 1 ? ids.get(0) : null,
-                        null,
-                        timeout -> ec2.describeSnapshots(withTimeout(request, timeout)))
-                .thenCompose(
-                        r -> {
-                            for (Snapshot s : r.snapshots()) {
-                                found.put(s.snapshotId(), description(s));
-                            }
-                            String next = r.nextToken();
-                            return next == null || next.isEmpty()
-                                    ? CompletableFuture.completedFuture(found)
-                                    : describePages(ids, next, found);
-                        });
+                        page -> {
+                            page.forEach(s -> found.put(s.snapshotId(), description(s)));
+                            return false;
+                        })
+                .thenApply(done -> found);
     }
 
     @Override
     public CompletableFuture<List<SnapshotDescription>> describeSnapshotsByTagAsync(
             String key, String value, int limit) {
-        return tagPages(key, value, limit, null, new ArrayList<>());
-    }
-
-    private CompletableFuture<List<SnapshotDescription>> tagPages(
-            String key,
-            String value,
-            int limit,
-            String nextToken,
-            List<SnapshotDescription> found) {
         DescribeSnapshotsRequest request =
                 DescribeSnapshotsRequest.builder()
                         .ownerIds("self")
                         .filters(Filter.builder().name("tag:" + key).values(value).build())
                         .maxResults(DESCRIBE_PAGE_SIZE)
-                        .nextToken(nextToken)
                         .build();
-        return caller.call(
-                        EbsOperation.DESCRIBE_SNAPSHOTS,
+        List<SnapshotDescription> found = new ArrayList<>();
+        return describePages(
+                        request,
                         null,
-                        null,
-                        timeout -> ec2.describeSnapshots(withTimeout(request, timeout)))
-                .thenCompose(
-                        r -> {
-                            for (Snapshot s : r.snapshots()) {
+                        page -> {
+                            for (Snapshot s : page) {
                                 if (found.size() < limit) {
                                     found.add(description(s));
                                 }
                             }
+                            return found.size() >= limit;
+                        })
+                .thenApply(done -> found);
+    }
+
+    /**
+     * DescribeSnapshots page after page: each page's snapshots go to {@code enough}, which answers
+     * whether the caller has all it wants; the pages end there or where EC2 has no next page. One
+     * page at a time, each a call of its own through the caller.
+     */
+    private CompletableFuture<Void> describePages(
+            DescribeSnapshotsRequest request, String snapshotId, Predicate<List<Snapshot>> enough) {
+        return caller.call(
+                        EbsOperation.DESCRIBE_SNAPSHOTS,
+                        snapshotId,
+                        null,
+                        timeout -> ec2.describeSnapshots(withTimeout(request, timeout)))
+                .thenCompose(
+                        r -> {
                             String next = r.nextToken();
-                            return next == null || next.isEmpty() || found.size() >= limit
-                                    ? CompletableFuture.completedFuture(found)
-                                    : tagPages(key, value, limit, next, found);
+                            return enough.test(r.snapshots()) || next == null || next.isEmpty()
+                                    ? CompletableFuture.<Void>completedFuture(null)
+                                    : describePages(
+                                            request.toBuilder().nextToken(next).build(),
+                                            snapshotId,
+                                            enough);
                         });
     }
 
