@@ -122,7 +122,6 @@ final class EndToEndCopiers {
                                             null,
                                             60))
                             .snapshotId();
-            dst.markNew(target, java.time.Instant.now());
             Map<Integer, byte[]> digests = new TreeMap<>();
             Semaphore permits = new Semaphore(concurrency);
             List<CompletableFuture<Void>> copies = new ArrayList<>();

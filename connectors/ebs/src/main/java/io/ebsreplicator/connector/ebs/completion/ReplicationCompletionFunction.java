@@ -13,6 +13,7 @@ import io.ebsreplicator.connector.ebs.proxy.DescribeBatcher;
 import io.ebsreplicator.connector.ebs.proxy.EbsOperation;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
+import io.ebsreplicator.connector.ebs.proxy.NewSnapshotAware;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 
 import org.apache.flink.annotation.VisibleForTesting;
@@ -345,7 +346,7 @@ public class ReplicationCompletionFunction extends AbstractRichFunction
         i.checksum = linear.value();
         state.update(i);
         EbsProxy target = clients.proxy(i.targetRegion, i.targetRole());
-        target.markNew(i.targetSnapshotId, Instant.ofEpochMilli(now));
+        NewSnapshotAware.tell(target, i.targetSnapshotId, Instant.ofEpochMilli(now));
         send(
                 ctx,
                 EbsOperation.COMPLETE_SNAPSHOT,

@@ -14,6 +14,7 @@ import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
+import io.ebsreplicator.connector.ebs.proxy.NewSnapshotAware;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -165,7 +166,7 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     private EbsProxy targetProxy(String region, String roleArn, String snapshot) {
         EbsProxy p = proxy(region, roleArn);
         if (seenTargets.add(snapshot)) {
-            p.markNew(snapshot, java.time.Instant.now());
+            NewSnapshotAware.tell(p, snapshot, java.time.Instant.now());
         }
         return p;
     }

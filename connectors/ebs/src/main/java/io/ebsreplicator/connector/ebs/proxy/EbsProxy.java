@@ -4,7 +4,6 @@ import io.ebsreplicator.connector.ebs.exception.EbsErrorClassifier;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 
 import java.io.Closeable;
-import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -100,15 +99,6 @@ public interface EbsProxy extends Closeable {
      * fatal): the caller never deletes a copy in progress.
      */
     CompletableFuture<SnapshotDeletion> deleteSnapshotAsync(String snapshotId);
-
-    /**
-     * Tells this proxy that {@code snapshotId} was started at {@code startTime}, by itself or by
-     * another proxy (the enumerator starts targets, the copier and completion write to them), so
-     * that "snapshot does not exist" answers to PutSnapshotBlock and CompleteSnapshot on it are
-     * retried during the new-snapshot grace, while EBS makes the snapshot visible everywhere. A
-     * proxy records the snapshots it starts itself. The default ignores the hint.
-     */
-    default void markNew(String snapshotId, Instant startTime) {}
 
     @Override
     void close();

@@ -12,10 +12,10 @@ import java.util.function.LongSupplier;
  * every second without throttling grows it by {@link #GROWTH_PER_SECOND} back up to the configured
  * rate.
  *
- * <p>One instance per operation group in each {@link SdkEbsProxy}, shared by every thread that uses
- * that proxy (async completions, task threads); it lives in the TaskManager or JobManager that
- * built the proxy and is never serialized. Thread-safe. Pure Java, driven by an injectable clock so
- * that tests can move time by hand.
+ * <p>One instance per operation group in each proxy's {@link RetryingCaller}, shared by every
+ * thread that uses that proxy (async completions, task threads); it lives in the TaskManager or
+ * JobManager that built the proxy and is never serialized. Thread-safe. Pure Java, driven by an
+ * injectable clock so that tests can move time by hand.
  */
 public final class RequestBudget {
 
@@ -96,7 +96,16 @@ public final class RequestBudget {
      * on the system clock, with the default burst and window.
      */
     public static RequestBudget forQuota(double quotaPerSecond) {
-        return new RequestBudget(quotaPerSecond * QUOTA_SHARE_SPENT);
+        return forQuota(quotaPerSecond, System::nanoTime);
+    }
+
+    /** {@link #forQuota(double)} on the clock {@code nanoTime}. */
+    public static RequestBudget forQuota(double quotaPerSecond, LongSupplier nanoTime) {
+        return new RequestBudget(
+                quotaPerSecond * QUOTA_SHARE_SPENT,
+                DEFAULT_BURST,
+                DEFAULT_HALVING_WINDOW,
+                nanoTime);
     }
 
     /** A budget of {@code ratePerSecond} on the system clock, with the default burst and window. */

@@ -1,5 +1,8 @@
 package io.ebsreplicator.connector.ebs.proxy;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 /**
  * Builds {@link SdkEbsProxy}s from an {@link EbsProxyConfig}. Serializable, carrying configuration
  * only: created on the client with the job, shipped to the JobManager and the TaskManagers, where
@@ -7,6 +10,8 @@ package io.ebsreplicator.connector.ebs.proxy;
  * createReader}.
  */
 public final class SdkEbsProxyFactory implements EbsProxyFactory {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SdkEbsProxyFactory.class);
 
     private static final long serialVersionUID = 1L;
 
@@ -26,19 +31,28 @@ public final class SdkEbsProxyFactory implements EbsProxyFactory {
     }
 
     @Override
-    public EbsProxy create(String region) {
-        return new SdkEbsProxy(region, config);
+    public SdkEbsProxy create(String region) {
+        return create(region, null, EbsProxyListener.NO_OP);
     }
 
     /** A proxy that reports requests, retries and throttling to {@code listener} (e.g. metrics). */
     @Override
     public SdkEbsProxy create(String region, EbsProxyListener listener) {
-        return new SdkEbsProxy(region, config, listener);
+        return create(region, null, listener);
     }
 
+    /**
+     * The proxy of {@code region} that calls as {@code roleArn}, assumed through STS with the job's
+     * credentials ({@code null}: the job's credentials themselves), from its two parts: the clients
+     * and the retrying caller.
+     */
     @Override
     public SdkEbsProxy create(String region, String roleArn, EbsProxyListener listener) {
-        return new SdkEbsProxy(region, roleArn, config, listener);
+        EbsClients clients = EbsClients.create(config, region, roleArn);
+        SdkEbsProxy proxy =
+                new SdkEbsProxy(region, clients, new RetryingCaller(region, config, listener));
+        LOG.info("EBS proxy for {} built: {}", region, config);
+        return proxy;
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.FetchedBlock;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
+import io.ebsreplicator.connector.ebs.proxy.NewSnapshotAware;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDeletion;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
@@ -26,7 +27,7 @@ import java.util.concurrent.CompletableFuture;
  * reads in flight, and can leave blocks out of ListSnapshotBlocks pages, as a target that lost a
  * block would list. Runs in the test's thread, as the fake does. Thread-safe.
  */
-final class ReadBackProbe implements EbsProxy {
+final class ReadBackProbe implements EbsProxy, NewSnapshotAware {
 
     private final FakeEbsProxy fake;
     private final Set<Integer> unlisted = new HashSet<>();
@@ -172,8 +173,8 @@ final class ReadBackProbe implements EbsProxy {
     }
 
     @Override
-    public void markNew(String snapshotId, Instant startTime) {
-        fake.markNew(snapshotId, startTime);
+    public void snapshotStarted(String snapshotId, Instant startTime) {
+        fake.snapshotStarted(snapshotId, startTime);
     }
 
     @Override

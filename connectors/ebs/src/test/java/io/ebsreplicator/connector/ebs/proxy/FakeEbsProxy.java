@@ -54,7 +54,7 @@ import java.util.function.Supplier;
  * FakeEbsProxy.unregister("my-test");
  * }</pre>
  */
-public final class FakeEbsProxy implements EbsProxy {
+public final class FakeEbsProxy implements EbsProxy, NewSnapshotAware {
 
     public static final int BLOCK_SIZE = 512 * 1024;
     public static final int BLOCKS_PER_GIB = 2048;
@@ -296,7 +296,7 @@ public final class FakeEbsProxy implements EbsProxy {
         return List.copyOf(new TreeSet<>(snapshots.keySet()));
     }
 
-    /** When {@link #markNew} was last called for a snapshot, or {@code null}. */
+    /** When a snapshot was last said to be started (or started here), or {@code null}. */
     public synchronized Instant markedNew(String snapshotId) {
         return markedNew.get(snapshotId);
     }
@@ -730,8 +730,8 @@ public final class FakeEbsProxy implements EbsProxy {
     }
 
     @Override
-    public synchronized void markNew(String snapshotId, Instant startTime) {
-        calls.add(new Call("markNew", Arrays.asList(snapshotId, startTime)));
+    public synchronized void snapshotStarted(String snapshotId, Instant startTime) {
+        calls.add(new Call("snapshotStarted", Arrays.asList(snapshotId, startTime)));
         markedNew.put(snapshotId, startTime);
     }
 

@@ -547,7 +547,7 @@ class SdkEbsProxyTest {
             assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.MILLISECONDS.toNanos(1500));
 
             // The proxy that started it, and one told about it, retry until EBS sees it.
-            other.markNew(id, Instant.now());
+            other.snapshotStarted(id, Instant.now());
             CompletableFuture<Void> byStarter = starter.putBlock(id, 0, block(0), sha256(block(0)));
             CompletableFuture<Void> byOther = other.putBlock(id, 1, block(1), sha256(block(1)));
             byStarter.get(20, TimeUnit.SECONDS);
