@@ -8,7 +8,6 @@ import io.ebsreplicator.connector.ebs.metrics.EbsCompletionMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
-import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.DescribeBatcher;
 import io.ebsreplicator.connector.ebs.proxy.EbsOperation;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
@@ -20,7 +19,6 @@ import org.apache.flink.annotation.VisibleForTesting;
 import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.functions.AbstractRichFunction;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.CheckpointListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,8 +58,7 @@ import java.util.concurrent.CompletableFuture;
  * starts what each key still needs, and a wait between attempts is a {@link
  * CompletionContext#later} step, never a sleep.
  */
-public class ReplicationCompletionFunction extends AbstractRichFunction
-        implements CheckpointListener {
+public class ReplicationCompletionFunction extends AbstractRichFunction {
 
     private static final long serialVersionUID = 1L;
 
@@ -96,7 +93,6 @@ public class ReplicationCompletionFunction extends AbstractRichFunction
     private final long pollMillis;
     private final long sealTimeoutMillis;
     private final boolean verify;
-    private final PipelineHook hook;
     private int readBackPage = READ_BACK_PAGE;
     private int readBackWindow = READ_BACK_WINDOW;
 
@@ -114,16 +110,6 @@ public class ReplicationCompletionFunction extends AbstractRichFunction
             Duration pollInterval,
             Duration sealTimeout,
             boolean verify) {
-        this(proxyFactory, pollInterval, sealTimeout, verify, PipelineHook.NONE);
-    }
-
-    public ReplicationCompletionFunction(
-            EbsProxyFactory proxyFactory,
-            Duration pollInterval,
-            Duration sealTimeout,
-            boolean verify,
-            PipelineHook hook) {
-        this.hook = hook == null ? PipelineHook.NONE : hook;
         this.proxyFactory = proxyFactory;
         this.pollMillis = Math.max(10, pollInterval.toMillis());
         this.sealTimeoutMillis = sealTimeout.toMillis();
@@ -156,7 +142,6 @@ public class ReplicationCompletionFunction extends AbstractRichFunction
 
     /** One event of the copier for the current key. */
     void processElement(BlockCopied input, CompletionContext ctx) throws Exception {
-        hook.onRecord(PipelineHook.COMPLETION, subtask());
         BlockCopied e = input.upgraded();
         CompletionInfo i = state.info();
         if (i == null) {
@@ -765,11 +750,6 @@ public class ReplicationCompletionFunction extends AbstractRichFunction
                 throws Exception {
             fail(i, failure, ctx);
         }
-    }
-
-    @Override
-    public void notifyCheckpointComplete(long checkpointId) {
-        hook.onCheckpointComplete(PipelineHook.COMPLETION, subtask(), checkpointId);
     }
 
     @Override

@@ -8,7 +8,6 @@ import io.ebsreplicator.connector.ebs.metrics.EbsMetricConstants;
 import io.ebsreplicator.connector.ebs.metrics.EbsProxyMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
-import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.BlockBytes;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
@@ -18,7 +17,6 @@ import io.ebsreplicator.connector.ebs.proxy.NewSnapshotAware;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.ThreadSafeSimpleCounter;
@@ -53,8 +51,7 @@ import java.util.function.BiFunction;
  * <p>How many blocks are in flight is bounded by the async operator's capacity ({@code
  * ebs.copier.max-in-flight}).
  */
-public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockCopied>
-        implements CheckpointListener {
+public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockCopied> {
 
     private static final long serialVersionUID = 1L;
 
@@ -69,7 +66,6 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
     private final EbsProxyFactory proxyFactory;
     private final BlockTransform transform;
     private final int readAttempts;
-    private final PipelineHook hook;
 
     /**
      * Region to role to proxy ({@code ""} for the job's own credentials): looked up twice per
@@ -99,15 +95,6 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
 
     public BlockCopyFunction(
             EbsProxyFactory proxyFactory, BlockTransform transform, int readAttempts) {
-        this(proxyFactory, transform, readAttempts, PipelineHook.NONE);
-    }
-
-    public BlockCopyFunction(
-            EbsProxyFactory proxyFactory,
-            BlockTransform transform,
-            int readAttempts,
-            PipelineHook hook) {
-        this.hook = hook == null ? PipelineHook.NONE : hook;
         this.proxyFactory = proxyFactory;
         this.transform = transform == null ? BlockTransform.IDENTITY : transform;
         this.readAttempts = Math.max(1, readAttempts);
@@ -173,8 +160,6 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
 
     @Override
     public void asyncInvoke(BlockTask input, ResultFuture<BlockCopied> result) {
-        hook.onRecord(
-                PipelineHook.COPIER, getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         BlockTask task = input.upgraded();
         Map<String, String> targets = task.targetSnapshots().snapshotByRegion();
         switch (task.kind()) {
@@ -425,14 +410,6 @@ public final class BlockCopyFunction extends RichAsyncFunction<BlockTask, BlockC
         return perTarget(
                 task.targetSnapshots().snapshotByRegion(),
                 (r, s) -> BlockCopied.failed(task, r, s, failure));
-    }
-
-    @Override
-    public void notifyCheckpointComplete(long checkpointId) {
-        hook.onCheckpointComplete(
-                PipelineHook.COPIER,
-                getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
-                checkpointId);
     }
 
     @Override

@@ -19,9 +19,12 @@ import io.ebsreplicator.connector.ebs.source.intake.RequestIntake;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -120,11 +123,12 @@ public final class EbsReplicationPipeline {
                 builder.proxyFactory(factory)
                         .settings(EnumeratorSettings.of(options))
                         .listPageSize(options.get(EbsReplicationOptions.LIST_PAGE_SIZE))
-                        .hook(hook)
                         .build();
-        SingleOutputStreamOperator<BlockTask> tasks =
+        DataStream<BlockTask> emitted =
                 env.fromSource(source, WatermarkStrategy.noWatermarks(), "EBS lineage source")
-                        .uid(SOURCE_UID)
+                        .uid(SOURCE_UID);
+        SingleOutputStreamOperator<BlockTask> tasks =
+                hooked(emitted, hook, PipelineHook.SOURCE)
                         .process(new DeadLetterSplitter())
                         .uid(DEAD_LETTER_UID)
                         .name("EBS dead-letter split");
@@ -135,12 +139,14 @@ public final class EbsReplicationPipeline {
         long copyTimeoutMillis = total.toMillis() * 3;
         DataStream<BlockCopied> copied =
                 AsyncDataStream.unorderedWait(
-                                tasks.keyBy(BlockTask::copyKey, Types.INT),
+                                hooked(
+                                        tasks.keyBy(BlockTask::copyKey, Types.INT),
+                                        hook,
+                                        PipelineHook.COPIER),
                                 new BlockCopyFunction(
                                         factory,
                                         transform,
-                                        options.get(EbsReplicationOptions.READ_ATTEMPTS),
-                                        hook),
+                                        options.get(EbsReplicationOptions.READ_ATTEMPTS)),
                                 copyTimeoutMillis,
                                 TimeUnit.MILLISECONDS,
                                 options.get(EbsReplicationOptions.MAX_IN_FLIGHT))
@@ -152,15 +158,37 @@ public final class EbsReplicationPipeline {
                         factory,
                         options.get(EbsReplicationOptions.COMPLETION_POLL_INTERVAL),
                         options.get(EbsReplicationOptions.TARGET_TIMEOUT),
-                        options.get(EbsReplicationOptions.VERIFY),
-                        hook);
+                        options.get(EbsReplicationOptions.VERIFY));
+        KeySelector<BlockCopied, String> completionKey = BlockCopied::completionKey;
+        KeyedStream<BlockCopied, String> toComplete = copied.keyBy(completionKey, Types.STRING);
+        if (hook != PipelineHook.NONE) {
+            toComplete =
+                    DataStreamUtils.reinterpretAsKeyedStream(
+                            hooked(toComplete, hook, PipelineHook.COMPLETION),
+                            completionKey,
+                            Types.STRING);
+        }
         DataStream<ReplicationResult> results =
-                copied.keyBy(BlockCopied::completionKey, Types.STRING)
+                toComplete
                         .transform(
                                 "EBS completion",
                                 TypeInformation.of(ReplicationResult.class),
                                 new CompletionOperator(completion))
                         .uid(COMPLETION_UID);
         return new Streams(results, tasks.getSideOutput(DeadLetterSplitter.DEAD_LETTERS));
+    }
+
+    /**
+     * {@code stream} with {@code hook} run for each record on its way into {@code operator},
+     * chained into that operator's task; {@code stream} itself when there is no hook (production).
+     */
+    private static <T> DataStream<T> hooked(
+            DataStream<T> stream, PipelineHook hook, String operator) {
+        if (hook == PipelineHook.NONE) {
+            return stream;
+        }
+        return stream.map(new PipelineHookFunction<T>(hook, operator))
+                .returns(stream.getType())
+                .name("test hook: " + operator);
     }
 }

@@ -3,7 +3,6 @@ package io.ebsreplicator.connector.ebs.source;
 import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
-import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
@@ -54,7 +53,6 @@ public final class EbsLineageSource
     private final int listPageSize;
     private final RequestIntake.Factory intake;
     private final Duration dedupeRetention;
-    private final PipelineHook hook;
 
     private EbsLineageSource(EbsLineageSourceBuilder b) {
         this.requests = List.copyOf(b.requests);
@@ -63,7 +61,6 @@ public final class EbsLineageSource
         this.listPageSize = b.listPageSize;
         this.intake = b.intake;
         this.dedupeRetention = b.dedupeRetention;
-        this.hook = b.hook;
     }
 
     public static EbsLineageSourceBuilder builder() {
@@ -112,7 +109,6 @@ public final class EbsLineageSource
                 () -> new BlockRangeSplitReader(proxyFactory, listPageSize, metrics),
                 new Configuration(),
                 context,
-                hook,
                 metrics);
     }
 
@@ -140,7 +136,6 @@ public final class EbsLineageSource
         private int listPageSize = 10000;
         private RequestIntake.Factory intake;
         private Duration dedupeRetention = Duration.ofDays(7);
-        private PipelineHook hook = PipelineHook.NONE;
 
         public EbsLineageSourceBuilder request(ReplicationRequest r) {
             requests.add(r);
@@ -185,12 +180,6 @@ public final class EbsLineageSource
         /** How long an accepted request id is remembered to drop its duplicates. */
         public EbsLineageSourceBuilder dedupeRetention(Duration d) {
             dedupeRetention = java.util.Objects.requireNonNull(d);
-            return this;
-        }
-
-        /** A test seam; see {@link PipelineHook}. */
-        public EbsLineageSourceBuilder hook(PipelineHook h) {
-            hook = h == null ? PipelineHook.NONE : h;
             return this;
         }
 

@@ -64,16 +64,7 @@ class EbsErrorClassifierTest {
     @ParameterizedTest
     @ValueSource(ints = {500, 502, 503, 504})
     void any5xxIsRetryable(int status) {
-        EbsException e =
-                (EbsException)
-                        EbsException.builder()
-                                .statusCode(status)
-                                .awsErrorDetails(
-                                        AwsErrorDetails.builder()
-                                                .errorCode("ServiceUnavailable")
-                                                .errorMessage("try later")
-                                                .build())
-                                .build();
+        EbsException e = ebsError(status, "ServiceUnavailable", "try later");
         assertKind(e, Kind.RETRYABLE, "ServiceUnavailable", null);
     }
 
@@ -95,16 +86,7 @@ class EbsErrorClassifierTest {
 
     @Test
     void throttlingExceptionIsRetryable() {
-        EbsException e =
-                (EbsException)
-                        EbsException.builder()
-                                .statusCode(400)
-                                .awsErrorDetails(
-                                        AwsErrorDetails.builder()
-                                                .errorCode("ThrottlingException")
-                                                .errorMessage("Rate exceeded")
-                                                .build())
-                                .build();
+        EbsException e = ebsError(400, "ThrottlingException", "Rate exceeded");
         assertKind(e, Kind.RETRYABLE, "ThrottlingException", null);
         assertThat(EbsErrorClassifier.isThrottling(e)).isTrue();
     }
@@ -113,17 +95,7 @@ class EbsErrorClassifierTest {
     @ValueSource(strings = {"ExpiredTokenException", "ExpiredToken"})
     void expiredSessionCredentialsAreRetryableNotThrottling(String code) {
         EbsException e =
-                (EbsException)
-                        EbsException.builder()
-                                .statusCode(403)
-                                .awsErrorDetails(
-                                        AwsErrorDetails.builder()
-                                                .errorCode(code)
-                                                .errorMessage(
-                                                        "The security token included in the"
-                                                                + " request is expired")
-                                                .build())
-                                .build();
+                ebsError(403, code, "The security token included in the" + " request is expired");
         assertKind(e, Kind.RETRYABLE, code, null);
         assertThat(EbsErrorClassifier.isThrottling(e))
                 .as("a fresh session, not a slower rate, cures it")
@@ -132,15 +104,7 @@ class EbsErrorClassifierTest {
 
     @Test
     void ec2RequestLimitExceededIsRetryableThrottling() {
-        Ec2Exception e =
-                (Ec2Exception)
-                        Ec2Exception.builder()
-                                .statusCode(503)
-                                .awsErrorDetails(
-                                        AwsErrorDetails.builder()
-                                                .errorCode("RequestLimitExceeded")
-                                                .build())
-                                .build();
+        Ec2Exception e = ec2Error(503, "RequestLimitExceeded", null);
         assertKind(e, Kind.RETRYABLE, "RequestLimitExceeded", null);
         assertThat(EbsErrorClassifier.isThrottling(e)).isTrue();
     }
@@ -439,15 +403,7 @@ class EbsErrorClassifierTest {
 
     @Test
     void ec2SnapshotNotFoundIsFatalWithItsCode() {
-        Ec2Exception e =
-                (Ec2Exception)
-                        Ec2Exception.builder()
-                                .statusCode(400)
-                                .awsErrorDetails(
-                                        AwsErrorDetails.builder()
-                                                .errorCode("InvalidSnapshot.NotFound")
-                                                .build())
-                                .build();
+        Ec2Exception e = ec2Error(400, "InvalidSnapshot.NotFound", null);
         assertFatal(e, "InvalidSnapshot.NotFound", null, FailureReason.SNAPSHOT_NOT_FOUND);
     }
 
@@ -468,15 +424,7 @@ class EbsErrorClassifierTest {
 
     @Test
     void ec2DeleteOfAPendingSnapshotIsFatalAndNamedInMetrics() {
-        Ec2Exception e =
-                (Ec2Exception)
-                        Ec2Exception.builder()
-                                .statusCode(400)
-                                .awsErrorDetails(
-                                        AwsErrorDetails.builder()
-                                                .errorCode("IncorrectState")
-                                                .build())
-                                .build();
+        Ec2Exception e = ec2Error(400, "IncorrectState", null);
         assertFatal(e, "IncorrectState", null, FailureReason.TARGET_FAILED);
         assertThat(EbsErrorClassifier.isKnownErrorCode("IncorrectState")).isTrue();
         assertThat(EbsErrorClassifier.isKnownErrorCode(EbsErrorClassifier.SNAPSHOT_GONE)).isTrue();
@@ -743,5 +691,31 @@ class EbsErrorClassifierTest {
         assertThat(c.reason()).as("reason of %s", e).isEqualTo(reason);
         assertThat(EbsErrorClassifier.isRetryable(e, false)).isEqualTo(kind == Kind.RETRYABLE);
         assertThat(c.getMessage()).contains(OP, REGION, SNAP);
+    }
+
+    /** An EBS service error as the SDK builds it from the wire: status, code and message. */
+    private static EbsException ebsError(int status, String code, String message) {
+        return (EbsException)
+                EbsException.builder()
+                        .statusCode(status)
+                        .awsErrorDetails(
+                                AwsErrorDetails.builder()
+                                        .errorCode(code)
+                                        .errorMessage(message)
+                                        .build())
+                        .build();
+    }
+
+    /** An EC2 service error as the SDK builds it from the wire: status, code and message. */
+    private static Ec2Exception ec2Error(int status, String code, String message) {
+        return (Ec2Exception)
+                Ec2Exception.builder()
+                        .statusCode(status)
+                        .awsErrorDetails(
+                                AwsErrorDetails.builder()
+                                        .errorCode(code)
+                                        .errorMessage(message)
+                                        .build())
+                        .build();
     }
 }

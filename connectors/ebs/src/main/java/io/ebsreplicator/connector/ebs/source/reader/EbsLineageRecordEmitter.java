@@ -3,7 +3,6 @@ package io.ebsreplicator.connector.ebs.source.reader;
 import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
-import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
@@ -21,25 +20,20 @@ import org.apache.flink.connector.base.source.reader.RecordEmitter;
 public final class EbsLineageRecordEmitter
         implements RecordEmitter<ListedRecord, BlockTask, LineageSplitState> {
 
-    private final PipelineHook hook;
-    private final int subtask;
     private final EbsSourceReaderMetrics metrics;
 
-    public EbsLineageRecordEmitter(PipelineHook hook, int subtask) {
-        this(hook, subtask, EbsSourceReaderMetrics.unregistered());
+    public EbsLineageRecordEmitter() {
+        this(EbsSourceReaderMetrics.unregistered());
     }
 
     /** An emitter that counts the blocks it emits in {@code metrics}. */
-    public EbsLineageRecordEmitter(PipelineHook hook, int subtask, EbsSourceReaderMetrics metrics) {
-        this.hook = hook;
-        this.subtask = subtask;
+    public EbsLineageRecordEmitter(EbsSourceReaderMetrics metrics) {
         this.metrics = metrics;
     }
 
     @Override
     public void emitRecord(
             ListedRecord record, SourceOutput<BlockTask> output, LineageSplitState state) {
-        hook.onRecord(PipelineHook.SOURCE, subtask);
         LineageSplit split = state.split();
         switch (record.kind()) {
             case BLOCK -> {

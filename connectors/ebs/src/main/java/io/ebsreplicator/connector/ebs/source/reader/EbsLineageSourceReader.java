@@ -2,7 +2,6 @@ package io.ebsreplicator.connector.ebs.source.reader;
 
 import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
-import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplitState;
@@ -31,9 +30,8 @@ public final class EbsLineageSourceReader
     public EbsLineageSourceReader(
             Supplier<SplitReader<ListedRecord, LineageSplit>> splitReader,
             Configuration config,
-            SourceReaderContext context,
-            PipelineHook hook) {
-        this(splitReader, config, context, hook, EbsSourceReaderMetrics.unregistered());
+            SourceReaderContext context) {
+        this(splitReader, config, context, EbsSourceReaderMetrics.unregistered());
     }
 
     /** A reader that counts what it lists and finishes in {@code metrics}. */
@@ -41,31 +39,12 @@ public final class EbsLineageSourceReader
             Supplier<SplitReader<ListedRecord, LineageSplit>> splitReader,
             Configuration config,
             SourceReaderContext context,
-            PipelineHook hook,
             EbsSourceReaderMetrics metrics) {
-        super(
-                splitReader,
-                new EbsLineageRecordEmitter(hook, context.getIndexOfSubtask(), metrics),
-                config,
-                context);
-        this.hook = hook;
+        super(splitReader, new EbsLineageRecordEmitter(metrics), config, context);
         this.metrics = metrics;
     }
 
-    private final PipelineHook hook;
     private final EbsSourceReaderMetrics metrics;
-
-    @Override
-    public List<LineageSplit> snapshotState(long checkpointId) {
-        hook.onSnapshot(PipelineHook.SOURCE, context.getIndexOfSubtask(), checkpointId);
-        return super.snapshotState(checkpointId);
-    }
-
-    @Override
-    public void notifyCheckpointComplete(long checkpointId) throws Exception {
-        super.notifyCheckpointComplete(checkpointId);
-        hook.onCheckpointComplete(PipelineHook.SOURCE, context.getIndexOfSubtask(), checkpointId);
-    }
 
     /** Splits this reader holds and has not finished; task thread only. */
     private final Set<String> active = new HashSet<>();

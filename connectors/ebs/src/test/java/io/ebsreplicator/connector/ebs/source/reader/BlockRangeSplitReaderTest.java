@@ -5,7 +5,6 @@ import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
-import io.ebsreplicator.connector.ebs.pipeline.PipelineHook;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
 import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
@@ -345,7 +344,7 @@ class BlockRangeSplitReaderTest {
 
     @Test
     void theEmitterAdvancesTheSplitStateAndCountsBlocksIntoTheEndMarker() {
-        EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter(PipelineHook.NONE, 0);
+        EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter();
         BlockRangeSplit split = split(0, 650, 0);
         LineageSplitState state = new LineageSplitState(split);
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
@@ -379,7 +378,7 @@ class BlockRangeSplitReaderTest {
 
     @Test
     void theEndMarkerCountsBlocksEmittedBeforeARestoreAndSkipsBlocksAlreadyEmitted() {
-        EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter(PipelineHook.NONE, 0);
+        EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter();
         LineageSplitState state = new LineageSplitState(split(0, 650, 0).withProgress(6, 4));
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
 
@@ -397,7 +396,7 @@ class BlockRangeSplitReaderTest {
 
     @Test
     void theEmitterTurnsAFailureIntoARequestFailedTask() {
-        EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter(PipelineHook.NONE, 0);
+        EbsLineageRecordEmitter emitter = new EbsLineageRecordEmitter();
         LineageSplitState state = new LineageSplitState(failedSplit(9L));
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
 
@@ -423,8 +422,7 @@ class BlockRangeSplitReaderTest {
                 new EbsLineageSourceReader(
                         () -> new BlockRangeSplitReader(factory, PAGE),
                         new Configuration(),
-                        context,
-                        PipelineHook.NONE)) {
+                        context)) {
             sourceReader.start();
             assertThat(context.getNumSplitRequests()).isEqualTo(1);
             sourceReader.addSplits(List.of(split));
