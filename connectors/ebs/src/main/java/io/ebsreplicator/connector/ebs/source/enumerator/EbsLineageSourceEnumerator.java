@@ -189,6 +189,18 @@ public final class EbsLineageSourceEnumerator
      */
     private final Set<String> deletionsInFlight;
 
+    /**
+     * In a long-running job, deletions decided since the last checkpoint: they are assigned only
+     * once a checkpoint that holds them completes ({@link #sealedDeletions}), so that a restore
+     * never forgets a decision whose deletion ran (its copy gone, a later pass would not see it,
+     * and its record would be lost with the aborted transaction).
+     */
+    private final List<CopyDeletionSplit> newDeletions = new ArrayList<>();
+
+    /** Deletions in the checkpoint of the key, assigned when that checkpoint completes. */
+    private final java.util.TreeMap<Long, List<CopyDeletionSplit>> sealedDeletions =
+            new java.util.TreeMap<>();
+
     private final RpoTracker rpo = new RpoTracker();
 
     /** The recovery points of the checkpoint, taken into {@link #rpo} once the policy is read. */
@@ -874,8 +886,23 @@ public final class EbsLineageSourceEnumerator
                     d.snapshotId(),
                     d.startTime(),
                     dryRun ? " (dry run)" : "");
-            unassigned.add(split);
+            if (intake == null) {
+                unassigned.add(split); // a bounded job reports deletions in its log only
+            } else {
+                newDeletions.add(split);
+            }
         }
+        assignWaiting();
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) {
+        var done = sealedDeletions.headMap(checkpointId, true);
+        if (done.isEmpty()) {
+            return;
+        }
+        done.values().forEach(unassigned::addAll);
+        done.clear();
         assignWaiting();
     }
 
@@ -990,6 +1017,9 @@ public final class EbsLineageSourceEnumerator
     private void nothingBeingRead(long now) {
         watcher.nothingBeingRead(now);
         deletionsInFlight.clear();
+        // Deletions held for their checkpoint are still to run.
+        newDeletions.forEach(d -> deletionsInFlight.add(d.splitId()));
+        sealedDeletions.values().forEach(l -> l.forEach(d -> deletionsInFlight.add(d.splitId())));
     }
 
     @Override
@@ -1034,9 +1064,16 @@ public final class EbsLineageSourceEnumerator
                             w.readingFinishedMillis(),
                             w.sourceStartMillis()));
         }
+        if (!newDeletions.isEmpty()) {
+            sealedDeletions.put(checkpointId, new ArrayList<>(newDeletions));
+            newDeletions.clear();
+        }
+        List<LineageSplit> waiting = new ArrayList<>(unassigned);
+        // Not assigned yet: after a restore they go out at once (this checkpoint holds them).
+        sealedDeletions.values().forEach(waiting::addAll);
         return new EbsLineageEnumeratorState(
                 pending,
-                new ArrayList<>(unassigned),
+                waiting,
                 watched,
                 intake == null ? Map.of() : intake.positions(),
                 intake == null ? new AcceptedRequestIds() : intake.accepted(),

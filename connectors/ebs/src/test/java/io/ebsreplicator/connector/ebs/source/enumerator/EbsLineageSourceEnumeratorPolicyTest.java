@@ -651,6 +651,74 @@ class EbsLineageSourceEnumeratorPolicyTest {
                 .isEqualTo(copies.get(2));
     }
 
+    /** An intake that never delivers: the requests of these tests are in the state. */
+    private static final class NoIntake
+            implements io.ebsreplicator.connector.ebs.source.intake.RequestIntake {
+        static io.ebsreplicator.connector.ebs.source.intake.RequestIntake open() {
+            return new NoIntake();
+        }
+
+        @Override
+        public void seek(Map<String, Long> positions) {}
+
+        @Override
+        public List<io.ebsreplicator.connector.ebs.source.intake.IntakeRecord> poll(
+                java.time.Duration timeout) {
+            return List.of();
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    /**
+     * In a long-running job a decided deletion goes to no reader before a checkpoint that holds it
+     * completes: a restore to an earlier checkpoint would forget the decision while its copy is
+     * gone, so its record, in the aborted transaction, would never be written again.
+     */
+    @Test
+    void inALongRunningJobADeletionRunsOnlyOnceACheckpointHoldingItCompleted() throws Exception {
+        Files.writeString(
+                policyFile,
+                """
+                {"version": 1, "rules": [{"name": "keep1", "select": {"lineages": ["vol-1"]},
+                  "targets": [{"region": "eu-west-1", "retention": {"keepLast": 1}}]}]}
+                """);
+        String s1 = h.sourceSnapshot(1);
+        String s2 = h.nextSourceSnapshot(s1);
+        FakeEbsProxy target = h.region(TARGET);
+        Coordinator c =
+                h.withIntake(
+                                EnumeratorHarness.state(
+                                        h.now(),
+                                        event("e-1", s1, "vol-1"),
+                                        event("e-2", s2, "vol-1")),
+                                settings().splitsPerRequest(1).policy(policyFile),
+                                NoIntake::open)
+                        .readers(1)
+                        .start();
+        String c1 = completeCopy(c, target, "e-1");
+        completeCopy(c, target, "e-2"); // c1 is let go; the checkpoint taken here holds it
+        for (int i = 0; i < 4; i++) {
+            c.requestSplit(0);
+        }
+
+        assertThat(EnumeratorHarness.ofKind(c.assigned(), CopyDeletionSplit.class))
+                .as("held until the checkpoint completes")
+                .isEmpty();
+        assertThat(EnumeratorHarness.ofKind(c.unassigned(), CopyDeletionSplit.class))
+                .as("but in every checkpoint meanwhile")
+                .extracting(CopyDeletionSplit::snapshotId)
+                .containsExactly(c1);
+
+        c.run(e -> e.notifyCheckpointComplete(Long.MAX_VALUE));
+        c.requestSplit(0);
+
+        assertThat(EnumeratorHarness.ofKind(c.assigned(), CopyDeletionSplit.class))
+                .extracting(CopyDeletionSplit::snapshotId)
+                .containsExactly(c1);
+    }
+
     @Test
     void anInvalidPolicyFailsTheStartWithItsProblems() throws Exception {
         Files.writeString(policyFile, "{\"version\": 1, \"rules\": [{\"name\": \"x\"}]}");
