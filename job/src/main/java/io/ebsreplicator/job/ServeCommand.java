@@ -20,9 +20,10 @@ import java.util.Set;
 
 /**
  * {@code serve}: the long-running job. Takes requests from a Kafka topic, replicates them, and
- * writes one result per request and target region to the results topic and every unusable message
- * to the dead-letter topic, exactly once. Runs until it is cancelled or stopped with a savepoint;
- * embedded under {@code java -jar}, on the cluster under {@code flink run}. Runs in the client.
+ * writes one result per request and target region to the results topic, every unusable message to
+ * the dead-letter topic and every copy a DR policy's retention lets go to the lifecycle topic,
+ * exactly once. Runs until it is cancelled or stopped with a savepoint; embedded under {@code java
+ * -jar}, on the cluster under {@code flink run}. Runs in the client.
  */
 final class ServeCommand {
 
@@ -30,7 +31,7 @@ final class ServeCommand {
             String.join(
                     "\n",
                     "Usage: serve --bootstrap-servers HOST:PORT [--requests-topic T] [--results-topic T]",
-                    "             [--dead-letter-topic T] [--group-id G] [--parallelism N]",
+                    "             [--dead-letter-topic T] [--lifecycle-topic T] [--group-id G] [--parallelism N]",
                     "             [--max-in-flight N] [--checkpoint-interval D (default: the cluster's, else 10s)]",
                     "             [--transaction-timeout 15min] [--endpoint REGION=URL ...] [--policy FILE]",
                     "             [-D key=value ...]",
@@ -51,7 +52,11 @@ final class ServeCommand {
                     "Restarts: exponential delay up to 2 min, no attempt limit, unless the cluster's",
                     "configuration or -D restart-strategy.*=... names another.",
                     "With --policy (a DR policy, JSON; checked now, reloaded when it changes), a request",
-                    "without targets and an EventBridge EBS snapshot event are planned from its rules.");
+                    "without targets and an EventBridge EBS snapshot event are planned from its rules, and",
+                    "each copy a rule's retention lets go is deleted and reported once on the lifecycle",
+                    "topic (default "
+                            + ServeSettings.DEFAULT_LIFECYCLE_TOPIC
+                            + ", a CopyDeletion record, also in transactions).");
 
     static final Set<String> WITH_VALUE =
             KafkaClientProperties.withFlags(
@@ -62,6 +67,7 @@ final class ServeCommand {
                                     "--requests-topic",
                                     "--results-topic",
                                     "--dead-letter-topic",
+                                    "--lifecycle-topic",
                                     "--group-id",
                                     "--parallelism",
                                     "--max-in-flight",
@@ -120,6 +126,8 @@ final class ServeCommand {
                         + settings.resultsTopic()
                         + ", dead letters to "
                         + settings.deadLettersTopic()
+                        + ", copy deletions to "
+                        + settings.lifecycleTopic()
                         + (settings.kafkaProperties().isEmpty()
                                 ? ""
                                 : "; Kafka client properties "
@@ -135,6 +143,7 @@ final class ServeCommand {
                 orDefault(flags, "--requests-topic", ServeSettings.DEFAULT_REQUESTS_TOPIC),
                 orDefault(flags, "--results-topic", ServeSettings.DEFAULT_RESULTS_TOPIC),
                 orDefault(flags, "--dead-letter-topic", ServeSettings.DEFAULT_DEAD_LETTERS_TOPIC),
+                orDefault(flags, "--lifecycle-topic", ServeSettings.DEFAULT_LIFECYCLE_TOPIC),
                 flags.get("--group-id"),
                 flags.duration("--transaction-timeout", ServeSettings.DEFAULT_TRANSACTION_TIMEOUT),
                 KafkaClientProperties.fromFlags(flags));

@@ -29,10 +29,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * {@code topics}: creates the requests, results and dead-letter topics that {@code serve} uses, and
- * checks those that exist for the settings the job relies on. Idempotent: a second run changes
- * nothing and says so. A topic with wrong settings is reported and left as it is (exit 1): changing
- * a production topic is the operator's decision. Runs in the client.
+ * {@code topics}: creates the requests, results, dead-letter and lifecycle topics that {@code
+ * serve} uses, and checks those that exist for the settings the job relies on. Idempotent: a second
+ * run changes nothing and says so. A topic with wrong settings is reported and left as it is (exit
+ * 1): changing a production topic is the operator's decision. Runs in the client.
  */
 final class TopicsCommand {
 
@@ -40,13 +40,15 @@ final class TopicsCommand {
             String.join(
                     "\n",
                     "Usage: topics --bootstrap-servers HOST:PORT [--requests-topic T] [--results-topic T]",
-                    "              [--dead-letter-topic T] [--partitions N (default 3)]",
+                    "              [--dead-letter-topic T] [--lifecycle-topic T] [--partitions N (default 3)]",
                     "              [--replication-factor N (default: the brokers' default.replication.factor)]",
                     "              [--timeout 30s] " + KafkaClientProperties.USAGE_LINE,
                     "",
                     "Creates the topics serve uses where they are missing and checks those that exist:",
-                    "cleanup.policy=delete on all three (compaction would drop requests and results that share",
-                    "a key), requests kept at least as long as ebs.intake.dedupe-retention (7 days), and",
+                    "cleanup.policy=delete on all four (compaction would drop requests, results and copy",
+                    "deletions that share a key), requests kept at least as long as ebs.intake.dedupe-retention",
+                    "(7 days), the lifecycle topic (one CopyDeletion per copy a policy's retention lets go)",
+                    "created with a 30-day retention like the dead letters, and",
                     "min.insync.replicas no higher than the replication factor (else no transaction commits).",
                     "Exits 0 when every topic is usable (a second run changes nothing), 1 when a topic has",
                     "wrong settings (reported, not changed).");
@@ -58,6 +60,7 @@ final class TopicsCommand {
                             "--requests-topic",
                             "--results-topic",
                             "--dead-letter-topic",
+                            "--lifecycle-topic",
                             "--partitions",
                             "--replication-factor",
                             "--timeout"));
@@ -169,7 +172,7 @@ final class TopicsCommand {
         return 0;
     }
 
-    /** The three topics, named by the flags or the defaults serve uses. */
+    /** The four topics, named by the flags or the defaults serve uses. */
     static List<TopicSpec> specs(Flags flags) {
         Map<String, String> plain = Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, DELETE);
         Map<String, String> requests = new LinkedHashMap<>(plain);
@@ -199,10 +202,19 @@ final class TopicsCommand {
                                         ServeSettings.DEFAULT_DEAD_LETTERS_TOPIC),
                                 "dead letters",
                                 deadLetters,
+                                null),
+                        new TopicSpec(
+                                name(
+                                        flags,
+                                        "--lifecycle-topic",
+                                        ServeSettings.DEFAULT_LIFECYCLE_TOPIC),
+                                "copy deletions",
+                                deadLetters,
                                 null));
         if (specs.stream().map(TopicSpec::name).distinct().count() != specs.size()) {
             throw new Flags.UsageException(
-                    "the requests, results and dead-letter topics must be three different topics");
+                    "the requests, results, dead-letter and lifecycle topics must be four different"
+                            + " topics");
         }
         return specs;
     }

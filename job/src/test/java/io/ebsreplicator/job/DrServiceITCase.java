@@ -15,6 +15,7 @@ import io.ebsreplicator.local.service.Snapshot;
 import io.ebsreplicator.local.service.Tag;
 import io.ebsreplicator.schemas.AppliedCopyMode;
 import io.ebsreplicator.schemas.AvroCodec;
+import io.ebsreplicator.schemas.CopyDeletion;
 import io.ebsreplicator.schemas.ReplicationResult;
 import io.ebsreplicator.schemas.ResultStatus;
 
@@ -46,9 +47,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * exactly the newest 3 copies of each tagged volume, and the newest copy is byte-identical to its
  * source. The job is killed as soon as retention deleted a first copy and restored from its last
  * checkpoint: still one result per copy, and each region keeps exactly what the retention says (no
- * copy that should stay was deleted). An event of a snapshot that does not exist ends in one {@code
- * SNAPSHOT_NOT_FOUND} failure. {@code status} shows every lineage meeting its objective, then,
- * after one volume's events stop while the others go on, that volume alone over its objective.
+ * copy that should stay was deleted), and the lifecycle topic holds exactly one committed {@code
+ * CopyDeletion} per copy that disappeared from ebs-local. An event of a snapshot that does not
+ * exist ends in one {@code SNAPSHOT_NOT_FOUND} failure. {@code status} shows every lineage meeting
+ * its objective, then, after one volume's events stop while the others go on, that volume alone
+ * over its objective.
  */
 class DrServiceITCase {
 
@@ -60,6 +63,9 @@ class DrServiceITCase {
     static final int GOLD_VOLUMES = 8;
 
     static final int SNAPSHOTS_PER_VOLUME = 6;
+
+    /** Far above the checkpoint interval; short enough that the test need not wait long. */
+    static final Duration TRANSACTION_TIMEOUT = Duration.ofSeconds(30);
 
     /** A snapshot that does not exist in the source region. */
     static final String MISSING = "snap-00000000000dead01";
@@ -92,8 +98,9 @@ class DrServiceITCase {
         String requests = KAFKA.newTopic("requests", 2);
         String results = KAFKA.newTopic("results");
         String deadLetters = KAFKA.newTopic("dead-letters");
+        String lifecycle = KAFKA.newTopic("lifecycle");
         Path checkpoints = dir.resolve("checkpoints");
-        JobClient job = serve(policy, requests, results, deadLetters, checkpoints, null);
+        JobClient job = serve(policy, requests, results, deadLetters, lifecycle, checkpoints, null);
         try {
             Map<String, List<String>> gold = new LinkedHashMap<>();
             List<String> db = new ArrayList<>();
@@ -169,6 +176,7 @@ class DrServiceITCase {
                             requests,
                             results,
                             deadLetters,
+                            lifecycle,
                             checkpoints,
                             newestCheckpoint(checkpoints).toString());
 
@@ -256,6 +264,12 @@ class DrServiceITCase {
             assertThat(copiesOf(WEST, "vol-0000000000000000d"))
                     .as("young copies stay under the age rule")
                     .hasSize(SNAPSHOTS_PER_VOLUME);
+
+            // One committed deletion record per copy deleted, across the kill and the restore.
+            int deletedPerRegion = SNAPSHOTS_PER_VOLUME - 3;
+            List<CopyDeletion> deletions =
+                    awaitDeletions(lifecycle, GOLD_VOLUMES * 2 * deletedPerRegion);
+            assertDeletionsMatchEbs(deletions, got);
 
             // status, judged when the last copy completed: every lineage meets its objective.
             Instant last =
@@ -377,6 +391,7 @@ class DrServiceITCase {
             String requests,
             String results,
             String deadLetters,
+            String lifecycle,
             Path checkpoints,
             String restoreFrom)
             throws Exception {
@@ -406,8 +421,11 @@ class DrServiceITCase {
                         requests,
                         results,
                         deadLetters,
+                        lifecycle,
                         null,
-                        Duration.ofMinutes(5),
+                        // A transaction the killed job left open is aborted by the broker within
+                        // the test, so read_committed readers see past it.
+                        TRANSACTION_TIMEOUT,
                         java.util.Map.of()),
                 options,
                 BlockTransform.IDENTITY,
@@ -449,6 +467,73 @@ class DrServiceITCase {
                     .isLessThan(deadline);
             Thread.sleep(300);
         }
+    }
+
+    /**
+     * The committed copy deletions on {@code topic}, once there are {@code expected} (and still
+     * {@code expected} a moment later: no late duplicate).
+     */
+    static List<CopyDeletion> awaitDeletions(String topic, int expected) throws Exception {
+        AvroCodec<CopyDeletion> codec = AvroCodec.forCopyDeletions();
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (true) {
+            List<CopyDeletion> got =
+                    CommittedRecords.readAll(KAFKA.consumerProps(null, true), topic, codec::decode);
+            if (got.size() >= expected) {
+                Thread.sleep(2_000);
+                got =
+                        CommittedRecords.readAll(
+                                KAFKA.consumerProps(null, true), topic, codec::decode);
+                assertThat(got).as("one record per copy deleted").hasSize(expected);
+                return got;
+            }
+            if (System.nanoTime() > deadline) {
+                List<CopyDeletion> uncommitted =
+                        CommittedRecords.readAll(
+                                KAFKA.consumerProps(null, false), topic, codec::decode);
+                assertThat(got)
+                        .as(
+                                "%d of %d deletion records so far (%d read uncommitted: %s)",
+                                got.size(), expected, uncommitted.size(), uncommitted)
+                        .hasSize(expected);
+            }
+            Thread.sleep(300);
+        }
+    }
+
+    /**
+     * The deletion records say exactly what disappeared from ebs-local: one record per deleted copy
+     * (DELETED, or ALREADY_GONE when an attempt before a restore deleted it), none for a copy that
+     * exists, none twice.
+     */
+    static void assertDeletionsMatchEbs(
+            List<CopyDeletion> deletions, List<ReplicationResult> results) {
+        assertThat(deletions)
+                .extracting(CopyDeletion::getDeletionId)
+                .as("no deletion reported twice")
+                .doesNotHaveDuplicates();
+        assertThat(deletions)
+                .allSatisfy(
+                        d -> {
+                            assertThat(d.getOutcome()).isIn("DELETED", "ALREADY_GONE");
+                            assertThat(d.getError()).isNull();
+                            assertThat(d.getRule()).isEqualTo("gold");
+                            assertThat(d.getDeletionId())
+                                    .isEqualTo(
+                                            "retention/" + d.getRegion() + "/" + d.getSnapshotId());
+                            assertThat(d.getDoneAt()).isAfterOrEqualTo(d.getDecidedAt());
+                        });
+        List<String> gone = new ArrayList<>();
+        for (ReplicationResult r : results) {
+            if (r.getTargetSnapshotId() != null
+                    && EBS.service().deleted(r.getTargetRegion(), r.getTargetSnapshotId())) {
+                gone.add(r.getTargetRegion() + "/" + r.getTargetSnapshotId());
+            }
+        }
+        assertThat(deletions)
+                .extracting(d -> d.getRegion() + "/" + d.getSnapshotId())
+                .as("exactly the copies that disappeared from ebs-local")
+                .containsExactlyInAnyOrderElementsOf(gone);
     }
 
     /** The completed copies of {@code lineage} in {@code region}, once there are {@code n}. */

@@ -63,14 +63,15 @@ class TopicsITCase {
 
     private record Run(int status, String out, String err) {}
 
-    private record Names(String requests, String results, String deadLetters) {
+    private record Names(String requests, String results, String deadLetters, String lifecycle) {
         static Names fresh() {
             String id = UUID.randomUUID().toString().substring(0, 8);
-            return new Names("requests-" + id, "results-" + id, "dead-letters-" + id);
+            return new Names(
+                    "requests-" + id, "results-" + id, "dead-letters-" + id, "lifecycle-" + id);
         }
 
         List<String> all() {
-            return List.of(requests, results, deadLetters);
+            return List.of(requests, results, deadLetters, lifecycle);
         }
     }
 
@@ -86,7 +87,9 @@ class TopicsITCase {
                                 "--results-topic",
                                 names.results(),
                                 "--dead-letter-topic",
-                                names.deadLetters()));
+                                names.deadLetters(),
+                                "--lifecycle-topic",
+                                names.lifecycle()));
         args.addAll(List.of(extra));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -115,17 +118,17 @@ class TopicsITCase {
     }
 
     @Test
-    void createsTheThreeTopicsAndChangesNothingTheSecondTime() throws Exception {
+    void createsTheFourTopicsAndChangesNothingTheSecondTime() throws Exception {
         Names names = Names.fresh();
 
         Run first = topics(names, "--partitions", "2", "--replication-factor", "1");
 
         assertThat(first.status()).as(first.err()).isZero();
-        assertThat(first.out()).contains("Created 3 of 3 topics");
+        assertThat(first.out()).contains("Created 4 of 4 topics");
         Map<String, Uuid> ids;
         try (Admin admin = admin()) {
             Map<String, TopicDescription> d = describe(admin, names.all());
-            assertThat(d).hasSize(3);
+            assertThat(d).hasSize(4);
             for (TopicDescription t : d.values()) {
                 assertThat(t.partitions()).as(t.name()).hasSize(2);
                 assertThat(config(admin, t.name(), TopicConfig.CLEANUP_POLICY_CONFIG))
@@ -143,7 +146,7 @@ class TopicsITCase {
 
         assertThat(second.status()).as(second.err()).isZero();
         assertThat(second.out())
-                .contains("All 3 topics exist with the settings serve needs; nothing changed.")
+                .contains("All 4 topics exist with the settings serve needs; nothing changed.")
                 .doesNotContain("created ");
         try (Admin admin = admin()) {
             assertThat(
@@ -181,8 +184,8 @@ class TopicsITCase {
                     .as("left as it is")
                     .isEqualTo("compact");
             assertThat(describe(admin, names.all()))
-                    .as("the two missing topics were created all the same")
-                    .hasSize(3);
+                    .as("the three missing topics were created all the same")
+                    .hasSize(4);
         }
     }
 
@@ -336,6 +339,7 @@ class TopicsITCase {
                         names.requests(),
                         names.results(),
                         names.deadLetters(),
+                        names.lifecycle(),
                         null,
                         Duration.ofMinutes(5),
                         Map.of()),

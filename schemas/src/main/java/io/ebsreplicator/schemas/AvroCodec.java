@@ -122,6 +122,11 @@ public final class AvroCodec<T extends SpecificRecord> {
         return forType(DeadLetter.class);
     }
 
+    /** The codec of {@link CopyDeletion}, reading every version in the schema history. */
+    public static AvroCodec<CopyDeletion> forCopyDeletions() {
+        return forType(CopyDeletion.class);
+    }
+
     /**
      * The codec of a generated record type, reading every version of it listed in the schema
      * history.

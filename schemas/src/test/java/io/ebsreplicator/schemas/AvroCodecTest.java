@@ -49,7 +49,9 @@ class AvroCodecTest {
                 Arguments.of(AvroCodec.forRequests(), Examples.minimalRequest()),
                 Arguments.of(AvroCodec.forResults(), Examples.result()),
                 Arguments.of(AvroCodec.forResults(), Examples.failedResult()),
-                Arguments.of(AvroCodec.forDeadLetters(), Examples.deadLetter()));
+                Arguments.of(AvroCodec.forDeadLetters(), Examples.deadLetter()),
+                Arguments.of(AvroCodec.forCopyDeletions(), Examples.copyDeletion()),
+                Arguments.of(AvroCodec.forCopyDeletions(), Examples.failedCopyDeletion()));
     }
 
     @ParameterizedTest
@@ -88,7 +90,9 @@ class AvroCodecTest {
         return Stream.of(
                 Arguments.of("ReplicationRequest.bin", AvroCodec.forRequests(), Examples.request()),
                 Arguments.of("ReplicationResult.bin", AvroCodec.forResults(), Examples.result()),
-                Arguments.of("DeadLetter.bin", AvroCodec.forDeadLetters(), Examples.deadLetter()));
+                Arguments.of("DeadLetter.bin", AvroCodec.forDeadLetters(), Examples.deadLetter()),
+                Arguments.of(
+                        "CopyDeletion.bin", AvroCodec.forCopyDeletions(), Examples.copyDeletion()));
     }
 
     /**
@@ -339,6 +343,8 @@ class AvroCodecTest {
                 return AvroCodec.forResults();
             case "DeadLetter":
                 return AvroCodec.forDeadLetters();
+            case "CopyDeletion":
+                return AvroCodec.forCopyDeletions();
             default:
                 throw new AssertionError("no codec for " + type + "; add it to AvroCodecTest");
         }

@@ -135,6 +135,36 @@ final class Examples {
                 .build();
     }
 
+    /** A copy that retention deleted. */
+    static CopyDeletion copyDeletion() {
+        return CopyDeletion.newBuilder()
+                .setDeletionId("retention/us-west-2/snap-0a1b2c3d4e5f60718")
+                .setRule("gold")
+                .setSourceRegion("us-east-1")
+                .setLineage("vol-0123456789abcdef0")
+                .setRegion("us-west-2")
+                .setSnapshotId("snap-0a1b2c3d4e5f60718")
+                .setCopyStartedAt(Instant.parse("2025-01-30T12:00:00.000Z"))
+                .setOutcome("DELETED")
+                .setError(null)
+                .setDecidedAt(Instant.parse("2025-01-31T12:00:00.001Z"))
+                .setDoneAt(Instant.parse("2025-01-31T12:00:00.250Z"))
+                .build();
+    }
+
+    /** A deletion that EC2 refused. */
+    static CopyDeletion failedCopyDeletion() {
+        return CopyDeletion.newBuilder(copyDeletion())
+                .setOutcome("FAILED")
+                .setCopyStartedAt(null)
+                .setError(
+                        DeletionError.newBuilder()
+                                .setReason("ACCESS_DENIED")
+                                .setMessage("not authorized to perform ec2:DeleteSnapshot")
+                                .build())
+                .build();
+    }
+
     /** A map in the order given: key, value, key, value, ... */
     static Map<String, String> map(String... keysAndValues) {
         Map<String, String> map = new LinkedHashMap<>();

@@ -29,7 +29,8 @@ class SchemaHistoryTest {
     @Test
     void knowsTheThreeTypes() {
         assertThat(SchemaHistory.typeNames())
-                .containsExactly("ReplicationRequest", "ReplicationResult", "DeadLetter");
+                .containsExactly(
+                        "ReplicationRequest", "ReplicationResult", "DeadLetter", "CopyDeletion");
     }
 
     @Test

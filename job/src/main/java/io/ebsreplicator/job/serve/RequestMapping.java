@@ -129,4 +129,29 @@ public final class RequestMapping {
                 .setAttributes(new LinkedHashMap<>(r.attributes()))
                 .build();
     }
+
+    /** The Avro record of one copy deletion. */
+    public static io.ebsreplicator.schemas.CopyDeletion toAvro(
+            io.ebsreplicator.connector.ebs.model.CopyDeletion d) {
+        return io.ebsreplicator.schemas.CopyDeletion.newBuilder()
+                .setDeletionId(d.id())
+                .setRule(d.rule())
+                .setSourceRegion(d.sourceRegion())
+                .setLineage(d.lineage())
+                .setRegion(d.region())
+                .setSnapshotId(d.snapshotId())
+                .setCopyStartedAt(
+                        d.copyStartMillis() == 0 ? null : Instant.ofEpochMilli(d.copyStartMillis()))
+                .setOutcome(d.outcome().name())
+                .setError(
+                        d.failure() == null
+                                ? null
+                                : io.ebsreplicator.schemas.DeletionError.newBuilder()
+                                        .setReason(d.failure().reason().name())
+                                        .setMessage(d.failure().message())
+                                        .build())
+                .setDecidedAt(Instant.ofEpochMilli(d.decidedMillis()))
+                .setDoneAt(Instant.ofEpochMilli(d.doneMillis()))
+                .build();
+    }
 }

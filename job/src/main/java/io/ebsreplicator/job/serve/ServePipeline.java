@@ -2,6 +2,7 @@ package io.ebsreplicator.job.serve;
 
 import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
+import io.ebsreplicator.connector.ebs.model.CopyDeletion;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.pipeline.EbsReplicationPipeline;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
@@ -22,14 +23,15 @@ import java.util.Properties;
 
 /**
  * The long-running job of {@code serve}: requests from a Kafka topic into the replication pipeline,
- * each result to the results topic and each unusable message to the dead-letter topic, both in
- * Kafka transactions committed with Flink's checkpoints (exactly once). Runs on the client that
- * builds the job.
+ * each result to the results topic, each unusable message to the dead-letter topic and each copy a
+ * DR policy's retention let go to the lifecycle topic, all in Kafka transactions committed with
+ * Flink's checkpoints (exactly once). Runs on the client that builds the job.
  */
 public final class ServePipeline {
 
     public static final String RESULTS_SINK_UID = "ebs-results-sink";
     public static final String DEAD_LETTER_SINK_UID = "ebs-dead-letter-sink";
+    public static final String LIFECYCLE_SINK_UID = "ebs-lifecycle-sink";
 
     private ServePipeline() {}
 
@@ -65,6 +67,14 @@ public final class ServePipeline {
                                 "dead-letters"))
                 .uid(DEAD_LETTER_SINK_UID)
                 .name("Kafka dead letters");
+        streams.deletions()
+                .sinkTo(
+                        sink(
+                                settings,
+                                new CopyDeletionSerializer(settings.lifecycleTopic()),
+                                "lifecycle"))
+                .uid(LIFECYCLE_SINK_UID)
+                .name("Kafka copy deletions");
     }
 
     private static <T> KafkaSink<T> sink(
@@ -85,9 +95,39 @@ public final class ServePipeline {
     }
 
     private static String topicOf(KafkaRecordSerializationSchema<?> serializer) {
-        return serializer instanceof ResultSerializer r
-                ? r.topic
-                : ((DeadLetterSerializer) serializer).topic;
+        if (serializer instanceof ResultSerializer r) {
+            return r.topic;
+        }
+        if (serializer instanceof CopyDeletionSerializer d) {
+            return d.topic;
+        }
+        return ((DeadLetterSerializer) serializer).topic;
+    }
+
+    /** A copy deletion as Avro, keyed by its deletion id. Runs in the sink's subtasks. */
+    static final class CopyDeletionSerializer
+            implements KafkaRecordSerializationSchema<CopyDeletion> {
+
+        private static final long serialVersionUID = 1L;
+
+        private final String topic;
+        private transient AvroCodec<io.ebsreplicator.schemas.CopyDeletion> codec;
+
+        CopyDeletionSerializer(String topic) {
+            this.topic = topic;
+        }
+
+        @Override
+        public ProducerRecord<byte[], byte[]> serialize(
+                CopyDeletion deletion, KafkaSinkContext context, Long timestamp) {
+            if (codec == null) {
+                codec = AvroCodec.forCopyDeletions();
+            }
+            return new ProducerRecord<>(
+                    topic,
+                    deletion.id().getBytes(StandardCharsets.UTF_8),
+                    codec.encode(RequestMapping.toAvro(deletion)));
+        }
     }
 
     /** A result as Avro, keyed by its request id. Runs in the sink's subtasks. */

@@ -111,4 +111,37 @@ class RequestMappingTest {
                 .extracting(io.ebsreplicator.connector.ebs.model.ReplicationTarget::roleArn)
                 .containsExactly(role, null);
     }
+
+    @Test
+    void aCopyDeletionMapsEveryFieldAndAFailureToItsReason() {
+        io.ebsreplicator.connector.ebs.model.CopyDeletion failed =
+                new io.ebsreplicator.connector.ebs.model.CopyDeletion(
+                        "retention/us-west-2/snap-0a1b2c3d4e5f60718",
+                        "gold",
+                        "us-east-1",
+                        "vol-0123456789abcdef0",
+                        "us-west-2",
+                        "snap-0a1b2c3d4e5f60718",
+                        0L,
+                        1_700_000_000_000L,
+                        1_700_000_000_250L,
+                        io.ebsreplicator.connector.ebs.model.CopyDeletion.Outcome.FAILED,
+                        Failure.of(FailureReason.ACCESS_DENIED, "not authorized"));
+
+        io.ebsreplicator.schemas.CopyDeletion avro = RequestMapping.toAvro(failed);
+
+        assertThat(avro.getDeletionId()).isEqualTo(failed.id());
+        assertThat(avro.getRule()).isEqualTo("gold");
+        assertThat(avro.getSourceRegion()).isEqualTo("us-east-1");
+        assertThat(avro.getLineage()).isEqualTo("vol-0123456789abcdef0");
+        assertThat(avro.getRegion()).isEqualTo("us-west-2");
+        assertThat(avro.getSnapshotId()).isEqualTo("snap-0a1b2c3d4e5f60718");
+        assertThat(avro.getCopyStartedAt()).as("EC2 gave no start time").isNull();
+        assertThat(avro.getOutcome()).isEqualTo("FAILED");
+        assertThat(avro.getError().getReason()).isEqualTo("ACCESS_DENIED");
+        assertThat(avro.getError().getMessage()).isEqualTo("not authorized");
+        assertThat(avro.getDecidedAt()).isEqualTo(Instant.ofEpochMilli(1_700_000_000_000L));
+        assertThat(avro.getDoneAt()).isEqualTo(Instant.ofEpochMilli(1_700_000_000_250L));
+        assertThat(io.ebsreplicator.schemas.AvroCodec.forCopyDeletions().encode(avro)).isNotEmpty();
+    }
 }

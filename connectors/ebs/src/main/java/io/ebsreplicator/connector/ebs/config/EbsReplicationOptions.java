@@ -378,8 +378,9 @@ public final class EbsReplicationOptions {
                     .booleanType()
                     .defaultValue(false)
                     .withDescription(
-                            "Apply the policy's retention as a dry run: log each copy it would"
-                                    + " delete (and count it nowhere), delete nothing.");
+                            "Apply the policy's retention as a dry run: report each copy it would"
+                                    + " delete (a DRY_RUN record on the lifecycle topic in serve, and"
+                                    + " a log line), count it nowhere, delete nothing.");
 
     /** Every option, for documentation and the uniqueness test. */
     public static List<ConfigOption<?>> all() {

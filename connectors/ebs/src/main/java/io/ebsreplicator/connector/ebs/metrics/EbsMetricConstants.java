@@ -117,10 +117,10 @@ public final class EbsMetricConstants {
     /** Enumerator: lineage and target region pairs whose newest copy is older than the RPO. */
     public static final String LINEAGES_OVER_RPO = "lineagesOverRpo";
 
-    /** Enumerator: copies a policy's retention deleted (or found already gone). */
+    /** Source reader: copies a policy's retention deleted (or found already gone). */
     public static final String COPIES_DELETED = "copiesDeleted";
 
-    /** Enumerator: deletions that failed (tried again after the lineage's next copy). */
+    /** Source reader: deletions that failed (tried again after the lineage's next copy). */
     public static final String COPY_DELETIONS_FAILED = "copyDeletionsFailed";
 
     /** The key of the key-value group that holds a region's proxy call metrics. */

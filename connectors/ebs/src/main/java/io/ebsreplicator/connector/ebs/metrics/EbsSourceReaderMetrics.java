@@ -13,9 +13,10 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The metrics of one source reader (one per source subtask, on a TaskManager): {@value
  * EbsMetricConstants#BLOCKS_LISTED} and {@value EbsMetricConstants#SPLITS_FINISHED}, counted on the
- * task thread, {@value EbsMetricConstants#LIST_PAGES}, counted on the fetcher thread, and the proxy
- * call metrics of every region the reader lists in. Built once in {@code createReader} and shared
- * by the reader and its split reader.
+ * task thread, {@value EbsMetricConstants#LIST_PAGES}, {@value EbsMetricConstants#COPIES_DELETED}
+ * and {@value EbsMetricConstants#COPY_DELETIONS_FAILED}, counted on the fetcher thread, and the
+ * proxy call metrics of every region the reader lists in. Built once in {@code createReader} and
+ * shared by the reader and its split reader.
  */
 public final class EbsSourceReaderMetrics {
 
@@ -23,6 +24,8 @@ public final class EbsSourceReaderMetrics {
     private final Counter blocksListed;
     private final Counter listPages;
     private final Counter splitsFinished;
+    private final Counter copiesDeleted;
+    private final Counter copyDeletionsFailed;
     private final Map<String, EbsProxyMetrics> proxies = new ConcurrentHashMap<>();
 
     /** Registers the reader's metrics under {@code readerGroup} (its source reader group). */
@@ -35,6 +38,11 @@ public final class EbsSourceReaderMetrics {
                 group.counter(EbsMetricConstants.LIST_PAGES, new ThreadSafeSimpleCounter());
         this.splitsFinished =
                 group.counter(EbsMetricConstants.SPLITS_FINISHED, new ThreadSafeSimpleCounter());
+        this.copiesDeleted =
+                group.counter(EbsMetricConstants.COPIES_DELETED, new ThreadSafeSimpleCounter());
+        this.copyDeletionsFailed =
+                group.counter(
+                        EbsMetricConstants.COPY_DELETIONS_FAILED, new ThreadSafeSimpleCounter());
     }
 
     /** Metrics registered nowhere, for readers built without a metric group (tests). */
@@ -55,6 +63,16 @@ public final class EbsSourceReaderMetrics {
     /** Splits finished listing. */
     public void splitsFinished(int n) {
         splitsFinished.inc(n);
+    }
+
+    /** A copy deleted by retention, or found already gone. */
+    public void copyDeleted() {
+        copiesDeleted.inc();
+    }
+
+    /** A deletion by retention that failed. */
+    public void copyDeletionFailed() {
+        copyDeletionsFailed.inc();
     }
 
     /** The listener for the proxy of {@code region}; one per region for this reader. */

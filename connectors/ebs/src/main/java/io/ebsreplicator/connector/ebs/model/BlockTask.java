@@ -5,8 +5,8 @@ import io.ebsreplicator.connector.ebs.exception.Failure;
 /**
  * What the lineage source emits: a block to copy (a descriptor of about 200 bytes, never the data),
  * the end of a split with the number of blocks it emitted, the failure of a request for the targets
- * of a split, or a dead letter on its way out. Keyed by {@link #copyKey()} into the block copier.
- * Built with the factory of its kind.
+ * of a split, or a dead letter or a copy deletion on its way out. Keyed by {@link #copyKey()} into
+ * the block copier. Built with the factory of its kind.
  *
  * <p>The block token may be stale when this record is restored from a checkpoint; the copier lists
  * the block again when EBS refuses it.
@@ -37,6 +37,8 @@ import io.ebsreplicator.connector.ebs.exception.Failure;
  * @param targets earlier versions' one-string targets; only in restored records
  * @param failure earlier versions' failure text; only in restored records
  * @param copyInfo earlier versions' one-string copy info; only in restored records
+ * @param deletion what became of a copy that retention let go (COPY_DELETION only): it leaves the
+ *     pipeline right after the source, to the lifecycle sink
  */
 public record BlockTask(
         Kind kind,
@@ -56,14 +58,16 @@ public record BlockTask(
         CopyInfo copyDetails,
         String targets,
         String failure,
-        String copyInfo) {
+        String copyInfo,
+        CopyDeletion deletion) {
 
     /** What a {@link BlockTask} carries. */
     public enum Kind {
         BLOCK,
         SPLIT_END,
         REQUEST_FAILED,
-        DEAD_LETTER
+        DEAD_LETTER,
+        COPY_DELETION
     }
 
     /**
@@ -123,7 +127,32 @@ public record BlockTask(
                 null,
                 null,
                 null,
+                null,
                 null);
+    }
+
+    /** What became of a copy that retention let go, on its way to the lifecycle sink. */
+    public static BlockTask copyDeletion(CopyDeletion deletion) {
+        return new BlockTask(
+                Kind.COPY_DELETION,
+                deletion.id(),
+                0,
+                1,
+                deletion.sourceRegion(),
+                null,
+                -1,
+                null,
+                0,
+                TargetSnapshots.of(null),
+                null,
+                0,
+                0,
+                null,
+                null,
+                null,
+                null,
+                null,
+                deletion);
     }
 
     private static BlockTask of(
@@ -150,6 +179,7 @@ public record BlockTask(
                 o.generation(),
                 null,
                 copyDetails,
+                null,
                 null,
                 null,
                 null);
@@ -184,7 +214,8 @@ public record BlockTask(
                 copyDetails != null ? copyDetails : CopyInfo.decodeLegacy(copyInfo),
                 null,
                 null,
-                null);
+                null,
+                deletion);
     }
 
     /** Spreads blocks of one request over the copier's subtasks; markers by split. */

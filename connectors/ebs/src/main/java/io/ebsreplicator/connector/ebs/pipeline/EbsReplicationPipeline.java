@@ -7,6 +7,7 @@ import io.ebsreplicator.connector.ebs.copier.BlockCopyFunction;
 import io.ebsreplicator.connector.ebs.copier.BlockTransform;
 import io.ebsreplicator.connector.ebs.model.BlockCopied;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
+import io.ebsreplicator.connector.ebs.model.CopyDeletion;
 import io.ebsreplicator.connector.ebs.model.ReplicationRequest;
 import io.ebsreplicator.connector.ebs.model.ReplicationResult;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
@@ -89,8 +90,8 @@ public final class EbsReplicationPipeline {
 
     /**
      * The long-running replication of the requests that {@code intake} delivers (Kafka in {@code
-     * serve} mode): an unbounded job whose results and dead letters the caller sends to their
-     * sinks.
+     * serve} mode): an unbounded job whose results, dead letters and copy deletions the caller
+     * sends to their sinks.
      */
     public static Streams serve(
             StreamExecutionEnvironment env,
@@ -109,8 +110,15 @@ public final class EbsReplicationPipeline {
                 PipelineHook.NONE);
     }
 
-    /** What a pipeline produces: one result per request and target, and the dead letters. */
-    public record Streams(DataStream<ReplicationResult> results, DataStream<byte[]> deadLetters) {}
+    /**
+     * What a pipeline produces: one result per request and target, the dead letters, and one record
+     * per copy that a policy's retention let go (left unused, the reader's log line is their only
+     * report).
+     */
+    public record Streams(
+            DataStream<ReplicationResult> results,
+            DataStream<byte[]> deadLetters,
+            DataStream<CopyDeletion> deletions) {}
 
     private static Streams streams(
             StreamExecutionEnvironment env,
@@ -175,7 +183,10 @@ public final class EbsReplicationPipeline {
                                 TypeInformation.of(ReplicationResult.class),
                                 new CompletionOperator(completion))
                         .uid(COMPLETION_UID);
-        return new Streams(results, tasks.getSideOutput(DeadLetterSplitter.DEAD_LETTERS));
+        return new Streams(
+                results,
+                tasks.getSideOutput(DeadLetterSplitter.DEAD_LETTERS),
+                tasks.getSideOutput(DeadLetterSplitter.COPY_DELETIONS));
     }
 
     /**

@@ -63,6 +63,7 @@ class StreamRecordTypesTest {
     @ValueSource(
             classes = {
                 BlockTask.class,
+                CopyDeletion.class,
                 BlockCopied.class,
                 ReplicationResult.class,
                 CompletionInfo.class
@@ -71,6 +72,29 @@ class StreamRecordTypesTest {
         assertThat(TypeInformation.of(type)).isInstanceOf(PojoTypeInfo.class);
         // Refuses to build if any field, however nested, would go through Kryo.
         assertThat(PojoFixtures.serializer(type)).isNotNull();
+    }
+
+    @Test
+    void aCopyDeletionTaskRoundTrips() throws IOException {
+        BlockTask deleted =
+                BlockTask.copyDeletion(
+                        new CopyDeletion(
+                                "retention/eu-west-1/snap-1",
+                                "keep2",
+                                "us-east-1",
+                                "vol-1",
+                                "eu-west-1",
+                                "snap-1",
+                                1L,
+                                2L,
+                                3L,
+                                CopyDeletion.Outcome.FAILED,
+                                Failure.of(FailureReason.ACCESS_DENIED, "not allowed")));
+
+        assertThat(roundTrip(BlockTask.class, deleted))
+                .usingRecursiveComparison()
+                .isEqualTo(deleted);
+        assertThat(roundTrip(CopyDeletion.class, deleted.deletion())).isEqualTo(deleted.deletion());
     }
 
     @Test

@@ -17,8 +17,9 @@ import java.util.Objects;
  * message taken (stream to next offset) with the request ids accepted recently, so a replayed or
  * duplicated id is replicated once, and under a DR policy each lineage's recovery point per target
  * region (so the RPO gauges are right after a restore) and the retention passes under way (run
- * again after a restore, so a pass cut short by a failure is finished). Serialized by {@link
- * EbsLineageEnumeratorStateSerializer}.
+ * again after a restore, so a pass cut short by a failure is finished) with the copy deletions
+ * decided and not yet reported finished (their splits are unassigned here or held by readers, so a
+ * pass does not decide them again). Serialized by {@link EbsLineageEnumeratorStateSerializer}.
  *
  * <p>{@code acceptedIds} is the enumerator's own memory, not a copy: the state is serialized on the
  * coordinator thread right after it is taken, before anything changes it, and copying a million ids
@@ -32,7 +33,30 @@ public record EbsLineageEnumeratorState(
         AcceptedRequestIds acceptedIds,
         Map<String, List<LineageCopy>> lineageCopies,
         Map<String, RecoveryPoint> recoveryPoints,
-        List<RetentionPass> retentionPasses) {
+        List<RetentionPass> retentionPasses,
+        List<String> deletionsInFlight) {
+
+    /** A state without copy deletions in flight. */
+    public EbsLineageEnumeratorState(
+            List<PendingRequest> pendingRequests,
+            List<LineageSplit> unassignedSplits,
+            List<WatchedTarget> watchedTargets,
+            Map<String, Long> intakePositions,
+            AcceptedRequestIds acceptedIds,
+            Map<String, List<LineageCopy>> lineageCopies,
+            Map<String, RecoveryPoint> recoveryPoints,
+            List<RetentionPass> retentionPasses) {
+        this(
+                pendingRequests,
+                unassignedSplits,
+                watchedTargets,
+                intakePositions,
+                acceptedIds,
+                lineageCopies,
+                recoveryPoints,
+                retentionPasses,
+                List.of());
+    }
 
     /** A state without recovery points and retention passes (no DR policy, or no copy yet). */
     public EbsLineageEnumeratorState(
@@ -55,6 +79,7 @@ public record EbsLineageEnumeratorState(
 
     public EbsLineageEnumeratorState {
         retentionPasses = List.copyOf(retentionPasses);
+        deletionsInFlight = List.copyOf(deletionsInFlight);
         recoveryPoints = Collections.unmodifiableMap(new LinkedHashMap<>(recoveryPoints));
         Map<String, List<LineageCopy>> copies = new LinkedHashMap<>();
         lineageCopies.forEach((k, v) -> copies.put(k, List.copyOf(v)));

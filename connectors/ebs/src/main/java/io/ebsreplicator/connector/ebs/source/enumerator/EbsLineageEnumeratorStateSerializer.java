@@ -43,8 +43,10 @@ import static io.ebsreplicator.connector.ebs.source.split.LineageSplitSerializer
  * digits): a fleet's week of request ids and its lineages fit in tens of MiB, not hundreds. Version
  * 8 appends the recovery points (count, then key, completion time and rule) and the retention
  * passes under way (count, then source region, lineage, region and rule). Version 9 writes the
- * splits in the split version 6 layout and adds each target's optional role. Older versions'
- * accepted ids are read into fingerprints. Unknown versions and trailing bytes are rejected.
+ * splits in the split version 6 layout and adds each target's optional role. Version 10 writes the
+ * splits in the split version 7 layout (which has copy deletions) and appends the ids of the copy
+ * deletions in flight (count, then id). Older versions' accepted ids are read into fingerprints.
+ * Unknown versions and trailing bytes are rejected.
  */
 public final class EbsLineageEnumeratorStateSerializer
         implements SimpleVersionedSerializer<EbsLineageEnumeratorState> {
@@ -75,7 +77,10 @@ public final class EbsLineageEnumeratorStateSerializer
     /** Target roles, in requests and in splits. */
     public static final int VERSION_9 = 9;
 
-    public static final int CURRENT_VERSION = VERSION_9;
+    /** Copy deletions: splits of that kind, and the ids of those in flight. */
+    public static final int VERSION_10 = 10;
+
+    public static final int CURRENT_VERSION = VERSION_10;
 
     @Override
     public int getVersion() {
@@ -135,6 +140,10 @@ public final class EbsLineageEnumeratorStateSerializer
             out.writeUTF(pass.lineage());
             out.writeUTF(pass.region());
             out.writeUTF(pass.rule());
+        }
+        out.writeInt(state.deletionsInFlight().size());
+        for (String id : state.deletionsInFlight()) {
+            out.writeUTF(id);
         }
         return out.getCopyOfBuffer();
     }
@@ -234,6 +243,16 @@ public final class EbsLineageEnumeratorStateSerializer
                         new RetentionPass(in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF()));
             }
         }
+        List<String> inFlight = new ArrayList<>();
+        if (version >= VERSION_10) {
+            int n5 = in.readInt();
+            if (n5 < 0) {
+                throw new IOException("A negative count of copy deletions in flight: " + n5);
+            }
+            for (int i = 0; i < n5; i++) {
+                inFlight.add(in.readUTF());
+            }
+        }
         if (in.available() > 0) {
             throw new IOException(
                     "Trailing "
@@ -243,7 +262,7 @@ public final class EbsLineageEnumeratorStateSerializer
                             + ")");
         }
         return new EbsLineageEnumeratorState(
-                pending, splits, watched, positions, accepted, lineages, points, passes);
+                pending, splits, watched, positions, accepted, lineages, points, passes, inFlight);
     }
 
     /**
@@ -299,6 +318,9 @@ public final class EbsLineageEnumeratorStateSerializer
 
     /** The split layout a state version holds. */
     private static int splitVersion(int version) {
+        if (version >= VERSION_10) {
+            return LineageSplitSerializer.VERSION_7;
+        }
         if (version >= VERSION_9) {
             return LineageSplitSerializer.VERSION_6;
         }

@@ -24,6 +24,7 @@ import io.ebsreplicator.connector.ebs.source.enumerator.TargetWatcher.Watch;
 import io.ebsreplicator.connector.ebs.source.event.SplitsFinishedEvent;
 import io.ebsreplicator.connector.ebs.source.intake.IntakeRecord;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.CopyDeletionSplit;
 import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
@@ -176,13 +177,29 @@ public final class EbsLineageSourceEnumerator
     /** Requests without targets restored from a checkpoint, planned when the policy is loaded. */
     private final List<PendingRequest> toPlan = new ArrayList<>();
 
-    /** Deletes the copies a policy's retention no longer keeps; {@code null} without a policy. */
+    /**
+     * Decides which copies a policy's retention no longer keeps; {@code null} without a policy.
+     * Each decision becomes a {@link CopyDeletionSplit}, which a reader runs.
+     */
     private final RetentionPruner pruner;
 
-    /** The last deletions (at most {@link #DELETIONS_REMEMBERED}), for tests and the log. */
-    private final Deque<RetentionPruner.Deletion> deletions = new ArrayDeque<>();
+    /**
+     * The ids of the copy deletions decided and not yet reported finished by a reader: a pass never
+     * decides one of them again (its deletion, and its one record, are on their way).
+     */
+    private final Set<String> deletionsInFlight;
 
-    private static final int DELETIONS_REMEMBERED = 1000;
+    /**
+     * In a long-running job, deletions decided since the last checkpoint: they are assigned only
+     * once a checkpoint that holds them completes ({@link #sealedDeletions}), so that a restore
+     * never forgets a decision whose deletion ran (its copy gone, a later pass would not see it,
+     * and its record would be lost with the aborted transaction).
+     */
+    private final List<CopyDeletionSplit> newDeletions = new ArrayList<>();
+
+    /** Deletions in the checkpoint of the key, assigned when that checkpoint completes. */
+    private final java.util.TreeMap<Long, List<CopyDeletionSplit>> sealedDeletions =
+            new java.util.TreeMap<>();
 
     private final RpoTracker rpo = new RpoTracker();
 
@@ -192,8 +209,6 @@ public final class EbsLineageSourceEnumerator
     /** The retention passes under way at the checkpoint, run again once the policy is read. */
     private final List<EbsLineageEnumeratorState.RetentionPass> restoredPasses;
 
-    private final Counter copiesDeleted = new SimpleCounter();
-    private final Counter copiesDeleteFailed = new SimpleCounter();
     private final Counter plannedByPolicy = new SimpleCounter();
     private final Counter unmatched = new SimpleCounter();
     private final Counter unplannable = new SimpleCounter();
@@ -228,14 +243,17 @@ public final class EbsLineageSourceEnumerator
         this.restoredPoints = state.recoveryPoints();
         this.restoredPasses = state.retentionPasses();
         this.policy = settings.policy() == null ? null : new PolicyPlanning(settings.policy());
+        this.deletionsInFlight = new LinkedHashSet<>(state.deletionsInFlight());
         this.pruner =
                 policy == null
                         ? null
                         : new RetentionPruner(
                                 this::targetProxy,
                                 context::runInCoordinatorThread,
-                                settings.retentionDryRun(),
-                                this::deleted);
+                                (region, snapshotId) ->
+                                        deletionsInFlight.contains(
+                                                CopyDeletionSplit.idOf(region, snapshotId)),
+                                this::decided);
         long now = clock.absoluteTimeMillis();
         for (PendingRequest p : state.pendingRequests()) {
             if (policy != null && PolicyPlanning.needsPlan(p.request())) {
@@ -303,8 +321,9 @@ public final class EbsLineageSourceEnumerator
 
     /**
      * Under a DR policy, once it is read: the RPO gauges carry on from the checkpoint's recovery
-     * points, and the retention passes cut short by the failure run again (deleting a copy again is
-     * harmless: EBS answers that it is gone).
+     * points, and the retention passes cut short by the failure run again (the copies whose
+     * deletion was decided before the checkpoint are not decided again: their splits are in this
+     * state or in a reader's).
      */
     private void resumeFromCheckpoint() {
         rpo.restore(
@@ -645,7 +664,7 @@ public final class EbsLineageSourceEnumerator
                 && waitingReaders.containsAll(context.registeredReaders().keySet())) {
             // Readers ask for work only when they hold none, so none is reading: the finished
             // reports of splits read before a restore were lost with the checkpoint.
-            watcher.nothingBeingRead(now);
+            nothingBeingRead(now);
         }
         handle(watcher.settle(now), now);
         if (policy != null) {
@@ -828,16 +847,63 @@ public final class EbsLineageSourceEnumerator
         return keep;
     }
 
-    private void deleted(RetentionPruner.Deletion d) {
-        if (d.outcome() == RetentionPruner.Deleted.FAILED) {
-            copiesDeleteFailed.inc();
-        } else if (d.outcome() != RetentionPruner.Deleted.DRY_RUN) {
-            copiesDeleted.inc();
+    /**
+     * A pass let copies go: each becomes a deletion split, checkpointed before a reader deletes the
+     * copy. A copy to be deleted is no longer a base for the lineage's next copy.
+     */
+    private void decided(
+            EbsLineageEnumeratorState.RetentionPass pass, List<SnapshotDescription> doomed) {
+        if (closed) {
+            return;
         }
-        deletions.addLast(d);
-        while (deletions.size() > DELETIONS_REMEMBERED) {
-            deletions.removeFirst();
+        long now = clock.absoluteTimeMillis();
+        boolean dryRun = settings.retentionDryRun();
+        for (SnapshotDescription d : doomed) {
+            CopyDeletionSplit split =
+                    new CopyDeletionSplit(
+                            pass.region(),
+                            proxyFactory.targetRoleArn(pass.region()),
+                            pass.sourceRegion(),
+                            pass.lineage(),
+                            pass.rule(),
+                            d.snapshotId(),
+                            d.startTime() == null ? 0 : d.startTime().toEpochMilli(),
+                            now,
+                            dryRun);
+            if (!deletionsInFlight.add(split.splitId())) {
+                continue;
+            }
+            if (!dryRun) {
+                book.forget(
+                        LineageBook.key(pass.sourceRegion(), pass.lineage(), pass.region()),
+                        d.snapshotId());
+            }
+            LOG.info(
+                    "Retention of lineage {} in {} (rule '{}') lets {} (started {}) go{}",
+                    pass.lineage(),
+                    pass.region(),
+                    pass.rule(),
+                    d.snapshotId(),
+                    d.startTime(),
+                    dryRun ? " (dry run)" : "");
+            if (intake == null) {
+                unassigned.add(split); // a bounded job reports deletions in its log only
+            } else {
+                newDeletions.add(split);
+            }
         }
+        assignWaiting();
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) {
+        var done = sealedDeletions.headMap(checkpointId, true);
+        if (done.isEmpty()) {
+            return;
+        }
+        done.values().forEach(unassigned::addAll);
+        done.clear();
+        assignWaiting();
     }
 
     /** The worst recovery point age and the lineages over objective (the RPO gauges). */
@@ -847,16 +913,10 @@ public final class EbsLineageSourceEnumerator
         return new long[] {rpo.worstAgeMillis(now), rpo.overObjective(now)};
     }
 
-    /** Copies deleted (or found gone) and deletions failed: the metrics' counts. */
+    /** The copy deletions decided and not yet reported finished. */
     @VisibleForTesting
-    long[] deletionCounts() {
-        return new long[] {copiesDeleted.getCount(), copiesDeleteFailed.getCount()};
-    }
-
-    /** The last deletions retention made (or, in a dry run, would have made). */
-    @VisibleForTesting
-    List<RetentionPruner.Deletion> deletions() {
-        return List.copyOf(deletions);
+    Set<String> deletionsInFlight() {
+        return Set.copyOf(deletionsInFlight);
     }
 
     /** Resolves the request again for the cancelled target's region, one generation further. */
@@ -900,6 +960,7 @@ public final class EbsLineageSourceEnumerator
     public void handleSourceEvent(int subtaskId, SourceEvent event) {
         if (event instanceof SplitsFinishedEvent finished) {
             watcher.splitsFinished(finished.splitIds(), clock.absoluteTimeMillis());
+            finished.splitIds().forEach(deletionsInFlight::remove);
             assignWaiting();
         } else {
             LOG.warn("Ignoring an unknown source event from subtask {}: {}", subtaskId, event);
@@ -929,6 +990,7 @@ public final class EbsLineageSourceEnumerator
                     && queue.isEmpty()
                     && resolving.isEmpty()
                     && (policy == null || policy.inPlanning().isEmpty())
+                    && (pruner == null || pruner.running().isEmpty())
                     && !stillReading()) {
                 // While a target's splits are read, a replacement may still be needed.
                 context.signalNoMoreSplits(reader);
@@ -942,10 +1004,22 @@ public final class EbsLineageSourceEnumerator
         if (watcher.reading() && waitingReaders.containsAll(context.registeredReaders().keySet())) {
             // Readers ask for work only when they hold none, so none is reading: the finished
             // reports of splits read before a restore were lost with the checkpoint.
-            watcher.nothingBeingRead(clock.absoluteTimeMillis());
+            nothingBeingRead(clock.absoluteTimeMillis());
             return false;
         }
         return watcher.reading();
+    }
+
+    /**
+     * No split is held by a reader or waits to be assigned: every split handed out is finished,
+     * even those whose finished report came between this state's checkpoint and the readers'.
+     */
+    private void nothingBeingRead(long now) {
+        watcher.nothingBeingRead(now);
+        deletionsInFlight.clear();
+        // Deletions held for their checkpoint are still to run.
+        newDeletions.forEach(d -> deletionsInFlight.add(d.splitId()));
+        sealedDeletions.values().forEach(l -> l.forEach(d -> deletionsInFlight.add(d.splitId())));
     }
 
     @Override
@@ -990,15 +1064,23 @@ public final class EbsLineageSourceEnumerator
                             w.readingFinishedMillis(),
                             w.sourceStartMillis()));
         }
+        if (!newDeletions.isEmpty()) {
+            sealedDeletions.put(checkpointId, new ArrayList<>(newDeletions));
+            newDeletions.clear();
+        }
+        List<LineageSplit> waiting = new ArrayList<>(unassigned);
+        // Not assigned yet: after a restore they go out at once (this checkpoint holds them).
+        sealedDeletions.values().forEach(waiting::addAll);
         return new EbsLineageEnumeratorState(
                 pending,
-                new ArrayList<>(unassigned),
+                waiting,
                 watched,
                 intake == null ? Map.of() : intake.positions(),
                 intake == null ? new AcceptedRequestIds() : intake.accepted(),
                 book.snapshot(),
                 rpo.snapshot(),
-                pruner == null ? List.of() : pruner.running());
+                pruner == null ? List.of() : pruner.running(),
+                List.copyOf(deletionsInFlight));
     }
 
     @Override
@@ -1106,14 +1188,12 @@ public final class EbsLineageSourceEnumerator
             ebs.counter(EbsMetricConstants.REQUESTS_PLANNED_BY_POLICY, plannedByPolicy);
             ebs.counter(EbsMetricConstants.REQUESTS_UNMATCHED, unmatched);
             ebs.counter(EbsMetricConstants.REQUESTS_UNPLANNABLE, unplannable);
-            ebs.counter(EbsMetricConstants.COPIES_DELETED, copiesDeleted);
             ebs.gauge(
                     EbsMetricConstants.RPO_WORST_MS,
                     () -> rpo.worstAgeMillis(clock.absoluteTimeMillis()));
             ebs.gauge(
                     EbsMetricConstants.LINEAGES_OVER_RPO,
                     () -> rpo.overObjective(clock.absoluteTimeMillis()));
-            ebs.counter(EbsMetricConstants.COPY_DELETIONS_FAILED, copiesDeleteFailed);
         }
         if (intake != null) {
             ebs.gauge(EbsMetricConstants.REQUEST_IDS_REMEMBERED, () -> intake.accepted().size());

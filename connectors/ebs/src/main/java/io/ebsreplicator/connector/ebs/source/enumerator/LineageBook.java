@@ -67,6 +67,17 @@ public final class LineageBook {
         }
     }
 
+    /**
+     * Forgets the copy {@code targetSnapshotId} of the lineage and region {@code key}: it is to be
+     * deleted, so no later copy is based on it.
+     */
+    public void forget(String key, String targetSnapshotId) {
+        List<LineageCopy> list = copies.get(key);
+        if (list != null) {
+            list.removeIf(c -> c.targetSnapshotId().equals(targetSnapshotId));
+        }
+    }
+
     /** The lineage's copies in each target region of {@code r}, as they are now. */
     public LineagePlan plan(ReplicationRequest r) {
         Map<String, List<LineageCopy>> byRegion = new LinkedHashMap<>();

@@ -5,7 +5,6 @@ import io.ebsreplicator.connector.ebs.policy.PolicyTarget;
 import io.ebsreplicator.connector.ebs.policy.ReplicationPolicy;
 import io.ebsreplicator.connector.ebs.policy.Retention;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
-import io.ebsreplicator.connector.ebs.proxy.SnapshotDeletion;
 import io.ebsreplicator.connector.ebs.proxy.SnapshotDescription;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.RetentionPass;
 
@@ -19,24 +18,26 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
+import java.util.function.BiPredicate;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
  * Applies a policy's retention after a newer copy of a lineage completes in a region: finds the
  * lineage's copies there by their lineage tag (DescribeSnapshots), lets {@link Retention} decide
- * which go, and deletes them (or only logs them in a dry run). Never the newest copy, never a copy
- * that a copy in flight is written onto (the enumerator passes those in), never a pending one. Each
- * pass starts from what EC2 reports, and a deletion repeated after a failover answers "already
- * gone", so passes are idempotent: the passes under way are checkpointed ({@link #running}) and run
- * again after a restore, which finishes a pass cut short by a failure. A pass asked for while one
- * of the same lineage and region runs is run once more after it (the copy that asked may be newer
- * than what the running pass listed).
+ * which go, and hands those decisions to the enumerator, which checkpoints each as a deletion split
+ * before a reader deletes the copy (or, in a dry run, only reports it). Never the newest copy,
+ * never a copy that a copy in flight is written onto (the enumerator passes those in), never a
+ * pending one, and never a copy already decided and not yet reported (its deletion is on its way).
+ * Each pass starts from what EC2 reports: the passes under way are checkpointed ({@link #running})
+ * and run again after a restore, which finishes a pass cut short by a failure. A pass asked for
+ * while one of the same lineage and region runs is run once more after it (the copy that asked may
+ * be newer than what the running pass listed).
  *
  * <p>Runs on the JobManager, a part of the enumerator: decisions on the coordinator thread (handed
- * back through {@code onCoordinator}), the EC2 calls on the proxies' threads. At most one pass per
- * lineage and region at a time, and at most {@link #MAX_DELETIONS_PER_PASS} deletions in one.
+ * back through {@code onCoordinator}), the listing on the proxies' threads. At most one pass per
+ * lineage and region at a time, and at most {@link #MAX_DELETIONS_PER_PASS} decisions in one.
  */
 final class RetentionPruner {
 
@@ -48,21 +49,10 @@ final class RetentionPruner {
     /** The most copies of one lineage a pass reads (far above any retention's keepLast). */
     static final int MAX_COPIES_READ = 10_000;
 
-    /** What became of one copy the retention let go. */
-    enum Deleted {
-        DELETED,
-        ALREADY_GONE,
-        DRY_RUN,
-        FAILED
-    }
-
-    /** One deletion, as reported: the copy, its lineage and region, and how it ended. */
-    record Deletion(String region, String lineage, String snapshotId, Deleted outcome) {}
-
     private final Function<String, EbsProxy> proxies;
     private final Consumer<Runnable> onCoordinator;
-    private final boolean dryRun;
-    private final Consumer<Deletion> report;
+    private final BiPredicate<String, String> alreadyDecided;
+    private final BiConsumer<RetentionPass, List<SnapshotDescription>> decided;
 
     /** The passes under way, by region and lineage. */
     private final Map<String, RetentionPass> running = new LinkedHashMap<>();
@@ -73,18 +63,20 @@ final class RetentionPruner {
     /**
      * @param proxies the proxy of a region
      * @param onCoordinator runs an action on the coordinator thread
-     * @param dryRun only log what would be deleted
-     * @param report told of every deletion, on the coordinator thread
+     * @param alreadyDecided whether the deletion of a copy (region, snapshot id) is decided and not
+     *     yet reported
+     * @param decided told, on the coordinator thread, of the copies a pass lets go (oldest first,
+     *     none already decided)
      */
     RetentionPruner(
             Function<String, EbsProxy> proxies,
             Consumer<Runnable> onCoordinator,
-            boolean dryRun,
-            Consumer<Deletion> report) {
+            BiPredicate<String, String> alreadyDecided,
+            BiConsumer<RetentionPass, List<SnapshotDescription>> decided) {
         this.proxies = proxies;
         this.onCoordinator = onCoordinator;
-        this.dryRun = dryRun;
-        this.report = report;
+        this.alreadyDecided = alreadyDecided;
+        this.decided = decided;
     }
 
     /** The retention of {@code rule}'s target in {@code region} under {@code policy}, or null. */
@@ -133,10 +125,9 @@ final class RetentionPruner {
                                                         error.toString());
                                                 return;
                                             }
-                                            delete(
+                                            decide(
                                                     key,
-                                                    region,
-                                                    lineage,
+                                                    pass,
                                                     retention.toDelete(
                                                             copies, now, protect.apply(region)));
                                         }));
@@ -151,72 +142,17 @@ final class RetentionPruner {
         }
     }
 
-    private void delete(
-            String key, String region, String lineage, List<SnapshotDescription> doomed) {
-        List<SnapshotDescription> now =
-                doomed.subList(0, Math.min(doomed.size(), MAX_DELETIONS_PER_PASS));
-        if (now.isEmpty()) {
-            ended(key);
-            return;
-        }
-        if (dryRun) {
-            for (SnapshotDescription d : now) {
-                LOG.info(
-                        "Retention (dry run) of lineage {} in {} would delete {} (started {})",
-                        lineage,
-                        region,
-                        d.snapshotId(),
-                        d.startTime());
-                report.accept(new Deletion(region, lineage, d.snapshotId(), Deleted.DRY_RUN));
+    private void decide(String key, RetentionPass pass, List<SnapshotDescription> doomed) {
+        List<SnapshotDescription> now = new ArrayList<>();
+        for (SnapshotDescription d : doomed) {
+            if (now.size() < MAX_DELETIONS_PER_PASS
+                    && !alreadyDecided.test(pass.region(), d.snapshotId())) {
+                now.add(d);
             }
-            ended(key);
-            return;
         }
-        List<CompletableFuture<Void>> calls = new ArrayList<>();
-        EbsProxy proxy = proxies.apply(region);
-        for (SnapshotDescription d : now) {
-            calls.add(
-                    proxy.deleteSnapshotAsync(d.snapshotId())
-                            .handle(
-                                    (outcome, error) -> {
-                                        onCoordinator.accept(
-                                                () -> deleted(region, lineage, d, outcome, error));
-                                        return null;
-                                    }));
+        if (!now.isEmpty()) {
+            decided.accept(pass, now);
         }
-        CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
-                .whenComplete((v, e) -> onCoordinator.accept(() -> ended(key)));
-    }
-
-    private void deleted(
-            String region,
-            String lineage,
-            SnapshotDescription d,
-            SnapshotDeletion outcome,
-            Throwable error) {
-        Deleted how =
-                error != null
-                        ? Deleted.FAILED
-                        : outcome == SnapshotDeletion.DELETED
-                                ? Deleted.DELETED
-                                : Deleted.ALREADY_GONE;
-        if (error != null) {
-            LOG.warn(
-                    "Retention of lineage {} in {}: deleting {} failed; the lineage's next pass"
-                            + " tries again: {}",
-                    lineage,
-                    region,
-                    d.snapshotId(),
-                    error.toString());
-        } else {
-            LOG.info(
-                    "Retention of lineage {} in {}: {} (started {}) {}",
-                    lineage,
-                    region,
-                    d.snapshotId(),
-                    d.startTime(),
-                    how == Deleted.DELETED ? "deleted" : "was already gone");
-        }
-        report.accept(new Deletion(region, lineage, d.snapshotId(), how));
+        ended(key);
     }
 }

@@ -3,11 +3,14 @@ package io.ebsreplicator.connector.ebs.source.reader;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 import io.ebsreplicator.connector.ebs.exception.Failure;
 import io.ebsreplicator.connector.ebs.metrics.EbsSourceReaderMetrics;
+import io.ebsreplicator.connector.ebs.model.CopyDeletion;
 import io.ebsreplicator.connector.ebs.proxy.BlockListing;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyFactory;
 import io.ebsreplicator.connector.ebs.proxy.ListedBlock;
+import io.ebsreplicator.connector.ebs.proxy.SnapshotDeletion;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.CopyDeletionSplit;
 import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
@@ -20,6 +23,7 @@ import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -31,7 +35,9 @@ import java.util.Set;
 
 /**
  * Lists the blocks of its block-range splits, one page per {@link #fetch()}, on the reader's
- * fetcher thread; a failure or dead-letter split is handed to the emitter at once and finished. A
+ * fetcher thread; a failure or dead-letter split is handed to the emitter at once and finished; a
+ * copy-deletion split runs its EC2 DeleteSnapshot (in the copy's region, as the role that writes
+ * targets there; with the control-plane timeouts) and hands what became of it to the emitter. A
  * range split is listed from its checkpointed block index with {@code StartingBlockIndex};
  * NextTokens are followed only within this reader's lifetime and dropped when EBS refuses one
  * (expired or invalid), after which listing resumes from the block index. A split ends when a page
@@ -92,6 +98,10 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Li
             splits.pollFirst();
             return finished(id, List.of(ListedRecord.failed(f.failure())));
         }
+        if (c.split instanceof CopyDeletionSplit d) {
+            splits.pollFirst();
+            return finished(id, List.of(ListedRecord.deleted(delete(d))));
+        }
         BlockRangeSplit range = (BlockRangeSplit) c.split;
         if (c.nextIndex >= range.rangeEnd()) {
             splits.pollFirst();
@@ -148,15 +158,7 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Li
     }
 
     private BlockListing list(BlockRangeSplit s, Cursor c) {
-        String role = proxyFactory.sourceRoleArn();
-        EbsProxy proxy =
-                proxies.computeIfAbsent(
-                        EbsProxyFactory.key(s.sourceRegion(), role),
-                        k ->
-                                proxyFactory.create(
-                                        s.sourceRegion(),
-                                        role,
-                                        metrics.proxyListener(s.sourceRegion())));
+        EbsProxy proxy = proxy(s.sourceRegion(), proxyFactory.sourceRoleArn());
         return s.baseSnapshotId() == null
                 ? proxy.listSnapshotBlocks(s.sourceSnapshotId(), c.nextIndex, c.nextToken, pageSize)
                 : proxy.listChangedBlocks(
@@ -165,6 +167,71 @@ public final class BlockRangeSplitReader implements SplitReader<ListedRecord, Li
                         c.nextIndex,
                         c.nextToken,
                         pageSize);
+    }
+
+    /**
+     * Deletes the copy, or in a dry run only says it would. A copy already gone is done (an attempt
+     * before a restore may have deleted it); a failure is reported, and the lineage's next
+     * retention pass decides again.
+     */
+    private CopyDeletion delete(CopyDeletionSplit d) {
+        CopyDeletion.Outcome outcome;
+        Failure failure = null;
+        if (d.dryRun()) {
+            outcome = CopyDeletion.Outcome.DRY_RUN;
+            LOG.info(
+                    "Retention (dry run) of lineage {} in {} would delete {} (started {})",
+                    d.lineage(),
+                    d.region(),
+                    d.snapshotId(),
+                    Instant.ofEpochMilli(d.copyStartMillis()));
+        } else {
+            try {
+                SnapshotDeletion done =
+                        proxy(d.region(), d.roleArn()).deleteSnapshot(d.snapshotId());
+                outcome =
+                        done == SnapshotDeletion.DELETED
+                                ? CopyDeletion.Outcome.DELETED
+                                : CopyDeletion.Outcome.ALREADY_GONE;
+                metrics.copyDeleted();
+                LOG.info(
+                        "Retention of lineage {} in {}: {} (started {}) {}",
+                        d.lineage(),
+                        d.region(),
+                        d.snapshotId(),
+                        Instant.ofEpochMilli(d.copyStartMillis()),
+                        outcome == CopyDeletion.Outcome.DELETED ? "deleted" : "was already gone");
+            } catch (RuntimeException e) {
+                outcome = CopyDeletion.Outcome.FAILED;
+                failure = Failure.of(e);
+                metrics.copyDeletionFailed();
+                LOG.warn(
+                        "Retention of lineage {} in {}: deleting {} failed; the lineage's next"
+                                + " pass tries again: {}",
+                        d.lineage(),
+                        d.region(),
+                        d.snapshotId(),
+                        failure);
+            }
+        }
+        return new CopyDeletion(
+                d.splitId(),
+                d.rule(),
+                d.sourceRegion(),
+                d.lineage(),
+                d.region(),
+                d.snapshotId(),
+                d.copyStartMillis(),
+                d.decidedMillis(),
+                System.currentTimeMillis(),
+                outcome,
+                failure);
+    }
+
+    private EbsProxy proxy(String region, String role) {
+        return proxies.computeIfAbsent(
+                EbsProxyFactory.key(region, role),
+                k -> proxyFactory.create(region, role, metrics.proxyListener(region)));
     }
 
     private static RecordsWithSplitIds<ListedRecord> finished(

@@ -53,6 +53,7 @@ public final class EbsLineageRecordEmitter
                             BlockTask.splitEnd(
                                     origin((BlockRangeSplit) split), state.emittedBlocks()));
             case FAILED -> output.collect(BlockTask.requestFailed(origin(split), record.failure()));
+            case COPY_DELETION -> output.collect(BlockTask.copyDeletion(record.deletion()));
             case DEAD_LETTER ->
                     output.collect(
                             BlockTask.deadLetter(

@@ -43,6 +43,10 @@ import java.util.Map;
  * <p>Version 6 adds, in a block range after its targets and in copy info after its attributes, the
  * IAM role that writes each target written as a role (count, then region and role ARN).
  *
+ * <p>Version 7 adds the copy-deletion kind: region, optional role, source region, lineage, rule,
+ * snapshot, the copy's start time, the time it was decided and whether it is a dry run. Earlier
+ * versions have no such kind.
+ *
  * <p>Unknown versions and kinds, and trailing bytes, are rejected.
  */
 public final class LineageSplitSerializer implements SimpleVersionedSerializer<LineageSplit> {
@@ -64,13 +68,17 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
     /** Adds the roles that write the targets. */
     public static final int VERSION_6 = 6;
 
-    public static final int CURRENT_VERSION = VERSION_6;
+    /** Adds copy deletions. */
+    public static final int VERSION_7 = 7;
+
+    public static final int CURRENT_VERSION = VERSION_7;
 
     public static final LineageSplitSerializer INSTANCE = new LineageSplitSerializer();
 
     private static final byte RANGE = 0;
     private static final byte FAILED = 1;
     private static final byte DEAD_LETTER = 2;
+    private static final byte COPY_DELETION = 3;
 
     /** Kafka's default largest message, with room for the dead-letter fields around it. */
     private static final int MAX_DEAD_LETTER_BYTES = 16 * 1024 * 1024;
@@ -147,6 +155,17 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
             byte[] record = d.record();
             out.writeInt(record.length);
             out.write(record);
+        } else if (split instanceof CopyDeletionSplit d) {
+            out.writeByte(COPY_DELETION);
+            out.writeUTF(d.region());
+            writeOptional(out, d.roleArn());
+            out.writeUTF(d.sourceRegion());
+            out.writeUTF(d.lineage());
+            out.writeUTF(d.rule());
+            out.writeUTF(d.snapshotId());
+            out.writeLong(d.copyStartMillis());
+            out.writeLong(d.decidedMillis());
+            out.writeBoolean(d.dryRun());
         } else {
             throw new IOException("Not a lineage split: " + split);
         }
@@ -192,6 +211,21 @@ public final class LineageSplitSerializer implements SimpleVersionedSerializer<L
                         readCopyInfo(in, version));
             case DEAD_LETTER:
                 return new DeadLetterSplit(in.readUTF(), readDeadLetter(in));
+            case COPY_DELETION:
+                if (version < VERSION_7) {
+                    throw new IOException(
+                            "A copy deletion in a lineage split of version " + version);
+                }
+                return new CopyDeletionSplit(
+                        in.readUTF(),
+                        readOptional(in),
+                        in.readUTF(),
+                        in.readUTF(),
+                        in.readUTF(),
+                        in.readUTF(),
+                        in.readLong(),
+                        in.readLong(),
+                        in.readBoolean());
             default:
                 throw new IOException("Unknown kind of lineage split " + kind);
         }

@@ -3,7 +3,8 @@ package io.ebsreplicator.connector.ebs.source.split;
 /**
  * The mutable progress of a split inside a reader: for a block range, advanced by the record
  * emitter as blocks go out and turned back into a {@link BlockRangeSplit} for checkpoints; a
- * failure or dead-letter split has no progress. One per split in a reader, task thread only.
+ * failure, dead-letter or copy-deletion split has no progress. One per split in a reader, task
+ * thread only.
  */
 public final class LineageSplitState {
 

@@ -9,6 +9,7 @@ import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.PendingRequest;
 import io.ebsreplicator.connector.ebs.source.enumerator.EbsLineageEnumeratorState.WatchedTarget;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.CopyDeletionSplit;
 import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
@@ -173,9 +174,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     void rejectsUnknownVersion() throws IOException {
         byte[] bytes = serializer.serialize(fixtureState());
 
-        assertThatThrownBy(() -> serializer.deserialize(10, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(11, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 10");
+                .hasMessageContaining("version 11");
     }
 
     @Test
@@ -685,6 +686,61 @@ class EbsLineageEnumeratorStateSerializerTest {
         assertThat(roundTrip(fixtureStateV9())).isEqualTo(fixtureStateV9());
     }
 
+    /** Written once with the version 10 serializer; never regenerate. */
+    static final String FIXTURE_V10 = "/serializer-fixtures/enumerator-state-v10.bin";
+
+    /**
+     * The state stored in {@link #FIXTURE_V10}: the version 9 state plus a copy deletion waiting
+     * for a reader, and two deletions in flight (that one, and one a reader holds).
+     */
+    static EbsLineageEnumeratorState fixtureStateV10() {
+        EbsLineageEnumeratorState v9 = fixtureStateV9();
+        CopyDeletionSplit waiting =
+                new CopyDeletionSplit(
+                        "eu-west-1",
+                        DR_ROLE,
+                        "us-east-1",
+                        "vol-0123456789abcdef2",
+                        "gold",
+                        "snap-0ccccccccccccccc1",
+                        1_700_000_000_000L,
+                        1_700_000_005_000L,
+                        false);
+        List<LineageSplit> unassigned = new ArrayList<>(v9.unassignedSplits());
+        unassigned.add(waiting);
+        return new EbsLineageEnumeratorState(
+                v9.pendingRequests(),
+                unassigned,
+                v9.watchedTargets(),
+                v9.intakePositions(),
+                v9.acceptedIds(),
+                v9.lineageCopies(),
+                v9.recoveryPoints(),
+                v9.retentionPasses(),
+                List.of(
+                        waiting.splitId(),
+                        CopyDeletionSplit.idOf("eu-west-1", "snap-0ccccccccccccccc0")));
+    }
+
+    @Test
+    void committedVersion10FixtureKeepsTheCopyDeletions() throws IOException {
+        EbsLineageEnumeratorState state =
+                serializer.deserialize(
+                        EbsLineageEnumeratorStateSerializer.VERSION_10, committed(FIXTURE_V10));
+
+        assertThat(state).isEqualTo(fixtureStateV10());
+        assertThat(state.deletionsInFlight()).hasSize(2);
+        assertThat(roundTrip(fixtureStateV10())).isEqualTo(fixtureStateV10());
+        assertThat(
+                        serializer
+                                .deserialize(
+                                        EbsLineageEnumeratorStateSerializer.VERSION_9,
+                                        committed(FIXTURE_V9))
+                                .deletionsInFlight())
+                .as("older states have none")
+                .isEmpty();
+    }
+
     @Test
     void acceptedIdsOfOlderVersionsAreRememberedAsFingerprints() throws IOException {
         EbsLineageEnumeratorState v3 =
@@ -794,9 +850,9 @@ class EbsLineageEnumeratorStateSerializerTest {
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
         Path file =
-                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V9);
+                Paths.get(System.getProperty("basedir", "."), "src/test/resources" + FIXTURE_V10);
         Files.createDirectories(file.getParent());
-        Files.write(file, serializer.serialize(fixtureStateV9()));
+        Files.write(file, serializer.serialize(fixtureStateV10()));
     }
 
     /** The bytes of a committed fixture. */

@@ -8,7 +8,9 @@ import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.StartSnapshotSpec;
 import io.ebsreplicator.connector.ebs.source.enumerator.EnumeratorHarness.Coordinator;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.CopyDeletionSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
+import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -371,18 +373,25 @@ class EbsLineageSourceEnumeratorPolicyTest {
 
         List<String> copies = copyLineageOfFour(c, target);
 
-        assertThat(target.deleted())
-                .as("the two oldest copies go, each once")
+        assertThat(deletions(c))
+                .as("the two oldest copies are decided to go, each once")
+                .extracting(CopyDeletionSplit::snapshotId)
                 .containsExactly(copies.get(0), copies.get(1));
-        assertThat(target.status(copies.get(2))).isEqualTo("completed");
-        assertThat(target.status(copies.get(3))).isEqualTo("completed");
-        assertThat(c.call(EbsLineageSourceEnumerator::deletions))
-                .extracting(RetentionPruner.Deletion::snapshotId, RetentionPruner.Deletion::outcome)
-                .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(
-                                copies.get(0), RetentionPruner.Deleted.DELETED),
-                        org.assertj.core.groups.Tuple.tuple(
-                                copies.get(1), RetentionPruner.Deleted.DELETED));
+        assertThat(deletions(c))
+                .allSatisfy(
+                        d -> {
+                            assertThat(d.region()).isEqualTo(TARGET);
+                            assertThat(d.lineage()).isEqualTo("vol-1");
+                            assertThat(d.rule()).isEqualTo("keep2");
+                            assertThat(d.dryRun()).isFalse();
+                        });
+        assertThat(target.deleted())
+                .as("the enumerator decides; a reader deletes, after the decision is checkpointed")
+                .isEmpty();
+        assertThat(c.call(EbsLineageSourceEnumerator::deletionsInFlight))
+                .containsExactlyInAnyOrder(
+                        CopyDeletionSplit.idOf(TARGET, copies.get(0)),
+                        CopyDeletionSplit.idOf(TARGET, copies.get(1)));
         assertThat(EnumeratorHarness.startSpec(target, 3).parentSnapshotId())
                 .as("the fourth copy was written onto the third, which stays")
                 .isEqualTo(copies.get(2));
@@ -411,16 +420,21 @@ class EbsLineageSourceEnumeratorPolicyTest {
         return copy;
     }
 
+    /** The copy deletions decided so far: unassigned, or assigned to a reader. */
+    private static List<CopyDeletionSplit> deletions(Coordinator c) throws Exception {
+        List<LineageSplit> all = new java.util.ArrayList<>(c.assigned());
+        all.addAll(c.unassigned());
+        return EnumeratorHarness.ofKind(all, CopyDeletionSplit.class);
+    }
+
     /**
-     * The JobManager fails while a deletion is out (a TaskManager's loss fails the whole job over
-     * too, and the enumerator is restored from the last checkpoint): the restored enumerator's pass
-     * lists the copies whose deletions are still on their way and deletes them again. EBS answers
-     * those second calls "not found": done, not a failure. Every copy the retention lets go is
-     * deleted once, and the newest stays.
+     * The job fails over while deletions are decided and not yet run: one deletion split is held by
+     * a reader (in its state), one waits in the enumerator's. The restored enumerator decides
+     * neither again when the lineage's next copy completes (both are on their way, with their one
+     * record each), decides the copy that now goes, and never a copy that stays.
      */
     @Test
-    void afterARestoreDuringDeletionsNoCopyIsDeletedTwiceOrWronglyAndGoneCountsAsDone()
-            throws Exception {
+    void afterARestoreNoDecidedDeletionIsDecidedAgainAndTheNewestStays() throws Exception {
         Files.writeString(
                 policyFile,
                 """
@@ -433,7 +447,6 @@ class EbsLineageSourceEnumeratorPolicyTest {
         String s4 = h.nextSourceSnapshot(s3);
         EnumeratorHarness.Settings settings = settings().splitsPerRequest(1).policy(policyFile);
         FakeEbsProxy target = h.region(TARGET);
-        target.hold("DeleteSnapshot");
         Coordinator first =
                 h.bounded(
                                 1,
@@ -447,44 +460,53 @@ class EbsLineageSourceEnumeratorPolicyTest {
                         .start();
         String c1 = completeCopy(first, target, "e-1");
         String c2 = completeCopy(first, target, "e-2");
-        String c3 = completeCopy(first, target, "e-3"); // deletes c1 and c2: the calls are out
-        assertThat(target.heldCalls()).as("the deletions of c1 and c2 are out").isEqualTo(2);
+        String c3 = completeCopy(first, target, "e-3");
         EbsLineageEnumeratorState checkpoint = first.checkpoint();
         first.close();
+        assertThat(EnumeratorHarness.ofKind(checkpoint.unassignedSplits(), CopyDeletionSplit.class))
+                .extracting(CopyDeletionSplit::snapshotId)
+                .containsExactly(c1, c2);
+        assertThat(checkpoint.deletionsInFlight()).hasSize(2);
 
-        // Restored, with the lineage's next event taken after the restore.
+        // Restored: c1's deletion is held by a reader (its state), c2's waits in the enumerator's;
+        // the lineage's next event is taken after the restore.
         List<EbsLineageEnumeratorState.PendingRequest> pending =
                 new java.util.ArrayList<>(checkpoint.pendingRequests());
         pending.add(
                 new EbsLineageEnumeratorState.PendingRequest(
                         event("e-4", s4, "vol-1"), h.now(), 0));
+        List<LineageSplit> unassigned = new java.util.ArrayList<>(checkpoint.unassignedSplits());
+        unassigned.removeIf(s -> s instanceof CopyDeletionSplit d && d.snapshotId().equals(c1));
         EbsLineageEnumeratorState restoredState =
                 new EbsLineageEnumeratorState(
                         pending,
-                        checkpoint.unassignedSplits(),
+                        unassigned,
                         checkpoint.watchedTargets(),
                         checkpoint.intakePositions(),
                         checkpoint.acceptedIds(),
                         checkpoint.lineageCopies(),
                         checkpoint.recoveryPoints(),
-                        List.of()); // the pass cut short is left to the next copy here
+                        checkpoint.retentionPasses(),
+                        checkpoint.deletionsInFlight());
         Coordinator restored = h.bounded(1, restoredState, settings).readers(1).start();
         String c4 = completeCopy(restored, target, "e-4");
-        target.release(); // the first's deletions arrive, then the restored pass's
 
-        assertThat(target.deleted()).as("each once").containsExactly(c1, c2, c3);
-        assertThat(target.status(c4)).as("the newest stays").isEqualTo("completed");
-        assertThat(restored.call(EbsLineageSourceEnumerator::deletions))
-                .extracting(RetentionPruner.Deletion::snapshotId, RetentionPruner.Deletion::outcome)
+        assertThat(deletions(restored))
+                .as("c2 still waits, c3 is decided now; c1 (with a reader) is not decided again")
+                .extracting(CopyDeletionSplit::snapshotId)
+                .containsExactlyInAnyOrder(c2, c3);
+        assertThat(deletions(restored))
+                .extracting(CopyDeletionSplit::snapshotId)
+                .doesNotContain(c4);
+        assertThat(EnumeratorHarness.startSpec(target, 3).parentSnapshotId())
+                .as("the fourth copy was written onto the third, decided only after it completed")
+                .isEqualTo(c3);
+
+        restored.finished(0, CopyDeletionSplit.idOf(TARGET, c1));
+        assertThat(restored.call(EbsLineageSourceEnumerator::deletionsInFlight))
+                .as("a reader reported c1's deletion finished")
                 .containsExactlyInAnyOrder(
-                        org.assertj.core.groups.Tuple.tuple(
-                                c1, RetentionPruner.Deleted.ALREADY_GONE),
-                        org.assertj.core.groups.Tuple.tuple(
-                                c2, RetentionPruner.Deleted.ALREADY_GONE),
-                        org.assertj.core.groups.Tuple.tuple(c3, RetentionPruner.Deleted.DELETED));
-        assertThat(restored.call(EbsLineageSourceEnumerator::deletionCounts))
-                .as("deleted or already gone: none failed")
-                .containsExactly(3, 0);
+                        CopyDeletionSplit.idOf(TARGET, c2), CopyDeletionSplit.idOf(TARGET, c3));
     }
 
     @Test
@@ -499,7 +521,6 @@ class EbsLineageSourceEnumeratorPolicyTest {
         String s2 = h.nextSourceSnapshot(s1);
         EnumeratorHarness.Settings settings = settings().splitsPerRequest(1).policy(policyFile);
         FakeEbsProxy target = h.region(TARGET);
-        target.hold("DeleteSnapshot");
         Coordinator first =
                 h.bounded(
                                 1,
@@ -511,28 +532,81 @@ class EbsLineageSourceEnumeratorPolicyTest {
                         .readers(1)
                         .start();
         String c1 = completeCopy(first, target, "e-1");
-        String c2 = completeCopy(first, target, "e-2"); // deletes c1: the call is out
-        EbsLineageEnumeratorState checkpoint = first.checkpoint();
+        String c2 = completeCopy(first, target, "e-2");
+        EbsLineageEnumeratorState decided = first.checkpoint();
         first.close();
 
-        assertThat(checkpoint.retentionPasses())
-                .containsExactly(
-                        new EbsLineageEnumeratorState.RetentionPass(
-                                SOURCE, "vol-1", TARGET, "keep1"));
+        // The checkpoint of the moment the pass listed the copies: under way, nothing decided.
+        List<LineageSplit> undecided = new java.util.ArrayList<>(decided.unassignedSplits());
+        undecided.removeIf(s -> s instanceof CopyDeletionSplit);
+        EbsLineageEnumeratorState checkpoint =
+                new EbsLineageEnumeratorState(
+                        decided.pendingRequests(),
+                        undecided,
+                        decided.watchedTargets(),
+                        decided.intakePositions(),
+                        decided.acceptedIds(),
+                        decided.lineageCopies(),
+                        decided.recoveryPoints(),
+                        List.of(
+                                new EbsLineageEnumeratorState.RetentionPass(
+                                        SOURCE, "vol-1", TARGET, "keep1")),
+                        List.of());
         Coordinator restored = h.bounded(1, checkpoint, settings).readers(1).start();
         restored.context.settle();
-        target.release();
+
+        assertThat(deletions(restored))
+                .as("the pass ran again after the restore, without a new copy")
+                .extracting(CopyDeletionSplit::snapshotId)
+                .containsExactly(c1);
+        assertThat(target.status(c2)).isEqualTo("completed");
+        assertThat(restored.checkpoint().retentionPasses()).as("and ended").isEmpty();
+    }
+
+    /**
+     * A deletion a reader reported finished (deleted, or failed) is no longer in flight: a later
+     * pass decides again whatever EC2 still lists, so a failed deletion is tried again.
+     */
+    @Test
+    void aDeletionReportedFinishedIsDecidedAgainWhileTheCopyStillExists() throws Exception {
+        FakeEbsProxy target = h.region(TARGET);
+        Coordinator c = startLineageOfFour(false);
+        List<String> copies = copyLineageOfFour(c, target);
+        List<CopyDeletionSplit> first = deletions(c);
+
+        c.finished(0, first.get(0).splitId(), first.get(1).splitId());
+        assertThat(c.call(EbsLineageSourceEnumerator::deletionsInFlight))
+                .as("both reported finished")
+                .isEmpty();
+        EbsLineageEnumeratorState ran = c.checkpoint();
+        c.close();
+
+        // Their deletions failed: the copies still exist. The lineage's next pass (here the one
+        // a restore runs again) decides them again.
+        List<LineageSplit> left = new java.util.ArrayList<>(ran.unassignedSplits());
+        left.removeIf(s -> s instanceof CopyDeletionSplit);
+        EbsLineageEnumeratorState withPass =
+                new EbsLineageEnumeratorState(
+                        ran.pendingRequests(),
+                        left,
+                        ran.watchedTargets(),
+                        ran.intakePositions(),
+                        ran.acceptedIds(),
+                        ran.lineageCopies(),
+                        ran.recoveryPoints(),
+                        List.of(
+                                new EbsLineageEnumeratorState.RetentionPass(
+                                        SOURCE, "vol-1", TARGET, "keep2")),
+                        ran.deletionsInFlight());
+        Coordinator restored =
+                h.bounded(1, withPass, settings().splitsPerRequest(1).policy(policyFile))
+                        .readers(1)
+                        .start();
         restored.context.settle();
 
-        assertThat(target.deleted()).containsExactly(c1);
-        assertThat(target.status(c2)).isEqualTo("completed");
-        assertThat(restored.call(EbsLineageSourceEnumerator::deletions))
-                .as("the pass ran again after the restore, without a new copy")
-                .extracting(RetentionPruner.Deletion::snapshotId, RetentionPruner.Deletion::outcome)
-                .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(
-                                c1, RetentionPruner.Deleted.ALREADY_GONE));
-        assertThat(restored.checkpoint().retentionPasses()).as("and ended").isEmpty();
+        assertThat(deletions(restored))
+                .extracting(CopyDeletionSplit::snapshotId)
+                .containsExactly(copies.get(0), copies.get(1));
     }
 
     @Test
@@ -568,13 +642,81 @@ class EbsLineageSourceEnumeratorPolicyTest {
         List<String> copies = copyLineageOfFour(c, target);
 
         assertThat(target.deleted()).isEmpty();
-        assertThat(c.call(EbsLineageSourceEnumerator::deletions))
-                .extracting(RetentionPruner.Deletion::snapshotId)
-                .as("the two oldest would go (a later pass names them again)")
-                .containsOnly(copies.get(0), copies.get(1))
-                .contains(copies.get(0), copies.get(1));
-        assertThat(c.call(EbsLineageSourceEnumerator::deletions))
-                .allMatch(d -> d.outcome() == RetentionPruner.Deleted.DRY_RUN);
+        assertThat(deletions(c))
+                .as("the two oldest would go, each named once while its report is on its way")
+                .extracting(CopyDeletionSplit::snapshotId)
+                .containsExactly(copies.get(0), copies.get(1));
+        assertThat(deletions(c)).allMatch(CopyDeletionSplit::dryRun);
+        assertThat(EnumeratorHarness.startSpec(target, 3).parentSnapshotId())
+                .isEqualTo(copies.get(2));
+    }
+
+    /** An intake that never delivers: the requests of these tests are in the state. */
+    private static final class NoIntake
+            implements io.ebsreplicator.connector.ebs.source.intake.RequestIntake {
+        static io.ebsreplicator.connector.ebs.source.intake.RequestIntake open() {
+            return new NoIntake();
+        }
+
+        @Override
+        public void seek(Map<String, Long> positions) {}
+
+        @Override
+        public List<io.ebsreplicator.connector.ebs.source.intake.IntakeRecord> poll(
+                java.time.Duration timeout) {
+            return List.of();
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    /**
+     * In a long-running job a decided deletion goes to no reader before a checkpoint that holds it
+     * completes: a restore to an earlier checkpoint would forget the decision while its copy is
+     * gone, so its record, in the aborted transaction, would never be written again.
+     */
+    @Test
+    void inALongRunningJobADeletionRunsOnlyOnceACheckpointHoldingItCompleted() throws Exception {
+        Files.writeString(
+                policyFile,
+                """
+                {"version": 1, "rules": [{"name": "keep1", "select": {"lineages": ["vol-1"]},
+                  "targets": [{"region": "eu-west-1", "retention": {"keepLast": 1}}]}]}
+                """);
+        String s1 = h.sourceSnapshot(1);
+        String s2 = h.nextSourceSnapshot(s1);
+        FakeEbsProxy target = h.region(TARGET);
+        Coordinator c =
+                h.withIntake(
+                                EnumeratorHarness.state(
+                                        h.now(),
+                                        event("e-1", s1, "vol-1"),
+                                        event("e-2", s2, "vol-1")),
+                                settings().splitsPerRequest(1).policy(policyFile),
+                                NoIntake::open)
+                        .readers(1)
+                        .start();
+        String c1 = completeCopy(c, target, "e-1");
+        completeCopy(c, target, "e-2"); // c1 is let go; the checkpoint taken here holds it
+        for (int i = 0; i < 4; i++) {
+            c.requestSplit(0);
+        }
+
+        assertThat(EnumeratorHarness.ofKind(c.assigned(), CopyDeletionSplit.class))
+                .as("held until the checkpoint completes")
+                .isEmpty();
+        assertThat(EnumeratorHarness.ofKind(c.unassigned(), CopyDeletionSplit.class))
+                .as("but in every checkpoint meanwhile")
+                .extracting(CopyDeletionSplit::snapshotId)
+                .containsExactly(c1);
+
+        c.run(e -> e.notifyCheckpointComplete(Long.MAX_VALUE));
+        c.requestSplit(0);
+
+        assertThat(EnumeratorHarness.ofKind(c.assigned(), CopyDeletionSplit.class))
+                .extracting(CopyDeletionSplit::snapshotId)
+                .containsExactly(c1);
     }
 
     @Test

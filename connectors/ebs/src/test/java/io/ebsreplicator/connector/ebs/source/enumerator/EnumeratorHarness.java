@@ -447,7 +447,7 @@ final class EnumeratorHarness implements AutoCloseable {
 
     /** The block range of {@code requestId} among {@code splits} (its first). */
     static BlockRangeSplit splitOf(List<LineageSplit> splits, String requestId) {
-        return ranges(splits).stream()
+        return ofKind(splits, BlockRangeSplit.class).stream()
                 .filter(s -> s.requestId().equals(requestId))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no split of " + requestId));

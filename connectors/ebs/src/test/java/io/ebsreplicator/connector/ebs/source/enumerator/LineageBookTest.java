@@ -53,6 +53,21 @@ class LineageBookTest {
     }
 
     @Test
+    void aCopyDecidedForDeletionIsNeverABase() {
+        LineageBook book = new LineageBook();
+        book.record(SOURCE, "vol-1", WEST, "snap-a", "snap-a-west", 1_000);
+        book.record(SOURCE, "vol-1", WEST, "snap-c", "snap-c-west", 3_000);
+
+        book.forget(LineageBook.key(SOURCE, "vol-1", WEST), "snap-a-west");
+
+        assertThat(book.plan(request("snap-b", WEST)).chooseBase("snap-b", at(2_000)))
+                .as("snap-a's copy is to be deleted, snap-c started later: a full copy")
+                .isNull();
+        assertThat(book.plan(request("snap-d", WEST)).chooseBase("snap-d", at(4_000)).snapshotId())
+                .isEqualTo("snap-c");
+    }
+
+    @Test
     void keepsTheLastCopiesByStartTimeAndOneCopyPerSource() {
         LineageBook book = new LineageBook();
         for (int i = 0; i < LineageBook.COPIES_KEPT + 3; i++) {

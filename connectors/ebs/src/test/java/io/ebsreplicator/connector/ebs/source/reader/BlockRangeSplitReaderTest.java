@@ -3,10 +3,12 @@ package io.ebsreplicator.connector.ebs.source.reader;
 import io.ebsreplicator.connector.ebs.exception.Failure;
 import io.ebsreplicator.connector.ebs.exception.FailureReason;
 import io.ebsreplicator.connector.ebs.model.BlockTask;
+import io.ebsreplicator.connector.ebs.model.CopyDeletion;
 import io.ebsreplicator.connector.ebs.model.CopyInfo;
 import io.ebsreplicator.connector.ebs.model.TargetSnapshots;
 import io.ebsreplicator.connector.ebs.proxy.FakeEbsProxy;
 import io.ebsreplicator.connector.ebs.source.split.BlockRangeSplit;
+import io.ebsreplicator.connector.ebs.source.split.CopyDeletionSplit;
 import io.ebsreplicator.connector.ebs.source.split.DeadLetterSplit;
 import io.ebsreplicator.connector.ebs.source.split.FailedRequestSplit;
 import io.ebsreplicator.connector.ebs.source.split.LineageSplit;
@@ -328,6 +330,130 @@ class BlockRangeSplitReaderTest {
         assertThat(f.last().deadLetter()).containsExactly(4, 2);
         assertThat(f.finished).containsExactly(letter.splitId());
         assertThat(source.calls()).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ copy deletions
+
+    private static final String COPIES = "eu-west-1";
+
+    private static CopyDeletionSplit deletion(String copy, boolean dryRun) {
+        return new CopyDeletionSplit(
+                COPIES,
+                null,
+                REGION,
+                "vol-1",
+                "keep2",
+                copy,
+                1_700_000_000_000L,
+                1_700_000_100_000L,
+                dryRun);
+    }
+
+    private CopyDeletion runDeletion(CopyDeletionSplit split) {
+        reader.handleSplitsChanges(new SplitsAddition<>(List.of(split)));
+        Fetch f = fetch();
+        assertThat(f.finished).containsExactly(split.splitId());
+        assertThat(f.records).hasSize(1);
+        assertThat(f.last().kind()).isEqualTo(ListedRecord.Kind.COPY_DELETION);
+        return f.last().deletion();
+    }
+
+    @Test
+    void aDeletionSplitDeletesItsCopyInItsRegionAndReportsIt() {
+        FakeEbsProxy copies = factory.proxy(COPIES);
+        String copy = copies.createSnapshot(1, null, Map.of());
+        String stays = copies.createSnapshot(1, null, Map.of());
+
+        CopyDeletion d = runDeletion(deletion(copy, false));
+
+        assertThat(copies.deleted()).as("only the split's copy").containsExactly(copy);
+        assertThat(copies.status(stays)).isEqualTo("completed");
+        assertThat(d.outcome()).isEqualTo(CopyDeletion.Outcome.DELETED);
+        assertThat(d.failure()).isNull();
+        assertThat(d)
+                .extracting(
+                        CopyDeletion::id,
+                        CopyDeletion::region,
+                        CopyDeletion::snapshotId,
+                        CopyDeletion::lineage,
+                        CopyDeletion::rule,
+                        CopyDeletion::copyStartMillis,
+                        CopyDeletion::decidedMillis)
+                .containsExactly(
+                        CopyDeletionSplit.idOf(COPIES, copy),
+                        COPIES,
+                        copy,
+                        "vol-1",
+                        "keep2",
+                        1_700_000_000_000L,
+                        1_700_000_100_000L);
+        assertThat(d.doneMillis()).isGreaterThanOrEqualTo(d.decidedMillis());
+    }
+
+    @Test
+    void aDeletionRunAgainAfterARestoreFindsTheCopyGoneWhichIsDone() {
+        FakeEbsProxy copies = factory.proxy(COPIES);
+        String copy = copies.createSnapshot(1, null, Map.of());
+        runDeletion(deletion(copy, false));
+
+        CopyDeletion again = runDeletion(deletion(copy, false));
+
+        assertThat(again.outcome()).isEqualTo(CopyDeletion.Outcome.ALREADY_GONE);
+        assertThat(copies.deleted()).as("deleted once").containsExactly(copy);
+    }
+
+    @Test
+    void aDryRunDeletionDeletesNothingAndSaysSo() {
+        FakeEbsProxy copies = factory.proxy(COPIES);
+        String copy = copies.createSnapshot(1, null, Map.of());
+
+        CopyDeletion d = runDeletion(deletion(copy, true));
+
+        assertThat(d.outcome()).isEqualTo(CopyDeletion.Outcome.DRY_RUN);
+        assertThat(copies.deleted()).isEmpty();
+        assertThat(copies.calls()).as("not even asked").isEmpty();
+    }
+
+    @Test
+    void aDeletionEC2RefusesIsReportedFailedWithItsReason() {
+        FakeEbsProxy copies = factory.proxy(COPIES);
+        String copy = copies.createSnapshot(1, null, Map.of());
+        copies.setStatus(copy, "pending", null);
+
+        CopyDeletion d = runDeletion(deletion(copy, false));
+
+        assertThat(d.outcome()).isEqualTo(CopyDeletion.Outcome.FAILED);
+        assertThat(d.failure()).isNotNull();
+        assertThat(d.failure().message()).contains("IncorrectState");
+        assertThat(copies.status(copy)).as("still there").isEqualTo("pending");
+    }
+
+    @Test
+    void theEmitterTurnsADeletionIntoACopyDeletionTask() {
+        CopyDeletion d =
+                new CopyDeletion(
+                        "retention/eu-west-1/snap-1",
+                        "keep2",
+                        REGION,
+                        "vol-1",
+                        COPIES,
+                        "snap-1",
+                        1L,
+                        2L,
+                        3L,
+                        CopyDeletion.Outcome.DELETED,
+                        null);
+        TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
+        new EbsLineageRecordEmitter(PipelineHook.NONE, 0)
+                .emitRecord(
+                        ListedRecord.deleted(d),
+                        out,
+                        new LineageSplitState(deletion("snap-1", false)));
+
+        assertThat(out.getEmittedRecords()).hasSize(1);
+        BlockTask task = out.getEmittedRecords().get(0);
+        assertThat(task.kind()).isEqualTo(BlockTask.Kind.COPY_DELETION);
+        assertThat(task.deletion()).isEqualTo(d);
     }
 
     @Test

@@ -366,9 +366,9 @@ class LineageSplitSerializerTest {
     void rejectsUnknownVersionsAndKinds() throws IOException {
         byte[] bytes = serializer.serialize(fullSplit());
 
-        assertThatThrownBy(() -> serializer.deserialize(7, bytes))
+        assertThatThrownBy(() -> serializer.deserialize(8, bytes))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 7");
+                .hasMessageContaining("version 8");
         assertThatThrownBy(() -> serializer.deserialize(0, bytes)).isInstanceOf(IOException.class);
         byte[] unknownKind = bytes.clone();
         unknownKind[0] = 7;
@@ -382,7 +382,8 @@ class LineageSplitSerializerTest {
 
     @Test
     void rejectsTrailingBytes() throws IOException {
-        for (LineageSplit split : List.of(fullSplit(), failedSplit(), fixtureSplitV3())) {
+        for (LineageSplit split :
+                List.of(fullSplit(), failedSplit(), fixtureSplitV3(), fixtureDeletionV7())) {
             byte[] bytes = serializer.serialize(split);
             byte[] longer = Arrays.copyOf(bytes, bytes.length + 1);
 
@@ -398,7 +399,8 @@ class LineageSplitSerializerTest {
 
     @Test
     void rejectsTruncatedBytes() throws IOException {
-        for (LineageSplit split : List.of(fullSplit(), failedSplit(), fixtureSplitV3())) {
+        for (LineageSplit split :
+                List.of(fullSplit(), failedSplit(), fixtureSplitV3(), fixtureDeletionV7())) {
             byte[] bytes = serializer.serialize(split);
             byte[] shorter = Arrays.copyOf(bytes, bytes.length - 1);
 
@@ -412,9 +414,9 @@ class LineageSplitSerializerTest {
     }
 
     @Test
-    void currentVersionIsSix() {
-        assertThat(serializer.getVersion()).isEqualTo(LineageSplitSerializer.VERSION_6);
-        assertThat(LineageSplitSerializer.INSTANCE.getVersion()).isEqualTo(6);
+    void currentVersionIsSeven() {
+        assertThat(serializer.getVersion()).isEqualTo(LineageSplitSerializer.VERSION_7);
+        assertThat(LineageSplitSerializer.INSTANCE.getVersion()).isEqualTo(7);
     }
 
     /** Written once with the version 5 serializer, one file per kind; never regenerate. */
@@ -493,6 +495,53 @@ class LineageSplitSerializerTest {
                 .isNull();
     }
 
+    /** Written once with the version 7 serializer; never regenerate. */
+    static final String FIXTURE_V7_DELETION = "/serializer-fixtures/lineage-split-v7-deletion.bin";
+
+    /** The copy deletion stored in {@link #FIXTURE_V7_DELETION}: pruned as a role. */
+    static CopyDeletionSplit fixtureDeletionV7() {
+        return new CopyDeletionSplit(
+                "us-west-2",
+                DR_ROLE,
+                "us-east-1",
+                "vol-0123456789abcdef0",
+                "gold",
+                "snap-0a1b2c3d4e5f60718",
+                1_700_000_000_000L,
+                1_700_000_300_000L,
+                false);
+    }
+
+    @Test
+    void committedVersion7FixtureIsACopyDeletion() throws IOException {
+        LineageSplit split =
+                serializer.deserialize(
+                        LineageSplitSerializer.VERSION_7, readFixture(FIXTURE_V7_DELETION));
+
+        assertThat(split).isEqualTo(fixtureDeletionV7());
+        assertThat(split.splitId()).isEqualTo("retention/us-west-2/snap-0a1b2c3d4e5f60718");
+    }
+
+    @Test
+    void copyDeletionsRoundTripWithAndWithoutARole() throws IOException {
+        CopyDeletionSplit asRole = fixtureDeletionV7();
+        CopyDeletionSplit ownDryRun =
+                new CopyDeletionSplit(
+                        "eu-west-1", null, "us-east-1", "vol-1", "keep2", "snap-1", 0L, 5L, true);
+
+        assertThat(roundTrip(asRole)).isEqualTo(asRole);
+        assertThat(roundTrip(ownDryRun)).isEqualTo(ownDryRun);
+    }
+
+    @Test
+    void aCopyDeletionInAnOlderVersionIsRejected() throws IOException {
+        byte[] bytes = serializer.serialize(fixtureDeletionV7());
+
+        assertThatThrownBy(() -> serializer.deserialize(LineageSplitSerializer.VERSION_6, bytes))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("copy deletion");
+    }
+
     /**
      * Writes the fixtures of the newest version. Run once, on purpose, when a version is introduced
      * (with new file names): {@code -Debs.writeFixtures=true}. Older fixture files stay as they
@@ -501,7 +550,7 @@ class LineageSplitSerializerTest {
     @Test
     @EnabledIfSystemProperty(named = "ebs.writeFixtures", matches = "true")
     void writeFixture() throws IOException {
-        writeFixtureFile(FIXTURE_V6_RANGE, serializer.serialize(fixtureRangeV6()));
+        writeFixtureFile(FIXTURE_V7_DELETION, serializer.serialize(fixtureDeletionV7()));
     }
 
     @Test
