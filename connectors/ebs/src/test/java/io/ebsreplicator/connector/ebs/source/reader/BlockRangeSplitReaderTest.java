@@ -444,7 +444,7 @@ class BlockRangeSplitReaderTest {
                         CopyDeletion.Outcome.DELETED,
                         null);
         TestingReaderOutput<BlockTask> out = new TestingReaderOutput<>();
-        new EbsLineageRecordEmitter(PipelineHook.NONE, 0)
+        new EbsLineageRecordEmitter()
                 .emitRecord(
                         ListedRecord.deleted(d),
                         out,
