@@ -27,7 +27,7 @@ public final class EbsReplicatorCli {
                     "  serve       the long-running job: requests from Kafka, results and dead letters to Kafka",
                     "  request     publish a replication request to the requests topic (Kafka, Avro)",
                     "  results     print the results from the results topic as JSON lines",
-                    "  topics      create (or check) the requests, results and dead-letter topics",
+                    "  topics      create (or check) the requests, results, dead-letter and lifecycle topics",
                     "  status      per lineage and region of a DR policy: the newest copy, its age, its RPO",
                     "  help        this text; 'help <command>' for a command's options");
 
