@@ -112,12 +112,11 @@ pid_of() {
   pid_in "$PIDS/$1.pid"
 }
 
-# Alive, and still the Flink process of that name: a stale pid file may name a reused pid.
+# Alive, and still the Flink process of that name: a pid file outlives a kill -9, and its pid may
+# since belong to another process, even another JobManager or TaskManager of this cluster; only
+# the process of that name logs to its log file.
 running() {
-  case "$1" in
-    jobmanager*) alive "$PIDS/$1.pid" "$JM_CLASS" ;;
-    *) alive "$PIDS/$1.pid" "$TM_CLASS" ;;
-  esac
+  alive "$PIDS/$1.pid" "-Dlog.file=$LOGS/$1.log"
 }
 
 # The JobManagers' names: "jobmanager" alone, or jobmanager-1..N with high availability.

@@ -17,7 +17,7 @@ pid_in() {
 alive() {
   local p
   p="$(pid_in "$1")" || return 1
-  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && ps -p "$p" -o args= 2>/dev/null | grep -qF "$2"
+  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && ps -ww -p "$p" -o args= 2>/dev/null | grep -qF -- "$2"
 }
 
 # Whether something listens on loopback port $1.

@@ -728,15 +728,10 @@ final class ChaosSoak {
         PutTimeline timeline = null;
         switch (what) {
             case "kill-taskmanager" -> {
-                List<String> running = new ArrayList<>();
-                for (int i = 1; i <= 20; i++) {
-                    String name = "taskmanager-" + i;
-                    if (flink.pid(name)
-                            .flatMap(ProcessHandle::of)
-                            .map(ProcessHandle::isAlive)
-                            .orElse(false)) {
-                        running.add(name);
-                    }
+                // Every TaskManager that runs: an hour of kills adds dozens of replacements.
+                List<String> running = flink.runningTaskManagers();
+                if (running.isEmpty()) {
+                    throw new IllegalStateException("no TaskManager runs");
                 }
                 String victim = running.get(random.nextInt(running.size()));
                 if (config.replacementFirst()) {

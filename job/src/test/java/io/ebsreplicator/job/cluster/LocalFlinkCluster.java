@@ -246,15 +246,51 @@ final class LocalFlinkCluster implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The pid of the process {@code name} while it runs; empty once it has gone. A pid file
+     * outlives a kill -9 and its pid may since belong to another process (an hour of kills on a
+     * busy machine wraps the pids), even another JobManager or TaskManager of this cluster: only
+     * the process of that name logs to its log file, so that is what the command line must show.
+     */
     Optional<Long> pid(String name) {
         Path f = dir.resolve("pids").resolve(name + ".pid");
+        long pid;
         try {
-            return Files.exists(f)
-                    ? Optional.of(Long.parseLong(Files.readString(f).trim()))
-                    : Optional.empty();
+            if (!Files.exists(f)) {
+                return Optional.empty();
+            }
+            pid = Long.parseLong(Files.readString(f).trim());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        String logFile = "/log/" + name + ".log";
+        return ProcessHandle.of(pid)
+                .filter(ProcessHandle::isAlive)
+                .filter(
+                        p ->
+                                p.info().arguments().stream()
+                                        .flatMap(Stream::of)
+                                        .anyMatch(
+                                                a ->
+                                                        a.startsWith("-Dlog.file=")
+                                                                && a.endsWith(logFile)))
+                .map(ProcessHandle::pid);
+    }
+
+    /** The TaskManagers that run, by name: taskmanager-1, -2, and every one added since. */
+    List<String> runningTaskManagers() {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> pids = Files.list(dir.resolve("pids"))) {
+            pids.map(p -> p.getFileName().toString())
+                    .filter(n -> n.startsWith("taskmanager-") && n.endsWith(".pid"))
+                    .map(n -> n.substring(0, n.length() - ".pid".length()))
+                    .filter(n -> pid(n).isPresent())
+                    .sorted()
+                    .forEach(out::add);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
     }
 
     /**
