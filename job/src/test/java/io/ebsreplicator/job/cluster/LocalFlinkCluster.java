@@ -263,17 +263,16 @@ final class LocalFlinkCluster implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        String logFile = "/log/" + name + ".log";
+        // The whole path, as flink-cluster.sh writes it ($FLINK_DIR/log/<name>.log): another
+        // cluster on this machine has processes of the same names.
+        String own = "-Dlog.file=" + dir + "/log/" + name + ".log";
         return ProcessHandle.of(pid)
                 .filter(ProcessHandle::isAlive)
                 .filter(
                         p ->
                                 p.info().arguments().stream()
                                         .flatMap(Stream::of)
-                                        .anyMatch(
-                                                a ->
-                                                        a.startsWith("-Dlog.file=")
-                                                                && a.endsWith(logFile)))
+                                        .anyMatch(own::equals))
                 .map(ProcessHandle::pid);
     }
 
