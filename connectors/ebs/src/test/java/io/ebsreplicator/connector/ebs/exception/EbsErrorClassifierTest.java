@@ -7,6 +7,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.AbortedException;
 import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
@@ -695,22 +696,19 @@ class EbsErrorClassifierTest {
 
     /** An EBS service error as the SDK builds it from the wire: status, code and message. */
     private static EbsException ebsError(int status, String code, String message) {
-        return (EbsException)
-                EbsException.builder()
-                        .statusCode(status)
-                        .awsErrorDetails(
-                                AwsErrorDetails.builder()
-                                        .errorCode(code)
-                                        .errorMessage(message)
-                                        .build())
-                        .build();
+        return wireError(EbsException.builder(), status, code, message);
     }
 
     /** An EC2 service error as the SDK builds it from the wire: status, code and message. */
     private static Ec2Exception ec2Error(int status, String code, String message) {
-        return (Ec2Exception)
-                Ec2Exception.builder()
-                        .statusCode(status)
+        return wireError(Ec2Exception.builder(), status, code, message);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends AwsServiceException> T wireError(
+            AwsServiceException.Builder builder, int status, String code, String message) {
+        return (T)
+                builder.statusCode(status)
                         .awsErrorDetails(
                                 AwsErrorDetails.builder()
                                         .errorCode(code)
