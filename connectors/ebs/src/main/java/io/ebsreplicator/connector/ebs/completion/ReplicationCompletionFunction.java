@@ -91,6 +91,7 @@ public class ReplicationCompletionFunction extends AbstractRichFunction {
 
     private final EbsProxyFactory proxyFactory;
     private final long pollMillis;
+    private final long firstPollMillis;
     private final long sealTimeoutMillis;
     private final boolean verify;
     private int readBackPage = READ_BACK_PAGE;
@@ -105,13 +106,20 @@ public class ReplicationCompletionFunction extends AbstractRichFunction {
     /** CompleteSnapshot attempts that failed transiently after the input ended, per key. */
     private transient Map<String, Integer> drainAttempts;
 
+    /**
+     * @param pollInterval the longest wait between two seal polls of a target
+     * @param firstPoll how soon after CompleteSnapshot a target is first checked; the waits then
+     *     grow with the time it has been sealing, up to {@code pollInterval}
+     */
     public ReplicationCompletionFunction(
             EbsProxyFactory proxyFactory,
             Duration pollInterval,
+            Duration firstPoll,
             Duration sealTimeout,
             boolean verify) {
         this.proxyFactory = proxyFactory;
         this.pollMillis = Math.max(10, pollInterval.toMillis());
+        this.firstPollMillis = Math.min(pollMillis, Math.max(10, firstPoll.toMillis()));
         this.sealTimeoutMillis = sealTimeout.toMillis();
         this.verify = verify;
     }
@@ -205,9 +213,9 @@ public class ReplicationCompletionFunction extends AbstractRichFunction {
                 && state.allBlocksArrived(i)) {
             long now = ctx.now();
             complete(i, now, ctx);
-            // Tries again if CompleteSnapshot fails transiently (no further event may come for
-            // this target), or sends it again after a restore.
-            ctx.registerTimer(now + pollMillis);
+            // The first seal poll; also tries again if CompleteSnapshot fails transiently (no
+            // further event may come for this target), or sends it again after a restore.
+            ctx.registerTimer(now + firstPollMillis);
         }
     }
 
@@ -231,8 +239,11 @@ public class ReplicationCompletionFunction extends AbstractRichFunction {
             return; // a replacement generation resets the target; its own timers follow
         }
         // Re-armed while a call is out or was sent: it may be lost with a restore, or fail.
-        if (ctx.inFlight() || advance(i, timestamp, ctx)) {
-            ctx.registerTimer(timestamp + pollMillis);
+        if (ctx.inFlight()) {
+            // Soon if it is the CompleteSnapshot that the first seal poll waits for.
+            ctx.registerTimer(timestamp + (sealDue(i) ? firstPollMillis : pollWait(i, timestamp)));
+        } else if (advance(i, timestamp, ctx)) {
+            ctx.registerTimer(timestamp + pollWait(i, timestamp));
         }
     }
 
@@ -528,7 +539,7 @@ public class ReplicationCompletionFunction extends AbstractRichFunction {
             }
         } else {
             // Sealing, or a read-back stopped by a transient failure: poll again.
-            ctx.later(pollMillis);
+            ctx.later(pollWait(i, ctx.now()));
         }
     }
 
@@ -575,6 +586,26 @@ public class ReplicationCompletionFunction extends AbstractRichFunction {
         } else if (ctx.draining()) {
             drainNext(i, ctx);
         }
+    }
+
+    /**
+     * The wait before the next call of a target: while it seals, about as long as it has been
+     * sealing (at least the first poll, at most the poll interval), so that a seal EBS finishes in
+     * a second is seen within a fraction of one, and a long one costs a poll per interval; the poll
+     * interval otherwise.
+     */
+    private long pollWait(CompletionInfo i, long now) {
+        if (i.phase != CompletionInfo.SEALING) {
+            return pollMillis;
+        }
+        return Math.max(firstPollMillis, Math.min(pollMillis, now - i.sealStartedMillis));
+    }
+
+    /** Whether the target's blocks are all in, so that its seal is what comes next. */
+    private boolean sealDue(CompletionInfo i) throws Exception {
+        return i.phase == CompletionInfo.COPYING
+                && i.pendingError == null
+                && state.allBlocksArrived(i);
     }
 
     /** The current target as DescribeSnapshots sees it, asked with the region's other targets. */

@@ -343,7 +343,21 @@ public final class EbsReplicationOptions {
                     .durationType()
                     .defaultValue(Duration.ofSeconds(2))
                     .withDescription(
-                            "How often a sealing target is checked with EC2 DescribeSnapshots.");
+                            "How often a sealing target is checked with EC2 DescribeSnapshots, at"
+                                    + " most: the first check comes ebs.completion.first-poll after"
+                                    + " CompleteSnapshot, and the waits grow with the time the"
+                                    + " target has been sealing up to this interval.");
+
+    public static final ConfigOption<Duration> COMPLETION_FIRST_POLL =
+            ConfigOptions.key("ebs.completion.first-poll")
+                    .durationType()
+                    .defaultValue(Duration.ofMillis(250))
+                    .withDescription(
+                            "How soon after CompleteSnapshot is accepted a target is first checked"
+                                    + " with EC2 DescribeSnapshots (at most"
+                                    + " ebs.completion.poll-interval). A small snapshot seals in"
+                                    + " about a second, and a one-shot copy ends when it is seen"
+                                    + " completed.");
 
     public static final ConfigOption<Boolean> VERIFY =
             ConfigOptions.key("ebs.completion.verify")
@@ -422,6 +436,7 @@ public final class EbsReplicationOptions {
                 SCHEDULING_ORDER,
                 DEDUPE_RETENTION,
                 COMPLETION_POLL_INTERVAL,
+                COMPLETION_FIRST_POLL,
                 VERIFY,
                 POLICY_FILE,
                 POLICY_RELOAD_INTERVAL,

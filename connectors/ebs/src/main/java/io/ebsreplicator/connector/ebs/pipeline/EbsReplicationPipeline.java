@@ -165,6 +165,7 @@ public final class EbsReplicationPipeline {
                 new ReplicationCompletionFunction(
                         factory,
                         options.get(EbsReplicationOptions.COMPLETION_POLL_INTERVAL),
+                        options.get(EbsReplicationOptions.COMPLETION_FIRST_POLL),
                         options.get(EbsReplicationOptions.TARGET_TIMEOUT),
                         options.get(EbsReplicationOptions.VERIFY));
         KeySelector<BlockCopied, String> completionKey = BlockCopied::completionKey;

@@ -133,6 +133,40 @@ class ReplicationCompletionFunctionTest {
     }
 
     @Test
+    void aSealIsFirstCheckedSoonAfterCompleteSnapshotThenLessOftenUpToThePollInterval()
+            throws Exception {
+        target.sealAfterPolls(5);
+        var harness =
+                harness(
+                        new ReplicationCompletionFunction(
+                                factory,
+                                Duration.ofSeconds(2),
+                                Duration.ofMillis(250),
+                                Duration.ofMinutes(5),
+                                false),
+                        null);
+        harness.setProcessingTime(0);
+        allEvents(harness);
+        assertThat(target.calls("CompleteSnapshot")).hasSize(1);
+
+        List<Long> polls = new ArrayList<>();
+        for (long t = 10; t <= 9000; t += 10) {
+            int before = target.calls("DescribeSnapshots").size();
+            harness.setProcessingTime(t);
+            if (target.calls("DescribeSnapshots").size() > before) {
+                polls.add(t);
+            }
+        }
+
+        assertThat(polls)
+                .as("each wait as long as the target has sealed: 250 ms first, 2 s at most")
+                .containsExactly(250L, 500L, 1000L, 2000L, 4000L, 6000L);
+        assertThat(harness.extractOutputValues())
+                .extracting(ReplicationResult::status, ReplicationResult::completedAtMillis)
+                .containsExactly(tuple(ReplicationResult.COMPLETED, 6000L));
+    }
+
+    @Test
     void aDuplicateBlockEventIsNotCountedTwice() throws Exception {
         var harness = harness();
         harness.setProcessingTime(0);
@@ -880,7 +914,11 @@ class ReplicationCompletionFunctionTest {
 
     private ReplicationCompletionFunction function(EbsProxyFactory proxies, boolean verify) {
         return new ReplicationCompletionFunction(
-                proxies, Duration.ofMillis(POLL), Duration.ofMinutes(5), verify);
+                proxies,
+                Duration.ofMillis(POLL),
+                Duration.ofMillis(POLL),
+                Duration.ofMinutes(5),
+                verify);
     }
 
     /** The fakes, with {@code probe} in front of the target region's. */
