@@ -2,6 +2,7 @@ package io.ebsreplicator.job;
 
 import java.io.PrintStream;
 import java.util.Arrays;
+import java.util.OptionalInt;
 
 /**
  * The command line: {@code replicate}, {@code verify} and {@code demo}; the long-running {@code
@@ -34,7 +35,9 @@ public final class EbsReplicatorCli {
     private EbsReplicatorCli() {}
 
     public static void main(String[] args) throws Exception {
-        int status = run(args, System.out, System.err);
+        OptionalInt relaunched = Relauncher.relaunch(args);
+        int status =
+                relaunched.isPresent() ? relaunched.getAsInt() : run(args, System.out, System.err);
         System.exit(status);
     }
 

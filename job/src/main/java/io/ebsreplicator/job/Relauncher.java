@@ -1,0 +1,262 @@
+package io.ebsreplicator.job;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * Starts {@code java -jar ebs-replicator.jar <command>} again with the JVM flags a one-shot run
+ * wants, which a jar's manifest cannot carry: an application class-data sharing (AppCDS) archive of
+ * the classes that command loads, and a JIT set-up for a short process. Runs in the first JVM,
+ * before anything but this class is loaded; that JVM then only waits for the second and passes on
+ * its exit status.
+ *
+ * <p>The archive is made by the command's first run ({@code -XX:ArchiveClassesAtExit}, about a
+ * second more at exit) and used by every later run of the same jar ({@code -XX:SharedArchiveFile}):
+ * class loading and verification of Flink, Pekko, the AWS SDK and Netty are most of the fixed cost
+ * of a cold run. Archives live in {@code ~/.cache/ebs-replicator} (or {@code
+ * -Debs.launcher.cache=DIR}), one per jar (path, size, modification time) and command, so a rebuilt
+ * jar makes new ones and a read-only install still gets them. A half-written archive is never used:
+ * it is written under a temporary name and renamed when its run succeeded.
+ *
+ * <p>Nothing is relaunched under {@code flink run} (the cluster's JVM runs the command), from a
+ * class path that is not this jar (tests, IDEs), for {@code serve} (long-running: the JVM's own
+ * defaults suit it), or with {@code -Debs.launcher=false} (or {@code EBS_REPLICATOR_LAUNCHER=off});
+ * flags the user passes to {@code java} are passed on, and an archive flag of the user's wins.
+ */
+final class Relauncher {
+
+    /** Set on the second JVM, so that it runs the command itself. */
+    static final String CHILD_PROPERTY = "ebs.launcher.child";
+
+    static final String ENABLED_PROPERTY = "ebs.launcher";
+    static final String ENABLED_ENV = "EBS_REPLICATOR_LAUNCHER";
+    static final String CACHE_PROPERTY = "ebs.launcher.cache";
+
+    /** Commands that do not profit from a relaunch: long-running, or printing text only. */
+    private static final Set<String> NOT_RELAUNCHED = Set.of("serve", "help", "--help", "-h");
+
+    /**
+     * JVM flags of every relaunched run. CDS messages are off: a stale or missing archive is not an
+     * error (the JVM then loads classes as usual), and they would go to stdout, where the command's
+     * results go.
+     */
+    static final List<String> RUN_FLAGS = List.of("-Xshare:auto", "-Xlog:cds*=off");
+
+    private Relauncher() {}
+
+    /**
+     * Runs the command in a second JVM if this one should hand it over; returns that JVM's exit
+     * status, or empty when this JVM runs the command itself.
+     */
+    static OptionalInt relaunch(String[] args) {
+        Optional<Plan> plan = plan(args, System.getenv());
+        if (plan.isEmpty()) {
+            return OptionalInt.empty();
+        }
+        try {
+            return OptionalInt.of(plan.get().run());
+        } catch (IOException e) {
+            // The command runs here instead, just without the archive.
+            return OptionalInt.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return OptionalInt.of(130);
+        }
+    }
+
+    /** What to start, or empty when this JVM runs the command itself. */
+    static Optional<Plan> plan(String[] args, Map<String, String> env) {
+        if (args.length == 0
+                || NOT_RELAUNCHED.contains(args[0])
+                || Boolean.getBoolean(CHILD_PROPERTY)
+                || "false".equalsIgnoreCase(System.getProperty(ENABLED_PROPERTY, "true"))
+                || "off".equalsIgnoreCase(env.getOrDefault(ENABLED_ENV, "on"))) {
+            return Optional.empty();
+        }
+        Optional<Path> jar = runningJar();
+        Optional<String> java = ProcessHandle.current().info().command();
+        Optional<String[]> commandLine = ProcessHandle.current().info().arguments();
+        if (jar.isEmpty() || java.isEmpty() || commandLine.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<List<String>> jvmFlags = jvmFlags(commandLine.get(), jar.get());
+        if (jvmFlags.isEmpty()) {
+            return Optional.empty();
+        }
+        Path cache =
+                Path.of(
+                        System.getProperty(
+                                CACHE_PROPERTY,
+                                Path.of(System.getProperty("user.home"), ".cache", "ebs-replicator")
+                                        .toString()));
+        Path archive;
+        try {
+            archive = cache.resolve(archiveName(jar.get(), args[0]));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        return Optional.of(
+                new Plan(
+                        java.get(),
+                        jvmFlags.get(),
+                        jar.get(),
+                        archive,
+                        archivePrefix(jar.get(), args[0]),
+                        args));
+    }
+
+    /**
+     * The flags given to {@code java} before {@code -jar}, if this JVM was started as {@code java
+     * [flags] -jar <this jar> ...}; empty otherwise.
+     */
+    static Optional<List<String>> jvmFlags(String[] commandLine, Path jar) {
+        List<String> flags = new ArrayList<>();
+        for (int i = 0; i < commandLine.length; i++) {
+            if ("-jar".equals(commandLine[i])) {
+                boolean thisJar =
+                        i + 1 < commandLine.length
+                                && Path.of(commandLine[i + 1])
+                                        .toAbsolutePath()
+                                        .normalize()
+                                        .equals(jar);
+                return thisJar ? Optional.of(flags) : Optional.empty();
+            }
+            flags.add(commandLine[i]);
+        }
+        return Optional.empty();
+    }
+
+    /** The jar this class was loaded from, when the class path is that jar alone. */
+    private static Optional<Path> runningJar() {
+        String classPath = System.getProperty("java.class.path", "");
+        if (!classPath.endsWith(".jar") || classPath.contains(java.io.File.pathSeparator)) {
+            return Optional.empty();
+        }
+        Path jar = Path.of(classPath).toAbsolutePath().normalize();
+        return Files.isRegularFile(jar) ? Optional.of(jar) : Optional.empty();
+    }
+
+    /**
+     * One archive per jar and command: an archive only serves the jar file it was made from (the
+     * JVM checks its size and time), and each command loads its own classes. The name starts with
+     * the command and the jar's path, so that a jar rebuilt in place replaces its archives.
+     */
+    static String archiveName(Path jar, String command) throws IOException {
+        BasicFileAttributes a = Files.readAttributes(jar, BasicFileAttributes.class);
+        String build = a.size() + "|" + a.lastModifiedTime().toMillis() + "|" + javaVersion();
+        return String.format(Locale.ROOT, "%s%08x.jsa", archivePrefix(jar, command), hash(build));
+    }
+
+    /** What the names of every archive of this jar path and command start with. */
+    static String archivePrefix(Path jar, String command) {
+        String safeCommand = command.replaceAll("[^A-Za-z0-9-]", "_");
+        return String.format(Locale.ROOT, "%s-%08x-", safeCommand, hash(jar.toString()));
+    }
+
+    private static long hash(String s) {
+        return s.hashCode() & 0xffffffffL;
+    }
+
+    private static String javaVersion() {
+        return System.getProperty("java.vm.version", "") + System.getProperty("java.home", "");
+    }
+
+    /** The second JVM to start: its command line, and the archive it uses or makes. */
+    record Plan(
+            String java,
+            List<String> userFlags,
+            Path jar,
+            Path archive,
+            String replaces,
+            String[] args) {
+
+        /** Whether the archive is there to use; otherwise this run makes it. */
+        boolean archiveReady() {
+            return Files.isRegularFile(archive);
+        }
+
+        /** The second JVM's command line; {@code making} names the archive it writes at exit. */
+        List<String> command(Path making) {
+            List<String> cmd = new ArrayList<>();
+            cmd.add(java);
+            boolean userArchive =
+                    userFlags.stream()
+                            .anyMatch(
+                                    f ->
+                                            f.startsWith("-XX:SharedArchiveFile")
+                                                    || f.startsWith("-XX:ArchiveClassesAtExit")
+                                                    || f.startsWith("-Xshare"));
+            if (!userArchive) {
+                cmd.addAll(RUN_FLAGS);
+                cmd.add(
+                        making == null
+                                ? "-XX:SharedArchiveFile=" + archive
+                                : "-XX:ArchiveClassesAtExit=" + making);
+            }
+            cmd.addAll(userFlags);
+            cmd.add("-D" + CHILD_PROPERTY + "=true");
+            cmd.add("-jar");
+            cmd.add(jar.toString());
+            cmd.addAll(List.of(args));
+            return cmd;
+        }
+
+        /** Starts the second JVM, waits for it and returns its exit status. */
+        int run() throws IOException, InterruptedException {
+            Path making = null;
+            if (!archiveReady()) {
+                Files.createDirectories(archive.getParent());
+                making =
+                        archive.resolveSibling(
+                                archive.getFileName() + "." + ProcessHandle.current().pid());
+            }
+            Process child = new ProcessBuilder(command(making)).inheritIO().start();
+            // Ctrl-C reaches both JVMs; a kill of this one must not leave the other running.
+            Thread stop = new Thread(child::destroy, "stop-relaunched");
+            Runtime.getRuntime().addShutdownHook(stop);
+            int status = child.waitFor();
+            if (making != null) {
+                keep(making, status);
+            }
+            return status;
+        }
+
+        /**
+         * Publishes an archive made by a successful run under its final name, in place of those of
+         * earlier builds of the jar; drops it otherwise.
+         */
+        private void keep(Path made, int status) {
+            try {
+                if (status != 0 || !Files.isRegularFile(made) || Files.size(made) == 0) {
+                    Files.deleteIfExists(made);
+                    return;
+                }
+                Files.move(
+                        made,
+                        archive,
+                        StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
+                try (var earlier =
+                        Files.newDirectoryStream(archive.getParent(), replaces + "*.jsa")) {
+                    for (Path p : earlier) {
+                        if (!p.equals(archive)) {
+                            Files.deleteIfExists(p);
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                // Without an archive the next run makes one again.
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.ebsreplicator.job;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The relaunch decision and command line of {@link Relauncher}; the run itself: RunnableJarE2E. */
+class RelauncherTest {
+
+    @TempDir Path dir;
+
+    @Test
+    void theFlagsBeforeDashJarOfThisJarArePassedOn() {
+        Path jar = dir.resolve("ebs-replicator.jar");
+        assertThat(
+                        Relauncher.jvmFlags(
+                                new String[] {
+                                    "-Xmx1g", "-Dx=y", "-jar", jar.toString(), "replicate"
+                                },
+                                jar))
+                .contains(List.of("-Xmx1g", "-Dx=y"));
+        assertThat(Relauncher.jvmFlags(new String[] {"-jar", jar.toString()}, jar))
+                .contains(List.of());
+    }
+
+    @Test
+    void anotherJarOrAMainClassIsNotRelaunched() {
+        Path jar = dir.resolve("ebs-replicator.jar");
+        assertThat(Relauncher.jvmFlags(new String[] {"-jar", "other.jar", "replicate"}, jar))
+                .isEmpty();
+        assertThat(
+                        Relauncher.jvmFlags(
+                                new String[] {"-cp", jar.toString(), "Main", "replicate"}, jar))
+                .isEmpty();
+        assertThat(Relauncher.jvmFlags(new String[] {"-jar"}, jar)).isEmpty();
+    }
+
+    @Test
+    void serveHelpNoCommandOrTheSwitchRunInThisJvm() {
+        Map<String, String> env = Map.of();
+        assertThat(Relauncher.plan(new String[] {}, env)).isEmpty();
+        assertThat(Relauncher.plan(new String[] {"serve", "--bootstrap-servers", "b:9092"}, env))
+                .isEmpty();
+        assertThat(Relauncher.plan(new String[] {"help"}, env)).isEmpty();
+        assertThat(
+                        Relauncher.plan(
+                                new String[] {"replicate"}, Map.of(Relauncher.ENABLED_ENV, "off")))
+                .isEmpty();
+        assertThat(Relauncher.plan(new String[] {"replicate"}, env))
+                .as("the test class path is not the runnable jar")
+                .isEmpty();
+    }
+
+    @Test
+    void anArchiveIsNamedByCommandAndJarPathAndChangesWithTheBuild() throws Exception {
+        Path jar = Files.write(dir.resolve("ebs-replicator.jar"), new byte[] {1, 2, 3});
+        String name = Relauncher.archiveName(jar, "replicate");
+        assertThat(name)
+                .startsWith(Relauncher.archivePrefix(jar, "replicate"))
+                .startsWith("replicate-")
+                .endsWith(".jsa");
+        assertThat(Relauncher.archiveName(jar, "verify")).startsWith("verify-");
+
+        Files.setLastModifiedTime(jar, FileTime.fromMillis(1_000_000));
+        assertThat(Relauncher.archiveName(jar, "replicate"))
+                .as("a rebuilt jar gets a new archive, with the same prefix")
+                .isNotEqualTo(name)
+                .startsWith(Relauncher.archivePrefix(jar, "replicate"));
+        assertThat(Relauncher.archivePrefix(dir.resolve("elsewhere.jar"), "replicate"))
+                .isNotEqualTo(Relauncher.archivePrefix(jar, "replicate"));
+    }
+
+    @Test
+    void theSecondJvmUsesTheArchiveUnlessTheUserGaveOne() {
+        Path jar = dir.resolve("ebs-replicator.jar");
+        Path archive = dir.resolve("replicate-1-2.jsa");
+        String[] args = {"replicate", "--source-region", "us-east-1"};
+        var plan =
+                new Relauncher.Plan("java", List.of("-Xmx1g"), jar, archive, "replicate-1-", args);
+
+        assertThat(plan.command(null))
+                .containsSubsequence(
+                        "java",
+                        "-Xlog:cds*=off",
+                        "-XX:SharedArchiveFile=" + archive,
+                        "-Xmx1g",
+                        "-D" + Relauncher.CHILD_PROPERTY + "=true",
+                        "-jar",
+                        jar.toString(),
+                        "replicate",
+                        "--source-region",
+                        "us-east-1");
+        Path making = dir.resolve("making.jsa");
+        assertThat(plan.command(making)).contains("-XX:ArchiveClassesAtExit=" + making);
+
+        var own =
+                new Relauncher.Plan(
+                        "java", List.of("-Xshare:off"), jar, archive, "replicate-1-", args);
+        assertThat(own.command(null))
+                .as("the user's own sharing flag wins")
+                .noneMatch(f -> f.startsWith("-XX:SharedArchiveFile"))
+                .contains("-Xshare:off");
+    }
+}
