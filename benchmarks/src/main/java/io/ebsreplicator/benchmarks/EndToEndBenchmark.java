@@ -349,13 +349,15 @@ public final class EndToEndBenchmark {
         c.set(EbsReplicationOptions.SECRET_ACCESS_KEY, ebs.accessKey().secretAccessKey());
         c.set(EbsReplicationOptions.COMPLETION_POLL_INTERVAL, Duration.ofMillis(100));
         c.set(EbsReplicationOptions.MAX_IN_FLIGHT, maxInFlight);
-        // ebs-local's self-signed certificate, trusted the way a private endpoint's would be.
-        c.set(EbsReplicationOptions.CA_BUNDLE, ebs.certificatePem().toString());
+        if (ebs.certificatePem() != null) {
+            // ebs-local's self-signed certificate, trusted the way a private endpoint's would be.
+            c.set(EbsReplicationOptions.CA_BUNDLE, ebs.certificatePem().toString());
+        }
         return c;
     }
 
     /** Distinct 512 KiB blocks at every index of the first {@code blocks}. */
-    private static String writeSource(EbsProxy ebs, int blocks) throws Exception {
+    static String writeSource(EbsProxy ebs, int blocks) throws Exception {
         long volumeGib = Math.max(1, (blocks + 2047) / 2048);
         String id =
                 ebs.startSnapshot(

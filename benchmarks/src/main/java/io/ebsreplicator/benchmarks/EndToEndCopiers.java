@@ -109,56 +109,68 @@ final class EndToEndCopiers {
                 EbsProxy dst = factory.create(TARGET)) {
             Map<Integer, String> tokens = BlockListing.allBlocks(src, source);
             EndToEndMeasurement m = EndToEndMeasurement.start(ebs);
-            String target =
-                    dst.startSnapshot(
-                                    new StartSnapshotSpec(
-                                            src.listSnapshotBlocks(source, 0, null, 100)
-                                                    .volumeSizeGib(),
-                                            null,
-                                            null,
-                                            "tuned",
-                                            Map.of(),
-                                            null,
-                                            null,
-                                            60))
-                            .snapshotId();
-            Map<Integer, byte[]> digests = new TreeMap<>();
-            Semaphore permits = new Semaphore(concurrency);
-            List<CompletableFuture<Void>> copies = new ArrayList<>();
-            for (Map.Entry<Integer, String> b : tokens.entrySet()) {
-                permits.acquire();
-                int index = b.getKey();
-                copies.add(
-                        src.getBlock(source, index, b.getValue())
-                                .thenCompose(
-                                        f -> {
-                                            byte[] d = f.data().sha256();
-                                            if (!Base64.getEncoder()
-                                                    .encodeToString(d)
-                                                    .equals(f.checksumBase64())) {
-                                                throw new IllegalStateException(
-                                                        "checksum mismatch at " + index);
-                                            }
-                                            synchronized (digests) {
-                                                digests.put(index, d);
-                                            }
-                                            return dst.putBlock(
-                                                    target,
-                                                    index,
-                                                    f.data(),
-                                                    Base64.getEncoder().encodeToString(d));
-                                        })
-                                .whenComplete((v, e) -> permits.release()));
-            }
-            CompletableFuture.allOf(copies.toArray(new CompletableFuture<?>[0])).join();
-            LinearChecksum linear = new LinearChecksum();
-            digests.values().forEach(linear::add);
-            dst.completeSnapshot(target, linear.count(), linear.value());
-            while (!dst.describeSnapshot(target).completed()) {
-                Thread.sleep(20);
-            }
+            tunedCopy(src, dst, source, tokens, concurrency);
             return m.finish("tuned", latency, tokens.size(), concurrency);
         }
+    }
+
+    /**
+     * The tuned copy itself: every block of {@code tokens} read, checked and written with {@code
+     * concurrency} at once, then CompleteSnapshot and a wait for the target to be completed.
+     * Returns the target snapshot. Also run as a fresh process by {@link ColdTunedCopier}.
+     */
+    static String tunedCopy(
+            EbsProxy src, EbsProxy dst, String source, Map<Integer, String> tokens, int concurrency)
+            throws Exception {
+        String target =
+                dst.startSnapshot(
+                                new StartSnapshotSpec(
+                                        src.listSnapshotBlocks(source, 0, null, 100)
+                                                .volumeSizeGib(),
+                                        null,
+                                        null,
+                                        "tuned",
+                                        Map.of(),
+                                        null,
+                                        null,
+                                        60))
+                        .snapshotId();
+        Map<Integer, byte[]> digests = new TreeMap<>();
+        Semaphore permits = new Semaphore(concurrency);
+        List<CompletableFuture<Void>> copies = new ArrayList<>();
+        for (Map.Entry<Integer, String> b : tokens.entrySet()) {
+            permits.acquire();
+            int index = b.getKey();
+            copies.add(
+                    src.getBlock(source, index, b.getValue())
+                            .thenCompose(
+                                    f -> {
+                                        byte[] d = f.data().sha256();
+                                        if (!Base64.getEncoder()
+                                                .encodeToString(d)
+                                                .equals(f.checksumBase64())) {
+                                            throw new IllegalStateException(
+                                                    "checksum mismatch at " + index);
+                                        }
+                                        synchronized (digests) {
+                                            digests.put(index, d);
+                                        }
+                                        return dst.putBlock(
+                                                target,
+                                                index,
+                                                f.data(),
+                                                Base64.getEncoder().encodeToString(d));
+                                    })
+                            .whenComplete((v, e) -> permits.release()));
+        }
+        CompletableFuture.allOf(copies.toArray(new CompletableFuture<?>[0])).join();
+        LinearChecksum linear = new LinearChecksum();
+        digests.values().forEach(linear::add);
+        dst.completeSnapshot(target, linear.count(), linear.value());
+        while (!dst.describeSnapshot(target).completed()) {
+            Thread.sleep(20);
+        }
+        return target;
     }
 
     /**
