@@ -14,6 +14,7 @@ import software.amazon.awssdk.services.ec2.Ec2AsyncClient;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Supplier;
 
 /**
  * The SDK clients of one region, as one role: an {@link EbsAsyncClient} and an {@link
@@ -25,6 +26,9 @@ import java.time.Duration;
  *
  * <p>The SDK's own retries are off: every retry goes through the proxy's {@link RetryingCaller}, so
  * that a retry spends the request budget and is counted like the first attempt.
+ *
+ * <p>Each client is built at its first call: a block copier never calls EC2, a split reader only
+ * lists, and building an SDK client costs a cold process a noticeable part of its start.
  */
 final class EbsClients implements AutoCloseable {
 
@@ -43,8 +47,8 @@ final class EbsClients implements AutoCloseable {
 
     private final AwsCredentialsProvider credentials;
     private final SdkEventLoopGroup eventLoops;
-    private final EbsAsyncClient ebs;
-    private final Ec2AsyncClient ec2;
+    private final Lazy<EbsAsyncClient> ebs;
+    private final Lazy<Ec2AsyncClient> ec2;
 
     /**
      * The clients that call {@code region} as {@code roleArn}, assumed through STS with the job's
@@ -81,8 +85,8 @@ final class EbsClients implements AutoCloseable {
             ebsBuilder.endpointOverride(endpoint);
             ec2Builder.endpointOverride(endpoint);
         }
-        this.ebs = ebsBuilder.build();
-        this.ec2 = ec2Builder.build();
+        this.ebs = new Lazy<>(ebsBuilder::build);
+        this.ec2 = new Lazy<>(ec2Builder::build);
     }
 
     /** A Netty client on the shared event loops; the attempt timeout is the real bound. */
@@ -100,21 +104,57 @@ final class EbsClients implements AutoCloseable {
     }
 
     EbsAsyncClient ebs() {
-        return ebs;
+        return ebs.get();
     }
 
     Ec2AsyncClient ec2() {
-        return ec2;
+        return ec2.get();
     }
 
-    /** Closes both clients, lets go of the event loops, and closes an assumed role's refresher. */
+    /**
+     * Closes the clients that were built, lets go of the event loops, and closes an assumed role's
+     * refresher.
+     */
     @Override
     public void close() {
-        closeQuietly(ebs);
-        closeQuietly(ec2);
+        ebs.close();
+        ec2.close();
         SharedEventLoops.release(eventLoops);
         if (credentials instanceof AutoCloseable c) {
             closeQuietly(c);
+        }
+    }
+
+    /** A client built by the first caller that needs it, on that caller's thread. */
+    private static final class Lazy<T extends AutoCloseable> {
+        private final Supplier<T> build;
+        private volatile T client;
+        private boolean closed;
+
+        Lazy(Supplier<T> build) {
+            this.build = build;
+        }
+
+        T get() {
+            T c = client;
+            return c != null ? c : build();
+        }
+
+        private synchronized T build() {
+            if (closed) {
+                throw new IllegalStateException("The SDK clients are closed");
+            }
+            if (client == null) {
+                client = build.get();
+            }
+            return client;
+        }
+
+        synchronized void close() {
+            closed = true;
+            if (client != null) {
+                closeQuietly(client);
+            }
         }
     }
 

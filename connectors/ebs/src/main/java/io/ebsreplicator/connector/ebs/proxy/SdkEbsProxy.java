@@ -4,7 +4,6 @@ import io.ebsreplicator.connector.ebs.exception.EbsErrorClassifier;
 import io.ebsreplicator.connector.ebs.exception.EbsProxyException;
 
 import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
-import software.amazon.awssdk.services.ebs.EbsAsyncClient;
 import software.amazon.awssdk.services.ebs.model.Block;
 import software.amazon.awssdk.services.ebs.model.ChangedBlock;
 import software.amazon.awssdk.services.ebs.model.ChecksumAggregationMethod;
@@ -18,7 +17,6 @@ import software.amazon.awssdk.services.ebs.model.ListSnapshotBlocksRequest;
 import software.amazon.awssdk.services.ebs.model.PutSnapshotBlockRequest;
 import software.amazon.awssdk.services.ebs.model.StartSnapshotRequest;
 import software.amazon.awssdk.services.ebs.model.Tag;
-import software.amazon.awssdk.services.ec2.Ec2AsyncClient;
 import software.amazon.awssdk.services.ec2.model.DeleteSnapshotRequest;
 import software.amazon.awssdk.services.ec2.model.DescribeSnapshotsRequest;
 import software.amazon.awssdk.services.ec2.model.Filter;
@@ -77,16 +75,12 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
 
     private final String region;
     private final EbsClients clients;
-    private final EbsAsyncClient ebs;
-    private final Ec2AsyncClient ec2;
     private final RetryingCaller caller;
 
     /** A proxy of {@code region} over {@code clients}, calling through {@code caller}. */
     SdkEbsProxy(String region, EbsClients clients, RetryingCaller caller) {
         this.region = region;
         this.clients = clients;
-        this.ebs = clients.ebs();
-        this.ec2 = clients.ec2();
         this.caller = caller;
     }
 
@@ -123,7 +117,7 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
                         EbsOperation.START_SNAPSHOT,
                         spec.parentSnapshotId(),
                         null,
-                        timeout -> ebs.startSnapshot(withTimeout(request, timeout)))
+                        timeout -> clients.ebs().startSnapshot(withTimeout(request, timeout)))
                 .thenApply(
                         r -> {
                             // EBS's start time, not ours: a replayed StartSnapshot of an old
@@ -149,7 +143,7 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
                         EbsOperation.LIST_SNAPSHOT_BLOCKS,
                         snapshotId,
                         null,
-                        timeout -> ebs.listSnapshotBlocks(withTimeout(request, timeout)))
+                        timeout -> clients.ebs().listSnapshotBlocks(withTimeout(request, timeout)))
                 .thenApply(
                         r -> {
                             List<ListedBlock> blocks = new ArrayList<>(r.blocks().size());
@@ -183,7 +177,7 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
                         EbsOperation.LIST_CHANGED_BLOCKS,
                         secondSnapshotId,
                         null,
-                        timeout -> ebs.listChangedBlocks(withTimeout(request, timeout)))
+                        timeout -> clients.ebs().listChangedBlocks(withTimeout(request, timeout)))
                 .thenApply(
                         r -> {
                             List<ListedBlock> blocks = new ArrayList<>(r.changedBlocks().size());
@@ -211,7 +205,8 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
                 snapshotId,
                 blockIndex,
                 timeout ->
-                        ebs.getSnapshotBlock(
+                        clients.ebs()
+                                .getSnapshotBlock(
                                         withTimeout(request, timeout),
                                         // A new one per attempt: it holds that attempt's body.
                                         new ExactLengthBytesTransformer<GetSnapshotBlockResponse>(
@@ -248,7 +243,8 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
                     // per attempt, released when the attempt is over, so that the connection,
                     // back in its pool, does not keep the block.
                     BlockRequestBody body = putBody(data);
-                    return ebs.putSnapshotBlock(withTimeout(request, timeout), body)
+                    return clients.ebs()
+                            .putSnapshotBlock(withTimeout(request, timeout), body)
                             .whenComplete((r, e) -> body.release())
                             .thenApply(r -> (Void) null);
                 });
@@ -276,7 +272,7 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
                         EbsOperation.COMPLETE_SNAPSHOT,
                         snapshotId,
                         null,
-                        timeout -> ebs.completeSnapshot(withTimeout(request, timeout)))
+                        timeout -> clients.ebs().completeSnapshot(withTimeout(request, timeout)))
                 .thenApply(CompleteSnapshotResponse::statusAsString);
     }
 
@@ -354,7 +350,7 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
                         EbsOperation.DESCRIBE_SNAPSHOTS,
                         snapshotId,
                         null,
-                        timeout -> ec2.describeSnapshots(withTimeout(request, timeout)))
+                        timeout -> clients.ec2().describeSnapshots(withTimeout(request, timeout)))
                 .thenCompose(
                         r -> {
                             String next = r.nextToken();
@@ -387,7 +383,7 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
                         EbsOperation.DELETE_SNAPSHOT,
                         snapshotId,
                         null,
-                        timeout -> ec2.deleteSnapshot(withTimeout(request, timeout)))
+                        timeout -> clients.ec2().deleteSnapshot(withTimeout(request, timeout)))
                 .handle(
                         (r, e) -> {
                             if (e == null) {
