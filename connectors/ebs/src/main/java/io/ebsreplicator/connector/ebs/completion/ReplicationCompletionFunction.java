@@ -589,16 +589,16 @@ public class ReplicationCompletionFunction extends AbstractRichFunction {
     }
 
     /**
-     * The wait before the next call of a target: while it seals, about as long as it has been
+     * The wait before the next call of a target: while it seals, half as long as it has been
      * sealing (at least the first poll, at most the poll interval), so that a seal EBS finishes in
-     * a second is seen within a fraction of one, and a long one costs a poll per interval; the poll
+     * a second is seen within a quarter of one, and a long one costs a poll per interval; the poll
      * interval otherwise.
      */
     private long pollWait(CompletionInfo i, long now) {
         if (i.phase != CompletionInfo.SEALING) {
             return pollMillis;
         }
-        return Math.max(firstPollMillis, Math.min(pollMillis, now - i.sealStartedMillis));
+        return Math.max(firstPollMillis, Math.min(pollMillis, (now - i.sealStartedMillis) / 2));
     }
 
     /** Whether the target's blocks are all in, so that its seal is what comes next. */

@@ -345,8 +345,8 @@ public final class EbsReplicationOptions {
                     .withDescription(
                             "How often a sealing target is checked with EC2 DescribeSnapshots, at"
                                     + " most: the first check comes ebs.completion.first-poll after"
-                                    + " CompleteSnapshot, and the waits grow with the time the"
-                                    + " target has been sealing up to this interval.");
+                                    + " CompleteSnapshot, each later wait is half the time the"
+                                    + " target has been sealing so far, up to this interval.");
 
     public static final ConfigOption<Duration> COMPLETION_FIRST_POLL =
             ConfigOptions.key("ebs.completion.first-poll")

@@ -135,7 +135,7 @@ class ReplicationCompletionFunctionTest {
     @Test
     void aSealIsFirstCheckedSoonAfterCompleteSnapshotThenLessOftenUpToThePollInterval()
             throws Exception {
-        target.sealAfterPolls(5);
+        target.sealAfterPolls(9);
         var harness =
                 harness(
                         new ReplicationCompletionFunction(
@@ -150,7 +150,7 @@ class ReplicationCompletionFunctionTest {
         assertThat(target.calls("CompleteSnapshot")).hasSize(1);
 
         List<Long> polls = new ArrayList<>();
-        for (long t = 10; t <= 9000; t += 10) {
+        for (long t = 1; t <= 12_000; t++) {
             int before = target.calls("DescribeSnapshots").size();
             harness.setProcessingTime(t);
             if (target.calls("DescribeSnapshots").size() > before) {
@@ -159,11 +159,11 @@ class ReplicationCompletionFunctionTest {
         }
 
         assertThat(polls)
-                .as("each wait as long as the target has sealed: 250 ms first, 2 s at most")
-                .containsExactly(250L, 500L, 1000L, 2000L, 4000L, 6000L);
+                .as("each wait half the time sealed so far: 250 ms at least, 2 s at most")
+                .containsExactly(250L, 500L, 750L, 1125L, 1687L, 2530L, 3795L, 5692L, 7692L, 9692L);
         assertThat(harness.extractOutputValues())
                 .extracting(ReplicationResult::status, ReplicationResult::completedAtMillis)
-                .containsExactly(tuple(ReplicationResult.COMPLETED, 6000L));
+                .containsExactly(tuple(ReplicationResult.COMPLETED, 9692L));
     }
 
     @Test
