@@ -22,7 +22,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static io.ebsreplicator.benchmarks.EndToEndBenchmark.SOURCE;
 import static io.ebsreplicator.benchmarks.EndToEndBenchmark.TARGET;
@@ -222,7 +221,7 @@ public final class ColdStartBenchmark {
             cmd.addAll(command(system, source));
             Set<String> before = new HashSet<>();
             ebs.service().snapshots(TARGET).forEach(s -> before.add(s.id()));
-            AtomicLong firstBlock = new AtomicLong(-1);
+            FirstBlockWatcher watcher = FirstBlockWatcher.start(ebs, () -> {});
             long cpu0 = processCpuNanos();
             long t0 = System.nanoTime();
             Process p =
@@ -230,26 +229,6 @@ public final class ColdStartBenchmark {
                             .redirectError(ProcessBuilder.Redirect.DISCARD)
                             .redirectOutput(ProcessBuilder.Redirect.PIPE)
                             .start();
-            Thread watcher =
-                    new Thread(
-                            () -> {
-                                while (firstBlock.get() < 0 && p.isAlive()) {
-                                    for (Snapshot s : ebs.service().snapshots(TARGET)) {
-                                        if (!before.contains(s.id())
-                                                && s.putRequestsAccepted() > 0) {
-                                            firstBlock.compareAndSet(-1, System.nanoTime());
-                                        }
-                                    }
-                                    try {
-                                        Thread.sleep(2);
-                                    } catch (InterruptedException e) {
-                                        return;
-                                    }
-                                }
-                            },
-                            "first-block-watcher");
-            watcher.setDaemon(true);
-            watcher.start();
             String stdout = new String(p.getInputStream().readAllBytes());
             if (!p.waitFor(30, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
@@ -257,7 +236,8 @@ public final class ColdStartBenchmark {
             }
             long t1 = System.nanoTime();
             long cpu1 = processCpuNanos();
-            watcher.interrupt();
+            watcher.stop();
+            long firstBlock = watcher.firstBlockNanos();
             if (p.exitValue() != 0) {
                 throw new IllegalStateException(system + " failed: " + stdout);
             }
@@ -272,7 +252,7 @@ public final class ColdStartBenchmark {
                     (t1 - t0) / 1e9,
                     Double.parseDouble(t[0]) + Double.parseDouble(t[1]),
                     (cpu1 - cpu0) / 1e9,
-                    firstBlock.get() < 0 ? Double.NaN : (firstBlock.get() - t0) / 1e9,
+                    firstBlock < 0 ? Double.NaN : (firstBlock - t0) / 1e9,
                     Long.parseLong(t[2]) / 1024);
         }
 

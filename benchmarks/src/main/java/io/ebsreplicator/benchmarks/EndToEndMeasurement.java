@@ -2,18 +2,13 @@ package io.ebsreplicator.benchmarks;
 
 import io.ebsreplicator.benchmarks.EndToEndBenchmark.Result;
 import io.ebsreplicator.local.EbsLocalServer;
-import io.ebsreplicator.local.service.Snapshot;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static io.ebsreplicator.benchmarks.EndToEndBenchmark.BLOCK;
 import static io.ebsreplicator.benchmarks.EndToEndBenchmark.MIB;
-import static io.ebsreplicator.benchmarks.EndToEndBenchmark.TARGET;
 
 /**
  * What one run of {@link EndToEndBenchmark} measures: wall time, CPU without ebs-local's threads,
@@ -29,9 +24,8 @@ final class EndToEndMeasurement {
     final EbsLocalServer ebs;
     final long throttled0;
     final long processCpu0;
-    final AtomicLong firstBlockNanos = new AtomicLong(-1);
     volatile long firstBlockCpuNanos = -1;
-    final Thread watcher;
+    final FirstBlockWatcher watcher;
 
     private EndToEndMeasurement(EbsLocalServer ebs) {
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
@@ -46,30 +40,7 @@ final class EndToEndMeasurement {
         gcCpu0 = JvmThreadCpu.gcNanos();
         this.ebs = ebs;
         throttled0 = throttled(ebs);
-        List<String> before = new ArrayList<>();
-        ebs.service().snapshots(TARGET).forEach(s -> before.add(s.id()));
-        watcher =
-                new Thread(
-                        () -> {
-                            while (firstBlockNanos.get() < 0
-                                    && !Thread.currentThread().isInterrupted()) {
-                                for (Snapshot s : ebs.service().snapshots(TARGET)) {
-                                    if (!before.contains(s.id()) && s.putRequestsAccepted() > 0) {
-                                        if (firstBlockNanos.compareAndSet(-1, System.nanoTime())) {
-                                            firstBlockCpuNanos = clientCpuNanos();
-                                        }
-                                    }
-                                }
-                                try {
-                                    Thread.sleep(5);
-                                } catch (InterruptedException e) {
-                                    return;
-                                }
-                            }
-                        },
-                        "first-block-watcher");
-        watcher.setDaemon(true);
-        watcher.start();
+        watcher = FirstBlockWatcher.start(ebs, () -> firstBlockCpuNanos = clientCpuNanos());
     }
 
     static EndToEndMeasurement start(EbsLocalServer ebs) {
@@ -79,9 +50,8 @@ final class EndToEndMeasurement {
     Result finish(String system, long latency, long blocks, int inFlight) {
         double seconds = (System.nanoTime() - t0) / 1e9;
         double cpu = (clientCpuNanos() - cpu0) / 1e9;
-        watcher.interrupt();
         try {
-            watcher.join(1000); // it may be reading the CPU at the first block
+            watcher.stop(); // it may be reading the CPU at the first block
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -91,7 +61,7 @@ final class EndToEndMeasurement {
                 peak += p.getPeakUsage().getUsed();
             }
         }
-        long first = firstBlockNanos.get();
+        long first = watcher.firstBlockNanos();
         return new Result(
                 system,
                 0,
