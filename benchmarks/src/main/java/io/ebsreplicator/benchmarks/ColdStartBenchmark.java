@@ -355,7 +355,11 @@ public final class ColdStartBenchmark {
 
     private static double median(List<Run> rs, java.util.function.ToDoubleFunction<Run> f) {
         double[] v = rs.stream().mapToDouble(f).sorted().toArray();
-        return v.length == 0 ? Double.NaN : v[v.length / 2];
+        if (v.length == 0) {
+            return Double.NaN;
+        }
+        int m = v.length / 2;
+        return v.length % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
     }
 
     private static String json(List<Run> runs) {
