@@ -765,10 +765,12 @@ final class ChaosSoak {
                 detail = "broker back in " + kafka.lastStartupDuration().toMillis() + " ms";
             }
             case "restart-ebs-local" -> {
-                for (Snapshot s : ebs.service().snapshots(DR)) {
+                List<Snapshot> targets = ebs.service().snapshots(DR);
+                ebs.close();
+                // Counted once it is closed: a put accepted while it closed is on disk too.
+                for (Snapshot s : targets) {
                     putsBeforeEbsRestart.merge(s.id(), s.putRequestsAccepted(), Long::sum);
                 }
-                ebs.close();
                 ebs = EbsLocalServer.start(ebsConfig);
                 detail = "same port and data directory";
             }
