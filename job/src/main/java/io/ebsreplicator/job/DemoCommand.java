@@ -69,9 +69,6 @@ final class DemoCommand {
                 EbsLocalServer.start(
                         EbsLocalConfig.builder()
                                 .regions(SOURCE, TARGET)
-                                // HTTPS, as EBS is reached: over plain HTTP the SDK signs every
-                                // block's payload, one more SHA-256 per block on both sides.
-                                .tls(true)
                                 .sealDelay(Duration.ofMillis(300))
                                 .build())) {
             err.println(
@@ -89,8 +86,6 @@ final class DemoCommand {
             options.set(EbsReplicationOptions.ACCESS_KEY_ID, ebs.accessKey().accessKeyId());
             options.set(EbsReplicationOptions.SECRET_ACCESS_KEY, ebs.accessKey().secretAccessKey());
             options.set(EbsReplicationOptions.COMPLETION_POLL_INTERVAL, Duration.ofMillis(200));
-            // ebs-local's self-signed certificate, trusted as a private endpoint's would be.
-            options.set(EbsReplicationOptions.CA_BUNDLE, ebs.certificatePem().toString());
             SdkEbsProxyFactory factory =
                     new SdkEbsProxyFactory(EbsProxyConfig.fromConfiguration(options));
 
