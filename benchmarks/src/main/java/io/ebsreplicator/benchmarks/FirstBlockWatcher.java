@@ -5,14 +5,17 @@ import io.ebsreplicator.local.service.Snapshot;
 
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static io.ebsreplicator.benchmarks.EndToEndBenchmark.TARGET;
 
 /**
  * Watches an in-process ebs-local for the first block written to a target snapshot that did not
- * exist when it started: the time to the first written block of a copy. A daemon thread that looks
- * every few milliseconds until it sees one or is interrupted.
+ * exist when it started: the time to the first written block of a copy. A daemon thread looks every
+ * few milliseconds until it sees one or is stopped.
  */
 final class FirstBlockWatcher {
 
@@ -20,7 +23,13 @@ final class FirstBlockWatcher {
     private static final long LOOK_EVERY_MS = 2;
 
     private final AtomicLong firstBlockNanos = new AtomicLong(-1);
-    private final Thread thread;
+    private final ScheduledExecutorService looks =
+            Executors.newSingleThreadScheduledExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "first-block-watcher");
+                        t.setDaemon(true);
+                        return t;
+                    });
 
     /** Starts watching; {@code onFirst} runs on the watcher's thread when it sees the block. */
     static FirstBlockWatcher start(EbsLocalServer ebs, Runnable onFirst) {
@@ -30,29 +39,20 @@ final class FirstBlockWatcher {
     private FirstBlockWatcher(EbsLocalServer ebs, Runnable onFirst) {
         Set<String> before = new HashSet<>();
         ebs.service().snapshots(TARGET).forEach(s -> before.add(s.id()));
-        thread =
-                new Thread(
-                        () -> {
-                            while (firstBlockNanos.get() < 0
-                                    && !Thread.currentThread().isInterrupted()) {
-                                for (Snapshot s : ebs.service().snapshots(TARGET)) {
-                                    if (!before.contains(s.id())
-                                            && s.putRequestsAccepted() > 0
-                                            && firstBlockNanos.compareAndSet(
-                                                    -1, System.nanoTime())) {
-                                        onFirst.run();
-                                    }
-                                }
-                                try {
-                                    Thread.sleep(LOOK_EVERY_MS);
-                                } catch (InterruptedException e) {
-                                    return;
-                                }
-                            }
-                        },
-                        "first-block-watcher");
-        thread.setDaemon(true);
-        thread.start();
+        looks.scheduleWithFixedDelay(
+                () -> {
+                    for (Snapshot s : ebs.service().snapshots(TARGET)) {
+                        if (!before.contains(s.id())
+                                && s.putRequestsAccepted() > 0
+                                && firstBlockNanos.compareAndSet(-1, System.nanoTime())) {
+                            onFirst.run();
+                            looks.shutdown();
+                        }
+                    }
+                },
+                0,
+                LOOK_EVERY_MS,
+                TimeUnit.MILLISECONDS);
     }
 
     /** When the first block was seen ({@link System#nanoTime}), or -1. */
@@ -62,7 +62,7 @@ final class FirstBlockWatcher {
 
     /** Stops watching and waits a moment for the thread (it may be running {@code onFirst}). */
     void stop() throws InterruptedException {
-        thread.interrupt();
-        thread.join(1000);
+        looks.shutdownNow();
+        looks.awaitTermination(1, TimeUnit.SECONDS);
     }
 }

@@ -105,14 +105,7 @@ final class Relauncher {
         } catch (IOException e) {
             return Optional.empty();
         }
-        return Optional.of(
-                new Plan(
-                        java.get(),
-                        jvmFlags.get(),
-                        jar.get(),
-                        archive,
-                        archivePrefix(jar.get(), args[0]),
-                        args));
+        return Optional.of(new Plan(java.get(), jvmFlags.get(), jar.get(), archive, args));
     }
 
     /**
@@ -172,13 +165,7 @@ final class Relauncher {
     }
 
     /** The second JVM to start: its command line, and the archive it uses or makes. */
-    record Plan(
-            String java,
-            List<String> userFlags,
-            Path jar,
-            Path archive,
-            String replaces,
-            String[] args) {
+    record Plan(String java, List<String> userFlags, Path jar, Path archive, String[] args) {
 
         /** Whether the archive is there to use; otherwise this run makes it. */
         boolean archiveReady() {
@@ -247,7 +234,8 @@ final class Relauncher {
                         StandardCopyOption.ATOMIC_MOVE,
                         StandardCopyOption.REPLACE_EXISTING);
                 try (var earlier =
-                        Files.newDirectoryStream(archive.getParent(), replaces + "*.jsa")) {
+                        Files.newDirectoryStream(
+                                archive.getParent(), archivePrefix(jar, args[0]) + "*.jsa")) {
                     for (Path p : earlier) {
                         if (!p.equals(archive)) {
                             Files.deleteIfExists(p);

@@ -82,8 +82,7 @@ class RelauncherTest {
         Path jar = dir.resolve("ebs-replicator.jar");
         Path archive = dir.resolve("replicate-1-2.jsa");
         String[] args = {"replicate", "--source-region", "us-east-1"};
-        var plan =
-                new Relauncher.Plan("java", List.of("-Xmx1g"), jar, archive, "replicate-1-", args);
+        var plan = new Relauncher.Plan("java", List.of("-Xmx1g"), jar, archive, args);
 
         assertThat(plan.command(null))
                 .containsSubsequence(
@@ -100,9 +99,7 @@ class RelauncherTest {
         Path making = dir.resolve("making.jsa");
         assertThat(plan.command(making)).contains("-XX:ArchiveClassesAtExit=" + making);
 
-        var own =
-                new Relauncher.Plan(
-                        "java", List.of("-Xshare:off"), jar, archive, "replicate-1-", args);
+        var own = new Relauncher.Plan("java", List.of("-Xshare:off"), jar, archive, args);
         assertThat(own.command(null))
                 .as("the user's own sharing flag wins")
                 .noneMatch(f -> f.startsWith("-XX:SharedArchiveFile"))
