@@ -20,13 +20,24 @@ import java.util.Set;
  * before anything but this class is loaded; that JVM then only waits for the second and passes on
  * its exit status.
  *
- * <p>The archive is made by the command's first run ({@code -XX:ArchiveClassesAtExit}, about a
- * second more at exit) and used by every later run of the same jar ({@code -XX:SharedArchiveFile}):
- * class loading and verification of Flink, Pekko, the AWS SDK and Netty are most of the fixed cost
- * of a cold run. Archives live in {@code ~/.cache/ebs-replicator} (or {@code
- * -Debs.launcher.cache=DIR}), one per jar (path, size, modification time) and command, so a rebuilt
- * jar makes new ones and a read-only install still gets them. A half-written archive is never used:
- * it is written under a temporary name and renamed when its run succeeded.
+ * <p>The archive is made by the command's first run ({@code -XX:ArchiveClassesAtExit}; that run
+ * takes about ten seconds more at exit on two cores) and used by every later run of the same jar
+ * ({@code -XX:SharedArchiveFile}): class loading and verification of Flink, Pekko, the AWS SDK and
+ * Netty are most of the fixed cost of a cold run. Archives live in {@code ~/.cache/ebs-replicator}
+ * (or {@code -Debs.launcher.cache=DIR}), one per jar (path, size, modification time) and command,
+ * so a rebuilt jar makes new ones and a read-only install still gets them. A half-written archive
+ * is never used: it is written under a temporary name and renamed when its run succeeded.
+ *
+ * <p>On Java 25 and later the archive is an AOT cache instead ({@code -XX:AOTCacheOutput}, then
+ * {@code -XX:AOTCache}; JEPs 483, 514 and 515): it also holds the classes linked and the method
+ * profiles of the first run, so that the JIT starts from them. The JVM assembles it in a second
+ * process at the first run's exit, which takes about as long as the archive on Java 17.
+ *
+ * <p>The JIT set-up ({@link #JIT_FLAGS}) lets the C2 compiler wait ten times longer before it takes
+ * a method: on two cores a short run's C2 compilations took about a third of its CPU, for code that
+ * ran only seconds after. The methods that stay hot (SHA-256, the block copy) still reach C2 within
+ * the first blocks. A JIT flag of the user's, or {@code -Debs.launcher.jit=default}, leaves the
+ * JVM's own thresholds.
  *
  * <p>Nothing is relaunched under {@code flink run} (the cluster's JVM runs the command), from a
  * class path that is not this jar (tests, IDEs), for {@code serve} (long-running: the JVM's own
@@ -41,6 +52,7 @@ final class Relauncher {
     static final String ENABLED_PROPERTY = "ebs.launcher";
     static final String ENABLED_ENV = "EBS_REPLICATOR_LAUNCHER";
     static final String CACHE_PROPERTY = "ebs.launcher.cache";
+    static final String JIT_PROPERTY = "ebs.launcher.jit";
 
     /** Commands that do not profit from a relaunch: long-running, or printing text only. */
     private static final Set<String> NOT_RELAUNCHED = Set.of("serve", "help", "--help", "-h");
@@ -51,6 +63,55 @@ final class Relauncher {
      * results go.
      */
     static final List<String> RUN_FLAGS = List.of("-Xshare:auto", "-Xlog:cds*=off");
+
+    /**
+     * {@link #RUN_FLAGS} on Java 25 and later, where the cache's messages have their own tag; an
+     * AOT cache refuses {@code -Xshare}, and a stale or missing one is passed over as well. The run
+     * that makes the cache reports it outside the logging system, on stdout unless told otherwise.
+     */
+    static final List<String> AOT_RUN_FLAGS =
+            List.of("-Xlog:cds*=off", "-Xlog:aot*=off", "-XX:+DisplayVMOutputToStderr");
+
+    /**
+     * Java 24 and later warn on stderr at the first {@code sun.misc.Unsafe} memory access, which
+     * Pekko makes; a one-shot run's stderr is the user's progress display.
+     */
+    static final String ALLOW_UNSAFE = "--sun-misc-unsafe-memory-access=allow";
+
+    /** Flags of the user's that choose an archive or cache themselves. */
+    private static final List<String> USER_ARCHIVE_FLAGS =
+            List.of(
+                    "-XX:SharedArchiveFile",
+                    "-XX:ArchiveClassesAtExit",
+                    "-Xshare",
+                    "-XX:AOTCache",
+                    "-XX:AOTMode",
+                    "-XX:AOTConfiguration");
+
+    /**
+     * The C2 (tier 4) thresholds at ten times the JVM's defaults (5000, 600, 15000, 40000).
+     * Measured cold on two cores (RESULTS.md, "Cold one-shot copies"): less CPU and wall time for
+     * 16 blocks, 512 MiB and 4 GiB alike.
+     */
+    static final List<String> JIT_FLAGS =
+            List.of(
+                    "-XX:Tier4InvocationThreshold=50000",
+                    "-XX:Tier4MinInvocationThreshold=6000",
+                    "-XX:Tier4CompileThreshold=150000",
+                    "-XX:Tier4BackEdgeThreshold=400000");
+
+    /**
+     * User flags that set up the JIT themselves; with any of them, {@link #JIT_FLAGS} are left out.
+     */
+    private static final List<String> USER_JIT_FLAGS =
+            List.of(
+                    "-XX:Tier",
+                    "-XX:+TieredCompilation",
+                    "-XX:-TieredCompilation",
+                    "-XX:CompileThreshold",
+                    "-Xint",
+                    "-Xcomp",
+                    "-Xmixed");
 
     private Relauncher() {}
 
@@ -105,7 +166,17 @@ final class Relauncher {
         } catch (IOException e) {
             return Optional.empty();
         }
-        return Optional.of(new Plan(java.get(), jvmFlags.get(), jar.get(), archive, args));
+        boolean tuneJit =
+                !"default".equalsIgnoreCase(System.getProperty(JIT_PROPERTY, "short-run"));
+        return Optional.of(
+                new Plan(
+                        java.get(),
+                        jvmFlags.get(),
+                        jar.get(),
+                        archive,
+                        args,
+                        tuneJit,
+                        Runtime.version().feature()));
     }
 
     /**
@@ -140,20 +211,36 @@ final class Relauncher {
     }
 
     /**
-     * One archive per jar and command: an archive only serves the jar file it was made from (the
-     * JVM checks its size and time), and each command loads its own classes. The name starts with
-     * the command and the jar's path, so that a jar rebuilt in place replaces its archives.
+     * One archive per jar, command and Java version: an archive only serves the jar file it was
+     * made from (the JVM checks its size and time) and the JVM that made it, and each command loads
+     * its own classes. The name starts with the command, the jar's path and the Java version, so
+     * that a jar rebuilt in place replaces its archives for that Java.
      */
     static String archiveName(Path jar, String command) throws IOException {
         BasicFileAttributes a = Files.readAttributes(jar, BasicFileAttributes.class);
         String build = a.size() + "|" + a.lastModifiedTime().toMillis() + "|" + javaVersion();
-        return String.format(Locale.ROOT, "%s%08x.jsa", archivePrefix(jar, command), hash(build));
+        return String.format(
+                Locale.ROOT,
+                "%s%08x%s",
+                archivePrefix(jar, command),
+                hash(build),
+                archiveSuffix(Runtime.version().feature()));
     }
 
-    /** What the names of every archive of this jar path and command start with. */
+    /** What the names of every archive of this jar path, command and Java version start with. */
     static String archivePrefix(Path jar, String command) {
         String safeCommand = command.replaceAll("[^A-Za-z0-9-]", "_");
-        return String.format(Locale.ROOT, "%s-%08x-", safeCommand, hash(jar.toString()));
+        return String.format(
+                Locale.ROOT,
+                "%s-%08x-java%d-",
+                safeCommand,
+                hash(jar.toString()),
+                Runtime.version().feature());
+    }
+
+    /** An AOT cache from Java 25 on, a class-data sharing archive before. */
+    static String archiveSuffix(int javaFeature) {
+        return javaFeature >= 25 ? ".aot" : ".jsa";
     }
 
     private static long hash(String s) {
@@ -164,8 +251,18 @@ final class Relauncher {
         return System.getProperty("java.vm.version", "") + System.getProperty("java.home", "");
     }
 
-    /** The second JVM to start: its command line, and the archive it uses or makes. */
-    record Plan(String java, List<String> userFlags, Path jar, Path archive, String[] args) {
+    /**
+     * The second JVM to start: its command line, the archive it uses or makes, whether it gets
+     * {@link #JIT_FLAGS}, and the Java version it runs on (the first JVM's: the same {@code java}).
+     */
+    record Plan(
+            String java,
+            List<String> userFlags,
+            Path jar,
+            Path archive,
+            String[] args,
+            boolean tuneJit,
+            int javaFeature) {
 
         /** Whether the archive is there to use; otherwise this run makes it. */
         boolean archiveReady() {
@@ -178,17 +275,30 @@ final class Relauncher {
             cmd.add(java);
             boolean userArchive =
                     userFlags.stream()
-                            .anyMatch(
-                                    f ->
-                                            f.startsWith("-XX:SharedArchiveFile")
-                                                    || f.startsWith("-XX:ArchiveClassesAtExit")
-                                                    || f.startsWith("-Xshare"));
-            if (!userArchive) {
+                            .anyMatch(f -> USER_ARCHIVE_FLAGS.stream().anyMatch(f::startsWith));
+            if (!userArchive && javaFeature >= 25) {
+                cmd.addAll(AOT_RUN_FLAGS);
+                cmd.add(
+                        making == null
+                                ? "-XX:AOTCache=" + archive
+                                : "-XX:AOTCacheOutput=" + making);
+            } else if (!userArchive) {
                 cmd.addAll(RUN_FLAGS);
                 cmd.add(
                         making == null
                                 ? "-XX:SharedArchiveFile=" + archive
                                 : "-XX:ArchiveClassesAtExit=" + making);
+            }
+            if (javaFeature >= 24
+                    && userFlags.stream()
+                            .noneMatch(f -> f.startsWith("--sun-misc-unsafe-memory-access"))) {
+                cmd.add(ALLOW_UNSAFE);
+            }
+            boolean userJit =
+                    userFlags.stream()
+                            .anyMatch(f -> USER_JIT_FLAGS.stream().anyMatch(f::startsWith));
+            if (tuneJit && !userJit) {
+                cmd.addAll(JIT_FLAGS);
             }
             cmd.addAll(userFlags);
             cmd.add("-D" + CHILD_PROPERTY + "=true");
@@ -235,7 +345,8 @@ final class Relauncher {
                         StandardCopyOption.REPLACE_EXISTING);
                 try (var earlier =
                         Files.newDirectoryStream(
-                                archive.getParent(), archivePrefix(jar, args[0]) + "*.jsa")) {
+                                archive.getParent(),
+                                archivePrefix(jar, args[0]) + "*" + archiveSuffix(javaFeature))) {
                     for (Path p : earlier) {
                         if (!p.equals(archive)) {
                             Files.deleteIfExists(p);

@@ -82,7 +82,7 @@ class RelauncherTest {
         Path jar = dir.resolve("ebs-replicator.jar");
         Path archive = dir.resolve("replicate-1-2.jsa");
         String[] args = {"replicate", "--source-region", "us-east-1"};
-        var plan = new Relauncher.Plan("java", List.of("-Xmx1g"), jar, archive, args);
+        var plan = new Relauncher.Plan("java", List.of("-Xmx1g"), jar, archive, args, true, 17);
 
         assertThat(plan.command(null))
                 .containsSubsequence(
@@ -99,10 +99,77 @@ class RelauncherTest {
         Path making = dir.resolve("making.jsa");
         assertThat(plan.command(making)).contains("-XX:ArchiveClassesAtExit=" + making);
 
-        var own = new Relauncher.Plan("java", List.of("-Xshare:off"), jar, archive, args);
+        var own = new Relauncher.Plan("java", List.of("-Xshare:off"), jar, archive, args, true, 17);
         assertThat(own.command(null))
                 .as("the user's own sharing flag wins")
                 .noneMatch(f -> f.startsWith("-XX:SharedArchiveFile"))
                 .contains("-Xshare:off");
+    }
+
+    @Test
+    void theSecondJvmGetsTheShortRunJitUnlessTheUserSetsUpTheJit() {
+        Path jar = dir.resolve("ebs-replicator.jar");
+        Path archive = dir.resolve("replicate-1-2.jsa");
+        String[] args = {"replicate"};
+
+        List<String> tuned =
+                new Relauncher.Plan("java", List.of("-Xmx1g"), jar, archive, args, true, 17)
+                        .command(null);
+        assertThat(tuned)
+                .containsAll(Relauncher.JIT_FLAGS)
+                .as("the user's flags come after ours, so that theirs win")
+                .containsSubsequence(Relauncher.JIT_FLAGS.get(0), "-Xmx1g");
+
+        for (String own :
+                List.of(
+                        "-XX:TieredStopAtLevel=1",
+                        "-XX:Tier4InvocationThreshold=5000",
+                        "-XX:-TieredCompilation",
+                        "-XX:CompileThresholdScaling=0.5",
+                        "-Xint")) {
+            assertThat(
+                            new Relauncher.Plan("java", List.of(own), jar, archive, args, true, 17)
+                                    .command(null))
+                    .as("with %s the JIT is the user's", own)
+                    .doesNotContainAnyElementsOf(Relauncher.JIT_FLAGS)
+                    .contains(own);
+        }
+        assertThat(
+                        new Relauncher.Plan("java", List.of(), jar, archive, args, false, 17)
+                                .command(null))
+                .as("-D%s=default", Relauncher.JIT_PROPERTY)
+                .doesNotContainAnyElementsOf(Relauncher.JIT_FLAGS);
+    }
+
+    @Test
+    void onJava25TheSecondJvmMakesAndUsesAnAotCache() {
+        Path jar = dir.resolve("ebs-replicator.jar");
+        Path archive = dir.resolve("replicate-1-java25-2.aot");
+        String[] args = {"replicate"};
+        var plan = new Relauncher.Plan("java", List.of("-Xmx1g"), jar, archive, args, true, 25);
+
+        assertThat(plan.command(null))
+                .contains("-XX:AOTCache=" + archive, "-Xlog:aot*=off", Relauncher.ALLOW_UNSAFE)
+                .as("the cache's own messages must not reach stdout, where the results go")
+                .contains("-XX:+DisplayVMOutputToStderr")
+                .doesNotContain("-Xshare:auto")
+                .noneMatch(f -> f.startsWith("-XX:SharedArchiveFile"));
+        Path making = dir.resolve("making.aot");
+        assertThat(plan.command(making)).contains("-XX:AOTCacheOutput=" + making);
+        assertThat(Relauncher.archiveSuffix(25)).isEqualTo(".aot");
+        assertThat(Relauncher.archiveSuffix(21)).isEqualTo(".jsa");
+
+        var own =
+                new Relauncher.Plan(
+                        "java", List.of("-XX:AOTCache=mine.aot"), jar, archive, args, true, 25);
+        assertThat(own.command(null))
+                .as("the user's own cache wins")
+                .noneMatch(f -> f.startsWith("-XX:AOTCache=" + archive))
+                .contains("-XX:AOTCache=mine.aot");
+        assertThat(
+                        new Relauncher.Plan("java", List.of(), jar, archive, args, true, 17)
+                                .command(null))
+                .as("Java 17 knows neither the cache's log tag nor the Unsafe switch")
+                .doesNotContain("-Xlog:aot*=off", Relauncher.ALLOW_UNSAFE);
     }
 }
