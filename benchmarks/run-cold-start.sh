@@ -7,8 +7,11 @@
 # Usage: benchmarks/run-cold-start.sh [--baseline-jar OLD.jar] [--blocks 16,1024,8192]
 #                                     [--latencies 0,20] [--transports http,https] [--trials 3]
 #                                     [--tuned-concurrency 64] [--out DIR]
+#                                     [--variant NAME=FLAG,FLAG...] [--java PATH]
 # --baseline-jar adds another build of the runnable jar (e.g. one built from an older commit), so
-# that before and after are measured in the same run. Needs /usr/bin/time (GNU time).
+# that before and after are measured in the same run. --variant adds replicate of this build with
+# more java flags (e.g. jvm-jit=-Debs.launcher.jit=default); --java runs every copy on another JVM.
+# Needs /usr/bin/time (GNU time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v /usr/bin/time >/dev/null || { echo "run-cold-start.sh: needs GNU time (/usr/bin/time)" >&2; exit 2; }

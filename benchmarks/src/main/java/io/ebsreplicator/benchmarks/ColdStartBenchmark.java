@@ -39,6 +39,10 @@ import static io.ebsreplicator.benchmarks.EndToEndBenchmark.TARGET;
  * includes a real wait for the target to be completed. Each system runs once untimed first (for
  * {@code replicate} that run makes its class-data sharing archive). Trials rotate the order of the
  * systems. Writes {@code DIR/cold-start.md} and {@code DIR/cold-start.json}.
+ *
+ * <p>{@code --variant NAME=FLAGS} adds {@code replicate} started with more {@code java} flags
+ * (comma-separated), e.g. {@code jvm-jit=-Debs.launcher.jit=default} for the JVM's own JIT
+ * thresholds; {@code --java PATH} runs every system on another JVM.
  */
 public final class ColdStartBenchmark {
 
@@ -72,6 +76,8 @@ public final class ColdStartBenchmark {
         int concurrency = 64;
         Duration sealDelay = Duration.ofMillis(500); // ebs-local's default
         Path out = Path.of("benchmarks/results/cold-start");
+        Map<String, List<String>> variants = new LinkedHashMap<>();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--jar" -> jar = Path.of(args[++i]);
@@ -85,6 +91,11 @@ public final class ColdStartBenchmark {
                 case "--tuned-concurrency" -> concurrency = Integer.parseInt(args[++i]);
                 case "--seal-delay-ms" -> sealDelay = Duration.ofMillis(Long.parseLong(args[++i]));
                 case "--out" -> out = Path.of(args[++i]);
+                case "--java" -> java = args[++i];
+                case "--variant" -> {
+                    String[] v = args[++i].split("=", 2);
+                    variants.put(v[0], List.of(v[1].split(",")));
+                }
                 default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
             }
         }
@@ -92,6 +103,7 @@ public final class ColdStartBenchmark {
         if (baselineJar != null) {
             systems.add(1, "baseline");
         }
+        systems.addAll(1, variants.keySet());
         List<Run> runs = new ArrayList<>();
         for (String transport : transports) {
             try (EbsLocalServer ebs =
@@ -101,7 +113,8 @@ public final class ColdStartBenchmark {
                                     .tls(transport.equals("https"))
                                     .sealDelay(sealDelay)
                                     .build())) {
-                Copies copies = new Copies(ebs, jar, baselineJar, benchJar, concurrency);
+                Copies copies =
+                        new Copies(ebs, java, jar, baselineJar, benchJar, variants, concurrency);
                 Map<Integer, String> sources = new LinkedHashMap<>();
                 try (EbsProxy src = copies.factory().create(SOURCE)) {
                     for (int blocks : sizes) {
@@ -148,7 +161,13 @@ public final class ColdStartBenchmark {
 
     /** Starts the copies as processes against one ebs-local and measures them. */
     private record Copies(
-            EbsLocalServer ebs, Path jar, Path baselineJar, Path benchJar, int concurrency) {
+            EbsLocalServer ebs,
+            String java,
+            Path jar,
+            Path baselineJar,
+            Path benchJar,
+            Map<String, List<String>> variants,
+            int concurrency) {
 
         SdkEbsProxyFactory factory() {
             return new SdkEbsProxyFactory(
@@ -161,7 +180,7 @@ public final class ColdStartBenchmark {
             String secret = ebs.accessKey().secretAccessKey();
             String ca = ebs.certificatePem() == null ? null : ebs.certificatePem().toString();
             List<String> cmd = new ArrayList<>();
-            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            cmd.add(java);
             if (system.equals("tuned")) {
                 cmd.addAll(
                         List.of(
@@ -178,6 +197,7 @@ public final class ColdStartBenchmark {
                 }
                 return cmd;
             }
+            cmd.addAll(variants.getOrDefault(system, List.of()));
             cmd.addAll(
                     List.of(
                             "-jar",
