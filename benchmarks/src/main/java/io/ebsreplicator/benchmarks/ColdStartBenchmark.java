@@ -94,6 +94,10 @@ public final class ColdStartBenchmark {
                 case "--java" -> java = args[++i];
                 case "--variant" -> {
                     String[] v = args[++i].split("=", 2);
+                    if (v.length != 2 || v[0].isBlank() || v[1].isBlank()) {
+                        throw new IllegalArgumentException(
+                                "--variant takes NAME=FLAG[,FLAG...], got " + args[i]);
+                    }
                     variants.put(v[0], List.of(v[1].split(",")));
                 }
                 default -> throw new IllegalArgumentException("Unknown argument " + args[i]);

@@ -110,8 +110,7 @@ final class Relauncher {
                     "-XX:-TieredCompilation",
                     "-XX:CompileThreshold",
                     "-Xint",
-                    "-Xcomp",
-                    "-Xmixed");
+                    "-Xcomp");
 
     private Relauncher() {}
 
@@ -160,9 +159,10 @@ final class Relauncher {
                                 CACHE_PROPERTY,
                                 Path.of(System.getProperty("user.home"), ".cache", "ebs-replicator")
                                         .toString()));
+        int javaFeature = Runtime.version().feature();
         Path archive;
         try {
-            archive = cache.resolve(archiveName(jar.get(), args[0]));
+            archive = cache.resolve(archiveName(jar.get(), args[0], javaFeature));
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -176,7 +176,7 @@ final class Relauncher {
                         archive,
                         args,
                         tuneJit,
-                        Runtime.version().feature()));
+                        javaFeature));
     }
 
     /**
@@ -216,26 +216,22 @@ final class Relauncher {
      * its own classes. The name starts with the command, the jar's path and the Java version, so
      * that a jar rebuilt in place replaces its archives for that Java.
      */
-    static String archiveName(Path jar, String command) throws IOException {
+    static String archiveName(Path jar, String command, int javaFeature) throws IOException {
         BasicFileAttributes a = Files.readAttributes(jar, BasicFileAttributes.class);
         String build = a.size() + "|" + a.lastModifiedTime().toMillis() + "|" + javaVersion();
         return String.format(
                 Locale.ROOT,
                 "%s%08x%s",
-                archivePrefix(jar, command),
+                archivePrefix(jar, command, javaFeature),
                 hash(build),
-                archiveSuffix(Runtime.version().feature()));
+                archiveSuffix(javaFeature));
     }
 
     /** What the names of every archive of this jar path, command and Java version start with. */
-    static String archivePrefix(Path jar, String command) {
+    static String archivePrefix(Path jar, String command, int javaFeature) {
         String safeCommand = command.replaceAll("[^A-Za-z0-9-]", "_");
         return String.format(
-                Locale.ROOT,
-                "%s-%08x-java%d-",
-                safeCommand,
-                hash(jar.toString()),
-                Runtime.version().feature());
+                Locale.ROOT, "%s-%08x-java%d-", safeCommand, hash(jar.toString()), javaFeature);
     }
 
     /** An AOT cache from Java 25 on, a class-data sharing archive before. */
@@ -273,31 +269,19 @@ final class Relauncher {
         List<String> command(Path making) {
             List<String> cmd = new ArrayList<>();
             cmd.add(java);
-            boolean userArchive =
-                    userFlags.stream()
-                            .anyMatch(f -> USER_ARCHIVE_FLAGS.stream().anyMatch(f::startsWith));
-            if (!userArchive && javaFeature >= 25) {
-                cmd.addAll(AOT_RUN_FLAGS);
+            if (!userSetsAny(USER_ARCHIVE_FLAGS)) {
+                boolean aot = javaFeature >= 25;
+                cmd.addAll(aot ? AOT_RUN_FLAGS : RUN_FLAGS);
                 cmd.add(
                         making == null
-                                ? "-XX:AOTCache=" + archive
-                                : "-XX:AOTCacheOutput=" + making);
-            } else if (!userArchive) {
-                cmd.addAll(RUN_FLAGS);
-                cmd.add(
-                        making == null
-                                ? "-XX:SharedArchiveFile=" + archive
-                                : "-XX:ArchiveClassesAtExit=" + making);
+                                ? (aot ? "-XX:AOTCache=" : "-XX:SharedArchiveFile=") + archive
+                                : (aot ? "-XX:AOTCacheOutput=" : "-XX:ArchiveClassesAtExit=")
+                                        + making);
             }
-            if (javaFeature >= 24
-                    && userFlags.stream()
-                            .noneMatch(f -> f.startsWith("--sun-misc-unsafe-memory-access"))) {
+            if (javaFeature >= 24 && !userSetsAny(List.of("--sun-misc-unsafe-memory-access"))) {
                 cmd.add(ALLOW_UNSAFE);
             }
-            boolean userJit =
-                    userFlags.stream()
-                            .anyMatch(f -> USER_JIT_FLAGS.stream().anyMatch(f::startsWith));
-            if (tuneJit && !userJit) {
+            if (tuneJit && !userSetsAny(USER_JIT_FLAGS)) {
                 cmd.addAll(JIT_FLAGS);
             }
             cmd.addAll(userFlags);
@@ -306,6 +290,11 @@ final class Relauncher {
             cmd.add(jar.toString());
             cmd.addAll(List.of(args));
             return cmd;
+        }
+
+        /** Whether a flag of the user's starts with one of {@code prefixes}. */
+        private boolean userSetsAny(List<String> prefixes) {
+            return userFlags.stream().anyMatch(f -> prefixes.stream().anyMatch(f::startsWith));
         }
 
         /** Starts the second JVM, waits for it and returns its exit status. */
@@ -346,7 +335,9 @@ final class Relauncher {
                 try (var earlier =
                         Files.newDirectoryStream(
                                 archive.getParent(),
-                                archivePrefix(jar, args[0]) + "*" + archiveSuffix(javaFeature))) {
+                                archivePrefix(jar, args[0], javaFeature)
+                                        + "*"
+                                        + archiveSuffix(javaFeature))) {
                     for (Path p : earlier) {
                         if (!p.equals(archive)) {
                             Files.deleteIfExists(p);

@@ -61,20 +61,24 @@ class RelauncherTest {
     @Test
     void anArchiveIsNamedByCommandAndJarPathAndChangesWithTheBuild() throws Exception {
         Path jar = Files.write(dir.resolve("ebs-replicator.jar"), new byte[] {1, 2, 3});
-        String name = Relauncher.archiveName(jar, "replicate");
+        String name = Relauncher.archiveName(jar, "replicate", 17);
         assertThat(name)
-                .startsWith(Relauncher.archivePrefix(jar, "replicate"))
+                .startsWith(Relauncher.archivePrefix(jar, "replicate", 17))
                 .startsWith("replicate-")
                 .endsWith(".jsa");
-        assertThat(Relauncher.archiveName(jar, "verify")).startsWith("verify-");
+        assertThat(Relauncher.archiveName(jar, "verify", 17)).startsWith("verify-");
 
         Files.setLastModifiedTime(jar, FileTime.fromMillis(1_000_000));
-        assertThat(Relauncher.archiveName(jar, "replicate"))
+        assertThat(Relauncher.archiveName(jar, "replicate", 17))
                 .as("a rebuilt jar gets a new archive, with the same prefix")
                 .isNotEqualTo(name)
-                .startsWith(Relauncher.archivePrefix(jar, "replicate"));
-        assertThat(Relauncher.archivePrefix(dir.resolve("elsewhere.jar"), "replicate"))
-                .isNotEqualTo(Relauncher.archivePrefix(jar, "replicate"));
+                .startsWith(Relauncher.archivePrefix(jar, "replicate", 17));
+        assertThat(Relauncher.archivePrefix(dir.resolve("elsewhere.jar"), "replicate", 17))
+                .isNotEqualTo(Relauncher.archivePrefix(jar, "replicate", 17));
+        assertThat(Relauncher.archiveName(jar, "replicate", 25))
+                .as("another Java keeps its own archive, an AOT cache from 25 on")
+                .doesNotStartWith(Relauncher.archivePrefix(jar, "replicate", 17))
+                .endsWith(".aot");
     }
 
     @Test
