@@ -35,7 +35,7 @@ public final class BlockBytes {
      * its smallest region), so a chunk never takes a region of its own and wastes at most a few per
      * cent of a region's tail; large enough that a block is four arrays and four request-body
      * buffers, not dozens. The same size as the pieces PutSnapshotBlock bodies were already sent
-     * in, and as the pieces the SDK's payload signer copies over plain HTTP.
+     * in.
      */
     public static final int CHUNK_SIZE = 128 * 1024;
 

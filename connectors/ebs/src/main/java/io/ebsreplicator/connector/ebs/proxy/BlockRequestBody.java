@@ -13,11 +13,11 @@ import java.util.Optional;
  *
  * <p>Why not {@link AsyncRequestBody#fromByteBuffersUnsafe}: the SDK's Netty client leaves the last
  * request's context (request, body, handlers) on a connection it returns to the pool, until the
- * connection's next request. Over HTTPS the body is sent as given, so every idle connection would
- * keep its last block alive: 512 KiB per connection, about one per block in flight. This body lets
- * go of the block in both places the SDK keeps: the body itself after {@link #release()}, and each
- * subscription as soon as it has sent its last buffer, failed or was cancelled. (Over plain HTTP
- * the SDK's payload signer sends a copy of the body instead, and does not keep it.)
+ * connection's next request. The body is sent as given (unsigned, see {@link UnsignedBodySigner}),
+ * so every idle connection would keep its last block alive: 512 KiB per connection, about one per
+ * block in flight. This body lets go of the block in both places the SDK keeps: the body itself
+ * after {@link #release()}, and each subscription as soon as it has sent its last buffer, failed or
+ * was cancelled.
  *
  * <p>It can be read more than once until released (each subscription sends every chunk in order,
  * through its own views, as demand allows); after {@link #release()} a new subscription fails.

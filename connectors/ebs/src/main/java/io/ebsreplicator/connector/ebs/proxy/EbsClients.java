@@ -74,6 +74,8 @@ final class EbsClients implements AutoCloseable {
                         .region(sdkRegion)
                         .credentialsProvider(credentials)
                         .httpClientBuilder(http(trust, connect, attempt, config.maxConcurrency()))
+                        // PutSnapshotBlock's body unsigned over HTTP too (see UnsignedBodySigner).
+                        .putAuthScheme(UnsignedBodySigner.scheme())
                         .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
         var ec2Builder =
                 Ec2AsyncClient.builder()

@@ -65,11 +65,9 @@ public final class SdkEbsProxy implements EbsProxy, NewSnapshotAware {
     static final int MAX_BLOCK_BODY = 2 * BLOCK_SIZE;
 
     /**
-     * Pieces of a PutSnapshotBlock body: the block's chunks. Over plain HTTP the SDK signs the
-     * payload and copies the body piece by piece while hashing it (an HTTPS put is sent
-     * UNSIGNED-PAYLOAD, uncopied): as one 512 KiB piece that copy would be a humongous object
-     * taking a whole G1 region (1 MiB below 4 GiB of heap), as 128 KiB pieces it is ordinary heap.
-     * The pieces are views of the block's chunks, not copies.
+     * Pieces of a PutSnapshotBlock body: the block's chunks, views of them, not copies. A put is
+     * sent UNSIGNED-PAYLOAD over HTTPS and HTTP alike ({@link UnsignedBodySigner}), so the SDK
+     * neither hashes nor copies the body.
      */
     static final int PUT_PIECE = BlockBytes.CHUNK_SIZE;
 

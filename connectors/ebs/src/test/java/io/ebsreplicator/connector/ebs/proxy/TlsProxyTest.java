@@ -47,8 +47,8 @@ class TlsProxyTest {
 
     @Test
     void finishedReadsAndWritesLeaveNoBlockBehind() throws Exception {
-        // Over HTTPS a put's body is sent as given (over HTTP the SDK's signer sends a copy), so
-        // a connection back in its pool would keep the caller's block if the body held it.
+        // A put's body is sent as given, over HTTPS as over HTTP, so a connection back in its
+        // pool would keep the caller's block if the body held it.
         EbsProxyConfig c =
                 config().caBundle(EBS.server().certificatePem().toString())
                         .totalTimeout(Duration.ofSeconds(20))
