@@ -83,7 +83,7 @@ final class UnsignedBodySigner implements HttpSigner<AwsCredentialsIdentity> {
     }
 
     /** A body the operation leaves unsigned, to go over plain HTTP. */
-    static boolean unsignedOverHttp(BaseSignRequest<?, ?> request) {
+    private static boolean unsignedOverHttp(BaseSignRequest<?, ?> request) {
         return "http".equals(request.request().protocol())
                 && request.payload().isPresent()
                 && Boolean.FALSE.equals(request.property(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED));

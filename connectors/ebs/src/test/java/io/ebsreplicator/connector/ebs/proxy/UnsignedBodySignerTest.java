@@ -21,6 +21,7 @@ import software.amazon.awssdk.services.ebs.EbsAsyncClient;
 import software.amazon.awssdk.services.ebs.model.ValidationException;
 
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
@@ -50,7 +51,7 @@ class UnsignedBodySignerTest {
     private static final Clock CLOCK =
             Clock.fixed(Instant.parse("2026-01-02T03:04:05Z"), ZoneOffset.UTC);
 
-    private static final byte[] BODY = "a block".getBytes();
+    private static final byte[] BODY = "a block".getBytes(StandardCharsets.US_ASCII);
 
     private final AwsV4HttpSigner sdk = AwsV4HttpSigner.create();
     private final UnsignedBodySigner signer = new UnsignedBodySigner(sdk);
