@@ -229,9 +229,23 @@ final class Relauncher {
 
     /** What the names of every archive of this jar path, command and Java version start with. */
     static String archivePrefix(Path jar, String command, int javaFeature) {
+        return commandAndJar(jar, command) + "java" + javaFeature + "-";
+    }
+
+    /**
+     * Globs of the archives a new one of this jar path, command and Java version replaces: those of
+     * earlier builds, and those named before archive names carried the Java version ({@code
+     * <command>-<jar path hash>-<build hash>.jsa}).
+     */
+    static List<String> replacedArchives(Path jar, String command, int javaFeature) {
+        return List.of(
+                archivePrefix(jar, command, javaFeature) + "*" + archiveSuffix(javaFeature),
+                commandAndJar(jar, command) + "????????.jsa");
+    }
+
+    private static String commandAndJar(Path jar, String command) {
         String safeCommand = command.replaceAll("[^A-Za-z0-9-]", "_");
-        return String.format(
-                Locale.ROOT, "%s-%08x-java%d-", safeCommand, hash(jar.toString()), javaFeature);
+        return String.format(Locale.ROOT, "%s-%08x-", safeCommand, hash(jar.toString()));
     }
 
     /** An AOT cache from Java 25 on, a class-data sharing archive before. */
@@ -332,15 +346,12 @@ final class Relauncher {
                         archive,
                         StandardCopyOption.ATOMIC_MOVE,
                         StandardCopyOption.REPLACE_EXISTING);
-                try (var earlier =
-                        Files.newDirectoryStream(
-                                archive.getParent(),
-                                archivePrefix(jar, args[0], javaFeature)
-                                        + "*"
-                                        + archiveSuffix(javaFeature))) {
-                    for (Path p : earlier) {
-                        if (!p.equals(archive)) {
-                            Files.deleteIfExists(p);
+                for (String glob : replacedArchives(jar, args[0], javaFeature)) {
+                    try (var earlier = Files.newDirectoryStream(archive.getParent(), glob)) {
+                        for (Path p : earlier) {
+                            if (!p.equals(archive)) {
+                                Files.deleteIfExists(p);
+                            }
                         }
                     }
                 }

@@ -3,11 +3,14 @@ package io.ebsreplicator.job;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.PathMatcher;
 import java.nio.file.attribute.FileTime;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -79,6 +82,36 @@ class RelauncherTest {
                 .as("another Java keeps its own archive, an AOT cache from 25 on")
                 .doesNotStartWith(Relauncher.archivePrefix(jar, "replicate", 17))
                 .endsWith(".aot");
+    }
+
+    @Test
+    void aNewArchiveReplacesEarlierBuildsAndUnversionedNamesOfItsJavaOnly() throws Exception {
+        Path jar = Files.write(dir.resolve("ebs-replicator.jar"), new byte[] {1, 2, 3});
+        Path elsewhere = Files.write(dir.resolve("elsewhere.jar"), new byte[] {1, 2, 3});
+        String name17 = Relauncher.archiveName(jar, "replicate", 17);
+        String jarHash = name17.split("-")[1];
+        List<PathMatcher> replaced =
+                Relauncher.replacedArchives(jar, "replicate", 17).stream()
+                        .map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g))
+                        .toList();
+        Predicate<String> isReplaced = n -> replaced.stream().anyMatch(m -> m.matches(Path.of(n)));
+
+        assertThat(isReplaced.test(name17)).as("an earlier build's archive").isTrue();
+        assertThat(isReplaced.test("replicate-" + jarHash + "-0a1b2c3d.jsa"))
+                .as("named before names carried the Java version")
+                .isTrue();
+        assertThat(isReplaced.test(Relauncher.archiveName(jar, "replicate", 21)))
+                .as("another Java's archive")
+                .isFalse();
+        assertThat(isReplaced.test(Relauncher.archiveName(jar, "verify", 17)))
+                .as("another command's archive")
+                .isFalse();
+        assertThat(isReplaced.test("replicate-" + jarHash + "-0a1b2c3d.jsa.4242"))
+                .as("one being made by a running copy")
+                .isFalse();
+        assertThat(isReplaced.test(Relauncher.archiveName(elsewhere, "replicate", 17)))
+                .as("another jar's archive")
+                .isFalse();
     }
 
     @Test
