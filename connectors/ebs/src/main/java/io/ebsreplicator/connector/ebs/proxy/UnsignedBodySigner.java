@@ -30,8 +30,17 @@ import java.util.concurrent.CompletableFuture;
  * AwsV4HttpSigner#PAYLOAD_SIGNING_ENABLED} false, which the EBS client sets for PutSnapshotBlock
  * only) is signed exactly as it would be over HTTPS; every other request is signed as the SDK signs
  * it. The scheme is a drop-in for the client's SigV4 scheme.
+ *
+ * <p>The signature covers the {@code Host} header, which the HTTP client writes from the request's
+ * protocol and port (the port only when it is not the protocol's standard one). The HTTPS view
+ * therefore moves port 80 to 443, so that both name the host alone, and keeps any other port; a
+ * request to port 443 over plain HTTP, which the view cannot express, is signed as the SDK signs
+ * it.
  */
 final class UnsignedBodySigner implements HttpSigner<AwsCredentialsIdentity> {
+
+    private static final int HTTP_PORT = 80;
+    private static final int HTTPS_PORT = 443;
 
     private final HttpSigner<AwsCredentialsIdentity> delegate;
 
@@ -67,9 +76,9 @@ final class UnsignedBodySigner implements HttpSigner<AwsCredentialsIdentity> {
         if (!unsignedOverHttp(request)) {
             return delegate.sign(request);
         }
-        SignedRequest signed =
-                delegate.sign(request.copy(b -> b.request(withProtocol(request, "https"))));
-        return signed.copy(b -> b.request(withProtocol(signed.request(), "http")));
+        SdkHttpRequest http = request.request();
+        SignedRequest signed = delegate.sign(request.copy(b -> b.request(asHttps(http))));
+        return signed.copy(b -> b.request(asHttp(signed.request(), http)));
     }
 
     @Override
@@ -78,22 +87,27 @@ final class UnsignedBodySigner implements HttpSigner<AwsCredentialsIdentity> {
         if (!unsignedOverHttp(request)) {
             return delegate.signAsync(request);
         }
-        return delegate.signAsync(request.copy(b -> b.request(withProtocol(request, "https"))))
-                .thenApply(s -> s.copy(b -> b.request(withProtocol(s.request(), "http"))));
+        SdkHttpRequest http = request.request();
+        return delegate.signAsync(request.copy(b -> b.request(asHttps(http))))
+                .thenApply(s -> s.copy(b -> b.request(asHttp(s.request(), http))));
     }
 
-    /** A body the operation leaves unsigned, to go over plain HTTP. */
+    /** A body the operation leaves unsigned, to go over plain HTTP (not to port 443). */
     private static boolean unsignedOverHttp(BaseSignRequest<?, ?> request) {
         return "http".equals(request.request().protocol())
+                && request.request().port() != HTTPS_PORT
                 && request.payload().isPresent()
                 && Boolean.FALSE.equals(request.property(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED));
     }
 
-    private static SdkHttpRequest withProtocol(BaseSignRequest<?, ?> request, String protocol) {
-        return withProtocol(request.request(), protocol);
+    /** The request as sent over HTTPS with the same {@code Host} header. */
+    private static SdkHttpRequest asHttps(SdkHttpRequest http) {
+        int port = http.port() == HTTP_PORT ? HTTPS_PORT : http.port();
+        return http.toBuilder().protocol("https").port(port).build();
     }
 
-    private static SdkHttpRequest withProtocol(SdkHttpRequest request, String protocol) {
-        return request.toBuilder().protocol(protocol).build();
+    /** The signed HTTPS view back on the protocol and port of {@code http}. */
+    private static SdkHttpRequest asHttp(SdkHttpRequest signed, SdkHttpRequest http) {
+        return signed.toBuilder().protocol(http.protocol()).port(http.port()).build();
     }
 }

@@ -19,6 +19,7 @@ import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ebs.EbsAsyncClient;
 import software.amazon.awssdk.services.ebs.model.ValidationException;
+import software.amazon.awssdk.utils.http.SdkHttpUtils;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -70,6 +71,30 @@ class UnsignedBodySignerTest {
         assertThat(http.request().firstMatchingHeader("Authorization").orElseThrow())
                 .as("the block's checksum is a signed header")
                 .contains("x-amz-checksum");
+    }
+
+    @Test
+    void theSignedHostHeaderIsTheOneTheHttpClientSends() {
+        for (int port : new int[] {80, 9555}) {
+            SdkHttpRequest signed = signer.signAsync(put("http", port, false)).join().request();
+            assertThat(signed.protocol()).isEqualTo("http");
+            assertThat(signed.port()).isEqualTo(port);
+            assertThat(signed.firstMatchingHeader("x-amz-content-sha256"))
+                    .hasValue("UNSIGNED-PAYLOAD");
+            // The Netty client writes Host from the protocol and port, the port only when it is
+            // not the protocol's standard one.
+            assertThat(signed.firstMatchingHeader("Host"))
+                    .as("port %d", port)
+                    .hasValue(
+                            SdkHttpUtils.isUsingStandardPort("http", port)
+                                    ? signed.host()
+                                    : signed.host() + ":" + port);
+        }
+        SdkHttpRequest to443 = signer.signAsync(put("http", 443, false)).join().request();
+        assertThat(to443.firstMatchingHeader("x-amz-content-sha256"))
+                .as("plain HTTP to port 443 cannot be signed as HTTPS: signed as the SDK does")
+                .hasValue(HexFormat.of().formatHex(sha256(BODY)));
+        assertThat(to443.firstMatchingHeader("Host")).hasValue(to443.host() + ":443");
     }
 
     @Test
@@ -175,12 +200,17 @@ class UnsignedBodySignerTest {
     /** A PutSnapshotBlock-like request; {@code payloadSigning} as the operation's auth sets it. */
     private static AsyncSignRequest<AwsCredentialsIdentity> put(
             String protocol, Boolean payloadSigning) {
+        return put(protocol, 9555, payloadSigning);
+    }
+
+    private static AsyncSignRequest<AwsCredentialsIdentity> put(
+            String protocol, int port, Boolean payloadSigning) {
         SdkHttpRequest request =
                 SdkHttpRequest.builder()
                         .method(SdkHttpMethod.PUT)
                         .protocol(protocol)
                         .host("ebs.us-east-1.amazonaws.com")
-                        .port(9555)
+                        .port(port)
                         .encodedPath("/snapshots/snap-1/blocks/0")
                         .putHeader("x-amz-Checksum", base64Sha256(BODY))
                         .putHeader("x-amz-Data-Length", Integer.toString(BODY.length))
