@@ -249,8 +249,12 @@ final class Relauncher {
     }
 
     /** An AOT cache from Java 25 on, a class-data sharing archive before. */
+    static boolean usesAotCache(int javaFeature) {
+        return javaFeature >= 25;
+    }
+
     static String archiveSuffix(int javaFeature) {
-        return javaFeature >= 25 ? ".aot" : ".jsa";
+        return usesAotCache(javaFeature) ? ".aot" : ".jsa";
     }
 
     private static long hash(String s) {
@@ -284,7 +288,7 @@ final class Relauncher {
             List<String> cmd = new ArrayList<>();
             cmd.add(java);
             if (!userSetsAny(USER_ARCHIVE_FLAGS)) {
-                boolean aot = javaFeature >= 25;
+                boolean aot = usesAotCache(javaFeature);
                 cmd.addAll(aot ? AOT_RUN_FLAGS : RUN_FLAGS);
                 cmd.add(
                         making == null
