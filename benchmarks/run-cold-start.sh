@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-shot copies, each a fresh process: `java -jar job/target/ebs-replicator.jar replicate` next to
-# the tuned direct copier, for 16 blocks, 512 MiB and 4 GiB, at 0 and 20 ms round trip, over HTTP
+# the tuned direct copier, as is and as tuned-jvm (started with a class-data archive of its own and
+# replicate's JIT flags), for 16 blocks, 512 MiB and 4 GiB, at 0 and 20 ms round trip, over HTTP
 # and HTTPS, against ebs-local (in the benchmark's JVM, default quotas and seal delay). Records wall
 # time, CPU-s of the copy and of ebs-local apart, time to the first written block and peak RSS.
 # Writes benchmarks/results/cold-start/cold-start.md and cold-start.json.

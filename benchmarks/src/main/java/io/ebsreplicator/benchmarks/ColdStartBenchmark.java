@@ -4,6 +4,7 @@ import io.ebsreplicator.connector.ebs.config.EbsReplicationOptions;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxy;
 import io.ebsreplicator.connector.ebs.proxy.EbsProxyConfig;
 import io.ebsreplicator.connector.ebs.proxy.SdkEbsProxyFactory;
+import io.ebsreplicator.job.Relauncher;
 import io.ebsreplicator.local.EbsLocalConfig;
 import io.ebsreplicator.local.EbsLocalServer;
 import io.ebsreplicator.local.fault.FaultProfile;
@@ -22,6 +23,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static io.ebsreplicator.benchmarks.EndToEndBenchmark.SOURCE;
 import static io.ebsreplicator.benchmarks.EndToEndBenchmark.TARGET;
@@ -31,14 +34,17 @@ import static io.ebsreplicator.benchmarks.EndToEndBenchmark.TARGET;
  * java -jar ebs-replicator.jar}), optionally an older build of it ({@code --baseline-jar}, to show
  * before and after in the same run), and the tuned direct copier ({@link ColdTunedCopier}) copy the
  * same source snapshots (16 blocks, 512 MiB, 4 GiB by default) over ebs-local at each round trip,
- * over HTTP and HTTPS. For each copy: wall time, CPU seconds of the copying process (its children
- * included) and of ebs-local (this JVM) apart, the time to the first written block, peak RSS, and
- * that the target equals the source.
+ * over HTTP and HTTPS. {@code tuned-jvm} is the tuned copier started the way {@code replicate}'s
+ * relaunch starts its JVM, with a class-data sharing archive of its own (an AOT cache on Java 25)
+ * and the same JIT set-up: what a cold Java process on the AWS SDK needs for the copy without
+ * Flink, the floor under {@code replicate}'s fixed cost. For each copy: wall time, CPU seconds of
+ * the copying process (its children included) and of ebs-local (this JVM) apart, the time to the
+ * first written block, peak RSS, and that the target equals the source.
  *
  * <p>ebs-local runs in this JVM with EBS's default quotas and its default seal delay, so every copy
  * includes a real wait for the target to be completed. Each system runs once untimed first (for
- * {@code replicate} that run makes its class-data sharing archive). Trials rotate the order of the
- * systems. Writes {@code DIR/cold-start.md} and {@code DIR/cold-start.json}.
+ * {@code replicate} and {@code tuned-jvm} that run makes the archive). Trials rotate the order of
+ * the systems. Writes {@code DIR/cold-start.md} and {@code DIR/cold-start.json}.
  *
  * <p>{@code --variant NAME=FLAGS} adds {@code replicate} started with more {@code java} flags
  * (comma-separated), e.g. {@code jvm-jit=-Debs.launcher.jit=default} for the JVM's own JIT
@@ -46,7 +52,22 @@ import static io.ebsreplicator.benchmarks.EndToEndBenchmark.TARGET;
  */
 public final class ColdStartBenchmark {
 
+    /** The tuned copier with {@code replicate}'s JVM set-up. */
+    static final String TUNED_JVM = "tuned-jvm";
+
     private ColdStartBenchmark() {}
+
+    /** The feature version of the Java at {@code java}, as {@code java -version} reports it. */
+    private static int javaFeature(String java) throws Exception {
+        Process p = new ProcessBuilder(java, "-version").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor();
+        Matcher m = Pattern.compile("version \"(1\\.)?(\\d+)").matcher(out);
+        if (!m.find()) {
+            throw new IllegalStateException("No Java version in: " + out);
+        }
+        return Integer.parseInt(m.group(2));
+    }
 
     /** One copy: what was copied how, and what it cost. */
     record Run(
@@ -103,7 +124,7 @@ public final class ColdStartBenchmark {
                 default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
             }
         }
-        List<String> systems = new ArrayList<>(List.of("replicate", "tuned"));
+        List<String> systems = new ArrayList<>(List.of("replicate", "tuned", TUNED_JVM));
         if (baselineJar != null) {
             systems.add(1, "baseline");
         }
@@ -118,7 +139,17 @@ public final class ColdStartBenchmark {
                                     .sealDelay(sealDelay)
                                     .build())) {
                 Copies copies =
-                        new Copies(ebs, java, jar, baselineJar, benchJar, variants, concurrency);
+                        new Copies(
+                                ebs,
+                                java,
+                                jar,
+                                baselineJar,
+                                benchJar,
+                                variants,
+                                concurrency,
+                                javaFeature(java),
+                                Files.createTempDirectory("cold-start-archive")
+                                        .resolve("tuned.archive"));
                 Map<Integer, String> sources = new LinkedHashMap<>();
                 try (EbsProxy src = copies.factory().create(SOURCE)) {
                     for (int blocks : sizes) {
@@ -128,7 +159,11 @@ public final class ColdStartBenchmark {
                 System.out.printf(Locale.ROOT, "%s: sources written %s%n", transport, sources);
                 String smallest = sources.get(sizes.stream().min(Integer::compare).orElseThrow());
                 for (String system : systems) {
-                    copies.run(system, smallest); // untimed: makes replicate's archive
+                    copies.run(system, smallest); // untimed: makes the archives
+                }
+                if (!Files.isRegularFile(copies.tunedArchive())) {
+                    throw new IllegalStateException(
+                            TUNED_JVM + " made no archive at " + copies.tunedArchive());
                 }
                 for (int trial = 0; trial < trials; trial++) {
                     for (long latency : latencies) {
@@ -171,7 +206,9 @@ public final class ColdStartBenchmark {
             Path baselineJar,
             Path benchJar,
             Map<String, List<String>> variants,
-            int concurrency) {
+            int concurrency,
+            int javaFeature,
+            Path tunedArchive) {
 
         SdkEbsProxyFactory factory() {
             return new SdkEbsProxyFactory(
@@ -185,7 +222,13 @@ public final class ColdStartBenchmark {
             String ca = ebs.certificatePem() == null ? null : ebs.certificatePem().toString();
             List<String> cmd = new ArrayList<>();
             cmd.add(java);
-            if (system.equals("tuned")) {
+            if (system.equals(TUNED_JVM)) {
+                cmd.addAll(
+                        Relauncher.archiveFlags(
+                                javaFeature, tunedArchive, !Files.isRegularFile(tunedArchive)));
+                cmd.addAll(Relauncher.jitFlags());
+            }
+            if (system.startsWith("tuned")) {
                 cmd.addAll(
                         List.of(
                                 "-cp",
@@ -326,7 +369,9 @@ public final class ColdStartBenchmark {
         b.append("Cold one-shot copies, every copy a fresh process; ebs-local seal delay ")
                 .append(sealDelay.toMillis())
                 .append(" ms, default quotas; medians of each case's trials. \"vs tuned\": the")
-                .append(" tuned copier's wall time over this one's.\n\n");
+                .append(" tuned copier's wall time over this one's. tuned-jvm: the tuned copier")
+                .append(" with replicate's JVM set-up (its own class-data archive, the same JIT")
+                .append(" flags), the cold floor of a Java copier on the AWS SDK.\n\n");
         b.append(
                 "| transport | copy | RTT | system | wall s | MiB/s | CPU-s | ebs-local CPU-s |"
                         + " first block s | peak RSS MB | vs tuned |\n");

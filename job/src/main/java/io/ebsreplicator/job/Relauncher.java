@@ -44,7 +44,7 @@ import java.util.Set;
  * defaults suit it), or with {@code -Debs.launcher=false} (or {@code EBS_REPLICATOR_LAUNCHER=off});
  * flags the user passes to {@code java} are passed on, and an archive flag of the user's wins.
  */
-final class Relauncher {
+public final class Relauncher {
 
     /** Set on the second JVM, so that it runs the command itself. */
     static final String CHILD_PROPERTY = "ebs.launcher.child";
@@ -248,6 +248,27 @@ final class Relauncher {
         return String.format(Locale.ROOT, "%s-%08x-", safeCommand, hash(jar.toString()));
     }
 
+    /**
+     * The archive flags of a relaunched JVM on Java {@code javaFeature}: use {@code archive}, or,
+     * with {@code make}, write it at exit. Public, with {@link #jitFlags}, so that the cold-start
+     * benchmark can start a copier of its own the way a one-shot command is started.
+     */
+    public static List<String> archiveFlags(int javaFeature, Path archive, boolean make) {
+        boolean aot = usesAotCache(javaFeature);
+        List<String> flags = new ArrayList<>(aot ? AOT_RUN_FLAGS : RUN_FLAGS);
+        String flag =
+                make
+                        ? (aot ? "-XX:AOTCacheOutput=" : "-XX:ArchiveClassesAtExit=")
+                        : (aot ? "-XX:AOTCache=" : "-XX:SharedArchiveFile=");
+        flags.add(flag + archive);
+        return flags;
+    }
+
+    /** The JIT set-up of a relaunched JVM ({@link #JIT_FLAGS}). */
+    public static List<String> jitFlags() {
+        return JIT_FLAGS;
+    }
+
     /** An AOT cache from Java 25 on, a class-data sharing archive before. */
     static boolean usesAotCache(int javaFeature) {
         return javaFeature >= 25;
@@ -288,13 +309,10 @@ final class Relauncher {
             List<String> cmd = new ArrayList<>();
             cmd.add(java);
             if (!userSetsAny(USER_ARCHIVE_FLAGS)) {
-                boolean aot = usesAotCache(javaFeature);
-                cmd.addAll(aot ? AOT_RUN_FLAGS : RUN_FLAGS);
-                cmd.add(
+                cmd.addAll(
                         making == null
-                                ? (aot ? "-XX:AOTCache=" : "-XX:SharedArchiveFile=") + archive
-                                : (aot ? "-XX:AOTCacheOutput=" : "-XX:ArchiveClassesAtExit=")
-                                        + making);
+                                ? archiveFlags(javaFeature, archive, false)
+                                : archiveFlags(javaFeature, making, true));
             }
             if (javaFeature >= 24 && !userSetsAny(List.of("--sun-misc-unsafe-memory-access"))) {
                 cmd.add(ALLOW_UNSAFE);
