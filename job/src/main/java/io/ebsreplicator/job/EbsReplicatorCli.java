@@ -34,14 +34,14 @@ public final class EbsReplicatorCli {
 
     private EbsReplicatorCli() {}
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
         OptionalInt relaunched = Relauncher.relaunch(args);
         int status =
                 relaunched.isPresent() ? relaunched.getAsInt() : run(args, System.out, System.err);
         System.exit(status);
     }
 
-    static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+    static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0) {
             err.println(USAGE);
             return 2;
@@ -71,6 +71,16 @@ public final class EbsReplicatorCli {
             err.println(
                     "ebs-replicator " + command + ": " + e.getMessage() + "\n\n" + usage(command));
             return 2;
+        } catch (Throwable e) {
+            // Reported and turned into a status, so that main always exits: a command that failed
+            // half way may leave threads behind (an embedded Flink's) that would keep the JVM up.
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            err.println("ebs-replicator " + command + ": failed: " + root);
+            e.printStackTrace(err);
+            return 1;
         }
     }
 

@@ -158,6 +158,27 @@ class EbsReplicatorCliTest {
     }
 
     @Test
+    void aFailureOutsideAnyRequestIsReportedWithStatusOne() throws Exception {
+        // No Hadoop here, so Flink cannot make the checkpoint storage and the job never starts.
+        Run r =
+                cli(
+                        args(
+                                "replicate",
+                                List.of(
+                                        "--source-region", "us-east-1",
+                                        "--source-snapshot", "snap-0123456789abcdef0",
+                                        "--target-region", "us-west-2",
+                                        "--checkpoint-dir", "hdfs://namenode/checkpoints")));
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.out()).as("no result for a job that never ran").isEmpty();
+        assertThat(r.err())
+                .containsPattern(
+                        "(?m)^ebs-replicator replicate: failed: .*UnsupportedFileSystemSchemeException")
+                .contains("scheme 'hdfs'")
+                .doesNotContain(EBS.accessKey().secretAccessKey());
+    }
+
+    @Test
     void usageErrorsExitWithTwoAndSayWhatIsWrong() throws Exception {
         assertThat(cli().status()).isEqualTo(2);
         Run unknown = cli("copy");
