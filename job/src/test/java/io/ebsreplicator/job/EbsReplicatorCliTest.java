@@ -140,16 +140,21 @@ class EbsReplicatorCliTest {
         assertThat(d.out()).contains("\"identical\":false");
     }
 
+    /** {@code replicate} of a snapshot that does not exist, with {@code extra} flags. */
+    private static Run replicateMissingSource(String... extra) throws Exception {
+        List<String> flags =
+                new ArrayList<>(
+                        List.of(
+                                "--source-region", "us-east-1",
+                                "--source-snapshot", "snap-0123456789abcdef0",
+                                "--target-region", "us-west-2"));
+        flags.addAll(List.of(extra));
+        return cli(args("replicate", flags));
+    }
+
     @Test
     void aMissingSourceFailsWithItsReasonAndExitStatusOne() throws Exception {
-        Run r =
-                cli(
-                        args(
-                                "replicate",
-                                List.of(
-                                        "--source-region", "us-east-1",
-                                        "--source-snapshot", "snap-0123456789abcdef0",
-                                        "--target-region", "us-west-2")));
+        Run r = replicateMissingSource();
         assertThat(r.status()).isEqualTo(1);
         assertThat(field(r.out(), "status")).isEqualTo("FAILED");
         assertThat(r.out()).contains("SNAPSHOT_NOT_FOUND");
@@ -160,15 +165,7 @@ class EbsReplicatorCliTest {
     @Test
     void aFailureOutsideAnyRequestIsReportedWithStatusOne() throws Exception {
         // No Hadoop here, so Flink cannot make the checkpoint storage and the job never starts.
-        Run r =
-                cli(
-                        args(
-                                "replicate",
-                                List.of(
-                                        "--source-region", "us-east-1",
-                                        "--source-snapshot", "snap-0123456789abcdef0",
-                                        "--target-region", "us-west-2",
-                                        "--checkpoint-dir", "hdfs://namenode/checkpoints")));
+        Run r = replicateMissingSource("--checkpoint-dir", "hdfs://namenode/checkpoints");
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.out()).as("no result for a job that never ran").isEmpty();
         assertThat(r.err())
