@@ -130,6 +130,8 @@ public final class ColdStartBenchmark {
         }
         systems.addAll(1, variants.keySet());
         List<Run> runs = new ArrayList<>();
+        // tuned-jvm's archive, made by the first untimed run and removed at the end.
+        Path tunedArchive = Files.createTempDirectory("cold-start").resolve("tuned.archive");
         for (String transport : transports) {
             try (EbsLocalServer ebs =
                     EbsLocalServer.start(
@@ -148,8 +150,7 @@ public final class ColdStartBenchmark {
                                 variants,
                                 concurrency,
                                 javaFeature(java),
-                                Files.createTempDirectory("cold-start-archive")
-                                        .resolve("tuned.archive"));
+                                tunedArchive);
                 Map<Integer, String> sources = new LinkedHashMap<>();
                 try (EbsProxy src = copies.factory().create(SOURCE)) {
                     for (int blocks : sizes) {
@@ -191,6 +192,8 @@ public final class ColdStartBenchmark {
                 ebs.setFaults(FaultProfile.builder().build());
             }
         }
+        Files.deleteIfExists(tunedArchive);
+        Files.deleteIfExists(tunedArchive.getParent());
         Files.createDirectories(out);
         Files.writeString(out.resolve("cold-start.md"), report(runs, systems, sealDelay));
         Files.writeString(out.resolve("cold-start.json"), json(runs));
