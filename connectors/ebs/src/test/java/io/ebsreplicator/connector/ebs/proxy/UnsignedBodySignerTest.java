@@ -1,6 +1,7 @@
 package io.ebsreplicator.connector.ebs.proxy;
 
 import io.ebsreplicator.local.junit.EbsLocalExtension;
+import io.ebsreplicator.local.service.Digest;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -23,11 +24,9 @@ import software.amazon.awssdk.utils.http.SdkHttpUtils;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletionException;
@@ -93,7 +92,7 @@ class UnsignedBodySignerTest {
         SdkHttpRequest to443 = signer.signAsync(put("http", 443, false)).join().request();
         assertThat(to443.firstMatchingHeader("x-amz-content-sha256"))
                 .as("plain HTTP to port 443 cannot be signed as HTTPS: signed as the SDK does")
-                .hasValue(HexFormat.of().formatHex(sha256(BODY)));
+                .hasValue(HexFormat.of().formatHex(Digest.newSha256().digest(BODY)));
         assertThat(to443.firstMatchingHeader("Host")).hasValue(to443.host() + ":443");
     }
 
@@ -101,7 +100,7 @@ class UnsignedBodySignerTest {
     void aBodyTheOperationSignsIsStillHashedIntoTheSignature() {
         AsyncSignedRequest signed = signer.signAsync(put("http", null)).join();
         assertThat(signed.request().firstMatchingHeader("x-amz-content-sha256"))
-                .hasValue(HexFormat.of().formatHex(sha256(BODY)));
+                .hasValue(HexFormat.of().formatHex(Digest.newSha256().digest(BODY)));
         assertThat(signed.request().firstMatchingHeader("Authorization"))
                 .isEqualTo(
                         sdk.signAsync(put("http", null))
@@ -118,7 +117,7 @@ class UnsignedBodySignerTest {
                                 .join()
                                 .request()
                                 .firstMatchingHeader("x-amz-content-sha256"))
-                .hasValue(HexFormat.of().formatHex(sha256(BODY)));
+                .hasValue(HexFormat.of().formatHex(Digest.newSha256().digest(BODY)));
     }
 
     @Test
@@ -134,7 +133,7 @@ class UnsignedBodySignerTest {
                                     b.snapshotId(id)
                                             .blockIndex(0)
                                             .dataLength(block.length)
-                                            .checksum(base64Sha256(block))
+                                            .checksum(FakeEbsProxy.sha256(block))
                                             .checksumAlgorithm("SHA256"),
                             AsyncRequestBody.fromBytes(block))
                     .join();
@@ -153,7 +152,9 @@ class UnsignedBodySignerTest {
                                                             b.snapshotId(id)
                                                                     .blockIndex(1)
                                                                     .dataLength(other.length)
-                                                                    .checksum(base64Sha256(block))
+                                                                    .checksum(
+                                                                            FakeEbsProxy.sha256(
+                                                                                    block))
                                                                     .checksumAlgorithm("SHA256"),
                                                     AsyncRequestBody.fromBytes(other))
                                             .join())
@@ -212,7 +213,7 @@ class UnsignedBodySignerTest {
                         .host("ebs.us-east-1.amazonaws.com")
                         .port(port)
                         .encodedPath("/snapshots/snap-1/blocks/0")
-                        .putHeader("x-amz-Checksum", base64Sha256(BODY))
+                        .putHeader("x-amz-Checksum", FakeEbsProxy.sha256(BODY))
                         .putHeader("x-amz-Data-Length", Integer.toString(BODY.length))
                         .build();
         var b =
@@ -226,17 +227,5 @@ class UnsignedBodySignerTest {
             b.putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, payloadSigning);
         }
         return b.build();
-    }
-
-    private static byte[] sha256(byte[] data) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(data);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static String base64Sha256(byte[] data) {
-        return Base64.getEncoder().encodeToString(sha256(data));
     }
 }
